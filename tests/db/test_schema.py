@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.exc import StatementError
+
+from trustsvc.config import Settings
+from trustsvc.db import Database, open_database
+from trustsvc.db.models import Base, Department
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    settings.home.mkdir(parents=True)
+    db = open_database(settings.resolved_database_url)
+    yield db
+    db.dispose()
+
+
+def test_migrations_produce_exactly_the_models(database: Database) -> None:
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_migrating_twice_is_harmless(database: Database, settings: Settings) -> None:
+    again = open_database(settings.resolved_database_url)
+    again.dispose()
+
+
+def test_times_come_back_aware_and_in_utc(database: Database) -> None:
+    beijing = timezone(timedelta(hours=8))
+    moment = datetime(2026, 1, 2, 8, 30, tzinfo=beijing)
+    with database.begin() as session:
+        session.add(Department(code="11430000006122244L", name="x", created_at=moment))
+    with database.begin() as session:
+        stored = session.query(Department).one().created_at
+    assert stored == moment
+    assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
+    assert stored.hour == 0
+
+
+def test_naive_times_are_refused(database: Database) -> None:
+    naive = datetime(2026, 1, 1)  # noqa: DTZ001
+    with pytest.raises(StatementError, match="naive"), database.begin() as session:
+        session.add(Department(code="11430000006122244L", name="x", created_at=naive))
+        session.flush()
+
+
+def test_a_failed_unit_of_work_leaves_nothing(database: Database) -> None:
+    with pytest.raises(RuntimeError), database.begin() as session:
+        session.add(Department(code="11430000006122244L", name="x", created_at=datetime.now(UTC)))
+        session.flush()
+        raise RuntimeError("crash mid-way")
+    with database.begin() as session:
+        assert session.query(Department).count() == 0

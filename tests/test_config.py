@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from trustsvc.config import DEVELOPMENT_PASSPHRASE, Settings
+from trustsvc.errors import ConfigurationError
+
+
+def test_development_defaults_are_fine_outside_production(tmp_path: Path) -> None:
+    Settings(home=tmp_path).check_production()
+
+
+def test_production_refuses_each_development_default(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, production=True)
+    with pytest.raises(ConfigurationError) as caught:
+        settings.check_production()
+    message = caught.value.message
+    assert "development passphrase" in message
+    assert "SIGN_IN" in message
+    assert "https" in message
+    assert DEVELOPMENT_PASSPHRASE not in message
+
+
+def test_production_accepts_a_real_configuration(tmp_path: Path) -> None:
+    Settings(
+        home=tmp_path,
+        production=True,
+        key_passphrase=SecretStr("a long and private passphrase"),
+        development_sign_in=False,
+        public_base_url="https://licenses.example.gov.cn/",
+    ).check_production()
+
+
+def test_secrets_do_not_show_in_repr() -> None:
+    settings = Settings(key_passphrase=SecretStr("do-not-print-me"))
+    assert "do-not-print-me" not in repr(settings)
+    assert "do-not-print-me" not in str(settings.model_dump())
+
+
+def test_public_url_must_be_http() -> None:
+    with pytest.raises(ValidationError):
+        Settings(public_base_url="ftp://example.org")
+    assert Settings(public_base_url="https://x.example/").public_base_url == "https://x.example"
+
+
+def test_default_database_is_sqlite_in_the_home(tmp_path: Path) -> None:
+    url = Settings(home=tmp_path).resolved_database_url
+    assert url.startswith("sqlite:///") and url.endswith("trustsvc.db")
+
+
+def test_environment_is_read_when_asked_not_at_import(tmp_path: Path) -> None:
+    # A broken environment must not break importing the package, only loading settings.
+    code = (
+        "import trustsvc.config, trustsvc.api.app, trustsvc.cli\n"
+        "try:\n"
+        "    trustsvc.config.load_settings()\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"TRUSTSVC_CRL_LIFETIME_HOURS": "not-a-number", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "ValidationError"
+
+
+def test_domain_does_not_import_the_web_framework() -> None:
+    code = (
+        "import sys\n"
+        "import trustsvc.licenses.identifiers, trustsvc.keys.pki, trustsvc.keys.tsa\n"
+        "import trustsvc.keys.revocation, trustsvc.departments, trustsvc.services\n"
+        "print('fastapi' in sys.modules, 'starlette' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False False"

@@ -1,0 +1,66 @@
+"""The one place where errors become HTTP answers: RFC 9457 problem+json.
+
+Domain errors keep their status and stable code; malformed requests are 4xx;
+anything unexpected is a 500 whose body says nothing of the internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from trustsvc.errors import TrustServiceError
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE_BASE = "https://trustsvc.invalid/problems/"
+log = logging.getLogger("trustsvc.api")
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": _TYPE_BASE + code, "code": code, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TrustServiceError)
+    if exc.http_status >= 500:
+        log.error("service error: %s", exc.message)
+        return problem(exc.http_status, exc.code, "The service could not complete the request")
+    return problem(exc.http_status, exc.code, exc.message)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
+        exc.status_code, "http-error"
+    )
+    return problem(exc.status_code, code, str(exc.detail))
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+        for e in exc.errors()
+    ]
+    return problem(422, "invalid-request", "The request is not valid", errors=errors)
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(500, "internal-error", "The service could not complete the request")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(TrustServiceError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,93 @@
+"""Public PKI endpoints: RFC 3161 timestamps, RFC 6960 OCSP, CRLs, CA certificates.
+
+These carry no personal data and need no key: relying parties and validators
+fetch them from the URLs written into the certificates.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from trustsvc.api.deps import ServicesDep, read_bounded_body
+from trustsvc.errors import NotFoundError
+from trustsvc.keys.pki import PUBLISHED
+
+router = APIRouter(prefix="/pki", tags=["pki"])
+
+#: A TimeStampReq or OCSPRequest is a few hundred bytes; anything far larger is not one.
+_REQUEST_LIMIT = 16 * 1024
+
+
+@router.post(
+    "/tsa",
+    response_class=Response,
+    responses={200: {"content": {"application/timestamp-reply": {}}}},
+    summary="RFC 3161 timestamp request (application/timestamp-query)",
+)
+async def timestamp(request: Request, services: ServicesDep) -> Response:
+    body = await read_bounded_body(request, _REQUEST_LIMIT)
+    reply = await run_in_threadpool(services.tsa.respond, body)
+    return Response(reply, media_type="application/timestamp-reply")
+
+
+@router.post(
+    "/ocsp",
+    response_class=Response,
+    responses={200: {"content": {"application/ocsp-response": {}}}},
+    summary="RFC 6960 OCSP request (application/ocsp-request)",
+)
+async def ocsp_post(request: Request, services: ServicesDep) -> Response:
+    body = await read_bounded_body(request, _REQUEST_LIMIT)
+    reply = await run_in_threadpool(services.revocation.ocsp_response, body)
+    return Response(reply, media_type="application/ocsp-response")
+
+
+@router.get(
+    "/ocsp/{encoded:path}",
+    response_class=Response,
+    responses={200: {"content": {"application/ocsp-response": {}}}},
+    summary="RFC 6960 Appendix A.1 OCSP request by GET (base64 of the DER request)",
+)
+def ocsp_get(encoded: str, services: ServicesDep) -> Response:
+    try:
+        body = base64.b64decode(encoded[: 2 * _REQUEST_LIMIT], validate=True)
+    except (binascii.Error, ValueError):
+        body = b""
+    reply = services.revocation.ocsp_response(body)
+    return Response(reply, media_type="application/ocsp-response")
+
+
+@router.get(
+    "/crl/{ca}",
+    response_class=Response,
+    responses={200: {"content": {"application/pkix-crl": {}}}},
+    summary="The current CRL of a service CA (root or issuing)",
+)
+def crl(ca: str, services: ServicesDep) -> Response:
+    return Response(
+        services.revocation.current_crl(ca.removesuffix(".crl")),
+        media_type="application/pkix-crl",
+    )
+
+
+@router.get(
+    "/certs/{filename}",
+    response_class=Response,
+    responses={200: {"content": {"application/pkix-cert": {}, "application/x-pem-file": {}}}},
+    summary="A certificate of the service PKI, as name.pem or name.der",
+)
+def certificate(filename: str, services: ServicesDep) -> Response:
+    name, _, extension = filename.rpartition(".")
+    if name not in PUBLISHED or extension not in ("pem", "der", "cer", "crt"):
+        raise NotFoundError(
+            f"no certificate {filename!r}; published are "
+            + ", ".join(f"{n}.pem" for n in PUBLISHED)
+        )
+    if extension == "pem":
+        return Response(services.pki.pem(name), media_type="application/x-pem-file")
+    return Response(services.pki.der(name), media_type="application/pkix-cert")

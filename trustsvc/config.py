@@ -1,0 +1,101 @@
+"""Settings, read from ``TRUSTSVC_*`` environment variables when asked to.
+
+Nothing here runs at import time: callers build a ``Settings`` (the CLI from
+the environment, tests explicitly) and pass it down. Development defaults let
+``trustsvc serve`` run out of the box; production mode refuses every one of
+them, so a careless deployment fails at start rather than later in the field.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from trustsvc.errors import ConfigurationError
+
+#: The passphrase used when none is configured. Anyone can read it here, so
+#: production mode refuses it.
+DEVELOPMENT_PASSPHRASE = "trustsvc-development-passphrase"  # noqa: S105
+
+
+class KeyAlgorithm(StrEnum):
+    EC_P256 = "ec-p256"
+    RSA_3072 = "rsa-3072"
+
+
+class Settings(BaseSettings):
+    """Everything the service needs to know about its deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUSTSVC_", extra="ignore", frozen=True)
+
+    home: Path = Field(default=Path("var"), description="Data directory: PKI, keys, documents.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file in the home."
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base of every URL written into certificates and QR codes.",
+    )
+    key_passphrase: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_PASSPHRASE),
+        description="Encrypts every private key stored in the home.",
+    )
+    production: bool = Field(default=False, description="Refuse development defaults.")
+    development_sign_in: bool = Field(
+        default=True, description="Built-in holder sign-in for development; refused in production."
+    )
+    organisation_name: str = Field(
+        default="trustsvc", min_length=1, max_length=64, description="Operator named in the PKI."
+    )
+    key_algorithm: KeyAlgorithm = KeyAlgorithm.EC_P256
+    tsa_url: str | None = Field(
+        default=None, description="External RFC 3161 TSA; the built-in one when unset."
+    )
+    crl_lifetime_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
+    ocsp_lifetime_hours: Annotated[int, Field(ge=1, le=24 * 7)] = 12
+
+    @field_validator("public_base_url", "tsa_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'trustsvc.db').resolve()}"
+
+    def development_defaults_in_use(self) -> list[str]:
+        """Which development defaults these settings still rely on."""
+        found = []
+        if self.key_passphrase.get_secret_value() == DEVELOPMENT_PASSPHRASE:
+            found.append("TRUSTSVC_KEY_PASSPHRASE is the development passphrase")
+        if self.development_sign_in:
+            found.append("TRUSTSVC_DEVELOPMENT_SIGN_IN is on")
+        if not self.public_base_url.startswith("https://"):
+            found.append("TRUSTSVC_PUBLIC_BASE_URL is not https://")
+        return found
+
+    def check_production(self) -> None:
+        """Raise when production mode is on and a development default is left."""
+        if not self.production:
+            return
+        problems = self.development_defaults_in_use()
+        if problems:
+            raise ConfigurationError(
+                "production mode refuses development defaults: " + "; ".join(problems)
+            )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]

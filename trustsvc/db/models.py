@@ -1,0 +1,132 @@
+"""Rows of the service's database (SQLAlchemy 2 declarative mapping).
+
+The only module that defines tables. The same schema serves SQLite (the
+embedded default) and PostgreSQL; anything dialect-specific lives in
+``trustsvc.db`` and in the migrations.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on every dialect.
+
+    SQLite keeps no zone, so values are normalised to UTC on the way in and
+    marked UTC on the way out; a naive datetime is a bug and is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class CertificateRole(StrEnum):
+    ROOT_CA = "root_ca"
+    ISSUING_CA = "issuing_ca"
+    TSA = "tsa"
+    OCSP = "ocsp"
+    SEAL = "seal"
+    #: An intermediate CA that came with an imported seal certificate.
+    EXTERNAL_CA = "external_ca"
+    #: A root the operator added to the trust list.
+    TRUST_ANCHOR = "trust_anchor"
+
+
+class Department(Base):
+    """An issuing department (颁发机构)."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str | None] = mapped_column(String(6))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    certificates: Mapped[list[CertificateRecord]] = relationship(back_populates="department")
+
+
+class CertificateRecord(Base):
+    """Every certificate the service issued or was given, and its revocation state.
+
+    ``issuer_ca`` names the service CA that issued it ("root", "issuing"), or is
+    NULL for a certificate from an outside CA (an imported seal), whose
+    revocation is that CA's business.
+    """
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("issuer_ca", "serial_hex", name="uq_certificates_serial"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[CertificateRole] = mapped_column(_enum_column(CertificateRole, "certificate_role"))
+    issuer_ca: Mapped[str | None] = mapped_column(String(32))
+    serial_hex: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(500))
+    fingerprint_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_id: Mapped[str | None] = mapped_column(String(100))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revocation_reason: Mapped[str | None] = mapped_column(String(32))
+
+    department: Mapped[Department | None] = relationship(back_populates="certificates")
+
+
+class CrlRecord(Base):
+    """A CRL as published, so that its number only grows and nodes agree on it."""
+
+    __tablename__ = "crls"
+    __table_args__ = (UniqueConstraint("ca", "number", name="uq_crls_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ca: Mapped[str] = mapped_column(String(32))
+    number: Mapped[int] = mapped_column(Integer)
+    this_update: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_update: Mapped[datetime] = mapped_column(UTCDateTime())
+    der: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,320 @@
+"""Issuing departments (颁发机构) and their e-seal certificates.
+
+A department is known by its unified social credit code. Its seal is a key in
+the seal key store and a certificate, issued by the service's issuing CA or
+imported from an outside CA (PKCS#12). A department may hold several seal
+certificates over time; the one that seals is the newest that is neither
+revoked nor expired.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+from cryptography.hazmat.primitives.serialization import pkcs12
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from trustsvc.db.models import CertificateRecord, CertificateRole, Department
+from trustsvc.errors import (
+    DuplicateDepartmentError,
+    InvalidInputError,
+    NotFoundError,
+)
+from trustsvc.keys import ca
+from trustsvc.keys.certificates import fingerprint, new_record
+from trustsvc.keys.revocation import parse_reason
+from trustsvc.keys.store import SigningKey, as_signing_key
+from trustsvc.licenses.identifiers import validate_credit_code
+from trustsvc.services import Services
+
+#: GB/T 2260 province-level prefixes (first two digits of a region code).
+_PROVINCE_PREFIXES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
+    "50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+)
+
+
+@dataclass(frozen=True)
+class SealInfo:
+    serial_hex: str
+    subject: str
+    fingerprint_sha256: str
+    not_before: datetime
+    not_after: datetime
+    issued_by_service: bool
+    revoked_at: datetime | None
+    revocation_reason: str | None
+
+    @classmethod
+    def of(cls, record: CertificateRecord) -> SealInfo:
+        return cls(
+            serial_hex=record.serial_hex,
+            subject=record.subject,
+            fingerprint_sha256=record.fingerprint_sha256,
+            not_before=record.not_before,
+            not_after=record.not_after,
+            issued_by_service=record.issuer_ca is not None,
+            revoked_at=record.revoked_at,
+            revocation_reason=record.revocation_reason,
+        )
+
+
+@dataclass(frozen=True)
+class DepartmentInfo:
+    code: str
+    name: str
+    region_code: str | None
+    created_at: datetime
+    seals: tuple[SealInfo, ...]
+
+    @classmethod
+    def of(cls, department: Department) -> DepartmentInfo:
+        seals = sorted(
+            (r for r in department.certificates if r.role is CertificateRole.SEAL),
+            key=lambda r: r.not_before,
+        )
+        return cls(
+            code=department.code,
+            name=department.name,
+            region_code=department.region_code,
+            created_at=department.created_at,
+            seals=tuple(SealInfo.of(r) for r in seals),
+        )
+
+
+def validate_region_code(region_code: str) -> str:
+    code = region_code.strip()
+    if len(code) != 6 or not code.isdigit() or code[:2] not in _PROVINCE_PREFIXES:
+        raise InvalidInputError(
+            f"region code {region_code!r} is not a 6-digit GB/T 2260 administrative division code"
+        )
+    return code
+
+
+def _validate_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise InvalidInputError("department name must not be empty")
+    if len(cleaned) > 200:
+        raise InvalidInputError("department name is longer than 200 characters")
+    return cleaned
+
+
+def _department(session: Session, code: str) -> Department:
+    department = session.scalar(select(Department).where(Department.code == code))
+    if department is None:
+        raise NotFoundError(f"no department with credit code {code}")
+    return department
+
+
+def add_department(
+    services: Services,
+    name: str,
+    code: str,
+    region_code: str | None = None,
+    with_seal: bool = True,
+) -> DepartmentInfo:
+    """Register a department and, unless told otherwise, issue its seal certificate."""
+    code = validate_credit_code(code)
+    name = _validate_name(name)
+    region = validate_region_code(region_code) if region_code else None
+    with services.database.begin() as session:
+        if session.scalar(select(Department.id).where(Department.code == code)) is not None:
+            raise DuplicateDepartmentError(f"department {code} is registered already")
+    key_id = None
+    try:
+        with services.database.begin() as session:
+            now = services.clock.now()
+            department = Department(code=code, name=name, region_code=region, created_at=now)
+            session.add(department)
+            session.flush()
+            if with_seal:
+                key_id = _issue_seal(services, session, department)
+            session.flush()
+            session.refresh(department)
+            return DepartmentInfo.of(department)
+    except IntegrityError as exc:
+        raise DuplicateDepartmentError(f"department {code} is registered already") from exc
+    except BaseException:
+        # The transaction rolled back; so must the key file it had created.
+        if key_id is not None:
+            services.seal_keys.delete(key_id)
+        raise
+
+
+def _issue_seal(services: Services, session: Session, department: Department) -> str:
+    """Create a seal key and certificate for ``department`` in the open session."""
+    key_id = f"seal-{department.code}-{secrets.token_hex(6)}"
+    key = services.seal_keys.create(key_id, services.settings.key_algorithm)
+    try:
+        now = services.clock.now()
+        certificate = ca.build_seal_certificate(
+            key.public_key(),
+            ca.seal_subject(department.name, department.code, department.region_code),
+            services.pki.issuing,
+            services.pki.key("issuing"),
+            services.pki.urls,
+            now,
+        )
+        session.add(
+            new_record(
+                certificate,
+                CertificateRole.SEAL,
+                "issuing",
+                now,
+                key_id=key_id,
+                department_id=department.id,
+            )
+        )
+        session.flush()
+    except BaseException:
+        services.seal_keys.delete(key_id)
+        raise
+    return key_id
+
+
+def new_seal(services: Services, code: str) -> DepartmentInfo:
+    """Issue a further seal certificate (after a revocation, or ahead of expiry)."""
+    code = validate_credit_code(code)
+    key_id = None
+    try:
+        with services.database.begin() as session:
+            department = _department(session, code)
+            key_id = _issue_seal(services, session, department)
+            session.refresh(department)
+            return DepartmentInfo.of(department)
+    except BaseException:
+        if key_id is not None:
+            services.seal_keys.delete(key_id)
+        raise
+
+
+def list_departments(services: Services) -> list[DepartmentInfo]:
+    with services.database.begin() as session:
+        departments = session.scalars(select(Department).order_by(Department.code)).all()
+        return [DepartmentInfo.of(d) for d in departments]
+
+
+def get_department(services: Services, code: str) -> DepartmentInfo:
+    code = validate_credit_code(code)
+    with services.database.begin() as session:
+        return DepartmentInfo.of(_department(session, code))
+
+
+def revoke_seal(
+    services: Services, code: str, reason: str = "unspecified", serial_hex: str | None = None
+) -> list[SealInfo]:
+    """Revoke the department's seal certificates (all unrevoked ones, or one by serial).
+
+    The revocation shows at once in the issuing CA's next CRL and in OCSP.
+    """
+    code = validate_credit_code(code)
+    parse_reason(reason)
+    with services.database.begin() as session:
+        department = _department(session, code)
+        targets = [
+            r
+            for r in department.certificates
+            if r.role is CertificateRole.SEAL
+            and r.revoked_at is None
+            and (serial_hex is None or r.serial_hex == serial_hex.lower())
+        ]
+        if not targets:
+            raise NotFoundError(
+                f"department {code} has no unrevoked seal certificate"
+                + (f" with serial {serial_hex}" if serial_hex else "")
+            )
+        now = services.clock.now()
+        for record in targets:
+            record.revoked_at = now
+            record.revocation_reason = reason
+        return [SealInfo.of(r) for r in targets]
+
+
+def import_seal(
+    services: Services, code: str, pkcs12_data: bytes, pkcs12_password: bytes | None
+) -> DepartmentInfo:
+    """Take a seal certificate and key issued by an outside CA, from a PKCS#12 file."""
+    code = validate_credit_code(code)
+    try:
+        key, certificate, extra = pkcs12.load_key_and_certificates(pkcs12_data, pkcs12_password)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(
+            "the PKCS#12 file could not be read (wrong password, or not PKCS#12)"
+        ) from exc
+    if key is None or certificate is None:
+        raise InvalidInputError("the PKCS#12 file must hold one private key and its certificate")
+    signing_key = as_signing_key(key)
+    _check_importable(certificate, signing_key, code, services.clock.now())
+    key_id = f"seal-{code}-{secrets.token_hex(6)}"
+    services.seal_keys.store(key_id, signing_key)
+    try:
+        with services.database.begin() as session:
+            department = _department(session, code)
+            now = services.clock.now()
+            known = set(
+                session.scalars(select(CertificateRecord.fingerprint_sha256)).all()
+            )
+            if fingerprint(certificate) in known:
+                raise InvalidInputError("this seal certificate is registered already")
+            session.add(
+                new_record(
+                    certificate,
+                    CertificateRole.SEAL,
+                    None,
+                    now,
+                    key_id=key_id,
+                    department_id=department.id,
+                )
+            )
+            for chain_certificate in extra:
+                if fingerprint(chain_certificate) not in known:
+                    session.add(new_record(chain_certificate, CertificateRole.EXTERNAL_CA, None, now))
+                    known.add(fingerprint(chain_certificate))
+            session.flush()
+            session.refresh(department)
+            return DepartmentInfo.of(department)
+    except BaseException:
+        services.seal_keys.delete(key_id)
+        raise
+
+
+def _public_der(public_key: CertificatePublicKeyTypes) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _check_importable(
+    certificate: x509.Certificate, key: SigningKey, code: str, now: datetime
+) -> None:
+    if _public_der(certificate.public_key()) != _public_der(key.public_key()):
+        raise InvalidInputError("the PKCS#12 key does not belong to its certificate")
+    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+        raise InvalidInputError("the seal certificate is not valid now (expired or not yet valid)")
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+        if constraints.ca:
+            raise InvalidInputError("a CA certificate cannot be a seal certificate")
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise InvalidInputError("the seal certificate has no keyUsage extension") from None
+    if not (usage.digital_signature or usage.content_commitment):
+        raise InvalidInputError(
+            "the seal certificate's keyUsage allows neither digitalSignature nor nonRepudiation"
+        )
+    named = ca.credit_code_of(certificate)
+    if named != code:
+        raise InvalidInputError(
+            f"the seal certificate names credit code {named or 'none'}, not the department's {code}"
+        )

@@ -1,0 +1,102 @@
+"""The error tree: one root, one branch per domain.
+
+An exception means "could not do what was asked"; every message is one line
+that a clerk or an operator can act on, and never contains a secret. The API
+maps these classes to problem+json in ``api/errors.py``, the CLI to one line
+on stderr and an exit code.
+"""
+
+from __future__ import annotations
+
+
+class TrustServiceError(Exception):
+    """Root of every error the service raises on purpose."""
+
+    #: Stable machine-readable code, used as the problem+json ``type`` suffix.
+    code: str = "trust-service-error"
+    #: HTTP status the API answers with.
+    http_status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def diagnostics(self) -> str:
+        """Text for an operator: the message, and what to do about it."""
+        return self.message
+
+
+class ConfigurationError(TrustServiceError):
+    """The settings are unusable (or unsafe for production)."""
+
+    code = "configuration"
+    http_status = 500
+
+
+class HomeNotInitialisedError(ConfigurationError):
+    """The data directory has no PKI yet."""
+
+    code = "home-not-initialised"
+
+
+class HomeAlreadyInitialisedError(ConfigurationError):
+    """``init`` was asked to overwrite an existing PKI."""
+
+    code = "home-already-initialised"
+
+
+class KeyStoreError(TrustServiceError):
+    """A key could not be created, read or used."""
+
+    code = "key-store"
+    http_status = 500
+
+
+class WrongPassphraseError(KeyStoreError):
+    """A stored private key did not decrypt with the configured passphrase."""
+
+    code = "wrong-passphrase"
+
+
+class InvalidInputError(TrustServiceError):
+    """Input that breaks a rule; the message names the rule."""
+
+    code = "invalid-input"
+    http_status = 422
+
+
+class InvalidCreditCodeError(InvalidInputError):
+    """A unified social credit code (GB 32100) is malformed."""
+
+    code = "invalid-credit-code"
+
+
+class NotFoundError(TrustServiceError):
+    """A named thing does not exist."""
+
+    code = "not-found"
+    http_status = 404
+
+
+class ConflictError(TrustServiceError):
+    """The request contradicts what already exists."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class DuplicateDepartmentError(ConflictError):
+    code = "duplicate-department"
+
+
+class PkiError(TrustServiceError):
+    """A certificate, CRL, OCSP or timestamp operation failed."""
+
+    code = "pki"
+    http_status = 500
+
+
+class TimestampError(PkiError):
+    """A timestamp could not be obtained or is not acceptable."""
+
+    code = "timestamp"

@@ -1,0 +1,1 @@
+"""Keys and the service's own PKI: key storage, CAs, timestamping, revocation."""

@@ -1,0 +1,195 @@
+"""The service's own PKI in its home directory: created once, loaded on start.
+
+Layout under the home::
+
+    pki/certs/{root,issuing,tsa,ocsp}.pem   published certificates
+    pki/keys/{root,issuing,tsa,ocsp}.key.pem   encrypted CA, TSA and OCSP keys
+    keys/                                   department seal keys
+
+``init_pki`` builds everything in a hidden folder and renames it into place
+inside the database transaction that records the certificates, so a failure
+at any step leaves neither a half-made folder nor orphan rows behind.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import select
+
+from trustsvc.clock import Clock
+from trustsvc.config import Settings
+from trustsvc.db import Database
+from trustsvc.db.models import CertificateRecord, CertificateRole
+from trustsvc.errors import (
+    ConfigurationError,
+    HomeAlreadyInitialisedError,
+    HomeNotInitialisedError,
+)
+from trustsvc.keys import ca
+from trustsvc.keys.certificates import new_record
+from trustsvc.keys.store import FileKeyStore, SigningKey
+
+#: The certificates the PKI publishes at /pki/certs/{name}.
+PUBLISHED = ("root", "issuing", "tsa", "ocsp")
+#: The CAs whose CRLs are published at /pki/crl/{name}.
+CERTIFICATE_AUTHORITIES = ("root", "issuing")
+
+_ROLES = {
+    "root": CertificateRole.ROOT_CA,
+    "issuing": CertificateRole.ISSUING_CA,
+    "tsa": CertificateRole.TSA,
+    "ocsp": CertificateRole.OCSP,
+}
+_ISSUER = {"root": None, "issuing": "root", "tsa": "root", "ocsp": "issuing"}
+
+
+def pki_directory(home: Path) -> Path:
+    return home / "pki"
+
+
+def seal_key_store(settings: Settings) -> FileKeyStore:
+    return FileKeyStore(settings.home / "keys", settings.key_passphrase)
+
+
+@dataclass(frozen=True)
+class Pki:
+    """The certificates of the service's PKI, and access to their keys."""
+
+    certificates: dict[str, x509.Certificate]
+    keys: FileKeyStore
+    urls: ca.PkiUrls
+
+    @property
+    def root(self) -> x509.Certificate:
+        return self.certificates["root"]
+
+    @property
+    def issuing(self) -> x509.Certificate:
+        return self.certificates["issuing"]
+
+    @property
+    def tsa(self) -> x509.Certificate:
+        return self.certificates["tsa"]
+
+    @property
+    def ocsp(self) -> x509.Certificate:
+        return self.certificates["ocsp"]
+
+    def key(self, name: str) -> SigningKey:
+        return self.keys.private_key(name)
+
+    def check_keys(self) -> None:
+        """Decrypt every key now, so a wrong passphrase fails at start, not mid-request."""
+        for name in PUBLISHED:
+            self.key(name)
+
+    def pem(self, name: str) -> bytes:
+        return self.certificates[name].public_bytes(serialization.Encoding.PEM)
+
+    def der(self, name: str) -> bytes:
+        return self.certificates[name].public_bytes(serialization.Encoding.DER)
+
+
+def is_initialised(settings: Settings) -> bool:
+    return (pki_directory(settings.home) / "certs" / "root.pem").is_file()
+
+
+def load_pki(settings: Settings) -> Pki:
+    directory = pki_directory(settings.home)
+    if not is_initialised(settings):
+        raise HomeNotInitialisedError(
+            f"no PKI in home {settings.home}: run `trustsvc init` (or set TRUSTSVC_HOME)"
+        )
+    certificates = {}
+    for name in PUBLISHED:
+        try:
+            pem = (directory / "certs" / f"{name}.pem").read_bytes()
+            certificates[name] = x509.load_pem_x509_certificate(pem)
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"PKI certificate {name!r} in {directory} is unreadable") from exc
+    return Pki(
+        certificates,
+        FileKeyStore(directory / "keys", settings.key_passphrase),
+        ca.PkiUrls(settings.public_base_url),
+    )
+
+
+def _build(settings: Settings, keys: FileKeyStore, clock: Clock) -> dict[str, x509.Certificate]:
+    now = clock.now()
+    urls = ca.PkiUrls(settings.public_base_url)
+    organisation = settings.organisation_name
+    algorithm = settings.key_algorithm
+    root_key = keys.create("root", algorithm)
+    root = ca.build_root_ca(root_key, ca.service_name(organisation, f"{organisation} Root CA"), now)
+    issuing_key = keys.create("issuing", algorithm)
+    issuing = ca.build_issuing_ca(
+        issuing_key,
+        ca.service_name(organisation, f"{organisation} Seal Issuing CA"),
+        root,
+        root_key,
+        urls,
+        now,
+    )
+    tsa = ca.build_tsa_certificate(
+        keys.create("tsa", algorithm),
+        ca.service_name(organisation, f"{organisation} Timestamp Authority"),
+        root,
+        root_key,
+        urls,
+        now,
+    )
+    ocsp = ca.build_ocsp_certificate(
+        keys.create("ocsp", algorithm),
+        ca.service_name(organisation, f"{organisation} OCSP Responder"),
+        issuing,
+        issuing_key,
+        now,
+    )
+    return {"root": root, "issuing": issuing, "tsa": tsa, "ocsp": ocsp}
+
+
+def init_pki(settings: Settings, database: Database, clock: Clock) -> Pki:
+    """Create the PKI in the home and record its certificates; all or nothing."""
+    target = pki_directory(settings.home)
+    if target.exists():
+        raise HomeAlreadyInitialisedError(
+            f"home {settings.home} has a PKI already; nothing was changed"
+        )
+    settings.home.mkdir(parents=True, exist_ok=True)
+    staging = settings.home / f".pki-{secrets.token_hex(6)}"
+    staging.mkdir(mode=0o700)
+    renamed = False
+    try:
+        keys = FileKeyStore(staging / "keys", settings.key_passphrase)
+        certificates = _build(settings, keys, clock)
+        (staging / "certs").mkdir()
+        for name, certificate in certificates.items():
+            (staging / "certs" / f"{name}.pem").write_bytes(
+                certificate.public_bytes(serialization.Encoding.PEM)
+            )
+        with database.begin() as session:
+            existing = session.scalar(
+                select(CertificateRecord).where(CertificateRecord.role == CertificateRole.ROOT_CA)
+            )
+            if existing is not None:
+                raise HomeAlreadyInitialisedError(
+                    "the database already belongs to a PKI (a root CA is recorded); "
+                    "use a fresh database or restore the home's pki folder"
+                )
+            now = clock.now()
+            for name, certificate in certificates.items():
+                session.add(new_record(certificate, _ROLES[name], _ISSUER[name], now, key_id=name))
+            session.flush()
+            staging.rename(target)
+            renamed = True
+    except BaseException:
+        # Also when the commit itself failed after the rename.
+        shutil.rmtree(target if renamed else staging, ignore_errors=True)
+        raise
+    return load_pki(settings)

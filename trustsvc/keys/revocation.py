@@ -1,0 +1,212 @@
+"""Revocation status of the service's certificates: CRLs (RFC 5280 §5) and OCSP (RFC 6960).
+
+The database is the source of truth: a certificate is revoked when its record
+says so. CRLs are issued on demand and kept, so that their numbers only grow
+and every service node publishes the same one; a new CRL is issued when a
+revocation happened after the last one, or when half its lifetime has passed.
+OCSP answers are signed by the delegated responder certificate for the
+issuing CA's certificates (the department seals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from asn1crypto import keys as asn1_keys
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from trustsvc.clock import Clock
+from trustsvc.db import Database
+from trustsvc.db.models import CertificateRecord, CrlRecord
+from trustsvc.errors import InvalidInputError, NotFoundError
+from trustsvc.keys.certificates import find_issued
+from trustsvc.keys.pki import CERTIFICATE_AUTHORITIES, Pki
+
+#: RFC 5280 reason codes offered to operators, by their CLI / API spelling.
+REASONS: dict[str, x509.ReasonFlags] = {
+    "unspecified": x509.ReasonFlags.unspecified,
+    "key_compromise": x509.ReasonFlags.key_compromise,
+    "ca_compromise": x509.ReasonFlags.ca_compromise,
+    "affiliation_changed": x509.ReasonFlags.affiliation_changed,
+    "superseded": x509.ReasonFlags.superseded,
+    "cessation_of_operation": x509.ReasonFlags.cessation_of_operation,
+}
+
+
+def parse_reason(reason: str) -> x509.ReasonFlags:
+    try:
+        return REASONS[reason]
+    except KeyError:
+        raise InvalidInputError(
+            f"unknown revocation reason {reason!r}; use one of: {', '.join(REASONS)}"
+        ) from None
+
+
+class RevocationService:
+    def __init__(
+        self,
+        database: Database,
+        pki: Pki,
+        clock: Clock,
+        crl_lifetime: timedelta,
+        ocsp_lifetime: timedelta,
+    ) -> None:
+        self.database = database
+        self.pki = pki
+        self.clock = clock
+        self.crl_lifetime = crl_lifetime
+        self.ocsp_lifetime = ocsp_lifetime
+
+    # ---- CRL -------------------------------------------------------------
+
+    def current_crl(self, ca: str) -> bytes:
+        """DER of the CRL now in force for ``ca``, issuing a new one when due."""
+        if ca not in CERTIFICATE_AUTHORITIES:
+            raise NotFoundError(f"no CRL for {ca!r}; CAs are: {', '.join(CERTIFICATE_AUTHORITIES)}")
+        for _attempt in range(3):
+            now = self.clock.now()
+            with self.database.begin() as session:
+                latest = session.scalar(
+                    select(CrlRecord).where(CrlRecord.ca == ca).order_by(CrlRecord.number.desc())
+                )
+                last_revocation = session.scalar(
+                    select(func.max(CertificateRecord.revoked_at)).where(
+                        CertificateRecord.issuer_ca == ca
+                    )
+                )
+                if latest is not None and not self._crl_due(latest, last_revocation, now):
+                    return latest.der
+                number = 1 if latest is None else latest.number + 1
+                revoked = session.scalars(
+                    select(CertificateRecord).where(
+                        CertificateRecord.issuer_ca == ca, CertificateRecord.revoked_at.is_not(None)
+                    )
+                ).all()
+                der = self._sign_crl(ca, number, revoked, now)
+                session.add(
+                    CrlRecord(
+                        ca=ca,
+                        number=number,
+                        this_update=now,
+                        next_update=now + self.crl_lifetime,
+                        der=der,
+                    )
+                )
+                try:
+                    session.flush()
+                except IntegrityError:
+                    # Another node issued this number first: read again.
+                    session.rollback()
+                    continue
+                return der
+        raise NotFoundError(f"could not settle the CRL number for {ca!r}; try again")
+
+    def _crl_due(self, latest: CrlRecord, last_revocation: datetime | None, now: datetime) -> bool:
+        if last_revocation is not None and last_revocation >= latest.this_update:
+            return True
+        return now >= latest.this_update + self.crl_lifetime / 2
+
+    def _sign_crl(
+        self, ca: str, number: int, revoked: Sequence[CertificateRecord], now: datetime
+    ) -> bytes:
+        issuer = self.pki.certificates[ca]
+        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(issuer.subject)
+            .last_update(now)
+            .next_update(now + self.crl_lifetime)
+            .add_extension(x509.CRLNumber(number), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+            )
+        )
+        for record in revoked:
+            assert record.revoked_at is not None
+            entry = (
+                x509.RevokedCertificateBuilder()
+                .serial_number(int(record.serial_hex, 16))
+                .revocation_date(record.revoked_at)
+            )
+            reason = REASONS.get(record.revocation_reason or "unspecified")
+            if reason is not None and reason is not x509.ReasonFlags.unspecified:
+                entry = entry.add_extension(x509.CRLReason(reason), critical=False)
+            builder = builder.add_revoked_certificate(entry.build())
+        crl = builder.sign(self.pki.key(ca), hashes.SHA256())
+        return crl.public_bytes(serialization.Encoding.DER)
+
+    # ---- OCSP ------------------------------------------------------------
+
+    def ocsp_response(self, request_der: bytes) -> bytes:
+        """Answer one DER OCSP request; malformed or foreign requests get an error status."""
+        try:
+            request = ocsp.load_der_ocsp_request(request_der)
+            request_hash = request.hash_algorithm
+            serial_number = request.serial_number
+        except (ValueError, UnsupportedAlgorithm):
+            return _error(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        issuing = self.pki.issuing
+        if not _names_issuer(request, issuing, request_hash):
+            # We answer for the issuing CA only; the root's subjects are covered by its CRL.
+            return _error(ocsp.OCSPResponseStatus.UNAUTHORIZED)
+        with self.database.begin() as session:
+            record = find_issued(session, "issuing", serial_number)
+            revoked_at = record.revoked_at if record else None
+            reason_name = record.revocation_reason if record else None
+        now = self.clock.now()
+        if record is None:
+            status = ocsp.OCSPCertStatus.UNKNOWN
+        elif revoked_at is not None:
+            status = ocsp.OCSPCertStatus.REVOKED
+        else:
+            status = ocsp.OCSPCertStatus.GOOD
+        reason = REASONS.get(reason_name or "unspecified") if revoked_at else None
+        builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
+            issuer_name_hash=request.issuer_name_hash,
+            issuer_key_hash=request.issuer_key_hash,
+            serial_number=serial_number,
+            algorithm=request_hash,
+            cert_status=status,
+            this_update=now,
+            next_update=now + self.ocsp_lifetime,
+            revocation_time=revoked_at,
+            revocation_reason=reason,
+        )
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, self.pki.ocsp).certificates(
+            [self.pki.ocsp]
+        )
+        for extension in request.extensions:
+            if isinstance(extension.value, x509.OCSPNonce):
+                builder = builder.add_extension(extension.value, critical=False)
+        response = builder.sign(self.pki.key("ocsp"), hashes.SHA256())
+        return response.public_bytes(serialization.Encoding.DER)
+
+
+def _names_issuer(
+    request: ocsp.OCSPRequest, issuer: x509.Certificate, algorithm: hashes.HashAlgorithm
+) -> bool:
+    name_hash = hashes.Hash(algorithm)
+    name_hash.update(issuer.subject.public_bytes())
+    spki = issuer.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    # The key hash is over the subjectPublicKey BIT STRING contents, not the whole SPKI.
+    key_bits = asn1_keys.PublicKeyInfo.load(spki)["public_key"].contents[1:]
+    key_hash = hashes.Hash(algorithm)
+    key_hash.update(key_bits)
+    return (
+        name_hash.finalize() == request.issuer_name_hash
+        and key_hash.finalize() == request.issuer_key_hash
+    )
+
+
+def _error(status: ocsp.OCSPResponseStatus) -> bytes:
+    return ocsp.OCSPResponseBuilder.build_unsuccessful(status).public_bytes(
+        serialization.Encoding.DER
+    )

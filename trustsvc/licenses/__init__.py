@@ -1,0 +1,1 @@
+"""E-licenses: license types, identifiers, holders, rendering and the library."""

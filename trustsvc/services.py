@@ -1,0 +1,65 @@
+"""The running service's parts, built once from settings and handed around.
+
+The CLI and the API both start here; the domain functions take what they need
+from a ``Services`` instead of reaching for globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from trustsvc.clock import Clock, SystemClock
+from trustsvc.config import Settings
+from trustsvc.db import Database, open_database
+from trustsvc.keys.pki import Pki, init_pki, is_initialised, load_pki, seal_key_store
+from trustsvc.keys.revocation import RevocationService
+from trustsvc.keys.store import FileKeyStore
+from trustsvc.keys.tsa import TimestampAuthority
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    database: Database
+    pki: Pki
+    seal_keys: FileKeyStore
+    revocation: RevocationService = field(init=False)
+    tsa: TimestampAuthority = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.revocation = RevocationService(
+            self.database,
+            self.pki,
+            self.clock,
+            crl_lifetime=timedelta(hours=self.settings.crl_lifetime_hours),
+            ocsp_lifetime=timedelta(hours=self.settings.ocsp_lifetime_hours),
+        )
+        self.tsa = TimestampAuthority(self.pki.tsa, self.pki.key("tsa"), self.clock)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def open_services(settings: Settings, clock: Clock | None = None) -> Services:
+    """Open an initialised home: settings checked, database migrated, keys decrypted."""
+    settings.check_production()
+    pki = load_pki(settings)
+    pki.check_keys()
+    database = open_database(settings.resolved_database_url)
+    return Services(settings, clock or SystemClock(), database, pki, seal_key_store(settings))
+
+
+def initialise_home(settings: Settings, clock: Clock | None = None) -> Pki:
+    """Create a new home's PKI and database schema."""
+    settings.check_production()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    database = open_database(settings.resolved_database_url)
+    try:
+        return init_pki(settings, database, clock or SystemClock())
+    finally:
+        database.dispose()
+
+
+__all__ = ["Services", "initialise_home", "is_initialised", "open_services"]
