@@ -79,5 +79,7 @@ def test_domain_does_not_import_the_web_framework() -> None:
         "import trustsvc.keys.revocation, trustsvc.departments, trustsvc.services\n"
         "print('fastapi' in sys.modules, 'starlette' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "False False"

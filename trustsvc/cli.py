@@ -216,7 +216,13 @@ def department_list(ctx: click.Context) -> None:
     default="unspecified",
     show_default=True,
     type=click.Choice(
-        ["unspecified", "key_compromise", "affiliation_changed", "superseded", "cessation_of_operation"]
+        [
+            "unspecified",
+            "key_compromise",
+            "affiliation_changed",
+            "superseded",
+            "cessation_of_operation",
+        ]
     ),
 )
 @click.option("--serial", help="Revoke only this certificate (hex serial); default all unrevoked.")
@@ -262,7 +268,9 @@ def department_new_seal(ctx: click.Context, code: str) -> None:
     help="Environment variable holding the PKCS#12 password (prompted for when unset).",
 )
 @click.pass_context
-def department_import_seal(ctx: click.Context, code: str, p12_path: Path, password_env: str) -> None:
+def department_import_seal(
+    ctx: click.Context, code: str, p12_path: Path, password_env: str
+) -> None:
     """Import a seal certificate and key issued by an outside CA."""
     from trustsvc.departments import import_seal
 

@@ -36,8 +36,9 @@ from trustsvc.services import Services
 
 #: GB/T 2260 province-level prefixes (first two digits of a region code).
 _PROVINCE_PREFIXES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
-    "50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    {f"{n}" for n in (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37)}
+    | {f"{n}" for n in (41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65)}
+    | {"71", "81", "82"}
 )
 
 
@@ -259,9 +260,7 @@ def import_seal(
         with services.database.begin() as session:
             department = _department(session, code)
             now = services.clock.now()
-            known = set(
-                session.scalars(select(CertificateRecord.fingerprint_sha256)).all()
-            )
+            known = set(session.scalars(select(CertificateRecord.fingerprint_sha256)).all())
             if fingerprint(certificate) in known:
                 raise InvalidInputError("this seal certificate is registered already")
             session.add(
@@ -276,7 +275,9 @@ def import_seal(
             )
             for chain_certificate in extra:
                 if fingerprint(chain_certificate) not in known:
-                    session.add(new_record(chain_certificate, CertificateRole.EXTERNAL_CA, None, now))
+                    session.add(
+                        new_record(chain_certificate, CertificateRole.EXTERNAL_CA, None, now)
+                    )
                     known.add(fingerprint(chain_certificate))
             session.flush()
             session.refresh(department)

@@ -15,7 +15,9 @@ from trustsvc.config import Settings, load_settings
 from trustsvc.services import Services, open_services
 
 
-def create_app(settings: Settings, clock: Clock | None = None, services: Services | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, clock: Clock | None = None, services: Services | None = None
+) -> FastAPI:
     """The app; it opens the service on start-up unless handed open ``services``."""
 
     @asynccontextmanager

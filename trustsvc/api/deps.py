@@ -26,5 +26,7 @@ async def read_bounded_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            raise HTTPException(status_code=413, detail=f"request body is larger than {limit} bytes")
+            raise HTTPException(
+                status_code=413, detail=f"request body is larger than {limit} bytes"
+            )
     return bytes(body)

@@ -21,8 +21,15 @@ _TYPE_BASE = "https://trustsvc.invalid/problems/"
 log = logging.getLogger("trustsvc.api")
 
 
-def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": _TYPE_BASE + code, "code": code, "title": title, "status": status}
+def problem(
+    status: int, code: str, title: str, detail: str | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": _TYPE_BASE + code,
+        "code": code,
+        "title": title,
+        "status": status,
+    }
     if detail:
         body["detail"] = detail
     body.update(extra)

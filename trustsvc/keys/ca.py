@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from trustsvc.errors import InvalidCreditCodeError
 from trustsvc.keys.store import SigningKey
@@ -103,7 +103,7 @@ def _revocation_pointers(
     )
     access = [
         x509.AccessDescription(
-            x509.AuthorityInformationAccessOID.CA_ISSUERS,
+            AuthorityInformationAccessOID.CA_ISSUERS,
             x509.UniformResourceIdentifier(urls.certificate(issuer_ca)),
         )
     ]
@@ -111,7 +111,7 @@ def _revocation_pointers(
         access.insert(
             0,
             x509.AccessDescription(
-                x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(urls.ocsp)
+                AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(urls.ocsp)
             ),
         )
     return builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
@@ -257,7 +257,11 @@ def credit_code_of(certificate: x509.Certificate) -> str | None:
     at the attributes outside CAs commonly use for it (serialNumber, OU).
     """
     candidates: list[str] = []
-    for oid in (NameOID.ORGANIZATION_IDENTIFIER, NameOID.SERIAL_NUMBER, NameOID.ORGANIZATIONAL_UNIT_NAME):
+    for oid in (
+        NameOID.ORGANIZATION_IDENTIFIER,
+        NameOID.SERIAL_NUMBER,
+        NameOID.ORGANIZATIONAL_UNIT_NAME,
+    ):
         for attribute in certificate.subject.get_attributes_for_oid(oid):
             value = attribute.value if isinstance(attribute.value, str) else ""
             candidates.append(value.removeprefix(ORGANISATION_ID_PREFIX))

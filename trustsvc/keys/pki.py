@@ -112,7 +112,9 @@ def load_pki(settings: Settings) -> Pki:
             pem = (directory / "certs" / f"{name}.pem").read_bytes()
             certificates[name] = x509.load_pem_x509_certificate(pem)
         except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"PKI certificate {name!r} in {directory} is unreadable") from exc
+            raise ConfigurationError(
+                f"PKI certificate {name!r} in {directory} is unreadable"
+            ) from exc
     return Pki(
         certificates,
         FileKeyStore(directory / "keys", settings.key_passphrase),

@@ -76,7 +76,9 @@ class FileKeyStore:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError as exc:
-            raise KeyStoreError(f"key {key_id!r} exists already; keys are never overwritten") from exc
+            raise KeyStoreError(
+                f"key {key_id!r} exists already; keys are never overwritten"
+            ) from exc
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
             handle.flush()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, ClassVar
 
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
@@ -71,11 +71,14 @@ class TimestampAuthority:
         if extensions:
             return _rejection("unaccepted_extension", "no request extensions are supported")
         token = self._token(imprint, nonce, cert_req)
-        return tsp.TimeStampResp(
+        reply: bytes = tsp.TimeStampResp(
             {"status": {"status": "granted"}, "time_stamp_token": token}
         ).dump()
+        return reply
 
-    def _token(self, imprint: tsp.MessageImprint, nonce: int | None, cert_req: bool) -> cms.ContentInfo:
+    def _token(
+        self, imprint: tsp.MessageImprint, nonce: int | None, cert_req: bool
+    ) -> cms.ContentInfo:
         now = self.clock.now()
         tst_info: dict[str, Any] = {
             "version": "v1",
@@ -85,9 +88,7 @@ class TimestampAuthority:
             "gen_time": now,
             "accuracy": {"seconds": 1},
             "ordering": False,
-            "tsa": asn1_x509.GeneralName(
-                name="directory_name", value=self.certificate.subject
-            ),
+            "tsa": asn1_x509.GeneralName(name="directory_name", value=self.certificate.subject),
         }
         if nonce is not None:
             tst_info["nonce"] = nonce
@@ -131,7 +132,9 @@ class TimestampAuthority:
         }
         if cert_req:
             signed_data["certificates"] = [self.certificate]
-        return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
+        return cms.ContentInfo(
+            {"content_type": "signed_data", "content": cms.SignedData(signed_data)}
+        )
 
 
 def _sign(key: SigningKey, data: bytes) -> tuple[bytes, algos.SignedDigestAlgorithm]:
@@ -147,8 +150,14 @@ def _sign(key: SigningKey, data: bytes) -> tuple[bytes, algos.SignedDigestAlgori
     )
 
 
+class _RejectionResponse(core.Sequence):  # type: ignore[misc]
+    """TimeStampResp without its token: asn1crypto's class wrongly requires one."""
+
+    _fields: ClassVar = [("status", tsp.PKIStatusInfo)]
+
+
 def _rejection(failure: str, text: str) -> bytes:
-    return tsp.TimeStampResp(
+    reply: bytes = _RejectionResponse(
         {
             "status": {
                 "status": "rejection",
@@ -157,13 +166,14 @@ def _rejection(failure: str, text: str) -> bytes:
             }
         }
     ).dump()
+    return reply
 
 
-class InProcessTimeStamper(TimeStamper):  # type: ignore[misc]
+class InProcessTimeStamper(TimeStamper):
     """pyHanko timestamper that asks the built-in authority without HTTP."""
 
     def __init__(self, authority: TimestampAuthority) -> None:
-        super().__init__(include_nonce=True)
+        super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]
         self.authority = authority
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:

@@ -57,8 +57,10 @@ def citizen_id_check_character(first17: str) -> str:
 def validate_citizen_id(number: str) -> str:
     """Return the ID number (with an upper-case X), or raise naming the problem."""
     normalised = number.strip().upper()
-    if len(normalised) != 18 or not normalised[:17].isdigit() or not (
-        normalised[17].isdigit() or normalised[17] == "X"
+    if (
+        len(normalised) != 18
+        or not normalised[:17].isdigit()
+        or not (normalised[17].isdigit() or normalised[17] == "X")
     ):
         raise InvalidInputError("citizen ID number must be 17 digits followed by a digit or X")
     expected = citizen_id_check_character(normalised[:17])

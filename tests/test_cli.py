@@ -1,0 +1,145 @@
+"""The CLI as a user runs it: a subprocess, its stdout, stderr and exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import free_port
+from tests.helpers import DEPARTMENT_A
+
+TRUSTSVC = [sys.executable, "-m", "trustsvc"]
+
+COMMANDS = [
+    [],
+    ["init"],
+    ["serve"],
+    ["department"],
+    ["department", "add"],
+    ["department", "list"],
+    ["department", "revoke-seal"],
+    ["department", "new-seal"],
+    ["department", "import-seal"],
+]
+
+
+def run(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TRUSTSVC_HOME": str(home),
+        "TRUSTSVC_KEY_PASSPHRASE": "cli test passphrase",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [*TRUSTSVC, *args], env=environment, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, text: str) -> None:
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("trustsvc: error: ")
+    assert text in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "trustsvc")
+def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
+    result = run(tmp_path, *command, "--help")
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+
+
+def test_a_department_from_init_to_revocation(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = run(home, "init")
+    assert result.returncode == 0, result.stderr
+    assert "root fingerprint" in result.stdout
+
+    assert_one_line_error(run(home, "init"), 78, "has a PKI already")
+
+    added = run(home, "department", "add", "--name", "杭州市市场监督管理局", "--code", DEPARTMENT_A)
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["code"] == DEPARTMENT_A
+
+    assert_one_line_error(
+        run(home, "department", "add", "--name", "x", "--code", DEPARTMENT_A),
+        65,
+        "registered already",
+    )
+    assert_one_line_error(
+        run(home, "department", "add", "--name", "x", "--code", "91330100MA2XXXXXX1"),
+        65,
+        "check character",
+    )
+    revoked = run(
+        home, "department", "revoke-seal", "--code", DEPARTMENT_A, "--reason", "key_compromise"
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    listed = json.loads(run(home, "department", "list").stdout)
+    assert listed[0]["seals"][0]["revocation_reason"] == "key_compromise"
+
+    assert_one_line_error(
+        run(home, "department", "list", env={"TRUSTSVC_KEY_PASSPHRASE": "wrong"}), 78, "passphrase"
+    )
+
+
+def test_missing_home_and_bad_settings_are_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(run(tmp_path / "none", "department", "list"), 78, "trustsvc init")
+    assert_one_line_error(
+        run(tmp_path, "init", env={"TRUSTSVC_PUBLIC_BASE_URL": "ftp://x"}),
+        78,
+        "TRUSTSVC_PUBLIC_BASE_URL",
+    )
+    assert_one_line_error(
+        run(tmp_path / "prod", "init", env={"TRUSTSVC_PRODUCTION": "true"}), 78, "production mode"
+    )
+    assert not (tmp_path / "prod" / "pki").exists()
+
+
+def test_serve_initialises_a_fresh_home_and_serves(tmp_path: Path) -> None:
+    port = free_port()
+    home = tmp_path / "fresh"
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TRUSTSVC_HOME": str(home),
+        "TRUSTSVC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    process = subprocess.Popen(
+        [*TRUSTSVC, "serve", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.communicate()
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.1)
+        root = requests.get(f"http://127.0.0.1:{port}/pki/certs/root.pem", timeout=5)
+        assert root.text.startswith("-----BEGIN CERTIFICATE-----")
+    finally:
+        process.terminate()
+        _out, err = process.communicate(timeout=20)
+    assert "initialising it with development defaults" in err
+    assert "development passphrase" in err
+    assert (home / "pki" / "certs" / "root.pem").exists()
+    shutil.rmtree(home)

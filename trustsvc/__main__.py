@@ -1,0 +1,3 @@
+from trustsvc.cli import main
+
+main()
