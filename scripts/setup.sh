@@ -10,7 +10,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # fonts-droid-fallback: a CJK TrueType font (.ttf; pyHanko cannot read .ttc) for
 # documents and seal stamps. softhsm2: PKCS#11 seal keys. postgresql: the
 # production database, and the second backend of the test suite.
-system_packages=(softhsm2 fonts-droid-fallback postgresql)
+# fonts-dejavu-core: Latin letters and digits, which the CJK fallback font lacks.
+# poppler-utils: pdftoppm, with which tests look at rendered pages as a reader would.
+system_packages=(softhsm2 fonts-droid-fallback fonts-dejavu-core postgresql poppler-utils)
 python_ok=1
 python3 -c 'import venv, ensurepip' 2>/dev/null || python_ok=0
 [ "$python_ok" = 1 ] || system_packages+=(python3 python3-venv python3-dev)

@@ -288,5 +288,283 @@ def department_import_seal(
         services.close()
 
 
+# ---- licenses -------------------------------------------------------------------
+
+
+def _license_service(ctx: click.Context) -> Any:
+    from trustsvc.licenses.service import LicenseService
+
+    return LicenseService(_open(ctx))
+
+
+def _read_data_file(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"{path} is not a readable JSON file: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{path} must hold one JSON object of field values")
+    return data
+
+
+@cli.command()
+@click.option(
+    "--department", "department_code", required=True, help="Issuing department's credit code."
+)
+@click.option(
+    "--type", "type_key", required=True, help="License type key (see `trustsvc types list`)."
+)
+@click.option(
+    "--data",
+    "data_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file with the license's field values (see `trustsvc types example TYPE`).",
+)
+@click.option("--idempotency-key", help="Retries with the same key return the same license.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the sealed PDF here.",
+)
+@click.pass_context
+def issue(
+    ctx: click.Context,
+    department_code: str,
+    type_key: str,
+    data_path: Path,
+    idempotency_key: str | None,
+    out_path: Path | None,
+) -> None:
+    """Issue one e-license: render, seal (PAdES), store, record. Prints a JSON summary."""
+    from trustsvc.licenses.service import IssueRequest
+
+    data = _read_data_file(data_path)
+    licenses = _license_service(ctx)
+    try:
+        result = licenses.issue(
+            IssueRequest(department_code, type_key, data, idempotency_key=idempotency_key)
+        )
+        if out_path is not None:
+            out_path.write_bytes(licenses.document(result.license.identifier))
+    finally:
+        licenses.services.close()
+    view = result.license
+    _print_json(
+        {
+            "identifier": view.identifier,
+            "license_number": view.license_number,
+            "sha256": view.sha256,
+            "status": view.status,
+            "created": result.created,
+            "path": str(out_path) if out_path else None,
+        }
+    )
+
+
+@cli.group()
+def types() -> None:
+    """License types (证照类型)."""
+
+
+@types.command("list")
+def types_list() -> None:
+    """List the license types this service can issue."""
+    from trustsvc.licenses.types import load_types
+
+    for kind in load_types().values():
+        click.echo(f"{kind.key:<36} {kind.code}  {kind.name_zh} / {kind.name_en}")
+
+
+@types.command("example")
+@click.argument("type_key")
+def types_example(type_key: str) -> None:
+    """Print a complete, valid example data file for TYPE_KEY."""
+    from trustsvc.licenses.types import example_data, get_type, load_types
+
+    _print_json(example_data(get_type(load_types(), type_key)))
+
+
+@cli.group("license")
+def license_group() -> None:
+    """Licenses in the library: show, list, and lifecycle changes."""
+
+
+@license_group.command("show")
+@click.argument("identifier")
+@click.option(
+    "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the PDF."
+)
+@click.pass_context
+def license_show(ctx: click.Context, identifier: str, out_path: Path | None) -> None:
+    """Show one license (JSON)."""
+    licenses = _license_service(ctx)
+    try:
+        _print_json(licenses.show(identifier))
+        if out_path is not None:
+            out_path.write_bytes(licenses.document(identifier))
+    finally:
+        licenses.services.close()
+
+
+@license_group.command("list")
+@click.option("--department", "department_code", help="Only this issuer's licenses.")
+@click.option("--type", "type_key", help="Only this license type.")
+@click.option("--status", type=click.Choice(["valid", "suspended", "revoked", "superseded"]))
+@click.option("--holder-id", help="Only this holder's licenses (needs --holder-id-type).")
+@click.option("--holder-id-type", help="Holder ID type code, e.g. 001 or 111.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@click.pass_context
+def license_list(
+    ctx: click.Context,
+    department_code: str | None,
+    type_key: str | None,
+    status: str | None,
+    holder_id: str | None,
+    holder_id_type: str | None,
+    limit: int,
+    offset: int,
+) -> None:
+    """List licenses, newest first (JSON)."""
+    from trustsvc.db.models import LicenseStatus
+    from trustsvc.licenses.library import LicenseQuery
+
+    licenses = _license_service(ctx)
+    try:
+        query = LicenseQuery(
+            department_code=department_code,
+            type_key=type_key,
+            status=LicenseStatus(status) if status else None,
+            limit=limit,
+            offset=offset,
+        )
+        _print_json(licenses.search(query, holder_id, holder_id_type))
+    finally:
+        licenses.services.close()
+
+
+def _transition(
+    ctx: click.Context, identifier: str, action: str, reason: str | None, actor: str
+) -> None:
+    from trustsvc.licenses.library import Action
+
+    licenses = _license_service(ctx)
+    try:
+        _print_json(licenses.transition(identifier, Action(action), actor, reason))
+    finally:
+        licenses.services.close()
+
+
+_actor_option = click.option(
+    "--actor", default="operator", show_default=True, help="Who acts (recorded)."
+)
+
+
+@license_group.command("suspend")
+@click.argument("identifier")
+@click.option("--reason", required=True, help="Why (recorded).")
+@_actor_option
+@click.pass_context
+def license_suspend(ctx: click.Context, identifier: str, reason: str, actor: str) -> None:
+    """Suspend a license (暂停)."""
+    _transition(ctx, identifier, "suspend", reason, actor)
+
+
+@license_group.command("resume")
+@click.argument("identifier")
+@click.option("--reason", help="Why (recorded).")
+@_actor_option
+@click.pass_context
+def license_resume(ctx: click.Context, identifier: str, reason: str | None, actor: str) -> None:
+    """Resume a suspended license (恢复)."""
+    _transition(ctx, identifier, "resume", reason, actor)
+
+
+@license_group.command("revoke")
+@click.argument("identifier")
+@click.option("--reason", required=True, help="Why: 注销 or 吊销 and the grounds (recorded).")
+@_actor_option
+@click.pass_context
+def license_revoke(ctx: click.Context, identifier: str, reason: str, actor: str) -> None:
+    """Revoke a license (注销 / 吊销)."""
+    _transition(ctx, identifier, "revoke", reason, actor)
+
+
+@license_group.command("change")
+@click.argument("identifier")
+@click.option(
+    "--data",
+    "data_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file with the fields that change.",
+)
+@click.option("--reason", required=True, help="Why (recorded).")
+@_actor_option
+@click.option(
+    "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the new PDF."
+)
+@click.pass_context
+def license_change(
+    ctx: click.Context,
+    identifier: str,
+    data_path: Path,
+    reason: str,
+    actor: str,
+    out_path: Path | None,
+) -> None:
+    """Change a license (变更): issue the next version; the old one is superseded."""
+    changes = _read_data_file(data_path)
+    licenses = _license_service(ctx)
+    try:
+        result = licenses.change(identifier, changes, actor, reason)
+        if out_path is not None:
+            out_path.write_bytes(licenses.document(result.license.identifier))
+        _print_json(result.license)
+    finally:
+        licenses.services.close()
+
+
+@cli.command("issue-batch")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--department", "department_code", required=True, help="Issuing department's credit code."
+)
+@click.option("--type", "type_key", required=True, help="License type key.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Processes (default: all cores).")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Per-row report, JSON Lines (default: FILE.report.jsonl).",
+)
+@click.pass_context
+def issue_batch(
+    ctx: click.Context,
+    file: Path,
+    department_code: str,
+    type_key: str,
+    workers: int | None,
+    report_path: Path | None,
+) -> None:
+    """Issue one license per row of FILE (.csv or .jsonl); safe to re-run after an interruption."""
+    from trustsvc.licenses.batch import count_rows, run_batch
+    from trustsvc.services import open_services
+
+    settings = _settings(ctx)
+    open_services(settings).close()  # fail on settings, home or keys before starting workers
+    report_path = report_path or file.with_name(file.name + ".report.jsonl")
+    total = count_rows(file)
+    with click.progressbar(length=total, label="issuing", file=sys.stderr) as bar:
+        summary = run_batch(
+            settings, file, department_code, type_key, report_path, workers, progress=bar.update
+        )
+    _print_json(summary)
+    if summary.errors:
+        sys.exit(EXIT_FAILURE)
+
+
 def main() -> None:
     cli(prog_name="trustsvc")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,11 @@ from trustsvc.errors import ConfigurationError
 #: The passphrase used when none is configured. Anyone can read it here, so
 #: production mode refuses it.
 DEVELOPMENT_PASSPHRASE = "trustsvc-development-passphrase"  # noqa: S105
+
+
+class DocumentStoreKind(StrEnum):
+    FOLDER = "folder"
+    DATABASE = "database"
 
 
 class KeyAlgorithm(StrEnum):
@@ -55,6 +61,21 @@ class Settings(BaseSettings):
     tsa_url: str | None = Field(
         default=None, description="External RFC 3161 TSA; the built-in one when unset."
     )
+    document_store: DocumentStoreKind = Field(
+        default=DocumentStoreKind.FOLDER,
+        description="Where sealed PDFs are kept: a folder in the home, or the database "
+        "(so that several nodes share one library).",
+    )
+    cjk_font: Path | None = Field(
+        default=None,
+        description="A .ttf/.otf CJK font for documents; found on the system if unset.",
+    )
+    seal_profile: Literal["B-T", "B-LT", "B-LTA"] = Field(
+        default="B-LT", description="PAdES level of issued licenses."
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai", description="Where dates on licenses are reckoned (today, expiry)."
+    )
     crl_lifetime_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
     ocsp_lifetime_hours: Annotated[int, Field(ge=1, le=24 * 7)] = 12
 
@@ -67,6 +88,19 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def resolved_database_url(self) -> str:

@@ -26,12 +26,14 @@ from trustsvc.errors import (
     DuplicateDepartmentError,
     InvalidInputError,
     NotFoundError,
+    SealUnavailableError,
 )
 from trustsvc.keys import ca
 from trustsvc.keys.certificates import fingerprint, new_record
 from trustsvc.keys.revocation import parse_reason
 from trustsvc.keys.store import SigningKey, as_signing_key
 from trustsvc.licenses.identifiers import validate_credit_code
+from trustsvc.seals.sealer import SealMaterial
 from trustsvc.services import Services
 
 #: GB/T 2260 province-level prefixes (first two digits of a region code).
@@ -318,4 +320,63 @@ def _check_importable(
     if named != code:
         raise InvalidInputError(
             f"the seal certificate names credit code {named or 'none'}, not the department's {code}"
+        )
+
+
+@dataclass(frozen=True)
+class ActiveSeal:
+    """The seal a department seals with now, ready for the sealer."""
+
+    department_code: str
+    department_name: str
+    region_code: str | None
+    serial_hex: str
+    key_id: str
+    material: SealMaterial
+
+
+def active_seal(services: Services, code: str) -> ActiveSeal:
+    """The department's newest seal that is neither revoked nor expired."""
+    code = validate_credit_code(code)
+    now = services.clock.now()
+    with services.database.begin() as session:
+        department = _department(session, code)
+        usable = [
+            r
+            for r in department.certificates
+            if r.role is CertificateRole.SEAL
+            and r.revoked_at is None
+            and r.not_before <= now <= r.not_after
+            and r.key_id is not None
+        ]
+        if not usable:
+            raise SealUnavailableError(
+                f"department {code} has no usable seal (revoked or expired): "
+                "issue one with `trustsvc department new-seal`"
+            )
+        record = max(usable, key=lambda r: r.not_before)
+        certificate = x509.load_der_x509_certificate(record.der)
+        if record.issuer_ca is not None:
+            chain: tuple[x509.Certificate, ...] = (services.pki.issuing, services.pki.root)
+            roots: tuple[x509.Certificate, ...] = (services.pki.root,)
+        else:
+            outside = [
+                x509.load_der_x509_certificate(r.der)
+                for r in session.scalars(
+                    select(CertificateRecord).where(
+                        CertificateRecord.role == CertificateRole.EXTERNAL_CA
+                    )
+                )
+            ]
+            chain = tuple(outside)
+            roots = tuple(c for c in outside if c.subject == c.issuer)
+        assert record.key_id is not None
+        key = services.seal_keys.private_key(record.key_id)
+        return ActiveSeal(
+            department_code=department.code,
+            department_name=department.name,
+            region_code=department.region_code,
+            serial_hex=record.serial_hex,
+            key_id=record.key_id,
+            material=SealMaterial(certificate, key, chain, roots),
         )

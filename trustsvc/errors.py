@@ -71,6 +71,26 @@ class InvalidCreditCodeError(InvalidInputError):
     code = "invalid-credit-code"
 
 
+class InvalidIdentifierError(InvalidInputError):
+    """A GB/T 36904 license identifier (or one of its parts) is malformed."""
+
+    code = "invalid-identifier"
+
+
+class InvalidLicenseDataError(InvalidInputError):
+    """License data breaks its type's rules; ``problems`` names every failing field."""
+
+    code = "invalid-license-data"
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__(
+            "invalid license data: "
+            + "; ".join(f"{field}: {problem}" for field, problem in problems.items())
+        )
+        #: Field key -> what is wrong with it, in the order the fields were checked.
+        self.problems = dict(problems)
+
+
 class NotFoundError(TrustServiceError):
     """A named thing does not exist."""
 
@@ -100,3 +120,33 @@ class TimestampError(PkiError):
     """A timestamp could not be obtained or is not acceptable."""
 
     code = "timestamp"
+
+
+class FontNotFoundError(ConfigurationError):
+    """No usable CJK font (or Latin companion font) is configured or installed."""
+
+    code = "font-not-found"
+
+
+class FontUnusableError(ConfigurationError):
+    """A font file exists but cannot be embedded (a collection, CFF outlines, corrupt)."""
+
+    code = "font-unusable"
+
+
+class UnsupportedCharacterError(InvalidInputError):
+    """Text contains characters that no configured font can draw."""
+
+    code = "unsupported-character"
+
+
+class LicenseTextTooLongError(InvalidInputError):
+    """A license's text does not fit on its page even at the smallest type size."""
+
+    code = "license-text-too-long"
+
+
+class SealUnavailableError(ConflictError):
+    """The department has no seal it may seal with now (revoked, expired, none)."""
+
+    code = "seal-unavailable"

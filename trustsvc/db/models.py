@@ -7,16 +7,19 @@ embedded default) and PostgreSQL; anything dialect-specific lives in
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
     Integer,
     LargeBinary,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -130,3 +133,89 @@ class CrlRecord(Base):
     this_update: Mapped[datetime] = mapped_column(UTCDateTime())
     next_update: Mapped[datetime] = mapped_column(UTCDateTime())
     der: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LicenseStatus(StrEnum):
+    """Stored lifecycle status. "Expired" is not stored: it follows from the dates."""
+
+    VALID = "valid"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+class LicenseRecord(Base):
+    """One version of one e-license in the unified license library (电子证照库)."""
+
+    __tablename__ = "licenses"
+    __table_args__ = (
+        UniqueConstraint("issuer_code", "serial", "version", name="uq_licenses_serial_version"),
+        UniqueConstraint("department_id", "idempotency_key", name="uq_licenses_idempotency"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(128), unique=True)
+    license_number: Mapped[str] = mapped_column(String(64), index=True)
+    type_key: Mapped[str] = mapped_column(String(64), index=True)
+    type_code: Mapped[str] = mapped_column(String(21))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    issuer_code: Mapped[str] = mapped_column(String(18))
+    serial: Mapped[str] = mapped_column(String(30))
+    version: Mapped[int] = mapped_column(Integer)
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_id_type: Mapped[str] = mapped_column(String(3))
+    #: HMAC of the holder ID: searchable, but not reversible from a dump.
+    holder_id_digest: Mapped[str] = mapped_column(String(64), index=True)
+    #: AES-GCM of the holder ID (nonce + ciphertext), for showing it to those entitled.
+    holder_id_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The type's fields, as canonical JSON.
+    fields_json: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[LicenseStatus] = mapped_column(_enum_column(LicenseStatus, "license_status"))
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    #: SHA-256 of the sealed PDF, also its key in the document store.
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    seal_serial_hex: Mapped[str] = mapped_column(String(64))
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("licenses.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    #: SHA-256 of the normalised request, to refuse a reused key with other data.
+    request_digest: Mapped[str] = mapped_column(String(64))
+
+    department: Mapped[Department] = relationship()
+
+
+class LicenseEvent(Base):
+    """Who did what to a license, when and why: append-only."""
+
+    __tablename__ = "license_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    license_id: Mapped[int] = mapped_column(ForeignKey("licenses.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SerialCounter(Base):
+    """The next serial number of each issuer; serials are reserved, never reused."""
+
+    __tablename__ = "serial_counters"
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    next_value: Mapped[int] = mapped_column(BigInteger)
+
+
+class StoredDocument(Base):
+    """Sealed PDFs kept in the database, when several nodes share one library."""
+
+    __tablename__ = "documents"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime())

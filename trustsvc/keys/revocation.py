@@ -143,6 +143,13 @@ class RevocationService:
 
     # ---- OCSP ------------------------------------------------------------
 
+    def ocsp_for(self, certificate: x509.Certificate) -> bytes:
+        """The responder's answer for one of the issuing CA's certificates (in-process)."""
+        request = ocsp.OCSPRequestBuilder().add_certificate(
+            certificate, self.pki.issuing, hashes.SHA256()
+        )
+        return self.ocsp_response(request.build().public_bytes(serialization.Encoding.DER))
+
     def ocsp_response(self, request_der: bytes) -> bytes:
         """Answer one DER OCSP request; malformed or foreign requests get an error status."""
         try:

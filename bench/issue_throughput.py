@@ -1,0 +1,181 @@
+"""Issue licenses end to end on all cores and print licenses per second.
+
+Each license is rendered, sealed (PAdES B-LT, certification seal, RFC 3161
+timestamp from the built-in TSA, validation data embedded), stored and
+recorded in the library, through the same batch path as `trustsvc
+issue-batch`. In the same run, the naive pipeline — the same page, then
+pyHanko's ``sign_pdf`` with default options per document: the key loaded from
+its file for every signature, a trial signature to size the container,
+revocation answers produced afresh for each document — is timed on the same
+number of processes, and the ratio printed.
+
+    .venv/bin/python bench/issue_throughput.py [--rows 500] [--naive-rows 100] [--workers N]
+
+Peak memory (RSS) of the batch's worker processes is printed too, so a long
+run (--rows 20000) shows whether it stays flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from trustsvc.config import Settings
+from trustsvc.departments import add_department
+from trustsvc.licenses.batch import run_batch
+from trustsvc.licenses.identifiers import credit_code_check_character
+from trustsvc.licenses.service import LicenseService
+from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import initialise_home, open_services
+
+DEPARTMENT = "11330100MB0000001" + credit_code_check_character("11330100MB0000001")
+
+
+def prepare(home: Path) -> Settings:
+    settings = Settings(home=home, key_passphrase=SecretStr("benchmark passphrase"))
+    initialise_home(settings)
+    services = open_services(settings)
+    add_department(services, "杭州市市场监督管理局", DEPARTMENT, "330100")
+    services.close()
+    return settings
+
+
+def write_rows(settings: Settings, path: Path, rows: int) -> None:
+    services = open_services(settings)
+    example = example_data(get_type(LicenseService(services).types, "business-license"))
+    services.close()
+    with path.open("w", encoding="utf-8") as handle:
+        for index in range(rows):
+            row = {**example, "holder_name": f"杭州第{index}号科技有限公司"}
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# ---- the naive pipeline ------------------------------------------------------------
+
+_naive: dict[str, object] = {}
+
+
+def _naive_start(settings: Settings) -> None:
+    services = open_services(settings)
+    _naive["licenses"] = LicenseService(services)
+
+
+def _naive_one(index: int) -> int:
+    """Render as the service does, then seal with pyHanko's defaults."""
+    from asn1crypto import crl, ocsp
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.stamp import StaticStampStyle
+    from pyhanko_certvalidator import ValidationContext
+
+    from trustsvc.departments import active_seal
+    from trustsvc.licenses.identifiers import LicenseIdentifier
+    from trustsvc.licenses.render import render_license
+    from trustsvc.licenses.types import validate_license_data
+    from trustsvc.seals.sealer import _asn1_certificate
+
+    licenses: LicenseService = _naive["licenses"]  # type: ignore[assignment]
+    services = licenses.services
+    license_type = get_type(licenses.types, "business-license")
+    data = validate_license_data(
+        license_type,
+        {**example_data(license_type), "holder_name": f"杭州第{index}号"},
+        licenses.today(),
+    )
+    seal = active_seal(services, DEPARTMENT)
+    identifier = LicenseIdentifier(license_type.code, DEPARTMENT, f"2026{index:08d}", 1)
+    document = licenses._document(identifier, "330100202600000001", license_type, data, seal, "x")
+    rendered = render_license(document, licenses.font_name)
+    # What a first integration does: load the key from its file for each document...
+    key_file = services.seal_keys.path(seal.key_id)
+    cert_pem = seal.material.certificate.public_bytes(serialization.Encoding.PEM)
+    with tempfile.NamedTemporaryFile(suffix=".pem") as cert_file:
+        cert_file.write(cert_pem)
+        cert_file.flush()
+        signer = signers.SimpleSigner.load(
+            str(key_file),
+            cert_file.name,
+            ca_chain_files=(),
+            key_passphrase=services.settings.key_passphrase.get_secret_value().encode(),
+        )
+    # ...fetch revocation answers for each document...
+    context = ValidationContext(
+        trust_roots=[_asn1_certificate(services.pki.root)],
+        other_certs=[_asn1_certificate(services.pki.issuing), _asn1_certificate(services.pki.tsa)],
+        ocsps=[ocsp.OCSPResponse.load(services.revocation.ocsp_for(seal.material.certificate))],
+        crls=[
+            crl.CertificateList.load(services.revocation.current_crl(ca))
+            for ca in ("root", "issuing")
+        ],
+    )
+    # ...and sign with default options (a trial signature sizes the container).
+    metadata = signers.PdfSignatureMetadata(
+        field_name="Seal",
+        certify=True,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        embed_validation_info=True,
+        validation_context=context,
+    )
+    output = signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(rendered.pdf)),
+        metadata,
+        signer=signer,
+        timestamper=licenses.sealer.timestamper,
+        new_field_spec=fields.SigFieldSpec("Seal", box=tuple(int(v) for v in rendered.seal_box)),
+        stamp_style=StaticStampStyle.from_pdf_file(str(licenses._stamp(seal)), border_width=0),
+    )
+    return len(output.getvalue())
+
+
+def run_naive(settings: Settings, rows: int, workers: int) -> float:
+    with ProcessPoolExecutor(workers, initializer=_naive_start, initargs=(settings,)) as pool:
+        list(pool.map(_naive_one, range(workers)))  # warm-up: fonts, imports
+        started = time.perf_counter()
+        list(pool.map(_naive_one, range(rows)))
+        return rows / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=500)
+    parser.add_argument("--naive-rows", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        settings = prepare(Path(directory) / "home")
+        rows_file = Path(directory) / "rows.jsonl"
+        warm_file = Path(directory) / "warm.jsonl"
+        write_rows(settings, rows_file, arguments.rows)
+        write_rows(settings, warm_file, arguments.workers)
+        started = time.perf_counter()
+        summary = run_batch(
+            settings, rows_file, DEPARTMENT, "business-license",
+            Path(directory) / "report.jsonl", arguments.workers,
+        )  # fmt: skip
+        elapsed = time.perf_counter() - started
+        assert summary.issued == arguments.rows, summary
+        fast = arguments.rows / elapsed
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        naive = run_naive(settings, arguments.naive_rows, arguments.workers)
+    print(f"workers                     {arguments.workers}")
+    print(
+        f"licenses issued             {arguments.rows} in {elapsed:.1f} s (process start included)"
+    )
+    print(f"issuance, end to end        {fast:.1f} licenses/s")
+    print(f"naive pipeline              {naive:.1f} licenses/s ({arguments.naive_rows} documents)")
+    print(f"ratio                       {fast / naive:.1f}x")
+    print(f"peak worker RSS             {peak_mib:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

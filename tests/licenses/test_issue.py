@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from sqlalchemy import func, select
+
+from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, current_seal
+from tests.licenses.pdf_checks import read_qr_codes, validate_offline
+from trustsvc.clock import FixedClock
+from trustsvc.db.models import LicenseEvent, LicenseRecord
+from trustsvc.departments import revoke_seal
+from trustsvc.errors import (
+    ConflictError,
+    InvalidInputError,
+    InvalidLicenseDataError,
+    NotFoundError,
+    SealUnavailableError,
+)
+from trustsvc.licenses.identifiers import parse_identifier
+from trustsvc.licenses.library import Action, LicenseQuery
+from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.types import example_data, get_type
+from trustsvc.verification.tokens import parse_token, signature_is_valid
+
+
+def _example(licenses: LicenseService, type_key: str = "business-license") -> dict[str, object]:
+    return dict(example_data(get_type(licenses.types, type_key)))
+
+
+def _issue(licenses: LicenseService, type_key: str = "business-license", **extra: object):  # type: ignore[no-untyped-def]
+    code = DEPARTMENT_B if type_key == "construction-permit" else DEPARTMENT_A
+    return licenses.issue(IssueRequest(code, type_key, {**_example(licenses, type_key), **extra}))
+
+
+def _license_count(licenses: LicenseService) -> int:
+    with licenses.services.database.begin() as session:
+        return session.scalar(select(func.count()).select_from(LicenseRecord)) or 0
+
+
+def _stored_documents(licenses: LicenseService) -> list[Path]:
+    folder = licenses.services.settings.home / "documents"
+    return sorted(folder.rglob("*.pdf")) if folder.exists() else []
+
+
+def test_issued_license_validates_offline_with_pyhanko(licenses: LicenseService) -> None:
+    result = _issue(licenses)
+    assert result.created and result.license.status == "valid"
+    pdf = licenses.document(result.license.identifier)
+    status, dss = validate_offline(licenses.services, pdf)
+    assert status.intact and status.valid and status.trusted and status.bottom_line
+    # The seal covers the whole document as sealed; only validation data follows it.
+    assert status.coverage is SignatureCoverageLevel.ENTIRE_REVISION
+    assert status.modification_level is ModificationLevel.LTA_UPDATES
+    assert status.docmdp_ok
+    assert status.timestamp_validity is not None and status.timestamp_validity.valid
+    assert status.timestamp_validity.trusted
+    seal = current_seal(licenses.services, DEPARTMENT_A)
+    assert status.signing_cert.dump() == seal.public_bytes(Encoding.DER)
+    # B-LT: OCSP for the seal, CRLs for the CAs, all embedded.
+    assert list(dss.ocsps) and list(dss.crls)
+
+
+def test_every_shipped_type_issues_and_validates(licenses: LicenseService) -> None:
+    for type_key in licenses.types:
+        result = _issue(licenses, type_key)
+        status, _dss = validate_offline(
+            licenses.services, licenses.document(result.license.identifier)
+        )
+        assert status.bottom_line, type_key
+
+
+def test_the_qr_code_on_the_page_carries_a_verifiable_token(licenses: LicenseService) -> None:
+    result = _issue(licenses)
+    [text] = read_qr_codes(licenses.document(result.license.identifier))
+    base = licenses.services.settings.public_base_url
+    assert text.startswith(f"{base}/v/")
+    parsed = parse_token(text.removeprefix(f"{base}/v/"))
+    assert parsed.claims.identifier == result.license.identifier
+    assert parsed.claims.issuer_code == DEPARTMENT_A
+    assert signature_is_valid(parsed, current_seal(licenses.services, DEPARTMENT_A))
+    assert not signature_is_valid(parsed, current_seal(licenses.services, DEPARTMENT_B))
+
+
+def test_identifier_and_number(licenses: LicenseService) -> None:
+    first = _issue(licenses).license
+    second = _issue(licenses, holder_name="杭州另一家科技有限公司").license
+    for view in (first, second):
+        parsed = parse_identifier(view.identifier)
+        assert parsed.issuer_code == DEPARTMENT_A and parsed.version == 1
+        assert parsed.type_code == get_type(licenses.types, "business-license").code
+    assert parse_identifier(first.identifier).serial != parse_identifier(second.identifier).serial
+    assert first.license_number != second.license_number
+
+
+def test_idempotent_retry_returns_the_same_license(licenses: LicenseService) -> None:
+    request = IssueRequest(
+        DEPARTMENT_A, "business-license", _example(licenses), idempotency_key="k-1"
+    )
+    first = licenses.issue(request)
+    again = licenses.issue(request)
+    assert not again.created
+    assert again.license.identifier == first.license.identifier
+    assert again.license.sha256 == first.license.sha256
+    assert _license_count(licenses) == 1
+    other = IssueRequest(
+        DEPARTMENT_A,
+        "business-license",
+        {**_example(licenses), "holder_name": "别的公司"},
+        idempotency_key="k-1",
+    )
+    with pytest.raises(ConflictError, match="different request"):
+        licenses.issue(other)
+
+
+def test_concurrent_issuance_with_one_key_yields_one_license(licenses: LicenseService) -> None:
+    request = IssueRequest(
+        DEPARTMENT_A, "business-license", _example(licenses), idempotency_key="same"
+    )
+    barrier = threading.Barrier(4)
+
+    def attempt(_: int) -> str:
+        barrier.wait()
+        return licenses.issue(request).license.identifier
+
+    with ThreadPoolExecutor(4) as pool:
+        identifiers = set(pool.map(attempt, range(4)))
+    assert len(identifiers) == 1
+    assert _license_count(licenses) == 1
+
+
+def test_concurrent_issuance_never_repeats_a_serial(licenses: LicenseService) -> None:
+    def attempt(index: int) -> str:
+        return _issue(licenses, holder_name=f"杭州第{index}科技有限公司").license.identifier
+
+    with ThreadPoolExecutor(4) as pool:
+        identifiers = list(pool.map(attempt, range(8)))
+    serials = [parse_identifier(i).serial for i in identifiers]
+    assert len(set(serials)) == 8
+
+
+@pytest.mark.parametrize(
+    ("department", "type_key", "changes", "error", "message"),
+    [
+        (DEPARTMENT_A, "no-such-type", {}, NotFoundError, "no-such-type"),
+        (
+            DEPARTMENT_A,
+            "business-license",
+            {"legal_representative": None},
+            InvalidLicenseDataError,
+            "legal_representative",
+        ),
+        (
+            DEPARTMENT_A,
+            "business-license",
+            {"holder_id": "91330106MA27XXXX10"},
+            InvalidLicenseDataError,
+            "holder_id",
+        ),
+        ("91330000000000000X", "business-license", {}, InvalidInputError, "check character"),
+        ("11330100MB00000099", "business-license", {}, InvalidInputError, "credit code"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_stores_nothing(
+    licenses: LicenseService,
+    department: str,
+    type_key: str,
+    changes: dict[str, object],
+    error: type[Exception],
+    message: str,
+) -> None:
+    data = {**_example(licenses), **changes} if type_key != "no-such-type" else {}
+    data = {k: v for k, v in data.items() if v is not None}
+    with pytest.raises(error, match=message):
+        licenses.issue(IssueRequest(department, type_key, data))
+    assert _license_count(licenses) == 0
+    assert _stored_documents(licenses) == []
+
+
+def test_unknown_department_is_refused(licenses: LicenseService) -> None:
+    from tests.helpers import credit_code
+
+    with pytest.raises(NotFoundError, match="no department"):
+        licenses.issue(
+            IssueRequest(credit_code("11330100MB0000009"), "business-license", _example(licenses))
+        )
+    assert _license_count(licenses) == 0
+
+
+def test_a_revoked_seal_cannot_issue(licenses: LicenseService) -> None:
+    revoke_seal(licenses.services, DEPARTMENT_A, "key_compromise")
+    with pytest.raises(SealUnavailableError, match="no usable seal"):
+        _issue(licenses)
+    assert _license_count(licenses) == 0
+    assert _stored_documents(licenses) == []
+
+
+def test_holder_ids_are_not_stored_in_clear(licenses: LicenseService) -> None:
+    data = _example(licenses)
+    holder_id = str(data["holder_id"])
+    _issue(licenses)
+    database_file = licenses.services.settings.home / "trustsvc.db"
+    if database_file.exists():
+        raw = database_file.read_bytes() + b"".join(
+            p.read_bytes() for p in database_file.parent.glob("trustsvc.db-*")
+        )
+        assert holder_id.encode() not in raw
+    with licenses.services.database.begin() as session:
+        record = session.scalars(select(LicenseRecord)).one()
+        assert holder_id not in (record.holder_id_digest, record.holder_id_sealed.hex())
+    found = licenses.search(LicenseQuery(), holder_id, str(data["holder_id_type"]))
+    assert len(found) == 1
+
+
+# ---- lifecycle ----------------------------------------------------------------------
+
+
+def test_suspend_resume_revoke_with_who_when_why(licenses: LicenseService) -> None:
+    identifier = _issue(licenses).license.identifier
+    with pytest.raises(InvalidInputError, match="reason"):
+        licenses.transition(identifier, Action.SUSPEND, "clerk-1", None)
+    assert (
+        licenses.transition(identifier, Action.SUSPEND, "clerk-1", "整改期间").status == "suspended"
+    )
+    with pytest.raises(ConflictError, match="suspended"):
+        licenses.transition(identifier, Action.SUSPEND, "clerk-1", "again")
+    assert licenses.transition(identifier, Action.RESUME, "clerk-2", None).status == "valid"
+    revoked = licenses.transition(identifier, Action.REVOKE, "clerk-3", "吊销：违法经营")
+    assert revoked.status == "revoked" and revoked.status_reason == "吊销：违法经营"
+    for action in (Action.SUSPEND, Action.RESUME, Action.REVOKE):
+        with pytest.raises(ConflictError, match="revoked"):
+            licenses.transition(identifier, action, "clerk-4", "no")
+    with licenses.services.database.begin() as session:
+        events = session.scalars(select(LicenseEvent).order_by(LicenseEvent.id)).all()
+        assert [(e.action, e.actor, e.to_status) for e in events] == [
+            ("issue", "operator", "valid"),
+            ("suspend", "clerk-1", "suspended"),
+            ("resume", "clerk-2", "valid"),
+            ("revoke", "clerk-3", "revoked"),
+        ]
+
+
+def test_change_issues_the_next_version_and_supersedes(licenses: LicenseService) -> None:
+    old = _issue(licenses).license
+    with pytest.raises(InvalidInputError, match="reason"):
+        licenses.change(old.identifier, {"domicile": "杭州市西湖区文三路1号"}, "clerk", None)
+    new = licenses.change(
+        old.identifier, {"domicile": "杭州市西湖区文三路1号"}, "clerk", "住所变更"
+    ).license
+    old_parsed, new_parsed = parse_identifier(old.identifier), parse_identifier(new.identifier)
+    assert new_parsed.serial == old_parsed.serial and new_parsed.version == 2
+    assert new.supersedes == old.identifier and new.license_number == old.license_number
+    assert new.fields["domicile"] == "杭州市西湖区文三路1号"
+    assert licenses.show(old.identifier).status == "superseded"
+    with pytest.raises(ConflictError, match="superseded"):
+        licenses.change(old.identifier, {"domicile": "x"}, "clerk", "again")
+    status, _ = validate_offline(licenses.services, licenses.document(new.identifier))
+    assert status.bottom_line
+
+
+def test_expiry_follows_the_dates(licenses: LicenseService, clock: FixedClock) -> None:
+    view = _issue(licenses, "food-business-permit").license
+    assert view.valid_until is not None and view.status == "valid"
+    days = (view.valid_until - view.valid_from).days + 2
+    clock.advance(timedelta(days=days))
+    assert licenses.show(view.identifier).status == "expired"
+    with pytest.raises(ConflictError, match="expired"):
+        licenses.change(view.identifier, {"domicile": "x"}, "clerk", "late")

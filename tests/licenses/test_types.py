@@ -1,0 +1,414 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from trustsvc.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    InvalidLicenseDataError,
+    NotFoundError,
+)
+from trustsvc.licenses import types as license_types
+from trustsvc.licenses.holders import HolderIdType
+from trustsvc.licenses.identifiers import validate_license_type_code
+from trustsvc.licenses.types import (
+    FieldKind,
+    LayoutStyle,
+    LicenseType,
+    ValidityRule,
+    example_data,
+    get_type,
+    load_types,
+    validate_license_data,
+)
+
+TODAY = date(2026, 5, 20)
+SHIPPED_DIRECTORY = Path(license_types.__file__).with_name("types")
+TYPES = load_types()
+EXPECTED_KEYS = {
+    "business-license",
+    "construction-permit",
+    "real-estate-certificate",
+    "food-business-permit",
+    "administrative-permission-decision",
+}
+
+
+def business_data(**changes: object) -> dict[str, object]:
+    data: dict[str, object] = dict(example_data(TYPES["business-license"]))
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def problems_of(license_type: LicenseType, data: dict[str, object]) -> dict[str, str]:
+    with pytest.raises(InvalidLicenseDataError) as caught:
+        validate_license_data(license_type, data, TODAY)
+    error = caught.value
+    for key, problem in error.problems.items():
+        assert f"{key}: {problem}" in error.message
+    return error.problems
+
+
+# ---- the shipped types -----------------------------------------------------------
+
+
+def test_the_five_types_ship_with_the_package() -> None:
+    assert set(TYPES) >= EXPECTED_KEYS
+    for key, license_type in TYPES.items():
+        assert license_type.key == key
+        assert validate_license_type_code(license_type.code) == license_type.code
+    assert len({t.code for t in TYPES.values()}) == len(TYPES)
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED_KEYS))
+def test_every_example_validates_and_round_trips(key: str) -> None:
+    license_type = TYPES[key]
+    data = validate_license_data(license_type, example_data(license_type), TODAY)
+    assert data.holder_id_type in license_type.holder_kinds
+    assert [k for k, _ in data.fields] == [spec.key for spec in license_type.fields]
+    again = validate_license_data(license_type, data.as_dict(), date(2030, 1, 1))
+    assert again == data
+    assert hash(again) == hash(data)
+
+
+def test_shipped_types_declare_what_the_brief_asks() -> None:
+    business = TYPES["business-license"]
+    assert business.validity.rule is ValidityRule.OPEN_ENDED
+    assert business.holder_kinds == (HolderIdType.CREDIT_CODE,)
+    assert business.field("business_scope").kind is FieldKind.MULTILINE
+    assert TYPES["construction-permit"].validity.rule is ValidityRule.PER_LICENSE
+    assert TYPES["construction-permit"].field("contract_price").unit == "万元"
+    assert set(TYPES["real-estate-certificate"].holder_kinds) == set(HolderIdType)
+    food = TYPES["food-business-permit"]
+    assert (food.validity.rule, food.validity.years) == (ValidityRule.FIXED_YEARS, 5)
+    decision = TYPES["administrative-permission-decision"]
+    assert decision.layout.style is LayoutStyle.DOCUMENT
+    assert business.layout.style is LayoutStyle.TABLE
+    assert business.layout.fields == tuple(spec.key for spec in business.fields)
+
+
+def test_license_numbers_follow_the_type_format() -> None:
+    number = TYPES["business-license"].format_number(region="330106", year=2026, sequence=42)
+    assert number == "3301062026000042"
+    with pytest.raises(InvalidInputError, match="6 digits"):
+        TYPES["business-license"].format_number(region="3301", year=2026, sequence=1)
+
+
+def test_get_type_by_key_or_code() -> None:
+    business = TYPES["business-license"]
+    assert get_type(TYPES, "business-license") is business
+    assert get_type(TYPES, business.code.lower()) is business
+    with pytest.raises(NotFoundError, match="known types: administrative-permission-decision"):
+        get_type(TYPES, "fishing-licence")
+
+
+def test_domain_types_do_not_import_the_web_or_database_layers() -> None:
+    code = (
+        "import sys\n"
+        "import trustsvc.licenses.types, trustsvc.licenses.holders\n"
+        "print(sorted(m for m in ('fastapi', 'starlette', 'sqlalchemy') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+# ---- validating data ----------------------------------------------------------------
+
+
+def test_values_are_normalised() -> None:
+    data = validate_license_data(
+        TYPES["business-license"],
+        business_data(holder_id=" 91330106ma27u1t086 ", name="  杭州示例科技有限公司 "),
+        TODAY,
+    )
+    assert data.holder_id == "91330106MA27U1T086"
+    assert data.value("name") == "杭州示例科技有限公司"
+    assert data.valid_from == date(2026, 1, 5)
+
+
+def test_valid_from_defaults_to_today() -> None:
+    data = validate_license_data(TYPES["business-license"], business_data(valid_from=""), TODAY)
+    assert data.valid_from == TODAY
+    assert data.valid_until is None
+
+
+def test_missing_required_field() -> None:
+    problems = problems_of(TYPES["business-license"], business_data(registered_capital=" "))
+    assert problems == {"registered_capital": "required"}
+
+
+def test_optional_field_may_be_left_out() -> None:
+    data = validate_license_data(
+        TYPES["business-license"], business_data(business_term=None), TODAY
+    )
+    assert data.value("business_term") is None
+    assert "business_term" not in data.as_dict()
+
+
+def test_bad_enum_value() -> None:
+    problems = problems_of(TYPES["business-license"], business_data(entity_type="国有公司"))
+    assert list(problems) == ["entity_type"]
+    assert "is not one of: 有限责任公司" in problems["entity_type"]
+
+
+def test_bad_pattern() -> None:
+    license_type = TYPES["real-estate-certificate"]
+    data: dict[str, object] = dict(example_data(license_type))
+    data["unit_number"] = "330106003004GB00012F0001000"  # 27 characters
+    problems = problems_of(license_type, data)
+    assert list(problems) == ["unit_number"]
+    assert "does not match the pattern" in problems["unit_number"]
+
+
+@pytest.mark.parametrize("bad_date", ["2021-02-30", "2021/06/18", "18 June 2021", 20210618])
+def test_bad_date(bad_date: object) -> None:
+    problems = problems_of(TYPES["business-license"], business_data(established_on=bad_date))
+    assert list(problems) == ["established_on"]
+
+
+def test_unknown_key() -> None:
+    problems = problems_of(TYPES["business-license"], business_data(capital="100万"))
+    assert problems == {"capital": "unknown key: business-license has no such field"}
+
+
+def test_holder_kind_not_allowed_for_the_type() -> None:
+    problems = problems_of(
+        TYPES["business-license"],
+        business_data(holder_id_type="111", holder_id="11010519491231002X"),
+    )
+    assert list(problems) == ["holder_id_type"]
+    assert (
+        "111 (公民身份号码) is not allowed for 营业执照; allowed: 001" in problems["holder_id_type"]
+    )
+
+
+def test_unknown_holder_kind() -> None:
+    problems = problems_of(TYPES["business-license"], business_data(holder_id_type="1"))
+    assert "unknown holder ID type code '1'" in problems["holder_id_type"]
+
+
+def test_holder_id_is_checked_against_its_kind() -> None:
+    problems = problems_of(TYPES["business-license"], business_data(holder_id="91330106MA27U1T087"))
+    assert list(problems) == ["holder_id"]
+    assert "check character" in problems["holder_id"]
+
+
+def test_several_errors_are_reported_at_once() -> None:
+    data = business_data(
+        holder_id="91330106MA27U1T087",
+        registered_capital=None,
+        entity_type="国有公司",
+        established_on="2021-13-01",
+        valid_until="2030-01-01",
+        colour="red",
+    )
+    problems = problems_of(TYPES["business-license"], data)
+    assert list(problems) == [
+        "holder_id",
+        "valid_until",
+        "entity_type",
+        "registered_capital",
+        "established_on",
+        "colour",
+    ]
+
+
+def test_every_holder_key_missing_is_reported() -> None:
+    license_type = TYPES["business-license"]
+    problems = problems_of(license_type, {})
+    assert problems["holder_name"] == "required"
+    assert problems["holder_id_type"] == "required"
+    assert problems["holder_id"] == "required"
+    assert {spec.key for spec in license_type.fields if spec.required} <= set(problems)
+
+
+def test_numbers_may_arrive_as_json_numbers() -> None:
+    license_type = TYPES["construction-permit"]
+    data: dict[str, object] = dict(example_data(license_type))
+    data["contract_price"] = 18650.5
+    data["contract_duration"] = 720
+    result = validate_license_data(license_type, data, TODAY)
+    assert result.value("contract_price") == "18650.5"
+    assert result.value("contract_duration") == "720"
+
+
+@pytest.mark.parametrize(("value", "problem"), [(True, "boolean"), ("12,000", "not a number")])
+def test_bad_numbers(value: object, problem: str) -> None:
+    license_type = TYPES["construction-permit"]
+    data: dict[str, object] = dict(example_data(license_type))
+    data["contract_price"] = value
+    assert problem in problems_of(license_type, data)["contract_price"]
+
+
+def test_text_fields_want_text_on_one_line() -> None:
+    problems = problems_of(
+        TYPES["business-license"], business_data(name=12345, domicile="第一行\n第二行")
+    )
+    assert problems == {"name": "must be text, not int", "domicile": "must be one line"}
+
+
+def test_multiline_fields_keep_their_paragraphs() -> None:
+    license_type = TYPES["administrative-permission-decision"]
+    data: dict[str, object] = dict(example_data(license_type))
+    data["decision"] = "第一段。\r\n\r\n第二段。"
+    result = validate_license_data(license_type, data, TODAY)
+    assert result.value("decision") == "第一段。\n\n第二段。"
+
+
+def test_max_length() -> None:
+    problems = problems_of(TYPES["business-license"], business_data(name="名" * 101))
+    assert problems == {"name": "has 101 characters; at most 100 allowed"}
+
+
+# ---- validity -----------------------------------------------------------------------
+
+
+def food_data(**changes: str | None) -> dict[str, object]:
+    data: dict[str, object] = dict(example_data(TYPES["food-business-permit"]))
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_fixed_years_computes_valid_until() -> None:
+    food = TYPES["food-business-permit"]
+    data = validate_license_data(food, food_data(valid_from="2026-04-01"), TODAY)
+    assert data.valid_until == date(2031, 3, 31)
+    assert validate_license_data(food, food_data(valid_from=None), TODAY).valid_until == date(
+        2031, 5, 19
+    )
+
+
+def test_fixed_years_from_29_february() -> None:
+    data = validate_license_data(
+        TYPES["food-business-permit"], food_data(valid_from="2024-02-29"), TODAY
+    )
+    assert data.valid_until == date(2029, 2, 28)
+
+
+def test_fixed_years_accepts_only_the_computed_valid_until() -> None:
+    food = TYPES["food-business-permit"]
+    data = validate_license_data(food, food_data(valid_until="2031-03-31"), TODAY)
+    assert data.valid_until == date(2031, 3, 31)
+    problems = problems_of(food, food_data(valid_until="2031-04-01"))
+    assert problems == {
+        "valid_until": "must be 2031-03-31 (valid_from + 5 years - 1 day) or absent"
+    }
+
+
+def test_per_license_requires_valid_until() -> None:
+    permit = TYPES["construction-permit"]
+    data: dict[str, object] = dict(example_data(permit))
+    del data["valid_until"]
+    assert "required" in problems_of(permit, data)["valid_until"]
+
+
+def test_per_license_valid_until_not_before_valid_from() -> None:
+    permit = TYPES["construction-permit"]
+    data: dict[str, object] = dict(example_data(permit))
+    data.update(valid_from="2026-03-01", valid_until="2026-02-28")
+    assert problems_of(permit, data) == {
+        "valid_until": "2026-02-28 is before valid_from 2026-03-01"
+    }
+    data["valid_until"] = "2026-03-01"
+    assert validate_license_data(permit, data, TODAY).valid_until == date(2026, 3, 1)
+
+
+def test_open_ended_refuses_valid_until() -> None:
+    problems = problems_of(TYPES["business-license"], business_data(valid_until="2030-01-01"))
+    assert list(problems) == ["valid_until"]
+    assert "must be absent" in problems["valid_until"]
+
+
+# ---- malformed type files -------------------------------------------------------------
+
+BUSINESS_TOML = (SHIPPED_DIRECTORY / "business-license.toml").read_text(encoding="utf-8")
+
+
+def write_type(directory: Path, text: str, name: str = "business-license.toml") -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load_error(directory: Path) -> str:
+    with pytest.raises(ConfigurationError) as caught:
+        load_types(directory)
+    return caught.value.message
+
+
+def test_a_copy_of_a_shipped_file_loads(tmp_path: Path) -> None:
+    write_type(tmp_path, BUSINESS_TOML)
+    assert load_types(tmp_path) == {"business-license": TYPES["business-license"]}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ('name_en = "Business License"', 'name_en = "B"\ncolour = "red"', "unknown key colour"),
+        (
+            'kind = "date"',
+            'kind = "date"\nformat = "%Y"',
+            "field 'established_on': unknown key format",
+        ),
+        ('key = "entity_type"', 'key = "name"', "field 'name' is declared twice"),
+        ('key = "entity_type"', 'key = "holder_id"', "reserved"),
+        ('kind = "date"', 'kind = "datetime"', "kind 'datetime' must be one of"),
+        ('max_length = 50\nexample = "陈明"', 'pattern = "[a-z"\nexample = "陈明"', "does not"),
+        ('example = "2021-06-18"', 'example = "2021-06-31"', "example does not pass"),
+        ('example = "2021-06-18"', "example = 2021-06-18", "example must be a string"),
+        ('code = "11100000MB0000019L001"', 'code = "11100000MB0000019M001"', "GB 32100"),
+        ('rule = "open_ended"', 'rule = "fixed_years"', "needs years"),
+        ('rule = "open_ended"', 'rule = "open_ended"\nyears = 3', "years is only for"),
+        ("{sequence:06d}", "{serial}", "only {region}, {year} and {sequence}"),
+        ("{sequence:06d}", "{sequence:q}", "does not format"),
+        ('holder_kinds = ["001"]', 'holder_kinds = ["001", "999"]', "unknown holder ID type"),
+        ('holder_id = "91330106MA27U1T086"', 'holder_id = "91330106MA27U1T087"', "holder_id"),
+        ('holder_kinds = ["001"]', 'holder_kinds = ["111"]', "holder_id_type"),
+        ('key = "business-license"', 'key = "business"', "must be named business.toml"),
+        ('key = "business-license"', "key = [", "Invalid"),
+    ],
+)
+def test_malformed_type_files_name_the_file_and_problem(
+    tmp_path: Path, old: str, new: str, problem: str
+) -> None:
+    assert old in BUSINESS_TOML
+    path = write_type(tmp_path, BUSINESS_TOML.replace(old, new, 1))
+    message = load_error(tmp_path)
+    assert message.startswith(f"license type file {path}: ")
+    assert problem in message
+
+
+def test_enum_needs_choices(tmp_path: Path) -> None:
+    text = BUSINESS_TOML.replace('kind = "date"', 'kind = "enum"')
+    write_type(tmp_path, text)
+    assert "choices are required for enum fields" in load_error(tmp_path)
+
+
+def test_document_layout_needs_a_multiline_field(tmp_path: Path) -> None:
+    text = BUSINESS_TOML + '\n[layout]\nstyle = "document"\nfields = ["name", "domicile"]\n'
+    write_type(tmp_path, text)
+    assert "needs at least one multiline field" in load_error(tmp_path)
+
+
+def test_layout_names_only_declared_fields(tmp_path: Path) -> None:
+    write_type(tmp_path, BUSINESS_TOML + '\n[layout]\nstyle = "table"\nfields = ["nom"]\n')
+    assert "unknown fields nom" in load_error(tmp_path)
+
+
+def test_two_files_may_not_share_a_type_code(tmp_path: Path) -> None:
+    write_type(tmp_path, BUSINESS_TOML)
+    copy = BUSINESS_TOML.replace('key = "business-license"', 'key = "business-copy"')
+    write_type(tmp_path, copy, "business-copy.toml")
+    assert "is already used by" in load_error(tmp_path)
+
+
+def test_an_empty_or_missing_directory_is_refused(tmp_path: Path) -> None:
+    assert "has no *.toml files" in load_error(tmp_path)
+    assert "does not exist" in load_error(tmp_path / "missing")

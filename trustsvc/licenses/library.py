@@ -1,0 +1,210 @@
+"""The unified license library (电子证照库): license records, their lifecycle, queries.
+
+Statuses move only along ``TRANSITIONS``; every move is recorded in
+``license_events`` with who, when and why. "Expired" is never stored: it is
+what a valid license becomes when its validity ends, so it cannot drift from
+the dates. Serials are reserved from a per-issuer counter by an atomic
+``UPDATE ... RETURNING``, so they never repeat, also across processes and
+nodes; a reservation whose issuance fails leaves a gap, never a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from trustsvc.db.models import (
+    Department,
+    LicenseEvent,
+    LicenseRecord,
+    LicenseStatus,
+    SerialCounter,
+)
+from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError
+
+
+class EffectiveStatus(StrEnum):
+    """The status a relying party sees."""
+
+    VALID = "valid"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+    EXPIRED = "expired"
+
+
+class Action(StrEnum):
+    ISSUE = "issue"
+    CHANGE = "change"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    REVOKE = "revoke"
+
+
+#: action -> (statuses it may start from, status it leads to)
+TRANSITIONS: dict[Action, tuple[frozenset[LicenseStatus], LicenseStatus]] = {
+    Action.SUSPEND: (frozenset({LicenseStatus.VALID}), LicenseStatus.SUSPENDED),
+    Action.RESUME: (frozenset({LicenseStatus.SUSPENDED}), LicenseStatus.VALID),
+    Action.REVOKE: (
+        frozenset({LicenseStatus.VALID, LicenseStatus.SUSPENDED}),
+        LicenseStatus.REVOKED,
+    ),
+    # A change supersedes the version it replaces.
+    Action.CHANGE: (frozenset({LicenseStatus.VALID}), LicenseStatus.SUPERSEDED),
+}
+
+#: Actions that must say why.
+REASON_REQUIRED = frozenset({Action.SUSPEND, Action.REVOKE, Action.CHANGE})
+
+
+def effective_status(record: LicenseRecord, today: date) -> EffectiveStatus:
+    expired = record.valid_until is not None and record.valid_until < today
+    if record.status is LicenseStatus.VALID and expired:
+        return EffectiveStatus.EXPIRED
+    return EffectiveStatus(record.status.value)
+
+
+def reserve_sequences(session: Session, department_id: int, count: int) -> range:
+    """Reserve ``count`` consecutive sequence numbers for an issuer (in its own transaction)."""
+    if count < 1:
+        raise ValueError("count must be positive")
+    statement = (
+        update(SerialCounter)
+        .where(SerialCounter.department_id == department_id)
+        .values(next_value=SerialCounter.next_value + count)
+        .returning(SerialCounter.next_value)
+    )
+    after = session.execute(statement).scalar()
+    if after is None:
+        # First issuance of this department: make its counter, tolerating a racing twin.
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            insert(SerialCounter)
+            .values(department_id=department_id, next_value=1)
+            .on_conflict_do_nothing()
+        )
+        after = session.execute(statement).scalar_one()
+    return range(after - count, after)
+
+
+def find(session: Session, identifier: str) -> LicenseRecord:
+    record = session.scalar(select(LicenseRecord).where(LicenseRecord.identifier == identifier))
+    if record is None:
+        raise NotFoundError(f"no license with identifier {identifier}")
+    return record
+
+
+def find_for_update(session: Session, identifier: str) -> LicenseRecord:
+    """The record, locked against concurrent transitions until the transaction ends."""
+    record = session.scalar(
+        select(LicenseRecord).where(LicenseRecord.identifier == identifier).with_for_update()
+    )
+    if record is None:
+        raise NotFoundError(f"no license with identifier {identifier}")
+    return record
+
+
+def find_by_idempotency_key(session: Session, department_id: int, key: str) -> LicenseRecord | None:
+    return session.scalar(
+        select(LicenseRecord).where(
+            LicenseRecord.department_id == department_id, LicenseRecord.idempotency_key == key
+        )
+    )
+
+
+def check_transition(
+    record: LicenseRecord, action: Action, reason: str | None, today: date
+) -> None:
+    """Raise a clear error when ``action`` may not happen to ``record`` now."""
+    allowed_from, _target = TRANSITIONS[action]
+    current = effective_status(record, today)
+    if record.status not in allowed_from or (
+        action is Action.CHANGE and current is EffectiveStatus.EXPIRED
+    ):
+        raise ConflictError(
+            f"cannot {action.value} license {record.identifier}: it is {current.value}"
+        )
+    if action in REASON_REQUIRED and not (reason and reason.strip()):
+        raise InvalidInputError(f"a reason is required to {action.value} a license")
+
+
+def apply_transition(
+    session: Session,
+    record: LicenseRecord,
+    action: Action,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    check_transition(record, action, reason, now.date())
+    _allowed, target = TRANSITIONS[action]
+    record_event(session, record, action, actor, reason, record.status.value, target.value, now)
+    record.status = target
+    record.status_changed_at = now
+    record.status_reason = reason
+
+
+def record_event(
+    session: Session,
+    record: LicenseRecord,
+    action: Action,
+    actor: str,
+    reason: str | None,
+    from_status: str | None,
+    to_status: str,
+    now: datetime,
+) -> None:
+    session.add(
+        LicenseEvent(
+            license_id=record.id,
+            action=action.value,
+            actor=actor,
+            reason=reason,
+            from_status=from_status,
+            to_status=to_status,
+            at=now,
+        )
+    )
+
+
+def events(session: Session, record: LicenseRecord) -> Sequence[LicenseEvent]:
+    return session.scalars(
+        select(LicenseEvent).where(LicenseEvent.license_id == record.id).order_by(LicenseEvent.id)
+    ).all()
+
+
+@dataclass(frozen=True)
+class LicenseQuery:
+    department_code: str | None = None
+    type_key: str | None = None
+    holder_id_digest: str | None = None
+    status: LicenseStatus | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def search(session: Session, query: LicenseQuery) -> Sequence[LicenseRecord]:
+    statement = select(LicenseRecord).join(Department)
+    if query.department_code:
+        statement = statement.where(Department.code == query.department_code)
+    if query.type_key:
+        statement = statement.where(LicenseRecord.type_key == query.type_key)
+    if query.holder_id_digest:
+        statement = statement.where(LicenseRecord.holder_id_digest == query.holder_id_digest)
+    if query.status:
+        statement = statement.where(LicenseRecord.status == query.status)
+    statement = statement.order_by(LicenseRecord.id.desc()).limit(query.limit).offset(query.offset)
+    return session.scalars(statement).all()
+
+
+def field_values(record: LicenseRecord) -> dict[str, str]:
+    values: dict[str, str] = json.loads(record.fields_json)
+    return values

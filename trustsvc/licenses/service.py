@@ -1,0 +1,489 @@
+"""Issuing e-licenses and moving them through their lifecycle.
+
+``issue`` is one unit of work as far as anyone can see: input is validated,
+a serial reserved, the document rendered, sealed and stored, and only then is
+the library record inserted, in one transaction with its event. A crash before
+that insert leaves at most a reserved serial and an unreferenced document
+(content-addressed, harmless): no half-issued license is ever visible. An
+idempotency key makes retries safe: the same key with the same data returns
+the license already issued; with other data it is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from trustsvc.config import DocumentStoreKind
+from trustsvc.db.models import Department, LicenseRecord, LicenseStatus
+from trustsvc.departments import ActiveSeal, active_seal
+from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError
+from trustsvc.keys.data_key import DataKey, load_or_create_data_key
+from trustsvc.keys.tsa import make_timestamper
+from trustsvc.licenses import library
+from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
+from trustsvc.licenses.holders import mask_holder_id
+from trustsvc.licenses.identifiers import LicenseIdentifier, parse_identifier
+from trustsvc.licenses.render import LicenseDocument, render_license
+from trustsvc.licenses.types import (
+    FieldKind,
+    LayoutStyle,
+    LicenseData,
+    LicenseType,
+    ValidityRule,
+    get_type,
+    load_types,
+    validate_license_data,
+)
+from trustsvc.seals.appearance import render_stamp_pdf
+from trustsvc.seals.sealer import Sealer, SealProfile
+from trustsvc.services import Services
+from trustsvc.storage import DatabaseDocumentStore, DocumentStore, FolderDocumentStore
+from trustsvc.verification.tokens import TokenClaims, content_hash, key_id, sign_token
+
+#: Who acts when no one is named (the CLI on the operator's machine).
+DEFAULT_ACTOR = "operator"
+_STAMP_CAPTION = "电子印章"
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    department_code: str
+    type_key: str
+    data: Mapping[str, object]
+    idempotency_key: str | None = None
+    actor: str = DEFAULT_ACTOR
+
+
+@dataclass(frozen=True)
+class LicenseView:
+    """A license as the library shows it to its issuer."""
+
+    identifier: str
+    license_number: str
+    version: int
+    type_key: str
+    type_name: str
+    issuer_code: str
+    issuer_name: str
+    holder_name: str
+    holder_id_type: str
+    holder_id_masked: str
+    fields: dict[str, str]
+    valid_from: date
+    valid_until: date | None
+    issued_at: datetime
+    status: str
+    status_reason: str | None
+    sha256: str
+    supersedes: str | None
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    license: LicenseView
+    #: False when an idempotent retry returned the license issued before.
+    created: bool
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+class LicenseService:
+    def __init__(self, services: Services, types: Mapping[str, LicenseType] | None = None) -> None:
+        settings = services.settings
+        self.services = services
+        self.types = dict(types) if types is not None else load_types()
+        self.data_key: DataKey = load_or_create_data_key(
+            settings.home / "pki" / "data.key", settings.key_passphrase
+        )
+        self.store: DocumentStore = (
+            DatabaseDocumentStore(services.database)
+            if settings.document_store is DocumentStoreKind.DATABASE
+            else FolderDocumentStore(settings.home / "documents")
+        )
+        self.sealer = Sealer(
+            make_timestamper(settings.tsa_url, services.tsa),
+            services.revocation,
+            services.pki.issuing,
+            services.pki.tsa,
+            SealProfile(settings.seal_profile),
+        )
+        self._font_name: str | None = None
+
+    # ---- helpers ------------------------------------------------------------
+
+    @property
+    def font_name(self) -> str:
+        if self._font_name is None:
+            self._font_name = load_cjk_font(find_cjk_font(self.services.settings.cjk_font))
+        return self._font_name
+
+    def today(self) -> date:
+        return self.services.clock.now().astimezone(self.services.settings.zone).date()
+
+    def _stamp(self, seal: ActiveSeal) -> Path:
+        """The department's stamp as a one-page PDF, made once and kept in the home."""
+        name_digest = hashlib.sha256(seal.department_name.encode()).hexdigest()[:16]
+        path = self.services.settings.home / "stamps" / f"{name_digest}.pdf"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{id(self)}.tmp")
+            temporary.write_bytes(
+                render_stamp_pdf(seal.department_name, self.font_name, caption=_STAMP_CAPTION)
+            )
+            temporary.replace(path)
+        return path
+
+    def view(self, record: LicenseRecord) -> LicenseView:
+        license_type = self.types.get(record.type_key)
+        holder_id = self.data_key.open(record.holder_id_type, record.holder_id_sealed)
+        supersedes = None
+        if record.supersedes_id is not None:
+            with self.services.database.begin() as session:
+                previous = session.get(LicenseRecord, record.supersedes_id)
+                supersedes = previous.identifier if previous else None
+        return LicenseView(
+            identifier=record.identifier,
+            license_number=record.license_number,
+            version=record.version,
+            type_key=record.type_key,
+            type_name=license_type.name_zh if license_type else record.type_key,
+            issuer_code=record.issuer_code,
+            issuer_name=record.department.name,
+            holder_name=record.holder_name,
+            holder_id_type=record.holder_id_type,
+            holder_id_masked=mask_holder_id(record.holder_id_type, holder_id),
+            fields=library.field_values(record),
+            valid_from=record.valid_from,
+            valid_until=record.valid_until,
+            issued_at=record.issued_at,
+            status=library.effective_status(record, self.today()).value,
+            status_reason=record.status_reason,
+            sha256=record.sha256,
+            supersedes=supersedes,
+        )
+
+    def _content_digest(
+        self, identifier: str, license_type: LicenseType, data: LicenseData
+    ) -> bytes:
+        """What the QR token's content hash covers: the license's facts, no ID number in clear."""
+        facts = data.as_dict()
+        facts["holder_id"] = self.data_key.digest(data.holder_id_type.value, data.holder_id)
+        return content_hash(
+            canonical_json({"identifier": identifier, "type": license_type.code, **facts})
+        )
+
+    # ---- issuing -------------------------------------------------------------
+
+    def issue(self, request: IssueRequest) -> IssueResult:
+        license_type = get_type(self.types, request.type_key)
+        data = validate_license_data(license_type, request.data, self.today())
+        seal = active_seal(self.services, request.department_code)
+        digest = hashlib.sha256(
+            canonical_json([seal.department_code, license_type.key, data.as_dict()])
+        ).hexdigest()
+        if request.idempotency_key is not None:
+            replay = self._replay(seal.department_code, request.idempotency_key, digest)
+            if replay is not None:
+                return replay
+        with self.services.database.begin() as session:
+            department = self._department(session, seal.department_code)
+            department_id = department.id
+            (sequence,) = library.reserve_sequences(session, department_id, 1)
+        year = self.today().year
+        identifier = LicenseIdentifier(
+            license_type.code, seal.department_code, f"{year}{sequence:08d}", 1
+        )
+        number = license_type.format_number(
+            region=seal.region_code or "000000", year=year, sequence=sequence
+        )
+        sealed = self._produce(identifier, number, license_type, data, seal)
+        now = self.services.clock.now()
+        sha256 = self.store.put(sealed, now)
+        record = self._new_record(
+            identifier,
+            number,
+            license_type,
+            data,
+            department_id,
+            seal,
+            sha256,
+            now,
+            digest,
+            idempotency_key=request.idempotency_key,
+        )
+        try:
+            with self.services.database.begin() as session:
+                session.add(record)
+                session.flush()
+                library.record_event(
+                    session, record, library.Action.ISSUE, request.actor, None, None, "valid", now
+                )
+        except IntegrityError:
+            # The same idempotency key won a race in another process.
+            if request.idempotency_key is not None:
+                replay = self._replay(seal.department_code, request.idempotency_key, digest)
+                if replay is not None:
+                    return replay
+            raise
+        return IssueResult(self.show(str(identifier)), created=True)
+
+    def _new_record(
+        self,
+        identifier: LicenseIdentifier,
+        number: str,
+        license_type: LicenseType,
+        data: LicenseData,
+        department_id: int,
+        seal: ActiveSeal,
+        sha256: str,
+        now: datetime,
+        request_digest: str,
+        idempotency_key: str | None = None,
+        supersedes_id: int | None = None,
+        reason: str | None = None,
+    ) -> LicenseRecord:
+        id_type = data.holder_id_type.value
+        return LicenseRecord(
+            identifier=str(identifier),
+            license_number=number,
+            type_key=license_type.key,
+            type_code=license_type.code,
+            department_id=department_id,
+            issuer_code=seal.department_code,
+            serial=identifier.serial,
+            version=identifier.version,
+            holder_name=data.holder_name,
+            holder_id_type=id_type,
+            holder_id_digest=self.data_key.digest(id_type, data.holder_id),
+            holder_id_sealed=self.data_key.seal(id_type, data.holder_id),
+            fields_json=canonical_json(dict(data.fields)).decode(),
+            valid_from=data.valid_from,
+            valid_until=data.valid_until,
+            issued_at=now,
+            status=LicenseStatus.VALID,
+            status_changed_at=now,
+            status_reason=reason,
+            sha256=sha256,
+            seal_serial_hex=seal.serial_hex,
+            supersedes_id=supersedes_id,
+            idempotency_key=idempotency_key,
+            request_digest=request_digest,
+        )
+
+    def _department(self, session: Session, code: str) -> Department:
+        department = session.scalar(select(Department).where(Department.code == code))
+        if department is None:
+            raise NotFoundError(f"no department with credit code {code}")
+        return department
+
+    def _replay(self, department_code: str, key: str, digest: str) -> IssueResult | None:
+        with self.services.database.begin() as session:
+            department = self._department(session, department_code)
+            existing = library.find_by_idempotency_key(session, department.id, key)
+            if existing is None:
+                return None
+            if existing.request_digest != digest:
+                raise ConflictError(
+                    f"idempotency key {key!r} was used for a different request; "
+                    "use a new key for new data"
+                )
+            return IssueResult(self.view(existing), created=False)
+
+    def _produce(
+        self,
+        identifier: LicenseIdentifier,
+        number: str,
+        license_type: LicenseType,
+        data: LicenseData,
+        seal: ActiveSeal,
+    ) -> bytes:
+        """Render and seal one license; pure apart from the timestamp."""
+        claims = TokenClaims(
+            identifier=str(identifier),
+            type_code=license_type.code,
+            issuer_code=seal.department_code,
+            valid_from=data.valid_from,
+            valid_until=data.valid_until,
+            content_hash=self._content_digest(str(identifier), license_type, data),
+        )
+        token = sign_token(claims, seal.material.key, key_id(seal.material.certificate))
+        document = self._document(identifier, number, license_type, data, seal, token)
+        rendered = render_license(document, self.font_name)
+        return self.sealer.seal(
+            rendered.pdf,
+            seal.material,
+            rendered.seal_box,
+            self._stamp(seal),
+            reason=f"{license_type.name_zh} {number}",
+        )
+
+    def _document(
+        self,
+        identifier: LicenseIdentifier,
+        number: str,
+        license_type: LicenseType,
+        data: LicenseData,
+        seal: ActiveSeal,
+        token: str,
+    ) -> LicenseDocument:
+        values = dict(data.fields)
+        shown = [f for f in license_type.layout_fields if values.get(f.key)]
+        if license_type.layout.style is LayoutStyle.DOCUMENT:
+            rows = tuple(
+                (f.label_zh, values[f.key]) for f in shown if f.kind is not FieldKind.MULTILINE
+            )
+            paragraphs = tuple(
+                paragraph
+                for f in shown
+                if f.kind is FieldKind.MULTILINE
+                for paragraph in values[f.key].splitlines()
+                if paragraph.strip()
+            )
+        else:
+            rows = tuple((f.label_zh, values[f.key]) for f in shown)
+            paragraphs = ()
+        return LicenseDocument(
+            title_zh=license_type.name_zh,
+            title_en=license_type.name_en,
+            style="document" if license_type.layout.style is LayoutStyle.DOCUMENT else "table",
+            rows=rows,
+            paragraphs=paragraphs,
+            holder_line=f"持证主体：{data.holder_name}",
+            issuer_name=seal.department_name,
+            issue_date=self.today(),
+            valid_from=data.valid_from,
+            valid_until=data.valid_until,
+            license_number=number,
+            identifier=str(identifier),
+            verify_url=f"{self.services.settings.public_base_url}/v/{token}",
+            seal_caption=_STAMP_CAPTION,
+        )
+
+    # ---- reading -------------------------------------------------------------
+
+    def show(self, identifier: str) -> LicenseView:
+        with self.services.database.begin() as session:
+            return self.view(library.find(session, identifier.upper()))
+
+    def document(self, identifier: str) -> bytes:
+        with self.services.database.begin() as session:
+            sha256 = library.find(session, identifier.upper()).sha256
+        return self.store.get(sha256)
+
+    def search(
+        self,
+        query: library.LicenseQuery,
+        holder_id: str | None = None,
+        holder_id_type: str | None = None,
+    ) -> list[LicenseView]:
+        if holder_id is not None:
+            if holder_id_type is None:
+                raise InvalidInputError("searching by holder ID needs the holder ID type too")
+            query = library.LicenseQuery(
+                department_code=query.department_code,
+                type_key=query.type_key,
+                holder_id_digest=self.data_key.digest(holder_id_type, holder_id.strip().upper()),
+                status=query.status,
+                limit=query.limit,
+                offset=query.offset,
+            )
+        with self.services.database.begin() as session:
+            return [self.view(r) for r in library.search(session, query)]
+
+    # ---- lifecycle -----------------------------------------------------------
+
+    def transition(
+        self, identifier: str, action: library.Action, actor: str, reason: str | None
+    ) -> LicenseView:
+        """Suspend, resume or revoke; refused with a clear error when not allowed."""
+        if action not in (library.Action.SUSPEND, library.Action.RESUME, library.Action.REVOKE):
+            raise InvalidInputError(f"{action.value} is not a status change")
+        with self.services.database.begin() as session:
+            record = library.find_for_update(session, identifier.upper())
+            library.apply_transition(
+                session, record, action, actor, reason, self.services.clock.now()
+            )
+        return self.show(identifier)
+
+    def change(
+        self,
+        identifier: str,
+        changes: Mapping[str, object],
+        actor: str,
+        reason: str | None,
+    ) -> IssueResult:
+        """变更: issue the next version with ``changes`` applied; the old one is superseded."""
+        with self.services.database.begin() as session:
+            old = library.find(session, identifier.upper())
+            library.check_transition(old, library.Action.CHANGE, reason, self.today())
+            old_id, old_identifier = old.id, old.identifier
+            license_type = get_type(self.types, old.type_key)
+            holder_id = self.data_key.open(old.holder_id_type, old.holder_id_sealed)
+            merged: dict[str, object] = {
+                "holder_name": old.holder_name,
+                "holder_id_type": old.holder_id_type,
+                "holder_id": holder_id,
+                "valid_from": old.valid_from.isoformat(),
+                **library.field_values(old),
+            }
+            if (
+                old.valid_until is not None
+                and license_type.validity.rule is ValidityRule.PER_LICENSE
+            ):
+                merged["valid_until"] = old.valid_until.isoformat()
+            department_code = old.department.code
+            number = old.license_number
+        merged.update(changes)
+        data = validate_license_data(license_type, merged, self.today())
+        seal = active_seal(self.services, department_code)
+        previous = (
+            LicenseIdentifier.parse(old_identifier) if hasattr(LicenseIdentifier, "parse") else None
+        )
+
+        previous = parse_identifier(old_identifier)
+        identifier_new = previous.next_version()
+        with self.services.database.begin() as session:
+            number = library.find(session, old_identifier).license_number
+        sealed = self._produce(identifier_new, number, license_type, data, seal)
+        now = self.services.clock.now()
+        sha256 = self.store.put(sealed, now)
+        digest = hashlib.sha256(
+            canonical_json([department_code, license_type.key, data.as_dict()])
+        ).hexdigest()
+        try:
+            with self.services.database.begin() as session:
+                old = library.find_for_update(session, old_identifier)
+                library.apply_transition(session, old, library.Action.CHANGE, actor, reason, now)
+                record = self._new_record(
+                    identifier_new,
+                    number,
+                    license_type,
+                    data,
+                    old.department_id,
+                    seal,
+                    sha256,
+                    now,
+                    digest,
+                    supersedes_id=old_id,
+                    reason=reason,
+                )
+                session.add(record)
+                session.flush()
+                library.record_event(
+                    session, record, library.Action.CHANGE, actor, reason, None, "valid", now
+                )
+        except IntegrityError as exc:
+            raise ConflictError(f"license {old_identifier} was changed concurrently") from exc
+        return IssueResult(self.show(str(identifier_new)), created=True)

@@ -1,0 +1,1 @@
+"""E-seals: the stamp, PAdES profiles, sealing one document or a batch."""

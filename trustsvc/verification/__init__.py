@@ -1,0 +1,1 @@
+"""Verification: QR tokens, sealed-PDF checks, verdicts and reports."""
