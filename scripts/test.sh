@@ -10,7 +10,7 @@ export TRUSTSVC_TEST_POSTGRES_URL
 TRUSTSVC_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
 export TRUSTSVC_TEST_STRICT=1
 
-.venv/bin/ruff format --check trustsvc tests
-.venv/bin/ruff check trustsvc tests
+.venv/bin/ruff format --check trustsvc tests bench
+.venv/bin/ruff check trustsvc tests bench
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"

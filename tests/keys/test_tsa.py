@@ -148,3 +148,18 @@ def test_in_process_timestamper_matches_the_http_one(services: Services) -> None
 def test_external_tsa_url_selects_the_http_timestamper(services: Services) -> None:
     stamper = make_timestamper("https://tsa.example.org/tsr", services.tsa)
     assert isinstance(stamper, HTTPTimeStamper)
+
+
+@pytest.mark.parametrize("nonce", [None, 1, 2**63 + 12345])
+def test_tokens_are_canonical_der(services: Services, nonce: int | None) -> None:
+    reply = services.tsa.respond(_request("sha384", hashlib.sha384(b"x").digest(), nonce=nonce))
+    # Parsed and re-encoded from scratch by asn1crypto, every byte must come back the same.
+    parsed = tsp.TimeStampResp.load(reply)
+    assert parsed.dump(force=True) == reply
+    token = parsed["time_stamp_token"]
+    info = token["content"]["encap_content_info"]["content"].parsed
+    assert info["nonce"].native == nonce
+    assert info["message_imprint"]["hashed_message"].native == hashlib.sha384(b"x").digest()
+    attributes = token["content"]["signer_infos"][0]["signed_attrs"]
+    encoded = [a.dump() for a in attributes]
+    assert encoded == sorted(encoded)  # DER SET OF order

@@ -16,6 +16,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus
 
 from tests.helpers import as_asn1
+from trustsvc.seals.sealer import SEAL_FIELD
 from trustsvc.services import Services
 
 
@@ -24,7 +25,7 @@ def validate_offline(
 ) -> tuple[PdfSignatureStatus, DocumentSecurityStore]:
     """Validate the seal with the root as only anchor and no network: embedded data only."""
     reader = PdfFileReader(io.BytesIO(pdf))
-    [signature] = reader.embedded_signatures
+    [signature] = [s for s in reader.embedded_signatures if s.field_name == SEAL_FIELD]
     dss = DocumentSecurityStore.read_dss(reader)
     context = dss.as_validation_context(
         {

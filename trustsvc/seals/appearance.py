@@ -20,7 +20,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses.fonts import char_widths, document_lock, font_runs
+from trustsvc.licenses.fonts import char_widths, configure_reportlab, document_lock, font_runs
 
 #: Seal red, #D40000.
 SEAL_RED = (0.83, 0.0, 0.0)
@@ -32,6 +32,7 @@ _NAME_GAP = 0.03  # between the ring and the tops of the characters
 _STAR_RADIUS = 0.16  # outer radius of the star (a 13.4 mm star at 42 mm)
 _CAPTION_SIZE = 0.085
 _CAPTION_MIDDLE = -0.27  # the caption's middle, below the centre
+_WIDEST_STEP = 34.0  # degrees between two characters of a short name
 _SMALLEST_NAME_SIZE = 0.06  # below this a name is no longer legible on paper
 # The name's characters are drawn condensed, as seal engravers do, so that long
 # names keep their height; the width factor never goes below the minimum.
@@ -132,8 +133,16 @@ def _render_stamp_pdf(name: str, font_name: str, diameter_mm: float, caption: st
     side = diameter_mm * mm
     buffer = io.BytesIO()
     # reportlab keeps a font's subset state on the shared font object: one document at a time.
+    configure_reportlab()
     with document_lock(font_name):
-        canvas = Canvas(buffer, pagesize=(side, side), pageCompression=1, invariant=1)
+        # With the CJK font as the initial font, no unembedded Helvetica is referenced.
+        canvas = Canvas(
+            buffer,
+            pagesize=(side, side),
+            pageCompression=1,
+            invariant=1,
+            initialFontName=font_name,  # type: ignore[arg-type]  # the stub says float
+        )
         canvas.setTitle(f"印章图样 {name}")
         canvas.setAuthor(name)
         canvas.setCreator("trustsvc")
@@ -161,8 +170,9 @@ def _layout(name: str, font_name: str, diameter: float, caption: str | None) -> 
 
     widths = [w if w > 0 else 1.0 for w in char_widths(font_name, name)]
     count = len(name)
-    # Short names spread over 200 degrees, long ones over up to 240.
-    span = min(240.0, max(200.0, 200.0 + 4.0 * (count - 12)))
+    # Names spread over 200 degrees, long ones over up to 240; a name of a few
+    # characters keeps them close together instead of scattering them round the ring.
+    span = min(240.0, max(200.0, 200.0 + 4.0 * (count - 12)), _WIDEST_STEP * (count - 1))
     step = math.radians(span / (count - 1)) if count > 1 else 0.0
 
     size = diameter * _NAME_SIZE

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from io import BytesIO
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
@@ -31,22 +32,31 @@ from asn1crypto.algos import SignedDigestAlgorithm
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509 import ocsp
+from pyhanko.pdf_utils.content import PdfContent
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from trustsvc.errors import TrustServiceError
 from trustsvc.keys.store import SigningKey
+from trustsvc.seals.cms import SealCmsTemplate
 
 SEAL_FIELD = "Seal"
-#: Room for the CMS container; measured B-LT seals with P-256 keys take about
-#: 5 KB, RSA-3072 about 7 KB. Reserving it skips pyHanko's trial signature.
-_BYTES_RESERVED = 16 * 1024
+#: Room in the signature's /Contents beyond the seal's certificates: signed
+#: attributes, the signature (384 bytes with RSA-3072) and the timestamp token
+#: (about 1.5 KB with its certificate). Knowing the size skips pyHanko's trial
+#: signature; a CMS that outgrows it fails loudly, it is never cut.
+_ROOM_BEYOND_CERTIFICATES = 4096
 #: Revocation answers are renewed after this long (well inside their validity).
 _REVOCATION_REFRESH_SECONDS = 15 * 60
 
@@ -72,19 +82,37 @@ def _asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
 
 
 class CachedKeySigner(signers.Signer):
-    """A pyHanko signer over a key already in memory (file keys, decrypted once)."""
+    """A pyHanko signer over a key already in memory, with a per-seal CMS template.
+
+    pyHanko's SimpleSigner re-reads its key for every signature and builds the
+    CMS object through asn1crypto; here the key is decrypted once and the CMS
+    assembled from ``SealCmsTemplate``. Anything but a plain PAdES SHA-256
+    signature falls back to pyHanko's own path.
+    """
 
     def __init__(
         self, certificate: x509.Certificate, key: SigningKey, chain: list[x509.Certificate]
     ) -> None:
         self._key = key
         mechanism = "sha256_ecdsa" if isinstance(key, ec.EllipticCurvePrivateKey) else "sha256_rsa"
+        asn1_chain = [_asn1_certificate(c) for c in chain]
+        signing_certificate = _asn1_certificate(certificate)
         super().__init__(
-            signing_cert=_asn1_certificate(certificate),
-            cert_registry=SimpleCertificateStore.from_certs([_asn1_certificate(c) for c in chain]),
+            signing_cert=signing_certificate,
+            cert_registry=SimpleCertificateStore.from_certs(asn1_chain),
             signature_mechanism=SignedDigestAlgorithm({"algorithm": mechanism}),
             embed_roots=True,
         )
+        self._template = SealCmsTemplate.for_seal(signing_certificate, asn1_chain, mechanism)
+        #: pyHanko counts the reservation in hex digits: two per byte.
+        self.reserved_size = 2 * (len(self._template.certificates) + _ROOM_BEYOND_CERTIFICATES)
+
+    def _sign_bytes(self, data: bytes, algorithm: hashes.HashAlgorithm | None = None) -> bytes:
+        algorithm = algorithm or hashes.SHA256()
+        if isinstance(self._key, ec.EllipticCurvePrivateKey):
+            return self._key.sign(data, ec.ECDSA(algorithm))
+        assert isinstance(self._key, rsa.RSAPrivateKey)
+        return self._key.sign(data, padding.PKCS1v15(), algorithm)
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False
@@ -94,10 +122,49 @@ class CachedKeySigner(signers.Signer):
             "sha384": hashes.SHA384(),
             "sha512": hashes.SHA512(),
         }[digest_algorithm.lower()]
-        if isinstance(self._key, ec.EllipticCurvePrivateKey):
-            return self._key.sign(data, ec.ECDSA(algorithm))
-        assert isinstance(self._key, rsa.RSAPrivateKey)
-        return self._key.sign(data, padding.PKCS1v15(), algorithm)
+        return self._sign_bytes(data, algorithm)
+
+    async def async_sign(
+        self,
+        data_digest: bytes,
+        digest_algorithm: str,
+        dry_run: bool = False,
+        use_pades: bool = False,
+        timestamper: TimeStamper | None = None,
+        signed_attr_settings: Any = None,
+        is_pdf_sig: bool = True,
+        encap_content_info: Any = None,
+    ) -> cms.ContentInfo:
+        plain_pades = (
+            use_pades
+            and is_pdf_sig
+            and not dry_run
+            and encap_content_info is None
+            and digest_algorithm.lower() == "sha256"
+            and getattr(signed_attr_settings, "cades_signed_attrs", None) is None
+        )
+        if not plain_pades:
+            return await super().async_sign(
+                data_digest,
+                digest_algorithm,
+                dry_run=dry_run,
+                use_pades=use_pades,
+                timestamper=timestamper,
+                signed_attr_settings=signed_attr_settings,
+                is_pdf_sig=is_pdf_sig,
+                encap_content_info=encap_content_info,
+            )
+
+        async def timestamp(digest: bytes) -> bytes:
+            assert timestamper is not None
+            token = await timestamper.async_timestamp(digest, "sha256")
+            encoded: bytes = token.dump()
+            return encoded
+
+        encoded = await self._template.assemble(
+            data_digest, self._sign_bytes, timestamp if timestamper is not None else None
+        )
+        return cms.ContentInfo.load(encoded)
 
 
 @dataclass(frozen=True)
@@ -123,7 +190,33 @@ class RevocationSource(Protocol):
 class _Prepared:
     signer: CachedKeySigner
     context: ValidationContext
+    #: For a seal of the service's own PKI: the DSS contents, the same for every document.
+    dss: _DssContents | None
     made_at: float
+
+
+@dataclass(frozen=True)
+class _DssContents:
+    certificates: tuple[asn1_x509.Certificate, ...]
+    ocsps: tuple[asn1_ocsp.OCSPResponse, ...]
+    crls: tuple[asn1_crl.CertificateList, ...]
+
+
+class _StampPage(PdfContent):
+    """The department's stamp as signature appearance, its PDF parsed once, not per seal."""
+
+    def __init__(self, reader: PdfFileReader, lock: threading.Lock) -> None:
+        super().__init__()
+        self._reader = reader
+        self._lock = lock
+
+    def render(self) -> bytes:
+        with self._lock:
+            xobject = self._ensure_writer.import_page_as_xobject(self._reader, page_ix=0)
+        self.resources.xobject["/Stamp"] = xobject
+        x1, y1, x2, y2 = xobject.get_object()["/BBox"]
+        self.box = BoxConstraints(width=abs(x1 - x2), height=abs(y1 - y2))
+        return b"/Stamp Do"
 
 
 class Sealer:
@@ -141,7 +234,16 @@ class Sealer:
         self.tsa_certificate = tsa_certificate
         self.profile = profile
         self._prepared: dict[bytes, _Prepared] = {}
+        self._stamps: dict[Path, tuple[PdfFileReader, threading.Lock]] = {}
         self._lock = threading.Lock()
+
+    def _stamp_style(self, stamp_pdf: Path) -> StaticStampStyle:
+        with self._lock:
+            cached = self._stamps.get(stamp_pdf)
+            if cached is None:
+                cached = (PdfFileReader(BytesIO(stamp_pdf.read_bytes())), threading.Lock())
+                self._stamps[stamp_pdf] = cached
+        return StaticStampStyle(background=_StampPage(*cached), border_width=0)
 
     def _prepare(self, material: SealMaterial) -> _Prepared:
         fingerprint = material.certificate.fingerprint(hashes.SHA256())
@@ -159,11 +261,28 @@ class Sealer:
         ocsps = []
         if own_seal:
             answer = self.revocation.ocsp_for(material.certificate)
+            if (
+                ocsp.load_der_ocsp_response(answer).certificate_status
+                is not ocsp.OCSPCertStatus.GOOD
+            ):
+                raise SealingError("the seal certificate is not in good standing; it cannot seal")
             ocsps.append(asn1_ocsp.OCSPResponse.load(answer))
         crls = [
             asn1_crl.CertificateList.load(self.revocation.current_crl(ca))
             for ca in ("root", "issuing")
         ]
+        dss = (
+            _DssContents(
+                tuple(
+                    _asn1_certificate(c)
+                    for c in (material.certificate, *material.chain, self.tsa_certificate)
+                ),
+                tuple(ocsps),
+                tuple(crls),
+            )
+            if own_seal
+            else None
+        )
         context = ValidationContext(
             trust_roots=[_asn1_certificate(c) for c in material.trust_roots],
             other_certs=[_asn1_certificate(c) for c in (*material.chain, self.tsa_certificate)],
@@ -172,7 +291,7 @@ class Sealer:
             allow_fetching=not own_seal,
             revocation_mode="hard-fail",
         )
-        prepared = _Prepared(signer, context, time.monotonic())
+        prepared = _Prepared(signer, context, dss, time.monotonic())
         with self._lock:
             self._prepared[fingerprint] = prepared
         return prepared
@@ -189,6 +308,10 @@ class Sealer:
         """Seal ``pdf`` and return the sealed bytes."""
         profile = profile or self.profile
         prepared = self._prepare(material)
+        # With the service's own PKI the validation data is known in advance and
+        # written as the DSS directly; pyHanko would validate both certificate
+        # paths again for every document only to find the same data.
+        own_dss = prepared.dss is not None and profile is not SealProfile.B_T
         metadata = signers.PdfSignatureMetadata(
             field_name=SEAL_FIELD,
             md_algorithm="sha256",
@@ -197,15 +320,11 @@ class Sealer:
             docmdp_permissions=fields.MDPPerm.NO_CHANGES,
             reason=reason,
             name=material.certificate.subject.rfc4514_string(),
-            embed_validation_info=profile is not SealProfile.B_T,
-            use_pades_lta=profile is SealProfile.B_LTA,
+            embed_validation_info=profile is not SealProfile.B_T and not own_dss,
+            use_pades_lta=profile is SealProfile.B_LTA and not own_dss,
             validation_context=prepared.context,
         )
-        style = (
-            StaticStampStyle.from_pdf_file(str(stamp_pdf), border_width=0)
-            if stamp_pdf is not None
-            else None
-        )
+        style = self._stamp_style(stamp_pdf) if stamp_pdf is not None else None
         pdf_signer = signers.PdfSigner(
             metadata,
             prepared.signer,
@@ -215,7 +334,22 @@ class Sealer:
         )
         try:
             writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-            output = pdf_signer.sign_pdf(writer, bytes_reserved=_BYTES_RESERVED)
+            output = pdf_signer.sign_pdf(writer, bytes_reserved=prepared.signer.reserved_size)
+            if own_dss:
+                assert prepared.dss is not None
+                DocumentSecurityStore.add_dss(
+                    output,
+                    sig_contents=None,
+                    certs=prepared.dss.certificates,
+                    ocsps=prepared.dss.ocsps,
+                    crls=prepared.dss.crls,
+                )
+                if profile is SealProfile.B_LTA:
+                    output = PdfTimeStamper(self.timestamper).timestamp_pdf(
+                        IncrementalPdfFileWriter(output, strict=False),
+                        "sha256",
+                        validation_context=prepared.context,
+                    )
         except (SigningError, PdfError, ValueError) as exc:
             raise SealingError(f"the document could not be sealed: {exc}") from exc
         sealed: bytes = output.getvalue()

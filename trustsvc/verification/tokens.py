@@ -30,14 +30,17 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from trustsvc.errors import InvalidInputError
+from trustsvc.errors import InvalidIdentifierError, InvalidInputError
 from trustsvc.keys.store import SigningKey
+from trustsvc.licenses.identifiers import parse_identifier
 
 _COSE_SIGN1_TAG = 18
 _ALG, _KID = 1, 4
 _ES256, _PS256 = -7, -37
-#: Payload keys (private-use integers, kept small so the CBOR stays short).
-_IDENTIFIER, _TYPE, _ISSUER, _FROM, _UNTIL, _CONTENT_HASH, _KIND, _EXPIRES, _NONCE = range(1, 10)
+#: Payload keys (small integers keep the CBOR short). The type code and the
+#: issuer's credit code are parts of the GB/T 36904 identifier, so they are
+#: carried there and not repeated.
+_IDENTIFIER, _FROM, _UNTIL, _CONTENT_HASH, _KIND, _EXPIRES, _NONCE = range(1, 8)
 #: A token of more than this is not one of ours; refuse before parsing.
 MAX_TOKEN_LENGTH = 2048
 
@@ -79,8 +82,6 @@ def _day(value: date | None) -> int | None:
 def _payload(claims: TokenClaims) -> bytes:
     body: dict[int, Any] = {
         _IDENTIFIER: claims.identifier,
-        _TYPE: claims.type_code,
-        _ISSUER: claims.issuer_code,
         _FROM: _day(claims.valid_from),
         _CONTENT_HASH: claims.content_hash,
     }
@@ -141,10 +142,11 @@ def parse_token(token: str) -> ParsedToken:
         protected, _unprotected, payload, signature = message.value
         header = cbor2.loads(protected)
         body = cbor2.loads(payload)
+        identifier = parse_identifier(_text(body[_IDENTIFIER]))
         claims = TokenClaims(
-            identifier=_text(body[_IDENTIFIER]),
-            type_code=_text(body[_TYPE]),
-            issuer_code=_text(body[_ISSUER]),
+            identifier=str(identifier),
+            type_code=identifier.type_code,
+            issuer_code=identifier.issuer_code,
             valid_from=date.fromordinal(int(body[_FROM])),
             valid_until=date.fromordinal(int(body[_UNTIL])) if _UNTIL in body else None,
             content_hash=bytes(body[_CONTENT_HASH]),
@@ -159,7 +161,7 @@ def parse_token(token: str) -> ParsedToken:
             to_be_signed=_sig_structure(protected, payload),
             signature=bytes(signature),
         )
-    except InvalidTokenError:
+    except (InvalidTokenError, InvalidIdentifierError):
         raise
     except (
         binascii.Error,

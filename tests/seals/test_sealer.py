@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from asn1crypto import cms
+from pydantic import SecretStr
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from reportlab.pdfgen.canvas import Canvas
+
+from tests.helpers import DEPARTMENT_A
+from tests.licenses.pdf_checks import validate_offline
+from trustsvc.clock import FixedClock
+from trustsvc.config import KeyAlgorithm, Settings
+from trustsvc.departments import active_seal, add_department, revoke_seal
+from trustsvc.keys.tsa import make_timestamper
+from trustsvc.seals.sealer import Sealer, SealingError, SealProfile
+from trustsvc.services import Services, initialise_home, open_services
+
+
+def _blank_pdf() -> bytes:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer)
+    canvas.drawString(100, 700, "sealed by the tests")
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _sealer(services: Services) -> Sealer:
+    return Sealer(
+        make_timestamper(None, services.tsa),
+        services.revocation,
+        services.pki.issuing,
+        services.pki.tsa,
+    )
+
+
+@pytest.mark.parametrize("profile", list(SealProfile))
+def test_every_profile_validates_offline(services: Services, profile: SealProfile) -> None:
+    add_department(services, "杭州市市场监督管理局", DEPARTMENT_A)
+    sealed = _sealer(services).seal(
+        _blank_pdf(), active_seal(services, DEPARTMENT_A).material, (300, 100, 420, 220), None,
+        "test", profile,
+    )  # fmt: skip
+    if profile is SealProfile.B_T:
+        reader = PdfFileReader(io.BytesIO(sealed))
+        assert reader.root.get("/DSS") is None
+        return
+    status, dss = validate_offline(services, sealed)
+    assert status.bottom_line and status.docmdp_ok
+    assert status.modification_level is ModificationLevel.LTA_UPDATES
+    assert list(dss.ocsps) and list(dss.crls)
+    reader = PdfFileReader(io.BytesIO(sealed))
+    timestamps = [
+        s for s in reader.embedded_signatures if s.sig_object.get("/Type") == "/DocTimeStamp"
+    ]
+    assert len(timestamps) == (1 if profile is SealProfile.B_LTA else 0)
+
+
+def test_the_seal_cms_is_canonical_der(services: Services) -> None:
+    add_department(services, "杭州市市场监督管理局", DEPARTMENT_A)
+    sealed = _sealer(services).seal(
+        _blank_pdf(), active_seal(services, DEPARTMENT_A).material, (300, 100, 420, 220), None, "t"
+    )
+    [signature] = PdfFileReader(io.BytesIO(sealed)).embedded_signatures
+    # /Contents holds the ContentInfo followed by the zero padding of the reservation.
+    encoded = cms.ContentInfo.load(signature.sig_object["/Contents"], strict=False).dump()
+    reparsed = cms.ContentInfo.load(encoded)
+    signed_data = reparsed["content"]
+    # What the template assembles must re-encode identically. (The certificates
+    # are copied verbatim; asn1crypto's forced re-encoding of them takes seconds.)
+    signer_info = signed_data["signer_infos"][0]
+    assert cms.SignerInfo.load(signer_info.dump()).dump(force=True) == signer_info.dump()
+    certificates = [c.chosen.dump() for c in signed_data["certificates"]]
+    assert certificates == sorted(certificates)  # DER SET OF order
+    names = {a["type"].native for a in signer_info["signed_attrs"]}
+    assert names == {
+        "content_type",
+        "message_digest",
+        "signing_certificate_v2",
+        "cms_algorithm_protection",
+    }
+    assert [a["type"].native for a in signer_info["unsigned_attrs"]] == [
+        "signature_time_stamp_token"
+    ]
+
+
+def test_rsa_3072_seals_validate(tmp_path: Path, clock: FixedClock) -> None:
+    settings = Settings(
+        home=tmp_path / "rsa", key_algorithm=KeyAlgorithm.RSA_3072, key_passphrase=SecretStr("p")
+    )
+    initialise_home(settings, clock)
+    services = open_services(settings, clock)
+    try:
+        add_department(services, "杭州市市场监督管理局", DEPARTMENT_A)
+        sealed = _sealer(services).seal(
+            _blank_pdf(),
+            active_seal(services, DEPARTMENT_A).material,
+            (300, 100, 420, 220),
+            None,
+            "t",
+        )
+        status, _dss = validate_offline(services, sealed)
+        assert status.bottom_line
+    finally:
+        services.close()
+
+
+def test_a_revoked_seal_does_not_seal_even_from_a_warm_cache(services: Services) -> None:
+    add_department(services, "杭州市市场监督管理局", DEPARTMENT_A)
+    sealer = _sealer(services)
+    material = active_seal(services, DEPARTMENT_A).material
+    sealer.seal(_blank_pdf(), material, (300, 100, 420, 220), None, "warm")
+    revoke_seal(services, DEPARTMENT_A, "key_compromise")
+    sealer._prepared.clear()  # the cache lasts minutes; a fresh preparation must refuse
+    with pytest.raises(SealingError, match="good standing"):
+        sealer.seal(_blank_pdf(), material, (300, 100, 420, 220), None, "after revocation")
