@@ -172,6 +172,7 @@ def main() -> None:
         assert summary.issued == arguments.rows, summary
         fast = arguments.rows / elapsed
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        coordinator_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         naive = run_naive(settings, arguments.naive_rows, arguments.workers)
     print(f"workers                     {arguments.workers}")
     print(
@@ -182,6 +183,7 @@ def main() -> None:
     print(f"naive pipeline              {naive:.1f} licenses/s ({arguments.naive_rows} documents)")
     print(f"ratio (steady / naive)      {steady / naive:.1f}x")
     print(f"peak worker RSS             {peak_mib:.0f} MiB")
+    print(f"peak coordinator RSS        {coordinator_mib:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,18 @@ COMMANDS = [
     ["department", "revoke-seal"],
     ["department", "new-seal"],
     ["department", "import-seal"],
+    ["issue"],
+    ["issue-batch"],
+    ["types"],
+    ["types", "list"],
+    ["types", "example"],
+    ["license"],
+    ["license", "show"],
+    ["license", "list"],
+    ["license", "suspend"],
+    ["license", "resume"],
+    ["license", "revoke"],
+    ["license", "change"],
 ]
 
 
@@ -143,3 +155,82 @@ def test_serve_initialises_a_fresh_home_and_serves(tmp_path: Path) -> None:
     assert "development passphrase" in err
     assert (home / "pki" / "certs" / "root.pem").exists()
     shutil.rmtree(home)
+
+
+def test_issue_and_lifecycle_from_the_command_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run(home, "init").returncode == 0
+    added = run(
+        home,
+        "department",
+        "add",
+        "--name",
+        "杭州市市场监督管理局",
+        "--code",
+        DEPARTMENT_A,
+        "--region",
+        "330100",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "business-license" in run(home, "types", "list").stdout
+    example = run(home, "types", "example", "food-business-permit")
+    data_file = tmp_path / "data.json"
+    data_file.write_text(example.stdout, encoding="utf-8")
+    out = tmp_path / "license.pdf"
+    issue = [
+        "issue",
+        "--department",
+        DEPARTMENT_A,
+        "--type",
+        "food-business-permit",
+        "--data",
+        str(data_file),
+    ]
+    first = run(home, *issue, "--idempotency-key", "k1", "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert summary["created"] and out.read_bytes().startswith(b"%PDF")
+    assert json.loads(run(home, *issue, "--idempotency-key", "k1").stdout)["created"] is False
+
+    identifier = summary["identifier"]
+    listed = json.loads(run(home, "license", "list", "--department", DEPARTMENT_A).stdout)
+    assert [item["identifier"] for item in listed] == [identifier]
+    shown = json.loads(run(home, "license", "show", identifier).stdout)
+    # An organisation's credit code is public; a person's ID number would be masked.
+    assert shown["status"] == "valid" and shown["holder_id_type"] == "001"
+    revoked = run(home, "license", "revoke", identifier, "--reason", "注销：申请人申请")
+    assert json.loads(revoked.stdout)["status"] == "revoked"
+    assert_one_line_error(run(home, "license", "resume", identifier), 65, "revoked")
+    assert_one_line_error(run(home, "license", "show", "1.2.3"), 66, "no license")
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"holder_id": "1"}', encoding="utf-8")
+    assert_one_line_error(
+        run(
+            home,
+            "issue",
+            "--department",
+            DEPARTMENT_A,
+            "--type",
+            "food-business-permit",
+            "--data",
+            str(bad),
+        ),
+        65,
+        "holder_name: required",
+    )
+    bad.write_text("not json", encoding="utf-8")
+    assert_one_line_error(
+        run(
+            home,
+            "issue",
+            "--department",
+            DEPARTMENT_A,
+            "--type",
+            "food-business-permit",
+            "--data",
+            str(bad),
+        ),
+        65,
+        "not a readable JSON file",
+    )

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -77,7 +77,7 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # datetimes too
         return value.isoformat()
     return value
 

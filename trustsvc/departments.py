@@ -327,6 +327,7 @@ def _check_importable(
 class ActiveSeal:
     """The seal a department seals with now, ready for the sealer."""
 
+    department_id: int
     department_code: str
     department_name: str
     region_code: str | None
@@ -373,6 +374,7 @@ def active_seal(services: Services, code: str) -> ActiveSeal:
         assert record.key_id is not None
         key = services.seal_keys.private_key(record.key_id)
         return ActiveSeal(
+            department_id=department.id,
             department_code=department.code,
             department_name=department.name,
             region_code=department.region_code,

@@ -19,14 +19,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustsvc.config import DocumentStoreKind
-from trustsvc.db.models import Department, LicenseRecord, LicenseStatus
+from trustsvc.db.models import LicenseRecord, LicenseStatus
 from trustsvc.departments import ActiveSeal, active_seal
-from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError
+from trustsvc.errors import ConflictError, InvalidInputError
 from trustsvc.keys.data_key import DataKey, load_or_create_data_key
 from trustsvc.keys.tsa import make_timestamper
 from trustsvc.licenses import library
@@ -99,6 +98,13 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def request_digest(department_code: str, license_type: LicenseType, data: LicenseData) -> str:
+    """What an idempotency key is bound to: the issuer, the type and the normalised data."""
+    return hashlib.sha256(
+        canonical_json([department_code, license_type.key, data.as_dict()])
+    ).hexdigest()
+
+
 class LicenseService:
     def __init__(self, services: Services, types: Mapping[str, LicenseType] | None = None) -> None:
         settings = services.settings
@@ -145,9 +151,17 @@ class LicenseService:
             temporary.replace(path)
         return path
 
-    def view(self, record: LicenseRecord) -> LicenseView:
+    def view(
+        self,
+        record: LicenseRecord,
+        *,
+        issuer_name: str | None = None,
+        holder_id: str | None = None,
+    ) -> LicenseView:
+        """The record as its issuer sees it; facts the caller already holds are not re-read."""
         license_type = self.types.get(record.type_key)
-        holder_id = self.data_key.open(record.holder_id_type, record.holder_id_sealed)
+        if holder_id is None:
+            holder_id = self.data_key.open(record.holder_id_type, record.holder_id_sealed)
         supersedes = None
         if record.supersedes_id is not None:
             with self.services.database.begin() as session:
@@ -160,7 +174,7 @@ class LicenseService:
             type_key=record.type_key,
             type_name=license_type.name_zh if license_type else record.type_key,
             issuer_code=record.issuer_code,
-            issuer_name=record.department.name,
+            issuer_name=issuer_name or record.department.name,
             holder_name=record.holder_name,
             holder_id_type=record.holder_id_type,
             holder_id_masked=mask_holder_id(record.holder_id_type, holder_id),
@@ -190,17 +204,15 @@ class LicenseService:
         license_type = get_type(self.types, request.type_key)
         data = validate_license_data(license_type, request.data, self.today())
         seal = active_seal(self.services, request.department_code)
-        digest = hashlib.sha256(
-            canonical_json([seal.department_code, license_type.key, data.as_dict()])
-        ).hexdigest()
-        if request.idempotency_key is not None:
-            replay = self._replay(seal.department_code, request.idempotency_key, digest)
-            if replay is not None:
-                return replay
+        digest = request_digest(seal.department_code, license_type, data)
+        # One short transaction: a retry is answered from the library, a new
+        # request gets its serial.
         with self.services.database.begin() as session:
-            department = self._department(session, seal.department_code)
-            department_id = department.id
-            (sequence,) = library.reserve_sequences(session, department_id, 1)
+            if request.idempotency_key is not None:
+                replay = self._replay(session, seal.department_id, request.idempotency_key, digest)
+                if replay is not None:
+                    return replay
+            (sequence,) = library.reserve_sequences(session, seal.department_id, 1)
         year = self.today().year
         identifier = LicenseIdentifier(
             license_type.code, seal.department_code, f"{year}{sequence:08d}", 1
@@ -216,7 +228,7 @@ class LicenseService:
             number,
             license_type,
             data,
-            department_id,
+            seal.department_id,
             seal,
             sha256,
             now,
@@ -233,11 +245,15 @@ class LicenseService:
         except IntegrityError:
             # The same idempotency key won a race in another process.
             if request.idempotency_key is not None:
-                replay = self._replay(seal.department_code, request.idempotency_key, digest)
+                with self.services.database.begin() as session:
+                    replay = self._replay(
+                        session, seal.department_id, request.idempotency_key, digest
+                    )
                 if replay is not None:
                     return replay
             raise
-        return IssueResult(self.show(str(identifier)), created=True)
+        view = self.view(record, issuer_name=seal.department_name, holder_id=data.holder_id)
+        return IssueResult(view, created=True)
 
     def _new_record(
         self,
@@ -282,24 +298,18 @@ class LicenseService:
             request_digest=request_digest,
         )
 
-    def _department(self, session: Session, code: str) -> Department:
-        department = session.scalar(select(Department).where(Department.code == code))
-        if department is None:
-            raise NotFoundError(f"no department with credit code {code}")
-        return department
-
-    def _replay(self, department_code: str, key: str, digest: str) -> IssueResult | None:
-        with self.services.database.begin() as session:
-            department = self._department(session, department_code)
-            existing = library.find_by_idempotency_key(session, department.id, key)
-            if existing is None:
-                return None
-            if existing.request_digest != digest:
-                raise ConflictError(
-                    f"idempotency key {key!r} was used for a different request; "
-                    "use a new key for new data"
-                )
-            return IssueResult(self.view(existing), created=False)
+    def _replay(
+        self, session: Session, department_id: int, key: str, digest: str
+    ) -> IssueResult | None:
+        existing = library.find_by_idempotency_key(session, department_id, key)
+        if existing is None:
+            return None
+        if existing.request_digest != digest:
+            raise ConflictError(
+                f"idempotency key {key!r} was used for a different request; "
+                "use a new key for new data"
+            )
+        return IssueResult(self.view(existing), created=False)
 
     def _produce(
         self,
@@ -459,9 +469,7 @@ class LicenseService:
         sealed = self._produce(identifier_new, number, license_type, data, seal)
         now = self.services.clock.now()
         sha256 = self.store.put(sealed, now)
-        digest = hashlib.sha256(
-            canonical_json([department_code, license_type.key, data.as_dict()])
-        ).hexdigest()
+        digest = request_digest(department_code, license_type, data)
         try:
             with self.services.database.begin() as session:
                 old = library.find_for_update(session, old_identifier)
