@@ -272,3 +272,22 @@ def test_expiry_follows_the_dates(licenses: LicenseService, clock: FixedClock) -
     assert licenses.show(view.identifier).status == "expired"
     with pytest.raises(ConflictError, match="expired"):
         licenses.change(view.identifier, {"domicile": "x"}, "clerk", "late")
+
+
+def test_two_processes_share_the_serial_space(licenses: LicenseService) -> None:
+    # A second service on the same database stands for another worker or node:
+    # each reserves its own block of serials, and no serial is ever given twice.
+    other = LicenseService(licenses.services)
+    identifiers = []
+    for index in range(6):
+        service = licenses if index % 2 else other
+        view = service.issue(
+            IssueRequest(
+                DEPARTMENT_A,
+                "business-license",
+                {**_example(licenses), "holder_name": f"杭州第{index}号公司"},
+            )
+        ).license
+        identifiers.append(view.identifier)
+    serials = [parse_identifier(i).serial for i in identifiers]
+    assert len(set(serials)) == len(serials)
