@@ -43,7 +43,7 @@ def test_every_profile_validates_offline(services: Services, profile: SealProfil
     sealed = _sealer(services).seal(
         _blank_pdf(), active_seal(services, DEPARTMENT_A).material, (300, 100, 420, 220), None,
         "test", profile,
-    )  # fmt: skip
+    ).pdf  # fmt: skip
     if profile is SealProfile.B_T:
         reader = PdfFileReader(io.BytesIO(sealed))
         assert reader.root.get("/DSS") is None
@@ -61,8 +61,16 @@ def test_every_profile_validates_offline(services: Services, profile: SealProfil
 
 def test_the_seal_cms_is_canonical_der(services: Services) -> None:
     add_department(services, "杭州市市场监督管理局", DEPARTMENT_A)
-    sealed = _sealer(services).seal(
-        _blank_pdf(), active_seal(services, DEPARTMENT_A).material, (300, 100, 420, 220), None, "t"
+    sealed = (
+        _sealer(services)
+        .seal(
+            _blank_pdf(),
+            active_seal(services, DEPARTMENT_A).material,
+            (300, 100, 420, 220),
+            None,
+            "t",
+        )
+        .pdf
     )
     [signature] = PdfFileReader(io.BytesIO(sealed)).embedded_signatures
     # /Contents holds the ContentInfo followed by the zero padding of the reservation.
@@ -102,7 +110,10 @@ def test_rsa_3072_seals_validate(tmp_path: Path, clock: FixedClock) -> None:
             None,
             "t",
         )
-        status, _dss = validate_offline(services, sealed)
+        status, _dss = validate_offline(services, sealed.pdf)
+        # The sealed revision ends where the seal's ByteRange ends; the DSS follows.
+        assert sealed.pdf.startswith(sealed.signed_revision)
+        assert b"/DSS" not in sealed.signed_revision and b"/DSS" in sealed.pdf
         assert status.bottom_line
     finally:
         services.close()

@@ -178,6 +178,10 @@ class LicenseRecord(Base):
     status_reason: Mapped[str | None] = mapped_column(String(500))
     #: SHA-256 of the sealed PDF, also its key in the document store.
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    #: SHA-256 of the revision the seal signs (the PDF up to the end of its
+    #: ByteRange): what verification compares, since validation data may be
+    #: added after it by anyone without changing what was sealed.
+    signed_sha256: Mapped[str] = mapped_column(String(64), index=True, server_default="")
     seal_serial_hex: Mapped[str] = mapped_column(String(64))
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("licenses.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))

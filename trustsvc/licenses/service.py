@@ -45,7 +45,7 @@ from trustsvc.licenses.types import (
     validate_license_data,
 )
 from trustsvc.seals.appearance import render_stamp_pdf
-from trustsvc.seals.sealer import Sealer, SealProfile
+from trustsvc.seals.sealer import SealedDocument, Sealer, SealProfile
 from trustsvc.services import Services
 from trustsvc.storage import DatabaseDocumentStore, DocumentStore, FolderDocumentStore
 from trustsvc.verification.tokens import TokenClaims, content_hash, key_id, sign_token
@@ -225,7 +225,7 @@ class LicenseService:
         )
         sealed = self._produce(identifier, number, license_type, data, seal)
         now = self.services.clock.now()
-        sha256 = self.store.put(sealed, now)
+        sha256 = self.store.put(sealed.pdf, now)
         record = self._new_record(
             identifier,
             number,
@@ -234,6 +234,7 @@ class LicenseService:
             seal.department_id,
             seal,
             sha256,
+            sealed.signed_revision,
             now,
             digest,
             idempotency_key=request.idempotency_key,
@@ -267,6 +268,7 @@ class LicenseService:
         department_id: int,
         seal: ActiveSeal,
         sha256: str,
+        signed_revision: bytes,
         now: datetime,
         request_digest: str,
         idempotency_key: str | None = None,
@@ -295,6 +297,7 @@ class LicenseService:
             status_changed_at=now,
             status_reason=reason,
             sha256=sha256,
+            signed_sha256=hashlib.sha256(signed_revision).hexdigest(),
             seal_serial_hex=seal.serial_hex,
             supersedes_id=supersedes_id,
             idempotency_key=idempotency_key,
@@ -338,7 +341,7 @@ class LicenseService:
         license_type: LicenseType,
         data: LicenseData,
         seal: ActiveSeal,
-    ) -> bytes:
+    ) -> SealedDocument:
         """Render and seal one license; pure apart from the timestamp."""
         claims = TokenClaims(
             identifier=str(identifier),
@@ -488,7 +491,7 @@ class LicenseService:
             number = library.find(session, old_identifier).license_number
         sealed = self._produce(identifier_new, number, license_type, data, seal)
         now = self.services.clock.now()
-        sha256 = self.store.put(sealed, now)
+        sha256 = self.store.put(sealed.pdf, now)
         digest = request_digest(department_code, license_type, data)
         try:
             with self.services.database.begin() as session:
@@ -502,6 +505,7 @@ class LicenseService:
                     old.department_id,
                     seal,
                     sha256,
+                    sealed.signed_revision,
                     now,
                     digest,
                     supersedes_id=old_id,

@@ -71,6 +71,18 @@ def _integer_box(box: tuple[float, float, float, float]) -> tuple[int, int, int,
     return round(x1), round(y1), round(x2), round(y2)
 
 
+@dataclass(frozen=True)
+class SealedDocument:
+    pdf: bytes
+    #: Length of the revision the seal signs: what follows is validation data
+    #: (the DSS) and, at B-LTA, a document timestamp.
+    signed_length: int
+
+    @property
+    def signed_revision(self) -> bytes:
+        return self.pdf[: self.signed_length]
+
+
 class SealProfile(StrEnum):
     B_T = "B-T"
     B_LT = "B-LT"
@@ -304,8 +316,8 @@ class Sealer:
         stamp_pdf: Path | None,
         reason: str,
         profile: SealProfile | None = None,
-    ) -> bytes:
-        """Seal ``pdf`` and return the sealed bytes."""
+    ) -> SealedDocument:
+        """Seal ``pdf``; the result says where the sealed revision ends."""
         profile = profile or self.profile
         prepared = self._prepare(material)
         # With the service's own PKI the validation data is known in advance and
@@ -335,6 +347,7 @@ class Sealer:
         try:
             writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
             output = pdf_signer.sign_pdf(writer, bytes_reserved=prepared.signer.reserved_size)
+            signed_length = output.getbuffer().nbytes
             if own_dss:
                 assert prepared.dss is not None
                 DocumentSecurityStore.add_dss(
@@ -352,5 +365,4 @@ class Sealer:
                     )
         except (SigningError, PdfError, ValueError) as exc:
             raise SealingError(f"the document could not be sealed: {exc}") from exc
-        sealed: bytes = output.getvalue()
-        return sealed
+        return SealedDocument(output.getvalue(), signed_length)

@@ -1,0 +1,78 @@
+"""What a verification concludes: one verdict, the reasons, and the facts a clerk needs.
+
+A failed verification is data, not an exception. The verdicts are ordered
+by precedence: when several problems are found, the first in ``Verdict``
+order is the one reported, and every reason is listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    """One word for the whole document (lower-case in JSON)."""
+
+    MALFORMED_INPUT = "malformed_input"
+    NOT_SEALED = "not_sealed"
+    INVALID_SIGNATURE = "invalid_signature"
+    MODIFIED_AFTER_SEALING = "modified_after_sealing"
+    UNTRUSTED_ISSUER = "untrusted_issuer"
+    SEAL_CERTIFICATE_REVOKED_OR_EXPIRED = "seal_certificate_revoked_or_expired"
+    UNKNOWN_TO_LIBRARY = "unknown_to_library"
+    NOT_CURRENT = "not_current"
+    VALID = "valid"
+
+
+_PRECEDENCE = {verdict: rank for rank, verdict in enumerate(Verdict)}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One finding: a stable code and a sentence in Chinese and English."""
+
+    code: str
+    verdict: Verdict
+    message_zh: str
+    message_en: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the clerk sees beside the verdict; absent facts are None."""
+
+    identifier: str | None = None
+    license_type: str | None = None
+    license_number: str | None = None
+    issuer_name: str | None = None
+    issuer_code: str | None = None
+    seal_subject: str | None = None
+    seal_serial: str | None = None
+    signing_time: datetime | None = None
+    timestamp_authority: str | None = None
+    holder_name_masked: str | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    facts: Facts = field(default_factory=Facts)
+    checked_at: datetime | None = None
+
+    @property
+    def is_valid(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+
+def conclude(reasons: list[Reason], facts: Facts, checked_at: datetime) -> VerificationReport:
+    """The report for these findings: valid only when there is no finding at all."""
+    if not reasons:
+        return VerificationReport(Verdict.VALID, (), facts, checked_at)
+    worst = min(reasons, key=lambda r: _PRECEDENCE[r.verdict])
+    return VerificationReport(worst.verdict, tuple(reasons), facts, checked_at)
