@@ -18,9 +18,11 @@ class Verdict(StrEnum):
     MALFORMED_INPUT = "malformed_input"
     NOT_SEALED = "not_sealed"
     INVALID_SIGNATURE = "invalid_signature"
-    MODIFIED_AFTER_SEALING = "modified_after_sealing"
+    # Who sealed comes before what was done after: a seal nobody trusts
+    # explains a document better than the changes made to it.
     UNTRUSTED_ISSUER = "untrusted_issuer"
     SEAL_CERTIFICATE_REVOKED_OR_EXPIRED = "seal_certificate_revoked_or_expired"
+    MODIFIED_AFTER_SEALING = "modified_after_sealing"
     UNKNOWN_TO_LIBRARY = "unknown_to_library"
     NOT_CURRENT = "not_current"
     VALID = "valid"

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import io
+import time
+from datetime import timedelta
+
+import pytest
+from reportlab.pdfgen.canvas import Canvas
+
+from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
+from tests.licenses.conftest import licenses  # noqa: F401 - the fixture
+from trustsvc.clock import FixedClock
+from trustsvc.departments import active_seal, revoke_seal
+from trustsvc.keys.tsa import make_timestamper
+from trustsvc.licenses.library import Action
+from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.types import example_data, get_type
+from trustsvc.seals.sealer import Sealer
+from trustsvc.services import Services
+from trustsvc.verification.report import Verdict
+from trustsvc.verification.verifier import Verifier
+
+
+def _issue(licenses: LicenseService, type_key: str = "business-license") -> str:
+    code = DEPARTMENT_B if type_key == "construction-permit" else DEPARTMENT_A
+    data = dict(example_data(get_type(licenses.types, type_key)))
+    return licenses.issue(IssueRequest(code, type_key, data)).license.identifier
+
+
+def _verifier(licenses: LicenseService) -> Verifier:
+    # Offline: the document and the service's own PKI must be enough.
+    return Verifier(licenses.services, allow_fetching=False)
+
+
+def _sealer(services: Services) -> Sealer:
+    return Sealer(
+        make_timestamper(None, services.tsa),
+        services.revocation,
+        services.pki.issuing,
+        services.pki.tsa,
+    )
+
+
+def _page(text: str = "not a license") -> bytes:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer)
+    canvas.drawString(100, 700, text)
+    canvas.save()
+    return buffer.getvalue()
+
+
+def test_an_issued_license_is_valid_with_the_facts_a_clerk_needs(licenses: LicenseService) -> None:
+    identifier = _issue(licenses)
+    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    assert report.verdict is Verdict.VALID and report.reasons == ()
+    facts = report.facts
+    assert facts.identifier == identifier and facts.issuer_code == DEPARTMENT_A
+    assert facts.issuer_name == "杭州市市场监督管理局" and facts.status == "valid"
+    assert facts.signing_time is not None and facts.timestamp_authority
+    assert facts.seal_serial and facts.license_type == "business-license"
+
+
+@pytest.mark.parametrize("action", [Action.REVOKE, Action.SUSPEND])
+def test_revoked_and_suspended_licenses_are_not_current(
+    licenses: LicenseService, action: Action
+) -> None:
+    identifier = _issue(licenses)
+    licenses.transition(identifier, action, "clerk", "reason")
+    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    assert report.verdict is Verdict.NOT_CURRENT
+    expected = "revoked" if action is Action.REVOKE else "suspended"
+    assert [r.code for r in report.reasons] == [f"license_{expected}"]
+    assert report.facts.status == expected
+
+
+def test_a_superseded_license_is_not_current(licenses: LicenseService) -> None:
+    identifier = _issue(licenses)
+    licenses.change(identifier, {"domicile": "杭州市西湖区文三路1号"}, "clerk", "住所变更")
+    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    assert report.verdict is Verdict.NOT_CURRENT
+    assert [r.code for r in report.reasons] == ["license_superseded"]
+
+
+def test_an_expired_license_is_not_current(licenses: LicenseService, clock: FixedClock) -> None:
+    identifier = _issue(licenses, "food-business-permit")
+    clock.advance(timedelta(days=5 * 366 + 2))
+    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    assert report.verdict is Verdict.NOT_CURRENT
+    assert [r.code for r in report.reasons] == ["license_expired"]
+
+
+def test_a_seal_revoked_later_does_not_undo_what_it_sealed(
+    licenses: LicenseService, clock: FixedClock
+) -> None:
+    identifier = _issue(licenses)
+    clock.advance(timedelta(days=30))
+    revoke_seal(licenses.services, DEPARTMENT_A, "superseded")
+    # The timestamp proves the seal was applied before the revocation.
+    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    assert report.verdict is Verdict.VALID
+
+
+def test_sealing_after_the_revocation_is_refused(
+    licenses: LicenseService, clock: FixedClock
+) -> None:
+    services = licenses.services
+    material = active_seal(services, DEPARTMENT_A).material
+    sealer = _sealer(services)
+    sealer.seal(_page(), material, (300, 100, 420, 220), None, "warm the cache")
+    revoke_seal(services, DEPARTMENT_A, "key_compromise")
+    clock.advance(timedelta(minutes=1))
+    # A stolen key and a stale cache still produce a well-formed seal...
+    sealed = sealer.seal(_page(), material, (300, 100, 420, 220), None, "after").pdf
+    report = _verifier(licenses).verify_pdf(sealed)
+    assert report.verdict is Verdict.SEAL_CERTIFICATE_REVOKED_OR_EXPIRED
+    assert "seal_certificate_revoked" in [r.code for r in report.reasons]
+
+
+def test_a_genuine_seal_on_a_document_the_library_never_issued(licenses: LicenseService) -> None:
+    material = active_seal(licenses.services, DEPARTMENT_A).material
+    sealed = _sealer(licenses.services).seal(_page(), material, (300, 100, 420, 220), None, "x").pdf
+    report = _verifier(licenses).verify_pdf(sealed)
+    assert report.verdict is Verdict.UNKNOWN_TO_LIBRARY
+    assert report.facts.issuer_code == DEPARTMENT_A
+
+
+def test_an_unsealed_pdf_is_not_sealed(licenses: LicenseService) -> None:
+    report = _verifier(licenses).verify_pdf(_page())
+    assert report.verdict is Verdict.NOT_SEALED
+
+
+def test_no_trust_anchor_means_nothing_is_valid(licenses: LicenseService) -> None:
+    identifier = _issue(licenses)
+    verifier = _verifier(licenses)
+    verifier.trust_roots = []
+    report = verifier.verify_pdf(licenses.document(identifier))
+    assert report.verdict is Verdict.UNTRUSTED_ISSUER
+
+
+def test_an_error_inside_validation_is_never_valid(
+    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    identifier = _issue(licenses)
+    import trustsvc.verification.verifier as verifier_module
+
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("bug inside validation")
+
+    monkeypatch.setattr(verifier_module, "validate_pdf_signature", explode)
+    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    assert report.verdict is not Verdict.VALID
+    monkeypatch.setattr(verifier_module, "credit_code_of", explode)
+    assert (
+        _verifier(licenses).verify_pdf(licenses.document(identifier)).verdict is not Verdict.VALID
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "empty_input"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(500), "not_a_pdf"),
+        (b"%PDF-1.7\n" + b"[" * 200_000 + b"\n%%EOF\n", "malformed_pdf"),
+    ],
+)
+def test_hostile_inputs_are_malformed_and_quick(
+    licenses: LicenseService, data: bytes, code: str
+) -> None:
+    started = time.monotonic()
+    report = _verifier(licenses).verify_pdf(data)
+    assert report.verdict is Verdict.MALFORMED_INPUT
+    assert [r.code for r in report.reasons] == [code]
+    assert time.monotonic() - started < 5
+
+
+def test_a_file_over_the_limit_is_refused_unread(licenses: LicenseService) -> None:
+    verifier = Verifier(licenses.services, max_bytes=1024)
+    report = verifier.verify_pdf(b"%PDF-1.7\n" + bytes(2048))
+    assert [r.code for r in report.reasons] == ["too_large"]

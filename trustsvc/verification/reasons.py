@@ -1,0 +1,163 @@
+"""The findings verification can report: stable codes, their verdict, Chinese and English text."""
+
+from __future__ import annotations
+
+from trustsvc.licenses.library import EffectiveStatus
+from trustsvc.verification.report import Reason, Verdict
+
+_M, _N, _I, _X, _U, _S, _L, _C = (
+    Verdict.MALFORMED_INPUT,
+    Verdict.NOT_SEALED,
+    Verdict.INVALID_SIGNATURE,
+    Verdict.MODIFIED_AFTER_SEALING,
+    Verdict.UNTRUSTED_ISSUER,
+    Verdict.SEAL_CERTIFICATE_REVOKED_OR_EXPIRED,
+    Verdict.UNKNOWN_TO_LIBRARY,
+    Verdict.NOT_CURRENT,
+)
+
+EMPTY = Reason("empty_input", _M, "文件为空。", "The file is empty.")
+NOT_A_PDF = Reason("not_a_pdf", _M, "文件不是PDF文档。", "The file is not a PDF document.")
+MALFORMED_STRUCTURE = Reason(
+    "malformed_pdf",
+    _M,
+    "PDF文档结构损坏或无法解析。",
+    "The PDF structure is damaged or cannot be read.",
+)
+ENCRYPTED = Reason(
+    "encrypted_pdf",
+    _M,
+    "文档已加密，无法核验。",
+    "The document is encrypted and cannot be verified.",
+)
+NOT_EVALUABLE = Reason(
+    "not_evaluable",
+    _M,
+    "核验过程未能完成，不能认定有效。",
+    "Verification could not be completed; it is not valid.",
+)
+
+
+def too_large(limit: int) -> Reason:
+    megabytes = limit // (1024 * 1024)
+    return Reason(
+        "too_large",
+        _M,
+        f"文件超过{megabytes} MB的大小上限。",
+        f"The file exceeds the {megabytes} MB size limit.",
+    )
+
+
+NOT_SEALED = Reason("not_sealed", _N, "文档未加盖电子印章。", "The document carries no e-seal.")
+SIGNATURE_UNREADABLE = Reason(
+    "seal_unreadable",
+    _I,
+    "电子印章的签名数据无法读取。",
+    "The e-seal's signature data cannot be read.",
+)
+BYTE_RANGE_INVALID = Reason(
+    "byte_range_invalid",
+    _I,
+    "签名覆盖范围（ByteRange）不合法。",
+    "The signature's byte range is invalid.",
+)
+SIGNATURE_NOT_EVALUABLE = Reason(
+    "seal_not_evaluable",
+    _I,
+    "电子印章签名无法验证。",
+    "The e-seal's signature cannot be validated.",
+)
+SIGNATURE_BROKEN = Reason(
+    "signature_invalid",
+    _I,
+    "电子印章签名值与文档内容不符。",
+    "The e-seal's signature does not match the document.",
+)
+NO_TIMESTAMP = Reason(
+    "timestamp_missing", _I, "电子印章缺少可信时间戳。", "The e-seal has no trusted timestamp."
+)
+TIMESTAMP_BROKEN = Reason(
+    "timestamp_invalid", _I, "电子印章的时间戳无效。", "The e-seal's timestamp is invalid."
+)
+NOT_COVERED = Reason(
+    "not_fully_covered",
+    _X,
+    "电子印章未覆盖整个文档。",
+    "The e-seal does not cover the whole document.",
+)
+CHANGED_AFTER_SEALING = Reason(
+    "modified_after_sealing",
+    _X,
+    "盖章后文档内容被修改（新增内容、页面、批注、表单或签名）。",
+    "The document was changed after sealing "
+    "(content, pages, annotations, form fields or signatures).",
+)
+BYTES_AFTER_EOF = Reason(
+    "bytes_after_end",
+    _X,
+    "文档末尾附加了未签名的数据。",
+    "Unsigned data was appended after the end of the document.",
+)
+FURTHER_SIGNATURES = Reason(
+    "further_signatures",
+    _X,
+    "盖章后文档又被加签。",
+    "Further signatures were added after the seal.",
+)
+NO_TRUST_ANCHORS = Reason(
+    "no_trust_anchors", _U, "未配置信任锚，不能认定任何印章。", "No trust anchors are configured."
+)
+UNTRUSTED_CHAIN = Reason(
+    "untrusted_seal_certificate",
+    _U,
+    "印章证书不能追溯到受信任的根证书。",
+    "The seal certificate does not chain to a trusted root.",
+)
+TIMESTAMP_UNTRUSTED = Reason(
+    "timestamp_untrusted",
+    _U,
+    "时间戳不是受信任的时间戳机构签发的。",
+    "The timestamp is not from a trusted TSA.",
+)
+WRONG_ISSUER = Reason(
+    "issuer_mismatch",
+    _U,
+    "加盖印章的部门不是该证照的颁发机构。",
+    "The department whose seal is applied is not the license's issuer.",
+)
+NOT_THE_ISSUED_DOCUMENT = Reason(
+    "not_the_issued_document",
+    _X,
+    "文档与证照库中签发的文档不一致。",
+    "The document differs from the one the library issued.",
+)
+SEAL_REVOKED = Reason(
+    "seal_certificate_revoked",
+    _S,
+    "盖章时印章证书已被吊销。",
+    "The seal certificate was revoked when the seal was applied.",
+)
+SEAL_EXPIRED = Reason(
+    "seal_certificate_expired",
+    _S,
+    "盖章时印章证书不在有效期内。",
+    "The seal certificate was not valid at the time of sealing.",
+)
+UNKNOWN_TO_LIBRARY = Reason(
+    "unknown_to_library",
+    _L,
+    "印章有效，但证照库中没有该证照。",
+    "The seal is valid, but the license is not in this library.",
+)
+
+_STATUS_TEXT = {
+    EffectiveStatus.REVOKED: ("已注销或吊销", "revoked"),
+    EffectiveStatus.SUPERSEDED: ("已变更，被新版本取代", "superseded by a newer version"),
+    EffectiveStatus.SUSPENDED: ("已暂停", "suspended"),
+    EffectiveStatus.EXPIRED: ("已过有效期", "expired"),
+}
+
+
+def not_current(status: EffectiveStatus) -> Reason:
+    zh, en = _STATUS_TEXT[status]
+    return Reason(f"license_{status.value}", _C, f"证照{zh}。", f"The license is {en}.")

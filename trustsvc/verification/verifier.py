@@ -1,0 +1,372 @@
+"""One verdict for a sealed PDF: authentic, unmodified, sealed by its issuer, current.
+
+The checks, in order (issue 4 of the project): the input is a well-formed PDF
+within limits; it carries a seal whose CMS signature is intact over its byte
+range; nothing after the sealed revision but validation data and document
+timestamps (pyHanko's difference analysis, plus no bytes after the last
+%%EOF); the seal certificate chains to a configured trust anchor, with the
+right key usage, neither expired nor revoked at the time the timestamp proves
+(revocation from the embedded DSS, the service's own responder, or fetched);
+the timestamp is valid and from a trusted TSA; the seal certificate belongs to
+the department entitled to issue the document; and the library knows the
+document and its current status.
+
+Fail closed: anything that cannot be evaluated becomes a finding, never a
+pass. A report is ``valid`` only when no check produced a finding at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from asn1crypto import cms, crl, ocsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from sqlalchemy import or_, select
+
+from trustsvc.db.models import CertificateRecord, CertificateRole, LicenseRecord
+from trustsvc.errors import TrustServiceError
+from trustsvc.keys.ca import credit_code_of
+from trustsvc.licenses import library
+from trustsvc.licenses.holders import mask_holder_name
+from trustsvc.licenses.identifiers import parse_identifier
+from trustsvc.services import Services
+from trustsvc.verification import reasons as R
+from trustsvc.verification.report import Facts, Reason, VerificationReport, conclude
+
+log = logging.getLogger("trustsvc.verification")
+
+#: Documents larger than this are refused before parsing.
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+_HEADER = re.compile(rb"%PDF-[12]\.[0-9]")
+_TRAILING = re.compile(rb"%%EOF[\r\n\s]*\Z")
+
+
+@dataclass(frozen=True)
+class _Seal:
+    signature: EmbeddedPdfSignature
+    certificate: x509.Certificate
+    signed_revision: bytes
+
+
+class Verifier:
+    """Verifies sealed PDFs against the service's trust anchors and library."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        allow_fetching: bool = True,
+        extra_trust_roots: Iterable[x509.Certificate] = (),
+    ) -> None:
+        self.services = services
+        self.max_bytes = max_bytes
+        self.allow_fetching = allow_fetching
+        self.trust_roots = [services.pki.root, *extra_trust_roots, *self._operator_roots()]
+
+    def _operator_roots(self) -> list[x509.Certificate]:
+        with self.services.database.begin() as session:
+            records = session.scalars(
+                select(CertificateRecord).where(
+                    CertificateRecord.role == CertificateRole.TRUST_ANCHOR
+                )
+            ).all()
+            return [x509.load_der_x509_certificate(r.der) for r in records]
+
+    # ---- the one entry point ---------------------------------------------------
+
+    def verify_pdf(self, pdf: bytes) -> VerificationReport:
+        checked_at = self.services.clock.now()
+        findings: list[Reason] = []
+        facts = Facts()
+        try:
+            facts = self._verify(pdf, findings)
+        except RecursionError:
+            findings.append(R.MALFORMED_STRUCTURE)
+        except TrustServiceError:
+            raise
+        except Exception:
+            log.exception("verification could not be completed")
+            findings.append(R.NOT_EVALUABLE)
+        return conclude(findings, facts, checked_at)
+
+    # ---- the checks --------------------------------------------------------------
+
+    def _verify(self, pdf: bytes, findings: list[Reason]) -> Facts:
+        if not pdf:
+            findings.append(R.EMPTY)
+            return Facts()
+        if len(pdf) > self.max_bytes:
+            findings.append(R.too_large(self.max_bytes))
+            return Facts()
+        if not _HEADER.search(pdf[:1024]):
+            findings.append(R.NOT_A_PDF)
+            return Facts()
+        try:
+            reader = PdfFileReader(io.BytesIO(pdf), strict=True)
+            encrypted = reader.encrypted
+            signatures = list(reader.embedded_signatures)
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - any parser failure on hostile input is malformed input
+            findings.append(R.MALFORMED_STRUCTURE)
+            return Facts()
+        if encrypted:
+            findings.append(R.ENCRYPTED)
+            return Facts()
+        if not _TRAILING.search(pdf[-1024:]):
+            findings.append(R.BYTES_AFTER_EOF)
+        seals = [s for s in signatures if s.sig_object.get("/Type", "/Sig") == "/Sig"]
+        if not seals:
+            findings.append(R.NOT_SEALED)
+            return self._document_facts(reader)
+        if len(seals) > 1:
+            findings.append(R.FURTHER_SIGNATURES)
+        seal = self._seal(pdf, seals[0], findings)
+        if seal is None:
+            return self._document_facts(reader)
+        status = self._validate(reader, seal, findings)
+        return self._check_issuer_and_library(pdf, reader, seal, status, findings)
+
+    def _seal(
+        self, pdf: bytes, signature: EmbeddedPdfSignature, findings: list[Reason]
+    ) -> _Seal | None:
+        try:
+            byte_range = [int(v) for v in signature.sig_object["/ByteRange"]]
+            certificate = x509.load_der_x509_certificate(signature.signer_cert.dump())
+        except Exception:  # noqa: BLE001 - a seal that cannot be read is not a valid seal
+            findings.append(R.SIGNATURE_UNREADABLE)
+            return None
+        if len(byte_range) != 4 or byte_range[0] != 0 or min(byte_range) < 0:
+            findings.append(R.BYTE_RANGE_INVALID)
+            return None
+        end = byte_range[2] + byte_range[3]
+        if end > len(pdf):
+            findings.append(R.BYTE_RANGE_INVALID)
+            return None
+        return _Seal(signature, certificate, pdf[:end])
+
+    def _validation_context(self, reader: PdfFileReader, seal: _Seal) -> ValidationContext:
+        certificates: list[asn1_x509.Certificate] = []
+        ocsps: list[ocsp.OCSPResponse] = []
+        crls: list[crl.CertificateList] = []
+        # For the service's own seals, the current answer of its own responder,
+        # so that a revocation is seen at once, whatever the document carries.
+        if seal.certificate.issuer == self.services.pki.issuing.subject:
+            ocsps.append(
+                ocsp.OCSPResponse.load(self.services.revocation.ocsp_for(seal.certificate))
+            )
+            crls.extend(
+                crl.CertificateList.load(self.services.revocation.current_crl(ca))
+                for ca in ("root", "issuing")
+            )
+            certificates.extend(
+                _asn1(c) for c in (self.services.pki.issuing, self.services.pki.tsa)
+            )
+        settings: dict[str, Any] = {
+            "trust_roots": [_asn1(c) for c in self.trust_roots],
+            "other_certs": certificates,
+            "ocsps": ocsps,
+            "crls": crls,
+            "allow_fetching": self.allow_fetching,
+            "revocation_mode": "hard-fail",
+            # Judge the seal at the time its timestamp proves, as PAdES intends:
+            # a seal certificate that expired or was revoked later does not
+            # undo what was sealed before.
+            "moment": _claimed_timestamp(seal.signature),
+        }
+        if "/DSS" in reader.root:
+            return DocumentSecurityStore.read_dss(reader).as_validation_context(settings)
+        return ValidationContext(**settings)
+
+    def _validate(
+        self, reader: PdfFileReader, seal: _Seal, findings: list[Reason]
+    ) -> PdfSignatureStatus | None:
+        if not self.trust_roots:
+            findings.append(R.NO_TRUST_ANCHORS)
+            return None
+        try:
+            status = validate_pdf_signature(seal.signature, self._validation_context(reader, seal))
+        except Exception:
+            log.info("seal validation raised", exc_info=True)
+            findings.append(R.SIGNATURE_NOT_EVALUABLE)
+            return None
+        if not status.intact or not status.valid:
+            findings.append(R.SIGNATURE_BROKEN)
+        if status.coverage not in (
+            SignatureCoverageLevel.ENTIRE_FILE,
+            SignatureCoverageLevel.ENTIRE_REVISION,
+        ):
+            findings.append(R.NOT_COVERED)
+        if (
+            status.modification_level is None
+            or status.modification_level > ModificationLevel.LTA_UPDATES
+        ):
+            findings.append(R.CHANGED_AFTER_SEALING)
+        if not status.docmdp_ok:
+            findings.append(R.CHANGED_AFTER_SEALING)
+        if not status.trusted:
+            findings.append(_trust_reason(status))
+        timestamp = status.timestamp_validity
+        if timestamp is None:
+            findings.append(R.NO_TIMESTAMP)
+        elif not (timestamp.intact and timestamp.valid):
+            findings.append(R.TIMESTAMP_BROKEN)
+        elif not timestamp.trusted:
+            findings.append(R.TIMESTAMP_UNTRUSTED)
+        return status
+
+    def _check_issuer_and_library(
+        self,
+        pdf: bytes,
+        reader: PdfFileReader,
+        seal: _Seal,
+        status: PdfSignatureStatus | None,
+        findings: list[Reason],
+    ) -> Facts:
+        sealer_code = credit_code_of(seal.certificate)
+        facts = _seal_facts(seal, status, sealer_code)
+        digest = hashlib.sha256(seal.signed_revision).hexdigest()
+        whole_digest = hashlib.sha256(pdf).hexdigest()
+        claimed = _claimed_identifier(reader)
+        today = self.services.clock.now().astimezone(self.services.settings.zone).date()
+        with self.services.database.begin() as session:
+            # The sealed revision identifies the document; the whole file also does
+            # for records made before the sealed revision's digest was kept.
+            record = session.scalar(
+                select(LicenseRecord).where(
+                    or_(LicenseRecord.signed_sha256 == digest, LicenseRecord.sha256 == whole_digest)
+                )
+            )
+            if record is None and claimed is not None:
+                claimed_record = session.scalar(
+                    select(LicenseRecord).where(LicenseRecord.identifier == claimed)
+                )
+                if claimed_record is not None:
+                    # A document naming a license of the library, but not the one issued.
+                    if claimed_record.issuer_code != sealer_code:
+                        findings.append(R.WRONG_ISSUER)
+                    else:
+                        findings.append(R.NOT_THE_ISSUED_DOCUMENT)
+                    return facts
+            if record is None:
+                # Not ours: the document itself says who should have sealed it.
+                if sealer_code is None or (
+                    claimed is not None and _issuer_of(claimed) != sealer_code
+                ):
+                    findings.append(R.WRONG_ISSUER)
+                else:
+                    findings.append(R.UNKNOWN_TO_LIBRARY)
+                return replace(facts, identifier=claimed)
+            if record.issuer_code != sealer_code or record.seal_serial_hex != format(
+                seal.certificate.serial_number, "x"
+            ):
+                findings.append(R.WRONG_ISSUER)
+            current = library.effective_status(record, today)
+            if current is not library.EffectiveStatus.VALID:
+                findings.append(R.not_current(current))
+            return _library_facts(facts, record, current)
+
+    def _document_facts(self, reader: PdfFileReader) -> Facts:
+        return Facts(identifier=_claimed_identifier(reader))
+
+
+# ---- helpers -----------------------------------------------------------------------
+
+
+def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+def _claimed_timestamp(signature: EmbeddedPdfSignature) -> datetime | None:
+    """The time the seal's timestamp token states (checked later, with the token)."""
+    try:
+        attributes = signature.signer_info["unsigned_attrs"]
+        for attribute in attributes:
+            if attribute["type"].native == "signature_time_stamp_token":
+                token: cms.ContentInfo = attribute["values"][0]
+                moment: datetime = (
+                    token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
+                )
+                return moment
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return None
+
+
+def _claimed_identifier(reader: PdfFileReader) -> str | None:
+    """The GB/T 36904 identifier the document names (in /Keywords), if it is one."""
+    try:
+        keywords = str(reader.trailer_view["/Info"].get("/Keywords", ""))
+        return str(parse_identifier(keywords.strip()))
+    except Exception:  # noqa: BLE001 - a document without a usable identifier simply names none
+        return None
+
+
+def _issuer_of(identifier: str | None) -> str | None:
+    return parse_identifier(identifier).issuer_code if identifier else None
+
+
+def _trust_reason(status: PdfSignatureStatus) -> Reason:
+    revoked = getattr(status, "revoked", False)
+    if revoked:
+        return R.SEAL_REVOKED
+    text = str(getattr(status, "trust_problem_indic", "") or "").lower()
+    if "expired" in text or "not_yet_valid" in text or "out_of_bounds" in text:
+        return R.SEAL_EXPIRED
+    if "revoked" in text:
+        return R.SEAL_REVOKED
+    return R.UNTRUSTED_CHAIN
+
+
+def _seal_facts(seal: _Seal, status: PdfSignatureStatus | None, sealer_code: str | None) -> Facts:
+    organisation = seal.certificate.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
+    timestamp = status.timestamp_validity if status else None
+    tsa = None
+    if timestamp is not None:
+        try:
+            tsa = timestamp.signing_cert.subject.human_friendly
+        except AttributeError:
+            tsa = None
+    return Facts(
+        issuer_name=str(organisation[0].value) if organisation else None,
+        issuer_code=sealer_code,
+        seal_subject=seal.certificate.subject.rfc4514_string(),
+        seal_serial=format(seal.certificate.serial_number, "x"),
+        signing_time=timestamp.timestamp if timestamp is not None else None,
+        timestamp_authority=tsa,
+    )
+
+
+def _library_facts(facts: Facts, record: LicenseRecord, current: library.EffectiveStatus) -> Facts:
+    return Facts(
+        identifier=record.identifier,
+        license_type=record.type_key,
+        license_number=record.license_number,
+        issuer_name=record.department.name,
+        issuer_code=record.issuer_code,
+        seal_subject=facts.seal_subject,
+        seal_serial=facts.seal_serial,
+        signing_time=facts.signing_time,
+        timestamp_authority=facts.timestamp_authority,
+        holder_name_masked=mask_holder_name(record.holder_name, record.holder_id_type),
+        valid_from=record.valid_from,
+        valid_until=record.valid_until,
+        status=current.value,
+    )
