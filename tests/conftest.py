@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, text
 from trustsvc.api.app import create_app
 from trustsvc.clock import FixedClock
 from trustsvc.config import Settings
+from trustsvc.licenses.service import LicenseService
 from trustsvc.services import Services, initialise_home, open_services
 
 POSTGRES_URL_VARIABLE = "TRUSTSVC_TEST_POSTGRES_URL"
@@ -162,3 +163,14 @@ def live_server(services: Services, port: int) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def licenses(services: Services) -> Iterator[LicenseService]:
+    """The license service with two departments that can seal: A (region 330100) and B."""
+    from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
+    from trustsvc.departments import add_department
+
+    add_department(services, "杭州市市场监督管理局", DEPARTMENT_A, "330100")
+    add_department(services, "宁波市住房和城乡建设局", DEPARTMENT_B, "330200")
+    yield LicenseService(services)

@@ -8,7 +8,6 @@ import pytest
 from reportlab.pdfgen.canvas import Canvas
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
-from tests.licenses.conftest import licenses  # noqa: F401 - the fixture
 from trustsvc.clock import FixedClock
 from trustsvc.departments import active_seal, revoke_seal
 from trustsvc.keys.tsa import make_timestamper
