@@ -600,6 +600,10 @@ def verify(ctx: click.Context, file: Path, as_json: bool, offline: bool) -> None
         report = verifier.verify_pdf(data)
     finally:
         services.close()
+    _print_report(report, as_json)
+
+
+def _print_report(report: Any, as_json: bool) -> None:
     if as_json:
         _print_json(report)
     else:
@@ -612,6 +616,25 @@ def verify(ctx: click.Context, file: Path, as_json: bool, offline: bool) -> None
                 click.echo(f"  {name}: {_jsonable(value)}")
     if not report.is_valid:
         sys.exit(EXIT_FAILURE)
+
+
+@cli.command("verify-token")
+@click.argument("token")
+@click.option("--offline", is_flag=True, help="Signature and issuer only; no database is read.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@click.pass_context
+def verify_token(ctx: click.Context, token: str, offline: bool, as_json: bool) -> None:
+    """Verify a QR token, or the whole scanned link (exit 0 only if valid)."""
+    from trustsvc.services import open_services
+    from trustsvc.verification.verifier import Verifier
+
+    token = token.strip().rsplit("/v/", 1)[-1]
+    services = open_services(_settings(ctx))
+    try:
+        report = Verifier(services, allow_fetching=False).verify_token(token, offline=offline)
+    finally:
+        services.close()
+    _print_report(report, as_json)
 
 
 def main() -> None:

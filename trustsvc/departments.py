@@ -30,6 +30,7 @@ from trustsvc.errors import (
 )
 from trustsvc.keys import ca
 from trustsvc.keys.certificates import fingerprint, new_record
+from trustsvc.keys.pki import publish_seal_certificate
 from trustsvc.keys.revocation import parse_reason
 from trustsvc.keys.store import SigningKey, as_signing_key
 from trustsvc.licenses.identifiers import validate_credit_code
@@ -177,6 +178,7 @@ def _issue_seal(services: Services, session: Session, department: Department) ->
             )
         )
         session.flush()
+        publish_seal_certificate(services.settings.home, certificate)
     except BaseException:
         services.seal_keys.delete(key_id)
         raise
@@ -282,6 +284,7 @@ def import_seal(
                     )
                     known.add(fingerprint(chain_certificate))
             session.flush()
+            publish_seal_certificate(services.settings.home, certificate)
             session.refresh(department)
             return DepartmentInfo.of(department)
     except BaseException:

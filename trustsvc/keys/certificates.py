@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from cryptography import x509
@@ -55,3 +56,8 @@ def find_issued(session: Session, issuer_ca: str, serial_number: int) -> Certifi
 
 def load(record: CertificateRecord) -> x509.Certificate:
     return x509.load_der_x509_certificate(record.der)
+
+
+def seal_key_id(certificate: x509.Certificate) -> bytes:
+    """The short name QR tokens give a seal certificate: the first 8 bytes of its SHA-256."""
+    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).digest()[:8]

@@ -32,7 +32,7 @@ from trustsvc.errors import (
     HomeNotInitialisedError,
 )
 from trustsvc.keys import ca
-from trustsvc.keys.certificates import new_record
+from trustsvc.keys.certificates import new_record, seal_key_id
 from trustsvc.keys.store import FileKeyStore, SigningKey
 
 #: The certificates the PKI publishes at /pki/certs/{name}.
@@ -195,3 +195,25 @@ def init_pki(settings: Settings, database: Database, clock: Clock) -> Pki:
         shutil.rmtree(target if renamed else staging, ignore_errors=True)
         raise
     return load_pki(settings)
+
+
+def seal_certificate_directory(home: Path) -> Path:
+    """Where every seal certificate is published as ``<key id>.pem``, for offline verifiers."""
+    return pki_directory(home) / "seals"
+
+
+def publish_seal_certificate(home: Path, certificate: x509.Certificate) -> None:
+    directory = seal_certificate_directory(home)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{seal_key_id(certificate).hex()}.pem"
+    temporary = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+    temporary.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    temporary.replace(path)
+
+
+def published_seal_certificate(home: Path, kid: bytes) -> x509.Certificate | None:
+    path = seal_certificate_directory(home) / f"{kid.hex()}.pem"
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError):
+        return None

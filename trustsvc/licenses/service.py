@@ -27,6 +27,7 @@ from trustsvc.config import DocumentStoreKind
 from trustsvc.db.models import LicenseRecord, LicenseStatus
 from trustsvc.departments import ActiveSeal, active_seal
 from trustsvc.errors import ConflictError, InvalidInputError
+from trustsvc.keys.certificates import seal_key_id
 from trustsvc.keys.data_key import DataKey, load_or_create_data_key
 from trustsvc.keys.tsa import make_timestamper
 from trustsvc.licenses import library
@@ -48,7 +49,7 @@ from trustsvc.seals.appearance import render_stamp_pdf
 from trustsvc.seals.sealer import SealedDocument, Sealer, SealProfile
 from trustsvc.services import Services
 from trustsvc.storage import DatabaseDocumentStore, DocumentStore, FolderDocumentStore
-from trustsvc.verification.tokens import TokenClaims, content_hash, key_id, sign_token
+from trustsvc.verification.tokens import TokenClaims, content_hash, sign_token
 
 #: Serial numbers reserved at once per department and process (see ``_next_sequence``).
 _SEQUENCE_BLOCK = 16
@@ -351,7 +352,7 @@ class LicenseService:
             valid_until=data.valid_until,
             content_hash=self._content_digest(str(identifier), license_type, data),
         )
-        token = sign_token(claims, seal.material.key, key_id(seal.material.certificate))
+        token = sign_token(claims, seal.material.key, seal_key_id(seal.material.certificate))
         document = self._document(identifier, number, license_type, data, seal, token)
         rendered = render_license(document, self.font_name)
         return self.sealer.seal(

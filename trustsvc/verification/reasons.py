@@ -150,6 +150,32 @@ UNKNOWN_TO_LIBRARY = Reason(
     "The seal is valid, but the license is not in this library.",
 )
 
+TOKEN_MALFORMED = Reason(
+    "token_malformed",
+    _M,
+    "二维码内容不是有效的核验码。",
+    "The QR content is not a verification token.",
+)
+TOKEN_UNKNOWN_KEY = Reason(
+    "token_unknown_key",
+    _U,
+    "核验码的签名印章不是本服务登记的印章。",
+    "The token is signed by a seal this service does not know.",
+)
+TOKEN_SIGNATURE_INVALID = Reason(
+    "token_signature_invalid",
+    _I,
+    "核验码签名无效或已被篡改。",
+    "The token's signature is invalid or altered.",
+)
+TOKEN_EXPIRED = Reason("token_expired", _C, "亮证码已过期。", "The presentation code has expired.")
+TOKEN_CONTRADICTS_LIBRARY = Reason(
+    "token_contradicts_library",
+    _X,
+    "核验码内容与证照库记录不一致。",
+    "The token's content contradicts the library's record.",
+)
+
 _STATUS_TEXT = {
     EffectiveStatus.REVOKED: ("已注销或吊销", "revoked"),
     EffectiveStatus.SUPERSEDED: ("已变更，被新版本取代", "superseded by a newer version"),

@@ -23,7 +23,7 @@ from typing import Any
 import cbor2
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
@@ -65,10 +65,6 @@ class TokenClaims:
     #: Unix time after which a presentation token is refused.
     expires_at: int | None = None
     nonce: bytes | None = None
-
-
-def key_id(certificate: x509.Certificate) -> bytes:
-    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).digest()[:8]
 
 
 def content_hash(canonical_content: bytes) -> bytes:

@@ -17,13 +17,14 @@ pass. A report is ``valid`` only when no check produced a finding at all.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from asn1crypto import cms, crl, ocsp
@@ -36,18 +37,21 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from sqlalchemy import or_, select
 
 from trustsvc.db.models import CertificateRecord, CertificateRole, LicenseRecord
-from trustsvc.errors import TrustServiceError
+from trustsvc.errors import InvalidInputError, TrustServiceError
 from trustsvc.keys.ca import credit_code_of
+from trustsvc.keys.pki import published_seal_certificate
 from trustsvc.licenses import library
 from trustsvc.licenses.holders import mask_holder_name
 from trustsvc.licenses.identifiers import parse_identifier
 from trustsvc.services import Services
 from trustsvc.verification import reasons as R
 from trustsvc.verification.report import Facts, Reason, VerificationReport, conclude
+from trustsvc.verification.tokens import parse_token, signature_is_valid
 
 log = logging.getLogger("trustsvc.verification")
 
@@ -105,6 +109,97 @@ class Verifier:
             log.exception("verification could not be completed")
             findings.append(R.NOT_EVALUABLE)
         return conclude(findings, facts, checked_at)
+
+    def verify_token(self, token: str, *, offline: bool = False) -> VerificationReport:
+        """Verify a QR token: its signature and issuer, and (online) the library status.
+
+        Offline, nothing but the home's PKI files is read: the seal certificate
+        named by the token's key id must be among the published ones and chain
+        to a trust anchor.
+        """
+        checked_at = self.services.clock.now()
+        findings: list[Reason] = []
+        facts = Facts()
+        try:
+            facts = self._verify_token(token, offline, findings)
+        except TrustServiceError:
+            raise
+        except Exception:
+            log.exception("token verification could not be completed")
+            findings.append(R.NOT_EVALUABLE)
+        return conclude(findings, facts, checked_at)
+
+    def _verify_token(self, token: str, offline: bool, findings: list[Reason]) -> Facts:
+        try:
+            parsed = parse_token(token.strip())
+        except InvalidInputError:
+            findings.append(R.TOKEN_MALFORMED)
+            return Facts()
+        claims = parsed.claims
+        facts = Facts(
+            identifier=claims.identifier,
+            issuer_code=claims.issuer_code,
+            valid_from=claims.valid_from,
+            valid_until=claims.valid_until,
+        )
+        certificate = published_seal_certificate(self.services.settings.home, parsed.kid)
+        if certificate is None:
+            findings.append(R.TOKEN_UNKNOWN_KEY)
+            return facts
+        if not signature_is_valid(parsed, certificate):
+            findings.append(R.TOKEN_SIGNATURE_INVALID)
+            return facts
+        if not self._issued_by_a_trusted_ca(certificate):
+            findings.append(R.UNTRUSTED_CHAIN)
+        if credit_code_of(certificate) != claims.issuer_code:
+            findings.append(R.WRONG_ISSUER)
+        now = self.services.clock.now()
+        if claims.expires_at is not None and claims.expires_at < now.timestamp():
+            findings.append(R.TOKEN_EXPIRED)
+        facts = replace(facts, seal_subject=certificate.subject.rfc4514_string(),
+                        seal_serial=format(certificate.serial_number, "x"))  # fmt: skip
+        if offline:
+            return facts
+        today = now.astimezone(self.services.settings.zone).date()
+        with self.services.database.begin() as session:
+            record = session.scalar(
+                select(LicenseRecord).where(LicenseRecord.identifier == claims.identifier)
+            )
+            if record is None:
+                findings.append(R.UNKNOWN_TO_LIBRARY)
+                return facts
+            if record.issuer_code != claims.issuer_code or (
+                record.valid_from,
+                record.valid_until,
+            ) != (claims.valid_from, claims.valid_until):
+                findings.append(R.TOKEN_CONTRADICTS_LIBRARY)
+            current = library.effective_status(record, today)
+            if current is not library.EffectiveStatus.VALID:
+                findings.append(R.not_current(current))
+            return _library_facts(facts, record, current)
+
+    def _issued_by_a_trusted_ca(self, certificate: x509.Certificate) -> bool:
+        """Whether the certificate chains to a trust anchor (signatures and CA constraints).
+
+        A token carries no timestamp, so the chain is judged as of the
+        certificate's own start of validity; revocation is the library's
+        business online, and cannot be known offline.
+        """
+        if not self.trust_roots:
+            return False
+        context = ValidationContext(
+            trust_roots=[_asn1(c) for c in self.trust_roots],
+            other_certs=[_asn1(self.services.pki.issuing)],
+            moment=certificate.not_valid_before_utc + timedelta(seconds=1),
+            revocation_mode="soft-fail",
+            allow_fetching=False,
+        )
+        try:
+            validate = CertificateValidator(_asn1(certificate), validation_context=context)
+            asyncio.run(validate.async_validate_path())
+        except (PathBuildingError, PathValidationError, ValueError):
+            return False
+        return True
 
     # ---- the checks --------------------------------------------------------------
 
