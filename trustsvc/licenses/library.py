@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -65,7 +66,15 @@ TRANSITIONS: dict[Action, tuple[frozenset[LicenseStatus], LicenseStatus]] = {
 REASON_REQUIRED = frozenset({Action.SUSPEND, Action.REVOKE, Action.CHANGE})
 
 
-def effective_status(record: LicenseRecord, today: date) -> EffectiveStatus:
+class _HasStatus(Protocol):
+    @property
+    def status(self) -> LicenseStatus: ...
+
+    @property
+    def valid_until(self) -> date | None: ...
+
+
+def effective_status(record: _HasStatus, today: date) -> EffectiveStatus:
     expired = record.valid_until is not None and record.valid_until < today
     if record.status is LicenseStatus.VALID and expired:
         return EffectiveStatus.EXPIRED

@@ -24,13 +24,13 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from asn1crypto import cms, crl, ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
@@ -40,8 +40,15 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from sqlalchemy import or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
-from trustsvc.db.models import CertificateRecord, CertificateRole, LicenseRecord
+from trustsvc.db.models import (
+    CertificateRecord,
+    CertificateRole,
+    Department,
+    LicenseRecord,
+    LicenseStatus,
+)
 from trustsvc.errors import InvalidInputError, TrustServiceError
 from trustsvc.keys.ca import credit_code_of
 from trustsvc.keys.pki import published_seal_certificate
@@ -68,6 +75,38 @@ class _Seal:
     signed_revision: bytes
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """The library's facts about one license, read in one query."""
+
+    identifier: str
+    type_key: str
+    license_number: str
+    issuer_name: str
+    issuer_code: str
+    holder_name: str
+    holder_id_type: str
+    valid_from: date
+    valid_until: date | None
+    status: LicenseStatus
+    seal_serial_hex: str
+
+
+_ENTRY_COLUMNS = (
+    LicenseRecord.identifier,
+    LicenseRecord.type_key,
+    LicenseRecord.license_number,
+    Department.name,
+    LicenseRecord.issuer_code,
+    LicenseRecord.holder_name,
+    LicenseRecord.holder_id_type,
+    LicenseRecord.valid_from,
+    LicenseRecord.valid_until,
+    LicenseRecord.status,
+    LicenseRecord.seal_serial_hex,
+)
+
+
 class Verifier:
     """Verifies sealed PDFs against the service's trust anchors and library."""
 
@@ -83,6 +122,11 @@ class Verifier:
         self.max_bytes = max_bytes
         self.allow_fetching = allow_fetching
         self.trust_roots = [services.pki.root, *extra_trust_roots, *self._operator_roots()]
+        # Whether a seal certificate chains to the anchors cannot change while
+        # the anchors do not: judged once per certificate.
+        self._chain_verdicts: dict[bytes, bool] = {}
+        self._own_intermediates = [_asn1(c) for c in (services.pki.issuing, services.pki.tsa)]
+        self._published: dict[bytes, x509.Certificate] = {}
 
     def _operator_roots(self) -> list[x509.Certificate]:
         with self.services.database.begin() as session:
@@ -142,7 +186,12 @@ class Verifier:
             valid_from=claims.valid_from,
             valid_until=claims.valid_until,
         )
-        certificate = published_seal_certificate(self.services.settings.home, parsed.kid)
+        certificate = self._published.get(parsed.kid)
+        if certificate is None:
+            certificate = published_seal_certificate(self.services.settings.home, parsed.kid)
+            if certificate is not None:
+                # Named by a hash of itself: what is cached can never go stale.
+                self._published[parsed.kid] = certificate
         if certificate is None:
             findings.append(R.TOKEN_UNKNOWN_KEY)
             return facts
@@ -161,22 +210,19 @@ class Verifier:
         if offline:
             return facts
         today = now.astimezone(self.services.settings.zone).date()
-        with self.services.database.begin() as session:
-            record = session.scalar(
-                select(LicenseRecord).where(LicenseRecord.identifier == claims.identifier)
-            )
-            if record is None:
-                findings.append(R.UNKNOWN_TO_LIBRARY)
-                return facts
-            if record.issuer_code != claims.issuer_code or (
-                record.valid_from,
-                record.valid_until,
-            ) != (claims.valid_from, claims.valid_until):
-                findings.append(R.TOKEN_CONTRADICTS_LIBRARY)
-            current = library.effective_status(record, today)
-            if current is not library.EffectiveStatus.VALID:
-                findings.append(R.not_current(current))
-            return _library_facts(facts, record, current)
+        record = self._entry(LicenseRecord.identifier == claims.identifier)
+        if record is None:
+            findings.append(R.UNKNOWN_TO_LIBRARY)
+            return facts
+        if record.issuer_code != claims.issuer_code or (record.valid_from, record.valid_until) != (
+            claims.valid_from,
+            claims.valid_until,
+        ):
+            findings.append(R.TOKEN_CONTRADICTS_LIBRARY)
+        current = library.effective_status(record, today)
+        if current is not library.EffectiveStatus.VALID:
+            findings.append(R.not_current(current))
+        return _library_facts(facts, record, current)
 
     def _issued_by_a_trusted_ca(self, certificate: x509.Certificate) -> bool:
         """Whether the certificate chains to a trust anchor (signatures and CA constraints).
@@ -187,6 +233,15 @@ class Verifier:
         """
         if not self.trust_roots:
             return False
+        fingerprint = certificate.fingerprint(hashes.SHA256())
+        cached = self._chain_verdicts.get(fingerprint)
+        if cached is not None:
+            return cached
+        trusted = self._chains_to_anchor(certificate)
+        self._chain_verdicts[fingerprint] = trusted
+        return trusted
+
+    def _chains_to_anchor(self, certificate: x509.Certificate) -> bool:
         context = ValidationContext(
             trust_roots=[_asn1(c) for c in self.trust_roots],
             other_certs=[_asn1(self.services.pki.issuing)],
@@ -237,6 +292,8 @@ class Verifier:
         if seal is None:
             return self._document_facts(reader)
         status = self._validate(reader, seal, findings)
+        if self._own_seal(seal):
+            self._check_own_revocation(seal, findings)
         return self._check_issuer_and_library(pdf, reader, seal, status, findings)
 
     def _seal(
@@ -261,9 +318,12 @@ class Verifier:
         certificates: list[asn1_x509.Certificate] = []
         ocsps: list[ocsp.OCSPResponse] = []
         crls: list[crl.CertificateList] = []
-        # For the service's own seals, the current answer of its own responder,
-        # so that a revocation is seen at once, whatever the document carries.
-        if seal.certificate.issuer == self.services.pki.issuing.subject:
+        has_dss = "/DSS" in reader.root
+        # A seal of the service's own PKI without embedded validation data gets
+        # its answers from the service itself. (With a DSS, the current state is
+        # checked against the library in ``_check_own_revocation``, which costs
+        # one query instead of a signed OCSP answer per verification.)
+        if self._own_seal(seal) and not has_dss:
             ocsps.append(
                 ocsp.OCSPResponse.load(self.services.revocation.ocsp_for(seal.certificate))
             )
@@ -271,9 +331,8 @@ class Verifier:
                 crl.CertificateList.load(self.services.revocation.current_crl(ca))
                 for ca in ("root", "issuing")
             )
-            certificates.extend(
-                _asn1(c) for c in (self.services.pki.issuing, self.services.pki.tsa)
-            )
+        if self._own_seal(seal):
+            certificates.extend(self._own_intermediates)
         settings: dict[str, Any] = {
             "trust_roots": [_asn1(c) for c in self.trust_roots],
             "other_certs": certificates,
@@ -286,9 +345,32 @@ class Verifier:
             # undo what was sealed before.
             "moment": _claimed_timestamp(seal.signature),
         }
-        if "/DSS" in reader.root:
+        if has_dss:
             return DocumentSecurityStore.read_dss(reader).as_validation_context(settings)
         return ValidationContext(**settings)
+
+    def _entry(self, *conditions: ColumnElement[bool]) -> _Entry | None:
+        """One license's facts by a plain query: verification is read-only and hot."""
+        statement = select(*_ENTRY_COLUMNS).join(Department).where(*conditions).limit(1)
+        with self.services.database.engine.connect() as connection:
+            row = connection.execute(statement).first()
+        return None if row is None else _Entry(*row)
+
+    def _own_seal(self, seal: _Seal) -> bool:
+        return seal.certificate.issuer == self.services.pki.issuing.subject
+
+    def _check_own_revocation(self, seal: _Seal, findings: list[Reason]) -> None:
+        """The library's own record: was this seal revoked before the time it claims?"""
+        moment = _claimed_timestamp(seal.signature)
+        with self.services.database.begin() as session:
+            revoked_at = session.scalar(
+                select(CertificateRecord.revoked_at).where(
+                    CertificateRecord.issuer_ca == "issuing",
+                    CertificateRecord.serial_hex == format(seal.certificate.serial_number, "x"),
+                )
+            )
+        if revoked_at is not None and (moment is None or revoked_at <= moment):
+            findings.append(R.SEAL_REVOKED)
 
     def _validate(
         self, reader: PdfFileReader, seal: _Seal, findings: list[Reason]
@@ -341,42 +423,35 @@ class Verifier:
         whole_digest = hashlib.sha256(pdf).hexdigest()
         claimed = _claimed_identifier(reader)
         today = self.services.clock.now().astimezone(self.services.settings.zone).date()
-        with self.services.database.begin() as session:
-            # The sealed revision identifies the document; the whole file also does
-            # for records made before the sealed revision's digest was kept.
-            record = session.scalar(
-                select(LicenseRecord).where(
-                    or_(LicenseRecord.signed_sha256 == digest, LicenseRecord.sha256 == whole_digest)
-                )
-            )
-            if record is None and claimed is not None:
-                claimed_record = session.scalar(
-                    select(LicenseRecord).where(LicenseRecord.identifier == claimed)
-                )
-                if claimed_record is not None:
-                    # A document naming a license of the library, but not the one issued.
-                    if claimed_record.issuer_code != sealer_code:
-                        findings.append(R.WRONG_ISSUER)
-                    else:
-                        findings.append(R.NOT_THE_ISSUED_DOCUMENT)
-                    return facts
-            if record is None:
-                # Not ours: the document itself says who should have sealed it.
-                if sealer_code is None or (
-                    claimed is not None and _issuer_of(claimed) != sealer_code
-                ):
+        # The sealed revision identifies the document; the whole file also does
+        # for records made before the sealed revision's digest was kept.
+        record = self._entry(
+            or_(LicenseRecord.signed_sha256 == digest, LicenseRecord.sha256 == whole_digest)
+        )
+        if record is None and claimed is not None:
+            claimed_record = self._entry(LicenseRecord.identifier == claimed)
+            if claimed_record is not None:
+                # A document naming a license of the library, but not the one issued.
+                if claimed_record.issuer_code != sealer_code:
                     findings.append(R.WRONG_ISSUER)
                 else:
-                    findings.append(R.UNKNOWN_TO_LIBRARY)
-                return replace(facts, identifier=claimed)
-            if record.issuer_code != sealer_code or record.seal_serial_hex != format(
-                seal.certificate.serial_number, "x"
-            ):
+                    findings.append(R.NOT_THE_ISSUED_DOCUMENT)
+                return facts
+        if record is None:
+            # Not ours: the document itself says who should have sealed it.
+            if sealer_code is None or (claimed is not None and _issuer_of(claimed) != sealer_code):
                 findings.append(R.WRONG_ISSUER)
-            current = library.effective_status(record, today)
-            if current is not library.EffectiveStatus.VALID:
-                findings.append(R.not_current(current))
-            return _library_facts(facts, record, current)
+            else:
+                findings.append(R.UNKNOWN_TO_LIBRARY)
+            return replace(facts, identifier=claimed)
+        if record.issuer_code != sealer_code or record.seal_serial_hex != format(
+            seal.certificate.serial_number, "x"
+        ):
+            findings.append(R.WRONG_ISSUER)
+        current = library.effective_status(record, today)
+        if current is not library.EffectiveStatus.VALID:
+            findings.append(R.not_current(current))
+        return _library_facts(facts, record, current)
 
     def _document_facts(self, reader: PdfFileReader) -> Facts:
         return Facts(identifier=_claimed_identifier(reader))
@@ -449,12 +524,12 @@ def _seal_facts(seal: _Seal, status: PdfSignatureStatus | None, sealer_code: str
     )
 
 
-def _library_facts(facts: Facts, record: LicenseRecord, current: library.EffectiveStatus) -> Facts:
+def _library_facts(facts: Facts, record: _Entry, current: library.EffectiveStatus) -> Facts:
     return Facts(
         identifier=record.identifier,
         license_type=record.type_key,
         license_number=record.license_number,
-        issuer_name=record.department.name,
+        issuer_name=record.issuer_name,
         issuer_code=record.issuer_code,
         seal_subject=facts.seal_subject,
         seal_serial=facts.seal_serial,

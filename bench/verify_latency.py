@@ -1,0 +1,88 @@
+"""Time verification: full PDF verification latency and QR tokens per second.
+
+A home is made in a temporary folder, a department added and licenses
+issued; then each license PDF is verified (every check of
+``Verifier.verify_pdf``, library lookup included) and its QR token verified
+online (signature, issuer, library status), in this one process.
+
+    .venv/bin/python bench/verify_latency.py [--documents 30] [--rounds 10] [--tokens 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from trustsvc.config import Settings
+from trustsvc.departments import add_department
+from trustsvc.licenses.identifiers import credit_code_check_character
+from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import initialise_home, open_services
+from trustsvc.verification.report import Verdict
+from trustsvc.verification.verifier import Verifier
+
+DEPARTMENT = "11330100MB0000001" + credit_code_check_character("11330100MB0000001")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--documents", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--tokens", type=int, default=5000)
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        settings = Settings(home=Path(directory) / "home", key_passphrase=SecretStr("benchmark"))
+        initialise_home(settings)
+        services = open_services(settings)
+        add_department(services, "杭州市市场监督管理局", DEPARTMENT, "330100")
+        licenses = LicenseService(services)
+        example = example_data(get_type(licenses.types, "business-license"))
+        documents = []
+        tokens = []
+        for index in range(arguments.documents):
+            view = licenses.issue(
+                IssueRequest(
+                    DEPARTMENT, "business-license", {**example, "holder_name": f"第{index}号公司"}
+                )
+            ).license
+            documents.append(licenses.document(view.identifier))
+        verifier = Verifier(services, allow_fetching=False)
+        tokens = [_token_of(licenses, pdf) for pdf in documents[:5]]
+        assert verifier.verify_pdf(documents[0]).verdict is Verdict.VALID
+        latencies = []
+        for _ in range(arguments.rounds):
+            for pdf in documents:
+                started = time.perf_counter()
+                report = verifier.verify_pdf(pdf)
+                latencies.append((time.perf_counter() - started) * 1000)
+                assert report.verdict is Verdict.VALID
+        for token in tokens:
+            assert verifier.verify_token(token).verdict is Verdict.VALID
+        started = time.perf_counter()
+        for index in range(arguments.tokens):
+            verifier.verify_token(tokens[index % len(tokens)])
+        token_rate = arguments.tokens / (time.perf_counter() - started)
+        services.close()
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    median = statistics.median(latencies)
+    print(f"PDF verification ({len(latencies)} runs)   median {median:.1f} ms, p99 {p99:.1f} ms")
+    print(f"QR token verification, online    {token_rate:.0f} tokens/s (one core, in process)")
+
+
+def _token_of(licenses: LicenseService, pdf: bytes) -> str:
+    """The token printed on the page, read from the document's QR link in its content."""
+    from tests.licenses.pdf_checks import read_qr_codes
+
+    [link] = read_qr_codes(pdf)
+    return link.rsplit("/v/", 1)[1]
+
+
+if __name__ == "__main__":
+    main()
