@@ -586,8 +586,16 @@ _VERDICT_ZH = {
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
 @click.option("--offline", is_flag=True, help="Use only what the document carries and the library.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a one-page verification report (PDF) for the file.",
+)
 @click.pass_context
-def verify(ctx: click.Context, file: Path, as_json: bool, offline: bool) -> None:
+def verify(
+    ctx: click.Context, file: Path, as_json: bool, offline: bool, report_path: Path | None
+) -> None:
     """Verify a sealed PDF: one verdict, its reasons and the facts (exit 0 only if valid)."""
     from trustsvc.verification.verifier import Verifier
 
@@ -598,9 +606,19 @@ def verify(ctx: click.Context, file: Path, as_json: bool, offline: bool) -> None
         if len(data) > verifier.max_bytes:
             data = data[: verifier.max_bytes + 1]  # enough to be refused as too large
         report = verifier.verify_pdf(data)
+        if report_path is not None:
+            _write_printout(services, report, report_path)
     finally:
         services.close()
     _print_report(report, as_json)
+
+
+def _write_printout(services: Any, report: Any, path: Path) -> None:
+    from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
+    from trustsvc.verification.printout import render_report
+
+    font = load_cjk_font(find_cjk_font(services.settings.cjk_font))
+    path.write_bytes(render_report(report, font, services.settings.zone))
 
 
 def _print_report(report: Any, as_json: bool) -> None:
@@ -622,8 +640,16 @@ def _print_report(report: Any, as_json: bool) -> None:
 @click.argument("token")
 @click.option("--offline", is_flag=True, help="Signature and issuer only; no database is read.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a one-page verification report (PDF).",
+)
 @click.pass_context
-def verify_token(ctx: click.Context, token: str, offline: bool, as_json: bool) -> None:
+def verify_token(
+    ctx: click.Context, token: str, offline: bool, as_json: bool, report_path: Path | None
+) -> None:
     """Verify a QR token, or the whole scanned link (exit 0 only if valid)."""
     from trustsvc.services import open_services
     from trustsvc.verification.verifier import Verifier
@@ -632,6 +658,8 @@ def verify_token(ctx: click.Context, token: str, offline: bool, as_json: bool) -
     services = open_services(_settings(ctx))
     try:
         report = Verifier(services, allow_fetching=False).verify_token(token, offline=offline)
+        if report_path is not None:
+            _write_printout(services, report, report_path)
     finally:
         services.close()
     _print_report(report, as_json)

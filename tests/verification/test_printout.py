@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.helpers import DEPARTMENT_A
+from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
+from trustsvc.licenses.library import Action
+from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.types import example_data, get_type
+from trustsvc.verification.printout import render_report
+from trustsvc.verification.verifier import Verifier
+
+
+def _text_of(pdf: bytes, tmp_path: Path) -> str:
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "pdftotext (poppler-utils) is needed; scripts/setup.sh installs it"
+    source = tmp_path / "report.pdf"
+    source.write_bytes(pdf)
+    return subprocess.run(
+        [pdftotext, "-layout", str(source), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_the_report_states_the_verdict_reasons_and_facts(
+    licenses: LicenseService, tmp_path: Path
+) -> None:
+    data = dict(example_data(get_type(licenses.types, "business-license")))
+    identifier = licenses.issue(
+        IssueRequest(DEPARTMENT_A, "business-license", data)
+    ).license.identifier
+    licenses.transition(identifier, Action.REVOKE, "clerk", "吊销")
+    report = Verifier(licenses.services, allow_fetching=False).verify_pdf(
+        licenses.document(identifier)
+    )
+    font = load_cjk_font(find_cjk_font())
+    pdf = render_report(report, font, licenses.services.settings.zone)
+    text = _text_of(pdf, tmp_path)
+    assert "电子证照核验报告" in text
+    assert "证照非现行有效" in text and "not_current" in text
+    assert "证照已注销或吊销" in text
+    assert "杭州市市场监督管理局" in text and DEPARTMENT_A in text
+    assert render_report(report, font, licenses.services.settings.zone) == pdf  # deterministic
