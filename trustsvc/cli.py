@@ -528,6 +528,58 @@ def license_change(
         licenses.services.close()
 
 
+@license_group.command("present")
+@click.argument("identifier")
+@click.option("--lifetime", type=click.IntRange(30, 86400), help="Seconds the code is accepted.")
+@click.option("--single-use", is_flag=True, help="Refuse the code after its first check.")
+@click.option("--purpose", help="Why it is shown (用证事由), recorded with each check.")
+@click.option("--verifier", "intended_verifier", help="Who it is meant for.")
+@_actor_option
+@click.pass_context
+def license_present(
+    ctx: click.Context,
+    identifier: str,
+    lifetime: int | None,
+    single_use: bool,
+    purpose: str | None,
+    intended_verifier: str | None,
+    actor: str,
+) -> None:
+    """Make a short-lived presentation code (亮证) for a current license."""
+    from datetime import timedelta
+
+    from trustsvc.verification.presentation import present
+
+    licenses = _license_service(ctx)
+    try:
+        code = present(
+            licenses,
+            identifier,
+            actor=actor,
+            lifetime=timedelta(seconds=lifetime) if lifetime else None,
+            single_use=single_use,
+            purpose=purpose,
+            intended_verifier=intended_verifier,
+        )
+    finally:
+        licenses.services.close()
+    _print_json(code)
+
+
+@license_group.command("checks")
+@click.argument("identifier")
+@click.pass_context
+def license_checks(ctx: click.Context, identifier: str) -> None:
+    """Who checked this license, when and why (what its holder may see)."""
+    from trustsvc.verification.presentation import checks_of
+
+    licenses = _license_service(ctx)
+    try:
+        _print_json(checks_of(licenses, identifier))
+    finally:
+        licenses.services.close()
+
+
 @cli.command("issue-batch")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -639,6 +691,8 @@ def _print_report(report: Any, as_json: bool) -> None:
 @cli.command("verify-token")
 @click.argument("token")
 @click.option("--offline", is_flag=True, help="Signature and issuer only; no database is read.")
+@click.option("--checked-by", default="cli", show_default=True, help="Who checks (recorded).")
+@click.option("--purpose", help="Why (用证事由), recorded with a presentation check.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
 @click.option(
     "--report",
@@ -648,7 +702,13 @@ def _print_report(report: Any, as_json: bool) -> None:
 )
 @click.pass_context
 def verify_token(
-    ctx: click.Context, token: str, offline: bool, as_json: bool, report_path: Path | None
+    ctx: click.Context,
+    token: str,
+    offline: bool,
+    checked_by: str,
+    purpose: str | None,
+    as_json: bool,
+    report_path: Path | None,
 ) -> None:
     """Verify a QR token, or the whole scanned link (exit 0 only if valid)."""
     from trustsvc.services import open_services
@@ -657,7 +717,9 @@ def verify_token(
     token = token.strip().rsplit("/v/", 1)[-1]
     services = open_services(_settings(ctx))
     try:
-        report = Verifier(services, allow_fetching=False).verify_token(token, offline=offline)
+        report = Verifier(services, allow_fetching=False).verify_token(
+            token, offline=offline, checked_by=checked_by, purpose=purpose
+        )
         if report_path is not None:
             _write_printout(services, report, report_path)
     finally:

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="Asia/Shanghai", description="Where dates on licenses are reckoned (today, expiry)."
     )
+    presentation_lifetime_seconds: Annotated[int, Field(ge=30, le=86400)] = Field(
+        default=300, description="How long a presentation code (亮证) is accepted."
+    )
     crl_lifetime_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
     ocsp_lifetime_hours: Annotated[int, Field(ge=1, le=24 * 7)] = 12
 

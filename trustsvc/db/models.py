@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Enum,
@@ -223,3 +224,34 @@ class StoredDocument(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Presentation(Base):
+    """A short-lived presentation code (亮证) a holder made for one license."""
+
+    __tablename__ = "presentations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    license_id: Mapped[int] = mapped_column(ForeignKey("licenses.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    single_use: Mapped[bool] = mapped_column(Boolean)
+    purpose: Mapped[str | None] = mapped_column(String(200))
+    intended_verifier: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class VerificationEvent(Base):
+    """A check of a holder's license that the holder may see (全程留痕): append-only."""
+
+    __tablename__ = "verification_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    license_id: Mapped[int] = mapped_column(ForeignKey("licenses.id"), index=True)
+    presentation_id: Mapped[int | None] = mapped_column(ForeignKey("presentations.id"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    checked_by: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str | None] = mapped_column(String(200))
+    verdict: Mapped[str] = mapped_column(String(40))

@@ -176,6 +176,19 @@ TOKEN_CONTRADICTS_LIBRARY = Reason(
     "The token's content contradicts the library's record.",
 )
 
+PRESENTATION_UNKNOWN = Reason(
+    "presentation_unknown",
+    _L,
+    "证照库中没有这个亮证码。",
+    "The library knows no such presentation code.",
+)
+PRESENTATION_USED = Reason(
+    "presentation_already_used",
+    _C,
+    "该亮证码为一次性使用，已被核验过。",
+    "This single-use presentation code has been used already.",
+)
+
 _STATUS_TEXT = {
     EffectiveStatus.REVOKED: ("已注销或吊销", "revoked"),
     EffectiveStatus.SUPERSEDED: ("已变更，被新版本取代", "superseded by a newer version"),

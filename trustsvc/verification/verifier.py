@@ -39,7 +39,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from trustsvc.db.models import (
@@ -48,6 +48,8 @@ from trustsvc.db.models import (
     Department,
     LicenseRecord,
     LicenseStatus,
+    Presentation,
+    VerificationEvent,
 )
 from trustsvc.errors import InvalidInputError, TrustServiceError
 from trustsvc.keys.ca import credit_code_of
@@ -79,6 +81,7 @@ class _Seal:
 class _Entry:
     """The library's facts about one license, read in one query."""
 
+    license_id: int
     identifier: str
     type_key: str
     license_number: str
@@ -93,6 +96,7 @@ class _Entry:
 
 
 _ENTRY_COLUMNS = (
+    LicenseRecord.id,
     LicenseRecord.identifier,
     LicenseRecord.type_key,
     LicenseRecord.license_number,
@@ -154,7 +158,14 @@ class Verifier:
             findings.append(R.NOT_EVALUABLE)
         return conclude(findings, facts, checked_at)
 
-    def verify_token(self, token: str, *, offline: bool = False) -> VerificationReport:
+    def verify_token(
+        self,
+        token: str,
+        *,
+        offline: bool = False,
+        checked_by: str = "anonymous",
+        purpose: str | None = None,
+    ) -> VerificationReport:
         """Verify a QR token: its signature and issuer, and (online) the library status.
 
         Offline, nothing but the home's PKI files is read: the seal certificate
@@ -165,7 +176,7 @@ class Verifier:
         findings: list[Reason] = []
         facts = Facts()
         try:
-            facts = self._verify_token(token, offline, findings)
+            facts = self._verify_token(token, offline, findings, checked_by, purpose)
         except TrustServiceError:
             raise
         except Exception:
@@ -173,13 +184,23 @@ class Verifier:
             findings.append(R.NOT_EVALUABLE)
         return conclude(findings, facts, checked_at)
 
-    def _verify_token(self, token: str, offline: bool, findings: list[Reason]) -> Facts:
+    def _verify_token(
+        self,
+        token: str,
+        offline: bool,
+        findings: list[Reason],
+        checked_by: str,
+        purpose: str | None,
+    ) -> Facts:
         try:
             parsed = parse_token(token.strip())
         except InvalidInputError:
             findings.append(R.TOKEN_MALFORMED)
             return Facts()
         claims = parsed.claims
+        if claims.kind not in ("license", "presentation"):
+            findings.append(R.TOKEN_MALFORMED)
+            return Facts()
         facts = Facts(
             identifier=claims.identifier,
             issuer_code=claims.issuer_code,
@@ -222,7 +243,50 @@ class Verifier:
         current = library.effective_status(record, today)
         if current is not library.EffectiveStatus.VALID:
             findings.append(R.not_current(current))
+        if claims.kind == "presentation":
+            self._check_presentation(claims.nonce, record, findings, checked_by, purpose)
         return _library_facts(facts, record, current)
+
+    def _check_presentation(
+        self,
+        nonce: bytes | None,
+        record: _Entry,
+        findings: list[Reason],
+        checked_by: str,
+        purpose: str | None,
+    ) -> None:
+        """Refuse an unknown, expired or used code; record a successful check."""
+        now = self.services.clock.now()
+        with self.services.database.begin() as session:
+            presentation = session.scalar(
+                select(Presentation).where(Presentation.nonce == (nonce or b"").hex())
+            )
+            if presentation is None or presentation.license_id != record.license_id:
+                findings.append(R.PRESENTATION_UNKNOWN)
+                return
+            if presentation.expires_at < now and R.TOKEN_EXPIRED not in findings:
+                findings.append(R.TOKEN_EXPIRED)
+            if findings:
+                return  # a refused code is not used up
+            if presentation.single_use:
+                claimed = session.execute(
+                    update(Presentation)
+                    .where(Presentation.id == presentation.id, Presentation.used_at.is_(None))
+                    .values(used_at=now)
+                )
+                if getattr(claimed, "rowcount", 0) != 1:
+                    findings.append(R.PRESENTATION_USED)
+                    return
+            session.add(
+                VerificationEvent(
+                    license_id=record.license_id,
+                    presentation_id=presentation.id,
+                    checked_at=now,
+                    checked_by=checked_by,
+                    purpose=purpose or presentation.purpose,
+                    verdict="valid",
+                )
+            )
 
     def _issued_by_a_trusted_ca(self, certificate: x509.Certificate) -> bool:
         """Whether the certificate chains to a trust anchor (signatures and CA constraints).
@@ -354,7 +418,10 @@ class Verifier:
         statement = select(*_ENTRY_COLUMNS).join(Department).where(*conditions).limit(1)
         with self.services.database.engine.connect() as connection:
             row = connection.execute(statement).first()
-        return None if row is None else _Entry(*row)
+        if row is None:
+            return None
+        values: tuple[Any, ...] = tuple(row)  # the columns of _ENTRY_COLUMNS, in order
+        return _Entry(*values)
 
     def _own_seal(self, seal: _Seal) -> bool:
         return seal.certificate.issuer == self.services.pki.issuing.subject
