@@ -33,6 +33,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
@@ -68,6 +69,7 @@ log = logging.getLogger("trustsvc.verification")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 _HEADER = re.compile(rb"%PDF-[12]\.[0-9]")
 _TRAILING = re.compile(rb"%%EOF[\r\n\s]*\Z")
+_CONTENTS_GAP = re.compile(rb"<[0-9A-Fa-f]*>")
 
 
 @dataclass(frozen=True)
@@ -335,7 +337,7 @@ class Verifier:
         try:
             reader = PdfFileReader(io.BytesIO(pdf), strict=True)
             encrypted = reader.encrypted
-            signatures = list(reader.embedded_signatures)
+            filled_fields = 0 if encrypted else _filled_signature_fields(reader)
         except RecursionError:
             raise
         except Exception:  # noqa: BLE001 - any parser failure on hostile input is malformed input
@@ -344,18 +346,30 @@ class Verifier:
         if encrypted:
             findings.append(R.ENCRYPTED)
             return Facts()
+        try:
+            signatures = list(reader.embedded_signatures)
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - a signature pyHanko cannot read is no valid seal
+            findings.append(R.SIGNATURE_UNREADABLE)
+            return self._document_facts(reader)
         if not _TRAILING.search(pdf[-1024:]):
             findings.append(R.BYTES_AFTER_EOF)
         seals = [s for s in signatures if s.sig_object.get("/Type", "/Sig") == "/Sig"]
+        if filled_fields > len(signatures):
+            # pyHanko skips signatures it does not recognise (an unknown
+            # /SubFilter, say): a filled field it could not read is not a seal.
+            findings.append(R.SIGNATURE_UNREADABLE)
         if not seals:
-            findings.append(R.NOT_SEALED)
+            if R.SIGNATURE_UNREADABLE not in findings:
+                findings.append(R.NOT_SEALED)
             return self._document_facts(reader)
         if len(seals) > 1:
             findings.append(R.FURTHER_SIGNATURES)
         seal = self._seal(pdf, seals[0], findings)
         if seal is None:
             return self._document_facts(reader)
-        status = self._validate(reader, seal, findings)
+        status = self._validate(reader, seal, findings, len(pdf))
         if self._own_seal(seal):
             self._check_own_revocation(seal, findings)
         return self._check_issuer_and_library(pdf, reader, seal, status, findings)
@@ -373,7 +387,13 @@ class Verifier:
             findings.append(R.BYTE_RANGE_INVALID)
             return None
         end = byte_range[2] + byte_range[3]
-        if end > len(pdf):
+        if end > len(pdf) or byte_range[2] <= byte_range[1]:
+            findings.append(R.BYTE_RANGE_INVALID)
+            return None
+        # The one gap in what is signed must be exactly the hex string of
+        # /Contents: nothing else may hide there (signature wrapping).
+        gap = pdf[byte_range[1] : byte_range[2]]
+        if not _CONTENTS_GAP.fullmatch(gap):
             findings.append(R.BYTE_RANGE_INVALID)
             return None
         return _Seal(signature, certificate, pdf[:end])
@@ -440,7 +460,7 @@ class Verifier:
             findings.append(R.SEAL_REVOKED)
 
     def _validate(
-        self, reader: PdfFileReader, seal: _Seal, findings: list[Reason]
+        self, reader: PdfFileReader, seal: _Seal, findings: list[Reason], file_length: int
     ) -> PdfSignatureStatus | None:
         if not self.trust_roots:
             findings.append(R.NO_TRUST_ANCHORS)
@@ -453,10 +473,21 @@ class Verifier:
             return None
         if not status.intact or not status.valid:
             findings.append(R.SIGNATURE_BROKEN)
-        if status.coverage not in (
-            SignatureCoverageLevel.ENTIRE_FILE,
-            SignatureCoverageLevel.ENTIRE_REVISION,
-        ):
+        signed_to_the_end = len(seal.signed_revision) == file_length
+        if status.coverage is SignatureCoverageLevel.ENTIRE_FILE:
+            if not signed_to_the_end:
+                # pyHanko can be led to report the whole file covered when it is
+                # not (a signature dictionary redefined later, sized to fit) and
+                # then skips its analysis of what changed: trust the byte range.
+                findings.append(R.CHANGED_AFTER_SEALING)
+        elif status.coverage is SignatureCoverageLevel.ENTIRE_REVISION:
+            # After the sealed revision only validation data and document
+            # timestamps may follow: nothing else, not even an empty update.
+            if status.modification_level is not ModificationLevel.LTA_UPDATES or _idle_revisions(
+                reader, seal.signature.signed_revision
+            ):
+                findings.append(R.CHANGED_AFTER_SEALING)
+        else:
             findings.append(R.NOT_COVERED)
         if (
             status.modification_level is None
@@ -545,6 +576,27 @@ def _claimed_timestamp(signature: EmbeddedPdfSignature) -> datetime | None:
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
     return None
+
+
+def _idle_revisions(reader: PdfFileReader, signed_revision: int) -> bool:
+    """Whether a revision after the seal updates no object that existed before it.
+
+    A DSS or a document timestamp always updates an existing object (the
+    catalog, the form, a page); an empty update, or one adding only objects
+    nothing refers to, passes pyHanko's analysis but is not validation data.
+    """
+    xrefs = reader.xrefs
+    for revision in range(signed_revision + 1, xrefs.total_revisions):
+        previous_size = xrefs.get_xref_container_info(revision - 1).size
+        changed = xrefs.explicit_refs_in_revision(revision)
+        if not any(ref.idnum < previous_size for ref in changed):
+            return True
+    return False
+
+
+def _filled_signature_fields(reader: PdfFileReader) -> int:
+    """How many signature fields hold a value, whatever pyHanko makes of them."""
+    return sum(1 for _field in enumerate_sig_fields(reader, filled_status=True))
 
 
 def _claimed_identifier(reader: PdfFileReader) -> str | None:
