@@ -40,8 +40,8 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
-from sqlalchemy import or_, select, update
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from trustsvc.db.models import (
     CertificateRecord,
@@ -80,6 +80,16 @@ class _Seal:
 
 
 @dataclass(frozen=True)
+class _PublishedSeal:
+    """A seal certificate QR tokens may name, with what every check needs of it."""
+
+    certificate: x509.Certificate
+    credit_code: str | None
+    subject: str
+    serial_hex: str
+
+
+@dataclass(frozen=True)
 class _Entry:
     """The library's facts about one license, read in one query."""
 
@@ -113,6 +123,22 @@ _ENTRY_COLUMNS = (
 )
 
 
+_ENTRY_SELECT = select(*_ENTRY_COLUMNS).join(Department)
+_LOOKUPS = {
+    "identifier": _ENTRY_SELECT.where(LicenseRecord.identifier == bindparam("identifier")).limit(1),
+    "document": _ENTRY_SELECT.where(
+        or_(
+            LicenseRecord.signed_sha256 == bindparam("signed"),
+            LicenseRecord.sha256 == bindparam("whole"),
+        )
+    ).limit(1),
+}
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
 class Verifier:
     """Verifies sealed PDFs against the service's trust anchors and library."""
 
@@ -132,7 +158,8 @@ class Verifier:
         # the anchors do not: judged once per certificate.
         self._chain_verdicts: dict[bytes, bool] = {}
         self._own_intermediates = [_asn1(c) for c in (services.pki.issuing, services.pki.tsa)]
-        self._published: dict[bytes, x509.Certificate] = {}
+        self._published: dict[bytes, _PublishedSeal] = {}
+        self._lookups: dict[str, SQLCompiler] = {}
 
     def _operator_roots(self) -> list[x509.Certificate]:
         with self.services.database.begin() as session:
@@ -209,31 +236,25 @@ class Verifier:
             valid_from=claims.valid_from,
             valid_until=claims.valid_until,
         )
-        certificate = self._published.get(parsed.kid)
-        if certificate is None:
-            certificate = published_seal_certificate(self.services.settings.home, parsed.kid)
-            if certificate is not None:
-                # Named by a hash of itself: what is cached can never go stale.
-                self._published[parsed.kid] = certificate
-        if certificate is None:
+        seal = self._published_seal(parsed.kid)
+        if seal is None:
             findings.append(R.TOKEN_UNKNOWN_KEY)
             return facts
-        if not signature_is_valid(parsed, certificate):
+        if not signature_is_valid(parsed, seal.certificate):
             findings.append(R.TOKEN_SIGNATURE_INVALID)
             return facts
-        if not self._issued_by_a_trusted_ca(certificate):
+        if not self._issued_by_a_trusted_ca(seal.certificate):
             findings.append(R.UNTRUSTED_CHAIN)
-        if credit_code_of(certificate) != claims.issuer_code:
+        if seal.credit_code != claims.issuer_code:
             findings.append(R.WRONG_ISSUER)
         now = self.services.clock.now()
         if claims.expires_at is not None and claims.expires_at < now.timestamp():
             findings.append(R.TOKEN_EXPIRED)
-        facts = replace(facts, seal_subject=certificate.subject.rfc4514_string(),
-                        seal_serial=format(certificate.serial_number, "x"))  # fmt: skip
+        facts = replace(facts, seal_subject=seal.subject, seal_serial=seal.serial_hex)
         if offline:
             return facts
         today = now.astimezone(self.services.settings.zone).date()
-        record = self._entry(LicenseRecord.identifier == claims.identifier)
+        record = self._entry("identifier", identifier=claims.identifier)
         if record is None:
             findings.append(R.UNKNOWN_TO_LIBRARY)
             return facts
@@ -289,6 +310,22 @@ class Verifier:
                     verdict="valid",
                 )
             )
+
+    def _published_seal(self, kid: bytes) -> _PublishedSeal | None:
+        seal = self._published.get(kid)
+        if seal is None:
+            certificate = published_seal_certificate(self.services.settings.home, kid)
+            if certificate is None:
+                return None
+            # Named by a hash of itself: what is cached can never go stale.
+            seal = _PublishedSeal(
+                certificate,
+                credit_code_of(certificate),
+                certificate.subject.rfc4514_string(),
+                format(certificate.serial_number, "x"),
+            )
+            self._published[kid] = seal
+        return seal
 
     def _issued_by_a_trusted_ca(self, certificate: x509.Certificate) -> bool:
         """Whether the certificate chains to a trust anchor (signatures and CA constraints).
@@ -433,15 +470,33 @@ class Verifier:
             return DocumentSecurityStore.read_dss(reader).as_validation_context(settings)
         return ValidationContext(**settings)
 
-    def _entry(self, *conditions: ColumnElement[bool]) -> _Entry | None:
-        """One license's facts by a plain query: verification is read-only and hot."""
-        statement = select(*_ENTRY_COLUMNS).join(Department).where(*conditions).limit(1)
+    def _entry(self, lookup: str, **values: str) -> _Entry | None:
+        """One license's facts by a plain query: verification is read-only and hot.
+
+        The statements are compiled once per verifier and run as driver SQL,
+        which spares SQLAlchemy's per-call statement building (most of a token
+        check otherwise).
+        """
+        compiled = self._lookups.get(lookup)
+        if compiled is None:
+            compiled = _LOOKUPS[lookup].compile(dialect=self.services.database.engine.dialect)
+            assert isinstance(compiled, SQLCompiler)
+            self._lookups[lookup] = compiled
+        parameters = compiled.construct_params(values)
+        driver_parameters: Any = (
+            tuple(parameters[name] for name in compiled.positiontup or ())
+            if compiled.positional
+            else parameters
+        )
         with self.services.database.engine.connect() as connection:
-            row = connection.execute(statement).first()
+            row = connection.exec_driver_sql(compiled.string, driver_parameters).first()
         if row is None:
             return None
-        values: tuple[Any, ...] = tuple(row)  # the columns of _ENTRY_COLUMNS, in order
-        return _Entry(*values)
+        return _Entry(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+            _as_date(row[8]), _as_date(row[9]) if row[9] is not None else None,
+            LicenseStatus(row[10]), row[11],
+        )  # fmt: skip
 
     def _own_seal(self, seal: _Seal) -> bool:
         return seal.certificate.issuer == self.services.pki.issuing.subject
@@ -523,11 +578,9 @@ class Verifier:
         today = self.services.clock.now().astimezone(self.services.settings.zone).date()
         # The sealed revision identifies the document; the whole file also does
         # for records made before the sealed revision's digest was kept.
-        record = self._entry(
-            or_(LicenseRecord.signed_sha256 == digest, LicenseRecord.sha256 == whole_digest)
-        )
+        record = self._entry("document", signed=digest, whole=whole_digest)
         if record is None and claimed is not None:
-            claimed_record = self._entry(LicenseRecord.identifier == claimed)
+            claimed_record = self._entry("identifier", identifier=claimed)
             if claimed_record is not None:
                 # A document naming a license of the library, but not the one issued.
                 if claimed_record.issuer_code != sealer_code:
