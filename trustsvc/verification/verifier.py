@@ -22,7 +22,7 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -173,19 +173,7 @@ class Verifier:
     # ---- the one entry point ---------------------------------------------------
 
     def verify_pdf(self, pdf: bytes) -> VerificationReport:
-        checked_at = self.services.clock.now()
-        findings: list[Reason] = []
-        facts = Facts()
-        try:
-            facts = self._verify(pdf, findings)
-        except RecursionError:
-            findings.append(R.MALFORMED_STRUCTURE)
-        except TrustServiceError:
-            raise
-        except Exception:
-            log.exception("verification could not be completed")
-            findings.append(R.NOT_EVALUABLE)
-        return conclude(findings, facts, checked_at)
+        return self._fail_closed(lambda findings: self._verify(pdf, findings))
 
     def verify_token(
         self,
@@ -201,15 +189,23 @@ class Verifier:
         named by the token's key id must be among the published ones and chain
         to a trust anchor.
         """
+        return self._fail_closed(
+            lambda findings: self._verify_token(token, offline, findings, checked_by, purpose)
+        )
+
+    def _fail_closed(self, check: Callable[[list[Reason]], Facts]) -> VerificationReport:
+        """Run a check; anything that goes wrong inside it is a finding, never a pass."""
         checked_at = self.services.clock.now()
         findings: list[Reason] = []
         facts = Facts()
         try:
-            facts = self._verify_token(token, offline, findings, checked_by, purpose)
+            facts = check(findings)
+        except RecursionError:
+            findings.append(R.MALFORMED_STRUCTURE)
         except TrustServiceError:
             raise
         except Exception:
-            log.exception("token verification could not be completed")
+            log.exception("verification could not be completed")
             findings.append(R.NOT_EVALUABLE)
         return conclude(findings, facts, checked_at)
 
