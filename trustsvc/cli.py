@@ -580,6 +580,38 @@ def license_checks(ctx: click.Context, identifier: str) -> None:
         licenses.services.close()
 
 
+@cli.group()
+def trust() -> None:
+    """The operator's trust list: roots whose seals verification accepts."""
+
+
+@trust.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def trust_add(ctx: click.Context, file: Path) -> None:
+    """Trust a root CA certificate (PEM or DER) besides the service's own."""
+    from trustsvc.keys.trust import add_trust_anchor
+
+    services = _open(ctx)
+    try:
+        _print_json(add_trust_anchor(services, file.read_bytes()))
+    finally:
+        services.close()
+
+
+@trust.command("list")
+@click.pass_context
+def trust_list(ctx: click.Context) -> None:
+    """The roots added to the trust list (the service's own root is always trusted)."""
+    from trustsvc.keys.trust import trust_anchors
+
+    services = _open(ctx)
+    try:
+        _print_json(trust_anchors(services))
+    finally:
+        services.close()
+
+
 @cli.command("issue-batch")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
