@@ -34,6 +34,7 @@ from pydantic import SecretStr
 
 from trustsvc.config import Settings
 from trustsvc.departments import add_department
+from trustsvc.keys.store import FileKeyStore
 from trustsvc.licenses.batch import run_batch
 from trustsvc.licenses.identifiers import credit_code_check_character
 from trustsvc.licenses.service import LicenseService
@@ -106,6 +107,7 @@ def _naive_one(index: int) -> int:
     document = licenses._document(identifier, "330100202600000001", license_type, data, seal, "x")
     rendered = render_license(document, licenses.font_name)
     # What a first integration does: load the key from its file for each document...
+    assert isinstance(services.seal_keys, FileKeyStore), "the naive pipeline reads key files"
     key_file = services.seal_keys.path(seal.key_id)
     cert_pem = seal.material.certificate.public_bytes(serialization.Encoding.PEM)
     with tempfile.NamedTemporaryFile(suffix=".pem") as cert_file:

@@ -61,6 +61,18 @@ class Settings(BaseSettings):
     tsa_url: str | None = Field(
         default=None, description="External RFC 3161 TSA; the built-in one when unset."
     )
+    seal_key_store: Literal["file", "pkcs11"] = Field(
+        default="file",
+        description="Where department seal keys are made and kept: encrypted files in the home, "
+        "or a PKCS#11 token (an HSM; SoftHSM2 in development).",
+    )
+    pkcs11_module: Path = Field(
+        default=Path("/usr/lib/softhsm/libsofthsm2.so"), description="The PKCS#11 library."
+    )
+    pkcs11_token: str = Field(
+        default="trustsvc", description="Label of the token holding seal keys."
+    )
+    pkcs11_pin: SecretStr | None = Field(default=None, description="User PIN of that token.")
     document_store: DocumentStoreKind = Field(
         default=DocumentStoreKind.FOLDER,
         description="Where sealed PDFs are kept: a folder in the home, or the database "
@@ -120,6 +132,8 @@ class Settings(BaseSettings):
             found.append("TRUSTSVC_DEVELOPMENT_SIGN_IN is on")
         if not self.public_base_url.startswith("https://"):
             found.append("TRUSTSVC_PUBLIC_BASE_URL is not https://")
+        if self.seal_key_store == "pkcs11" and self.pkcs11_pin is None:
+            found.append("TRUSTSVC_PKCS11_PIN is not set")
         return found
 
     def check_production(self) -> None:

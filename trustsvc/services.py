@@ -14,7 +14,7 @@ from trustsvc.config import Settings
 from trustsvc.db import Database, open_database
 from trustsvc.keys.pki import Pki, init_pki, is_initialised, load_pki, seal_key_store
 from trustsvc.keys.revocation import RevocationService
-from trustsvc.keys.store import FileKeyStore
+from trustsvc.keys.store import SealKeyStore
 from trustsvc.keys.tsa import TimestampAuthority
 
 
@@ -24,7 +24,7 @@ class Services:
     clock: Clock
     database: Database
     pki: Pki
-    seal_keys: FileKeyStore
+    seal_keys: SealKeyStore
     revocation: RevocationService = field(init=False)
     tsa: TimestampAuthority = field(init=False)
 

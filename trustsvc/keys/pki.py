@@ -33,7 +33,7 @@ from trustsvc.errors import (
 )
 from trustsvc.keys import ca
 from trustsvc.keys.certificates import new_record, seal_key_id
-from trustsvc.keys.store import FileKeyStore, SigningKey
+from trustsvc.keys.store import FileKeyStore, SealKeyStore, SigningKey
 
 #: The certificates the PKI publishes at /pki/certs/{name}.
 PUBLISHED = ("root", "issuing", "tsa", "ocsp")
@@ -53,7 +53,13 @@ def pki_directory(home: Path) -> Path:
     return home / "pki"
 
 
-def seal_key_store(settings: Settings) -> FileKeyStore:
+def seal_key_store(settings: Settings) -> SealKeyStore:
+    if settings.seal_key_store == "pkcs11":
+        from trustsvc.keys.pkcs11 import Pkcs11KeyStore
+
+        if settings.pkcs11_pin is None:
+            raise ConfigurationError("TRUSTSVC_PKCS11_PIN is needed for the PKCS#11 key store")
+        return Pkcs11KeyStore(settings.pkcs11_module, settings.pkcs11_token, settings.pkcs11_pin)
     return FileKeyStore(settings.home / "keys", settings.key_passphrase)
 
 

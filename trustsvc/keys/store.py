@@ -13,6 +13,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -37,6 +38,18 @@ def as_signing_key(key: PrivateKeyTypes) -> SigningKey:
     if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         return key
     raise KeyStoreError(f"unsupported key type {type(key).__name__}: only EC and RSA keys seal")
+
+
+class SealKeyStore(Protocol):
+    """Where department seal keys are made and kept (files here, a token in ``keys.pkcs11``)."""
+
+    def create(self, key_id: str, algorithm: KeyAlgorithm) -> SigningKey: ...
+
+    def store(self, key_id: str, key: SigningKey) -> None: ...
+
+    def private_key(self, key_id: str) -> SigningKey: ...
+
+    def delete(self, key_id: str) -> None: ...
 
 
 class FileKeyStore:
