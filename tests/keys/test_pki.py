@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko_certvalidator.errors import PathValidationError, RevokedError
 from pyhanko_certvalidator.policy_decl import RevocationCheckingRule
@@ -24,7 +25,11 @@ def test_keys_are_encrypted_and_private(services: Services) -> None:
     for name in ("root", "issuing", "tsa", "ocsp"):
         path = key_dir / f"{name}.key.pem"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        assert path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        # Encrypted: unreadable without the passphrase, readable with it.
+        with pytest.raises(TypeError, match="encrypted"):
+            serialization.load_pem_private_key(path.read_bytes(), password=None)
+        passphrase = services.settings.key_passphrase.get_secret_value().encode()
+        serialization.load_pem_private_key(path.read_bytes(), password=passphrase)
 
 
 def test_init_refuses_to_overwrite_a_home(services: Services, clock: FixedClock) -> None:
