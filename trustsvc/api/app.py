@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from trustsvc import __version__
 from trustsvc.api.errors import install_error_handlers
-from trustsvc.api.routes import health, pki
+from trustsvc.api.routes import health, pki, public
 from trustsvc.clock import Clock
 from trustsvc.config import Settings, load_settings
 from trustsvc.services import Services, open_services
@@ -39,6 +39,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(pki.router)
+    app.include_router(public.router)
     return app
 
 

@@ -193,6 +193,22 @@ class Verifier:
             lambda findings: self._verify_token(token, offline, findings, checked_by, purpose)
         )
 
+    def status_of(self, identifier: str) -> VerificationReport:
+        """The library's current word on a license, by identifier (no document, no token)."""
+
+        def check(findings: list[Reason]) -> Facts:
+            record = self._entry("identifier", identifier=identifier.strip().upper())
+            if record is None:
+                findings.append(R.UNKNOWN_TO_LIBRARY)
+                return Facts(identifier=identifier)
+            today = self.services.clock.now().astimezone(self.services.settings.zone).date()
+            current = library.effective_status(record, today)
+            if current is not library.EffectiveStatus.VALID:
+                findings.append(R.not_current(current))
+            return _library_facts(Facts(), record, current)
+
+        return self._fail_closed(check)
+
     def _fail_closed(self, check: Callable[[list[Reason]], Facts]) -> VerificationReport:
         """Run a check; anything that goes wrong inside it is a finding, never a pass."""
         checked_at = self.services.clock.now()

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import requests
+
+from tests.conftest import LiveServer
+from tests.helpers import DEPARTMENT_A
+from tests.licenses.pdf_checks import read_qr_codes
+from trustsvc.licenses.library import Action
+from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.types import example_data, get_type
+from trustsvc.verification.presentation import checks_of, present
+
+
+def _issue(licenses: LicenseService, type_key: str = "real-estate-certificate") -> tuple[str, str]:
+    data = dict(example_data(get_type(licenses.types, type_key)))
+    identifier = licenses.issue(IssueRequest(DEPARTMENT_A, type_key, data)).license.identifier
+    [link] = read_qr_codes(licenses.document(identifier))
+    return identifier, link
+
+
+def test_the_scanned_qr_link_opens_a_page_with_the_verdict(
+    licenses: LicenseService, live_server: LiveServer
+) -> None:
+    identifier, link = _issue(licenses)
+    assert link.startswith(live_server.base_url)
+    page = requests.get(link, timeout=10)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'data-verdict="valid"' in page.text and "有效" in page.text
+    assert identifier in page.text and "杭州市市场监督管理局" in page.text
+    licenses.transition(identifier, Action.REVOKE, "clerk", "吊销")
+    page = requests.get(link, timeout=10)
+    assert 'data-verdict="not_current"' in page.text and "证照已注销或吊销" in page.text
+
+
+def test_the_page_never_shows_the_holder_id(
+    licenses: LicenseService, live_server: LiveServer
+) -> None:
+    data = dict(example_data(get_type(licenses.types, "real-estate-certificate")))
+    _identifier, link = _issue(licenses)
+    page = requests.get(link, timeout=10).text
+    assert str(data["holder_id"]) not in page
+    if str(data["holder_id_type"]) == "111":
+        assert str(data["holder_name"]) not in page  # a person's name is masked
+
+
+def test_a_tampered_or_foreign_token_gives_a_refusal_page(
+    licenses: LicenseService, live_server: LiveServer
+) -> None:
+    _identifier, link = _issue(licenses)
+    tampered = link[:-5] + ("AAAAA" if not link.endswith("AAAAA") else "BBBBB")
+    page = requests.get(tampered, timeout=10)
+    assert page.status_code == 200 and 'data-verdict="valid"' not in page.text
+    page = requests.get(f"{live_server.base_url}/v/not-a-token", timeout=10)
+    assert 'data-verdict="malformed_input"' in page.text
+
+
+def test_a_presentation_scan_is_recorded_for_the_holder(
+    licenses: LicenseService, live_server: LiveServer
+) -> None:
+    identifier, _link = _issue(licenses)
+    code = present(licenses, identifier, actor="holder", single_use=True, purpose="办理落户")
+    assert 'data-verdict="valid"' in requests.get(code.link, timeout=10).text
+    assert 'data-verdict="not_current"' in requests.get(code.link, timeout=10).text
+    [check] = checks_of(licenses, identifier)
+    assert check.checked_by == "public page" and check.purpose == "办理落户"
+
+
+def test_public_status_without_a_key(licenses: LicenseService, live_server: LiveServer) -> None:
+    identifier, _link = _issue(licenses, "business-license")
+    reply = requests.get(f"{live_server.base_url}/public/licenses/{identifier}/status", timeout=10)
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["verdict"] == "valid" and body["status"] == "valid"
+    assert body["issuer_code"] == DEPARTMENT_A and "holder_id" not in body
+    unknown = requests.get(
+        f"{live_server.base_url}/public/licenses/1.2.3/status", timeout=10
+    ).json()
+    assert unknown["verdict"] == "unknown_to_library"

@@ -1,0 +1,134 @@
+"""What anyone may see without a key: the page a scanned QR code opens, and a license's status.
+
+Only minimal facts are shown: no holder ID number, the holder's name masked
+for persons. The page is server-rendered HTML in Chinese with English beside
+it; it needs no script to work.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict
+from datetime import date, datetime
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+from trustsvc.api.deps import ServicesDep
+from trustsvc.verification.printout import VERDICT_TEXT
+from trustsvc.verification.report import VerificationReport
+from trustsvc.verification.verifier import Verifier
+
+router = APIRouter(tags=["public"])
+
+
+class PublicStatus(BaseModel):
+    """The current status of a license and the facts anyone may know."""
+
+    identifier: str
+    verdict: str
+    status: str | None
+    license_type: str | None
+    license_number: str | None
+    issuer_name: str | None
+    issuer_code: str | None
+    holder_name_masked: str | None
+    valid_from: date | None
+    valid_until: date | None
+    reasons: list[str]
+
+
+def _public(report: VerificationReport, identifier: str) -> PublicStatus:
+    facts = report.facts
+    return PublicStatus(
+        identifier=facts.identifier or identifier,
+        verdict=report.verdict.value,
+        status=facts.status,
+        license_type=facts.license_type,
+        license_number=facts.license_number,
+        issuer_name=facts.issuer_name,
+        issuer_code=facts.issuer_code,
+        holder_name_masked=facts.holder_name_masked,
+        valid_from=facts.valid_from,
+        valid_until=facts.valid_until,
+        reasons=[r.code for r in report.reasons],
+    )
+
+
+@router.get(
+    "/public/licenses/{identifier}/status",
+    response_model=PublicStatus,
+    summary="The current status of a license (no key needed; no holder ID)",
+)
+def public_status(identifier: str, services: ServicesDep) -> PublicStatus:
+    verifier = Verifier(services, allow_fetching=False)
+    return _public(verifier.status_of(identifier), identifier)
+
+
+_FACTS = (
+    ("license_type", "证照类型", "Type"),
+    ("license_number", "证照编号", "Number"),
+    ("identifier", "证照标识", "Identifier"),
+    ("issuer_name", "颁发机构", "Issuer"),
+    ("holder_name_masked", "持证主体", "Holder"),
+    ("valid_from", "有效期起", "Valid from"),
+    ("valid_until", "有效期至", "Valid until"),
+    ("status", "当前状态", "Status"),
+)
+
+
+def _page(report: VerificationReport) -> str:
+    zh, en = VERDICT_TEXT[report.verdict]
+    colour = "#0b7a3b" if report.is_valid else "#b00000"
+    facts = asdict(report.facts)
+    rows = "".join(
+        f"<tr><th>{label_zh}<br><small>{label_en}</small></th><td>{html.escape(_text(facts[key]))}</td></tr>"
+        for key, label_zh, label_en in _FACTS
+        if facts.get(key) is not None
+    )
+    reasons = "".join(
+        f"<li>{html.escape(r.message_zh)}<br><small>{html.escape(r.message_en)}</small></li>"
+        for r in report.reasons
+    )
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>电子证照核验 · E-license verification</title>
+<style>
+body{{font-family:system-ui,"Noto Sans CJK SC","Droid Sans Fallback",sans-serif;
+margin:0;background:#f5f5f2;color:#222}}
+main{{max-width:34rem;margin:0 auto;padding:1.5rem}}
+h1{{font-size:1.2rem;margin:0 0 1rem}}
+.verdict{{border-left:.4rem solid {colour};background:#fff;padding:1rem;margin-bottom:1rem}}
+.verdict strong{{color:{colour};font-size:1.5rem;display:block}}
+table{{width:100%;border-collapse:collapse;background:#fff}}
+th,td{{text-align:left;padding:.5rem;border-bottom:1px solid #eee;vertical-align:top}}
+th{{width:8rem;font-weight:normal;color:#666}}
+small{{color:#777}}
+</style></head><body><main>
+<h1>电子证照核验 <small>E-license verification</small></h1>
+<section class="verdict" id="verdict" data-verdict="{report.verdict.value}">
+<strong>{zh}</strong><span>{en}</span>
+{f"<ul>{reasons}</ul>" if reasons else ""}
+</section>
+<table>{rows}</table>
+</main></body></html>"""
+
+
+def _text(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+@router.get(
+    "/v/{token}",
+    response_class=HTMLResponse,
+    summary="The page a scanned license or presentation QR code opens",
+)
+async def scanned(token: str, services: ServicesDep) -> HTMLResponse:
+    verifier = Verifier(services, allow_fetching=False)
+    report = await run_in_threadpool(verifier.verify_token, token, checked_by="public page")
+    return HTMLResponse(_page(report), status_code=200)
