@@ -709,16 +709,14 @@ def _seal_facts(seal: _Seal, status: PdfSignatureStatus | None, sealer_code: str
 
 
 def _library_facts(facts: Facts, record: _Entry, current: library.EffectiveStatus) -> Facts:
-    return Facts(
+    """The seal's facts, completed with what the library knows of the license."""
+    return replace(
+        facts,
         identifier=record.identifier,
         license_type=record.type_key,
         license_number=record.license_number,
         issuer_name=record.issuer_name,
         issuer_code=record.issuer_code,
-        seal_subject=facts.seal_subject,
-        seal_serial=facts.seal_serial,
-        signing_time=facts.signing_time,
-        timestamp_authority=facts.timestamp_authority,
         holder_name_masked=mask_holder_name(record.holder_name, record.holder_id_type),
         valid_from=record.valid_from,
         valid_until=record.valid_until,
