@@ -149,10 +149,15 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     # Fail here, with one line, rather than inside the server's start-up.
     open_services(settings).close()
     click.echo(f"trustsvc: serving on http://{host}:{port} (public URL {settings.public_base_url})")
+    from trustsvc.api.observability import configure_logging
+
+    # Our own request log (route templates, no query strings) replaces uvicorn's access
+    # log, which would write raw URLs, and with them ID numbers, into the logs.
+    configure_logging()
     if workers == 1:
         from trustsvc.api.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
         return
     # Worker processes build their own app from the environment.
     for name, value in (ctx.find_root().obj or {}).items():
@@ -163,8 +168,112 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
+        access_log=False,
     )
+
+
+@cli.group()
+def client() -> None:
+    """API clients (issuer, verifier, admin) and their keys."""
+
+
+def _print_key(info: Any, key: Any) -> None:
+    click.echo(f"client {info.client.name} ({info.client.role.value}); its API key, shown once:")
+    click.echo(key.secret)
+
+
+@client.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["issuer", "verifier", "admin"]),
+    help="What it may do.",
+)
+@click.option("--department", "department_code", help="Issuer: the department it acts for.")
+@click.option(
+    "--purpose",
+    "purposes",
+    multiple=True,
+    help="Verifier: a purpose (用证事由) it may state; repeat for several.",
+)
+@click.option("--rate-limit", type=click.IntRange(1, 1_000_000), help="Requests a minute.")
+@click.pass_context
+def client_add(
+    ctx: click.Context,
+    name: str,
+    role: str,
+    department_code: str | None,
+    purposes: tuple[str, ...],
+    rate_limit: int | None,
+) -> None:
+    """Make an API client and print its key (once: it is stored only hashed)."""
+    from trustsvc.access.clients import add_client
+
+    services = _open(ctx)
+    try:
+        info, key = add_client(
+            services,
+            name,
+            role,
+            department_code=department_code,
+            purposes=purposes,
+            rate_limit_per_minute=rate_limit,
+        )
+        _print_key(info, key)
+    finally:
+        services.close()
+
+
+@client.command("list")
+@click.pass_context
+def client_list(ctx: click.Context) -> None:
+    """List API clients and their active key ids (JSON; no secrets)."""
+    from trustsvc.access.clients import list_clients
+
+    services = _open(ctx)
+    try:
+        _print_json(list_clients(services))
+    finally:
+        services.close()
+
+
+@client.command("revoke")
+@click.argument("name")
+@click.pass_context
+def client_revoke(ctx: click.Context, name: str) -> None:
+    """Revoke a client: every key of it is refused (within seconds on running nodes)."""
+    from trustsvc.access.clients import revoke_client
+
+    services = _open(ctx)
+    try:
+        _print_json(revoke_client(services, name))
+    finally:
+        services.close()
+
+
+@client.command("rotate")
+@click.argument("name")
+@click.option(
+    "--grace-hours",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 720),
+    help="How long the old keys keep working.",
+)
+@click.pass_context
+def client_rotate(ctx: click.Context, name: str, grace_hours: float) -> None:
+    """Give a client a new key; print it once."""
+    from datetime import timedelta
+
+    from trustsvc.access.clients import get_client, rotate_key
+
+    services = _open(ctx)
+    try:
+        key = rotate_key(services, name, timedelta(hours=grace_hours))
+        _print_key(get_client(services, name), key)
+    finally:
+        services.close()
 
 
 @cli.group()

@@ -93,8 +93,28 @@ class Settings(BaseSettings):
     )
     crl_lifetime_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
     ocsp_lifetime_hours: Annotated[int, Field(ge=1, le=24 * 7)] = 12
+    api_rate_limit_per_minute: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=1200, description="Requests a minute per API client, unless set on the client."
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="The operator's OpenID Connect provider for holder sign-in "
+        "(its /.well-known/openid-configuration is read).",
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_id_number_claim: str = Field(
+        default="id_number", description="The ID token claim carrying the holder's ID number."
+    )
+    oidc_id_type_claim: str = Field(
+        default="id_type",
+        description="The claim carrying the holder ID type code; citizen ID (111) when absent.",
+    )
+    holder_session_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = Field(
+        default=30, description="How long a holder stays signed in."
+    )
 
-    @field_validator("public_base_url", "tsa_url")
+    @field_validator("public_base_url", "tsa_url", "oidc_issuer")
     @classmethod
     def _strip_trailing_slash(cls, value: str | None) -> str | None:
         if value is None:
@@ -132,6 +152,8 @@ class Settings(BaseSettings):
             found.append("TRUSTSVC_DEVELOPMENT_SIGN_IN is on")
         if not self.public_base_url.startswith("https://"):
             found.append("TRUSTSVC_PUBLIC_BASE_URL is not https://")
+        if self.oidc_issuer is not None and self.oidc_client_id is None:
+            found.append("TRUSTSVC_OIDC_ISSUER is set without TRUSTSVC_OIDC_CLIENT_ID")
         if self.seal_key_store == "pkcs11" and self.pkcs11_pin is None:
             found.append("TRUSTSVC_PKCS11_PIN is not set")
         return found

@@ -150,3 +150,34 @@ class SealUnavailableError(ConflictError):
     """The department has no seal it may seal with now (revoked, expired, none)."""
 
     code = "seal-unavailable"
+
+
+class AuthenticationError(TrustServiceError):
+    """No credential, or one that is unknown, revoked or expired."""
+
+    code = "unauthenticated"
+    http_status = 401
+
+
+class ForbiddenError(TrustServiceError):
+    """The caller is known but may not do this (role, department or purpose)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class PurposeRefusedError(ForbiddenError):
+    """A lookup without a purpose (用证事由), or with one the client may not state."""
+
+    code = "purpose-refused"
+
+
+class RateLimitedError(TrustServiceError):
+    """The client has used up its requests for now; ``retry_after`` says for how long."""
+
+    code = "rate-limited"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,48 +1,141 @@
-"""``create_app(settings)``: the FastAPI application, built from explicit settings."""
+"""``create_app(settings)``: the FastAPI application, built from explicit settings.
+
+Every piece of state lives in the database and the document store, so any
+number of processes and nodes can serve one library; what a process keeps
+for itself (verified keys for a few seconds, rate-limit buckets, caches of
+the verifier) is an optimisation or a per-process bound, never the truth.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustsvc import __version__
-from trustsvc.api.errors import install_error_handlers
-from trustsvc.api.routes import health, pki, public
+from trustsvc.access.clients import Authenticator
+from trustsvc.api.deps import ApiState
+from trustsvc.api.errors import install_error_handlers, problem
+from trustsvc.api.observability import Metrics, ObservabilityMiddleware, configure_logging
+from trustsvc.api.ratelimit import RateLimiter
+from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.clock import Clock
 from trustsvc.config import Settings, load_settings
+from trustsvc.ledger.access import AccessLog
+from trustsvc.licenses.jobs import JobRunner
+from trustsvc.licenses.service import LicenseService
 from trustsvc.services import Services, open_services
+from trustsvc.verification.verifier import DEFAULT_MAX_BYTES
+
+#: Bodies larger than this are refused before they are read, except on the routes below.
+DEFAULT_BODY_LIMIT = 1024 * 1024
+_BODY_LIMITS = {
+    "/api/v1/verify": DEFAULT_MAX_BYTES,
+    "/api/v1/licenses/batch": 32 * 1024 * 1024,
+}
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over their route's limit with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = _BODY_LIMITS.get(scope["path"], DEFAULT_BODY_LIMIT)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            response = problem(413, "too-large", f"request body is larger than {limit} bytes", None)
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise HTTPException(413, f"request body is larger than {limit} bytes")
+            return message
+
+        await self.app(scope, bounded_receive, send)
 
 
 def create_app(
     settings: Settings, clock: Clock | None = None, services: Services | None = None
 ) -> FastAPI:
-    """The app; it opens the service on start-up unless handed open ``services``."""
+    """The app, over ``services`` if given, else over services it opens (and closes) itself."""
+    own = services is None
+    opened = services if services is not None else open_services(settings, clock)
+    license_service = LicenseService(opened)
+    state = ApiState(
+        services=opened,
+        licenses=license_service,
+        authenticator=Authenticator(opened),
+        limiter=RateLimiter(),
+        metrics=Metrics(),
+        jobs=JobRunner(license_service),
+        access_log=AccessLog(opened),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = services is None
-        app.state.services = open_services(settings, clock) if own else services
+        state.jobs.start()
         try:
             yield
         finally:
+            state.jobs.stop()
+            state.access_log.close()
             if own:
-                app.state.services.close()
+                opened.close()
 
     app = FastAPI(
         title="trustsvc",
         version=__version__,
         summary="电子证照与电子印章信任服务 · e-license and e-seal trust service",
+        description="Departments issue sealed e-licenses; other departments and third parties "
+        "verify them and look them up, for a stated purpose, every access recorded. "
+        "API keys: `Authorization: Bearer tsk_...` (`trustsvc client add`).",
         lifespan=lifespan,
     )
+    app.state.api = state
+    app.state.services = opened
+    app.state.oauth = signin.make_oauth(settings)
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(pki.router)
-    app.include_router(public.router)
+    for router in (
+        health.router,
+        pki.router,
+        public.router,
+        licenses.router,
+        verify.router,
+        lookup.router,
+        signin.router,
+        holder.router,
+        admin.router,
+    ):
+        app.include_router(router)
+    # Added innermost first: body limits, then sessions, then timing and logging.
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=license_service.data_key.subkey("holder sessions").hex(),
+        session_cookie="trustsvc_session",
+        max_age=settings.holder_session_minutes * 60,
+        same_site="lax",
+        https_only=settings.public_base_url.startswith("https://"),
+    )
+    app.add_middleware(ObservabilityMiddleware, metrics=state.metrics)
     return app
 
 
 def create_app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory`` with several workers: settings from TRUSTSVC_*."""
+    configure_logging()
     return create_app(load_settings())

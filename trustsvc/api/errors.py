@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from trustsvc.errors import TrustServiceError
+from trustsvc.errors import AuthenticationError, RateLimitedError, TrustServiceError
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://trustsvc.invalid/problems/"
@@ -41,14 +41,24 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     if exc.http_status >= 500:
         log.error("service error: %s", exc.message)
         return problem(exc.http_status, exc.code, "The service could not complete the request")
-    return problem(exc.http_status, exc.code, exc.message)
+    response = problem(exc.http_status, exc.code, exc.message)
+    if isinstance(exc, AuthenticationError):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="trustsvc"'
+    if isinstance(exc, RateLimitedError):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
-        exc.status_code, "http-error"
-    )
+    code = {
+        400: "bad-request",
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "too-large",
+    }.get(exc.status_code, "http-error")
     return problem(exc.status_code, code, str(exc.detail))
 
 

@@ -255,3 +255,101 @@ class VerificationEvent(Base):
     checked_by: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str | None] = mapped_column(String(200))
     verdict: Mapped[str] = mapped_column(String(40))
+
+
+class ClientRole(StrEnum):
+    """What an API client may do; checked on every route."""
+
+    ISSUER = "issuer"
+    VERIFIER = "verifier"
+    ADMIN = "admin"
+
+
+class ApiClient(Base):
+    """A system that calls the API: a department's approval system, a verifier, an operator."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[ClientRole] = mapped_column(_enum_column(ClientRole, "client_role"))
+    #: The department an issuer acts for, or a verifier belongs to (None for third parties).
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    #: JSON list of the purposes (用证事由) a verifier may state.
+    purposes_json: Mapped[str] = mapped_column(Text, default="[]")
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    department: Mapped[Department | None] = relationship()
+
+
+class ApiKey(Base):
+    """One key of a client: only its public id and the SHA-256 of its secret are kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: After this moment the key is refused (rotation leaves the old key a grace period).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    client: Mapped[ApiClient] = relationship()
+
+
+class AccessEvent(Base):
+    """One use of shared data through the API (全程留痕): append-only.
+
+    Who (the client, a snapshot of its name and department), what (the
+    action, the holder as a keyed digest, what was returned), why (the
+    purpose) and whether it was answered or refused.
+    """
+
+    __tablename__ = "access_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_department: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16))
+    refusal: Mapped[str | None] = mapped_column(String(200))
+    holder_id_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    license_type: Mapped[str | None] = mapped_column(String(64))
+    #: JSON list of the license identifiers the answer named.
+    returned_json: Mapped[str] = mapped_column(Text, default="[]")
+    answer: Mapped[str | None] = mapped_column(String(200))
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class BatchJob(Base):
+    """A batch of licenses submitted over the API, issued row by row in the background."""
+
+    __tablename__ = "batch_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    type_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[JobStatus] = mapped_column(_enum_column(JobStatus, "job_status"))
+    total: Mapped[int] = mapped_column(Integer)
+    #: The rows, sealed with the data key (they carry ID numbers); emptied once done.
+    rows_json: Mapped[str] = mapped_column(Text)
+    #: What the submission's idempotency key is bound to.
+    request_digest: Mapped[str] = mapped_column(String(64))
+    #: JSON list of per-row outcomes, in row order, as far as done.
+    results_json: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Set while a process works on the job and refreshed as it goes; a stale one is resumed.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

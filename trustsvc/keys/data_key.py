@@ -44,8 +44,14 @@ class DataKey:
         self._lookup = _derive(secret, b"trustsvc holder id lookup")
         self._aead = AESGCM(_derive(secret, b"trustsvc holder id encryption"))
 
+        self._secret = secret
+
     def __repr__(self) -> str:
         return "DataKey(...)"
+
+    def subkey(self, purpose: str) -> bytes:
+        """A 32-byte key for another purpose (signing holder sessions, say), shared by all nodes."""
+        return _derive(self._secret, f"trustsvc {purpose}".encode())
 
     def digest(self, id_type: str, value: str) -> str:
         """Searchable, keyed digest of an ID number."""

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, not_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -196,11 +196,15 @@ class LicenseQuery:
     type_key: str | None = None
     holder_id_digest: str | None = None
     status: LicenseStatus | None = None
+    #: The status a relying party sees ("expired" included); needs ``today``.
+    effective_status: EffectiveStatus | None = None
+    today: date | None = None
     limit: int = 50
     offset: int = 0
 
 
 def search(session: Session, query: LicenseQuery) -> Sequence[LicenseRecord]:
+    """Licenses matching every given condition, newest first."""
     statement = select(LicenseRecord).join(Department)
     if query.department_code:
         statement = statement.where(Department.code == query.department_code)
@@ -210,8 +214,23 @@ def search(session: Session, query: LicenseQuery) -> Sequence[LicenseRecord]:
         statement = statement.where(LicenseRecord.holder_id_digest == query.holder_id_digest)
     if query.status:
         statement = statement.where(LicenseRecord.status == query.status)
+    if query.effective_status is not None:
+        if query.today is None:
+            raise ValueError("searching by effective status needs today's date")
+        statement = statement.where(_effective_condition(query.effective_status, query.today))
     statement = statement.order_by(LicenseRecord.id.desc()).limit(query.limit).offset(query.offset)
     return session.scalars(statement).all()
+
+
+def _effective_condition(status: EffectiveStatus, today: date) -> ColumnElement[bool]:
+    """SQL for ``effective_status(record, today) == status``."""
+    stored_valid = LicenseRecord.status == LicenseStatus.VALID
+    lapsed = and_(LicenseRecord.valid_until.is_not(None), LicenseRecord.valid_until < today)
+    if status is EffectiveStatus.EXPIRED:
+        return and_(stored_valid, lapsed)
+    if status is EffectiveStatus.VALID:
+        return and_(stored_valid, not_(lapsed))
+    return LicenseRecord.status == LicenseStatus(status.value)
 
 
 def field_values(record: LicenseRecord) -> dict[str, str]:

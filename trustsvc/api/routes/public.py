@@ -10,16 +10,17 @@ from __future__ import annotations
 import html
 from dataclasses import asdict
 from datetime import date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from trustsvc.api.deps import ServicesDep
+from trustsvc.api.deps import StateDep
 from trustsvc.verification.printout import VERDICT_TEXT
 from trustsvc.verification.report import VerificationReport
-from trustsvc.verification.verifier import Verifier
+from trustsvc.verification.tokens import MAX_TOKEN_LENGTH
 
 router = APIRouter(tags=["public"])
 
@@ -62,9 +63,10 @@ def _public(report: VerificationReport, identifier: str) -> PublicStatus:
     response_model=PublicStatus,
     summary="The current status of a license (no key needed; no holder ID)",
 )
-def public_status(identifier: str, services: ServicesDep) -> PublicStatus:
-    verifier = Verifier(services, allow_fetching=False)
-    return _public(verifier.status_of(identifier), identifier)
+def public_status(
+    identifier: Annotated[str, Path(max_length=128)], state: StateDep
+) -> PublicStatus:
+    return _public(state.verifier.status_of(identifier), identifier)
 
 
 _FACTS = (
@@ -128,7 +130,9 @@ def _text(value: object) -> str:
     response_class=HTMLResponse,
     summary="The page a scanned license or presentation QR code opens",
 )
-async def scanned(token: str, services: ServicesDep) -> HTMLResponse:
-    verifier = Verifier(services, allow_fetching=False)
-    report = await run_in_threadpool(verifier.verify_token, token, checked_by="public page")
+async def scanned(
+    token: Annotated[str, Path(max_length=MAX_TOKEN_LENGTH)], state: StateDep
+) -> HTMLResponse:
+    report = await run_in_threadpool(state.verifier.verify_token, token, checked_by="public page")
+    state.metrics.verifications.labels("public_page", report.verdict.value).inc()
     return HTMLResponse(_page(report), status_code=200)

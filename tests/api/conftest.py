@@ -1,0 +1,69 @@
+"""An app over a fresh home with two departments, and an API key of every role.
+
+``api.as_(who)`` gives the headers of a caller: "none", "issuer_a",
+"issuer_b", "verifier", "admin"; ``api.holder(...)`` a client signed in as a
+holder through the development sign-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
+from trustsvc.access.clients import add_client
+from trustsvc.api.app import create_app
+from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
+
+PURPOSES = ("办理不动产抵押登记", "办理营业执照变更")
+#: A citizen who holds the example real-estate certificate.
+CITIZEN_ID = "330106198503120044"
+
+
+@dataclass
+class Api:
+    http: TestClient
+    services: Services
+    licenses: LicenseService
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def as_(self, who: str) -> dict[str, str]:
+        if who == "none":
+            return {}
+        return {"Authorization": f"Bearer {self.keys[who]}"}
+
+    def holder(self, id_number: str = CITIZEN_ID, id_type: str = "111") -> TestClient:
+        client = TestClient(self.http.app, base_url=str(self.http.base_url))
+        answer = client.post(
+            "/auth/dev-sign-in",
+            json={"id_type": id_type, "id_number": id_number, "name": "王小红"},
+        )
+        assert answer.status_code == 200, answer.text
+        return client
+
+    def issue(self, type_key: str = "real-estate-certificate", **changes: Any) -> str:
+        data = {**example_data(get_type(self.licenses.types, type_key)), **changes}
+        result = self.licenses.issue(IssueRequest(DEPARTMENT_A, type_key, data))
+        return result.license.identifier
+
+
+@pytest.fixture
+def api(services: Services, licenses: LicenseService) -> Iterator[Api]:
+    app = create_app(services.settings, services=services)
+    with TestClient(app, base_url=services.settings.public_base_url) as http:
+        made = Api(http, services, app.state.api.licenses)
+        for who, role, options in (
+            ("issuer_a", "issuer", {"department_code": DEPARTMENT_A}),
+            ("issuer_b", "issuer", {"department_code": DEPARTMENT_B}),
+            ("verifier", "verifier", {"purposes": PURPOSES}),
+            ("admin", "admin", {}),
+        ):
+            _info, key = add_client(services, who, role, **options)
+            made.keys[who] = key.secret
+        yield made

@@ -1,0 +1,218 @@
+"""The holder's own routes (signed in): licenses, PDFs, presentation codes, access record.
+
+JSON under /api/v1/me for apps, and /me, a page in Chinese and English that
+works without script, for people.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+
+from trustsvc.access.holders import (
+    Holder,
+    access_record,
+    licenses_of,
+    own_license,
+    present_own,
+)
+from trustsvc.api.deps import StateDep, pdf_download, read_bounded_body
+from trustsvc.api.routes.signin import HolderDep
+from trustsvc.api.schemas import (
+    AccessEntryOut,
+    HolderLicenseOut,
+    HolderOut,
+    PresentationBody,
+    PresentationOut,
+)
+from trustsvc.ledger.access import AccessEntry
+from trustsvc.licenses.service import LicenseService, LicenseView
+from trustsvc.verification.presentation import PresentationCode
+
+router = APIRouter(tags=["holders"])
+Identifier = Annotated[str, Path(max_length=128)]
+
+
+def _license(view: LicenseView) -> HolderLicenseOut:
+    return HolderLicenseOut(
+        identifier=view.identifier,
+        license_number=view.license_number,
+        type_key=view.type_key,
+        type_name=view.type_name,
+        issuer_name=view.issuer_name,
+        valid_from=view.valid_from,
+        valid_until=view.valid_until,
+        status=view.status,
+        pdf=f"/api/v1/me/licenses/{view.identifier}/pdf",
+    )
+
+
+@router.get("/api/v1/me", response_model=HolderOut, summary="Who is signed in")
+def me(holder: HolderDep) -> HolderOut:
+    return HolderOut(
+        holder_id_type=holder.id_type,
+        holder_id_masked=holder.id_masked,
+        name=holder.name,
+        signed_in_with=holder.via,
+    )
+
+
+@router.get("/api/v1/me/licenses", response_model=list[HolderLicenseOut], summary="My licenses")
+def my_licenses(holder: HolderDep, state: StateDep) -> list[HolderLicenseOut]:
+    return [_license(v) for v in licenses_of(state.licenses, holder)]
+
+
+@router.get(
+    "/api/v1/me/licenses/{identifier}/pdf",
+    response_class=Response,
+    summary="Download my license's sealed PDF",
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def my_pdf(identifier: Identifier, holder: HolderDep, state: StateDep) -> Response:
+    view = own_license(state.licenses, holder, identifier)
+    document = state.licenses.document(view.identifier)
+    return pdf_download(document, view.identifier, view.license_number)
+
+
+def _code(code: PresentationCode) -> PresentationOut:
+    return PresentationOut(
+        token=code.token,
+        link=code.link,
+        identifier=code.identifier,
+        expires_at=code.expires_at,
+        single_use=code.single_use,
+        purpose=code.purpose,
+        intended_verifier=code.intended_verifier,
+    )
+
+
+def _present(
+    licenses: LicenseService, holder: Holder, identifier: str, body: PresentationBody
+) -> PresentationCode:
+    return present_own(
+        licenses,
+        holder,
+        identifier,
+        lifetime=timedelta(seconds=body.lifetime_seconds) if body.lifetime_seconds else None,
+        single_use=body.single_use,
+        purpose=body.purpose,
+        intended_verifier=body.intended_verifier,
+    )
+
+
+@router.post(
+    "/api/v1/me/licenses/{identifier}/presentations",
+    response_model=PresentationOut,
+    status_code=201,
+    summary="亮证: a short-lived code to show my license",
+)
+def my_presentation(
+    identifier: Identifier, body: PresentationBody, holder: HolderDep, state: StateDep
+) -> PresentationOut:
+    return _code(_present(state.licenses, holder, identifier, body))
+
+
+@router.get(
+    "/api/v1/me/access-record",
+    response_model=list[AccessEntryOut],
+    summary="Who looked me up or verified my licenses, when, and why",
+)
+def my_access_record(holder: HolderDep, state: StateDep) -> list[AccessEntryOut]:
+    return [AccessEntryOut.of(e) for e in access_record(state.licenses, holder)]
+
+
+# ---- the page -----------------------------------------------------------------------
+
+_ACTIONS = {
+    "lookup": "核查持证情况 · lookup",
+    "holdings": "查询名下证照 · holdings",
+    "verify_pdf": "核验证照文件 · PDF verified",
+    "verify_token": "核验二维码 · QR verified",
+    "presentation_check": "亮证核验 · presentation checked",
+}
+
+
+@router.get("/me", response_class=HTMLResponse, summary="The holder's page")
+async def my_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLResponse:
+    views = await run_in_threadpool(licenses_of, state.licenses, holder)
+    entries = await run_in_threadpool(access_record, state.licenses, holder)
+    return HTMLResponse(_page(holder, views, entries, None))
+
+
+@router.post("/me/present", response_class=HTMLResponse, summary="亮证 from the page")
+async def present_from_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLResponse:
+    form = parse_qs((await read_bounded_body(request, 4096)).decode(errors="replace"))
+    identifier = (form.get("identifier") or [""])[0]
+    code = await run_in_threadpool(
+        _present, state.licenses, holder, identifier, PresentationBody(single_use=True)
+    )
+    views = await run_in_threadpool(licenses_of, state.licenses, holder)
+    entries = await run_in_threadpool(access_record, state.licenses, holder)
+    return HTMLResponse(_page(holder, views, entries, code))
+
+
+_STYLE = """
+body{font-family:system-ui,"Droid Sans Fallback",sans-serif;max-width:50rem;margin:1rem auto;
+padding:0 1rem}
+table{width:100%;border-collapse:collapse}
+td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
+small{color:#666}
+form{display:inline}
+"""
+
+
+def _page(
+    holder: Holder,
+    views: list[LicenseView],
+    entries: list[AccessEntry],
+    code: PresentationCode | None,
+) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(v.type_name)}<br><small>{e(v.license_number)}</small></td>"
+        f"<td>{e(v.issuer_name)}</td><td>{e(v.status)}</td>"
+        f'<td><a href="/api/v1/me/licenses/{e(v.identifier)}/pdf">PDF</a>'
+        + (
+            f'<form method="post" action="/me/present"><input type="hidden" name="identifier" '
+            f'value="{e(v.identifier)}"><button type="submit">亮证 Show</button></form>'
+            if v.status == "valid"
+            else ""
+        )
+        + "</td></tr>"
+        for v in views
+    )
+    record = "".join(
+        f"<tr><td>{e(x.at.isoformat(timespec='seconds'))}</td>"
+        f"<td>{e(x.actor)}<br><small>{e(x.actor_department or '')}</small></td>"
+        f"<td>{e(_ACTIONS.get(x.action, x.action))}</td><td>{e(x.purpose or '—')}</td>"
+        f"<td>{e(x.outcome)}</td></tr>"
+        for x in entries
+    )
+    shown = (
+        f'<section id="presentation"><h2>亮证码 <small>Presentation code</small></h2>'
+        f"<p>有效至 valid until {e(code.expires_at.isoformat(timespec='seconds'))}</p>"
+        f'<p><a id="presentation-link" href="{e(code.link)}">{e(code.link)}</a></p></section>'
+        if code
+        else ""
+    )
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>我的电子证照 · My e-licenses</title>
+<style>{_STYLE}</style></head><body>
+<h1>我的电子证照 <small>My e-licenses</small></h1>
+<p id="holder">{e(holder.name or "")} {e(holder.id_masked)}
+<form method="post" action="/auth/sign-out"><button type="submit">退出 Sign out</button></form></p>
+{shown}
+<table id="licenses"><tr><th>证照 License</th><th>颁发机构 Issuer</th><th>状态 Status</th>
+<th></th></tr>{rows}</table>
+<h2>用证记录 <small>Access record</small></h2>
+<table id="access-record"><tr><th>时间 When</th><th>使用方 Who</th><th>事项 What</th>
+<th>事由 Purpose</th><th>结果 Outcome</th></tr>{record}</table>
+</body></html>"""

@@ -1,0 +1,109 @@
+"""Verification routes: a verifier client checks a sealed PDF or a QR token.
+
+The verdict is the verifier's (see ``trustsvc.verification``); what the API
+adds is the record: each verification of a license in the library lands in
+its holder's access record with the client and the purpose it stated.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from trustsvc.access.clients import Client
+from trustsvc.api.deps import ApiState, StateDep, VerifierDep, read_bounded_body
+from trustsvc.api.schemas import VerificationOut
+from trustsvc.errors import InvalidInputError, PurposeRefusedError
+from trustsvc.ledger.access import Access, AccessAction, Outcome
+from trustsvc.verification.report import VerificationReport
+from trustsvc.verification.tokens import MAX_TOKEN_LENGTH, parse_token
+from trustsvc.verification.verifier import DEFAULT_MAX_BYTES
+
+router = APIRouter(prefix="/api/v1", tags=["verifiers"])
+
+Purpose = Annotated[
+    str | None,
+    Query(max_length=200, description="Why (用证事由); one of the client's purposes when given"),
+]
+
+
+def _stated(client: Client, purpose: str | None) -> str | None:
+    stated = (purpose or "").strip() or None
+    if stated is not None and stated not in client.purposes:
+        raise PurposeRefusedError(f"client {client.name!r} may not state the purpose {stated!r}")
+    return stated
+
+
+def _record(
+    state: ApiState,
+    client: Client,
+    action: AccessAction,
+    purpose: str | None,
+    report: VerificationReport,
+) -> None:
+    identifier = report.facts.identifier
+    state.metrics.verifications.labels(action.value, report.verdict.value).inc()
+    state.access_log(
+        client,
+        Access(
+            action,
+            Outcome.ANSWERED,
+            purpose=purpose,
+            returned=[identifier] if identifier else [],
+            answer=report.verdict.value,
+            license_identifier=identifier,
+        ),
+    )
+
+
+@router.post(
+    "/verify",
+    response_model=VerificationOut,
+    summary="Verify a sealed PDF (the body is the PDF, Content-Type: application/pdf)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def verify_pdf(
+    request: Request, client: VerifierDep, state: StateDep, purpose: Purpose = None
+) -> VerificationOut:
+    stated = _stated(client, purpose)
+    pdf = await read_bounded_body(request, DEFAULT_MAX_BYTES)
+    if not pdf:
+        raise InvalidInputError("the request body must be the PDF to verify")
+    report = await run_in_threadpool(state.verifier.verify_pdf, pdf)
+    await run_in_threadpool(_record, state, client, AccessAction.VERIFY_PDF, stated, report)
+    return VerificationOut.of(report)
+
+
+@router.get(
+    "/verify/token/{token}",
+    response_model=VerificationOut,
+    summary="Verify a QR token (printed on a license, or a presentation code)",
+)
+def verify_token(
+    token: Annotated[str, Path(max_length=MAX_TOKEN_LENGTH)],
+    client: VerifierDep,
+    state: StateDep,
+    purpose: Purpose = None,
+) -> VerificationOut:
+    stated = _stated(client, purpose)
+    report = state.verifier.verify_token(token, checked_by=client.name, purpose=stated)
+    # A presentation code that passed was recorded by the verifier itself, as a check.
+    if not (report.is_valid and _is_presentation(token)):
+        _record(state, client, AccessAction.VERIFY_TOKEN, stated, report)
+    else:
+        state.metrics.verifications.labels("verify_token", report.verdict.value).inc()
+    return VerificationOut.of(report)
+
+
+def _is_presentation(token: str) -> bool:
+    try:
+        return parse_token(token).claims.kind == "presentation"
+    except InvalidInputError:
+        return False

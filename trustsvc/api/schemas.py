@@ -1,0 +1,287 @@
+"""The API's request and response bodies (pydantic), mapped from the domain's dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trustsvc.access.clients import ClientInfo
+from trustsvc.access.sharing import LookupAnswer, SharedLicense
+from trustsvc.ledger.access import AccessEntry
+from trustsvc.licenses.jobs import JobView
+from trustsvc.licenses.service import LicenseView
+from trustsvc.verification.report import VerificationReport
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class IssueBody(BaseModel):
+    model_config = _STRICT
+
+    type: str = Field(
+        min_length=1, max_length=64, description="License type key, e.g. business-license"
+    )
+    data: dict[str, Any] = Field(
+        description="The license's data, as `trustsvc types example` shows"
+    )
+
+
+class ChangeBody(BaseModel):
+    model_config = _STRICT
+
+    changes: dict[str, Any] = Field(description="Fields to change; the rest is carried over")
+    reason: str = Field(min_length=1, max_length=500, description="Why (变更事由)")
+
+
+class ReasonBody(BaseModel):
+    model_config = _STRICT
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class BatchBody(BaseModel):
+    model_config = _STRICT
+
+    type: str = Field(min_length=1, max_length=64)
+    rows: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+
+class LicenseOut(BaseModel):
+    """A license as its issuer sees it (the holder ID masked)."""
+
+    identifier: str
+    license_number: str
+    version: int
+    type_key: str
+    type_name: str
+    issuer_code: str
+    issuer_name: str
+    holder_name: str
+    holder_id_type: str
+    holder_id_masked: str
+    fields: dict[str, str]
+    valid_from: date
+    valid_until: date | None
+    issued_at: datetime
+    status: str
+    status_reason: str | None
+    sha256: str
+    supersedes: str | None
+
+    @classmethod
+    def of(cls, view: LicenseView) -> LicenseOut:
+        return cls(**asdict(view))
+
+
+class LicensePage(BaseModel):
+    items: list[LicenseOut]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class JobOut(BaseModel):
+    id: str
+    status: str
+    license_type: str
+    total: int
+    done: int
+    issued: int
+    already_issued: int
+    errors: int
+    results: list[dict[str, Any]]
+    created_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, view: JobView) -> JobOut:
+        return cls(**asdict(view))
+
+
+class ReasonOut(BaseModel):
+    code: str
+    verdict: str
+    message_zh: str
+    message_en: str
+
+
+class FactsOut(BaseModel):
+    identifier: str | None
+    license_type: str | None
+    license_number: str | None
+    issuer_name: str | None
+    issuer_code: str | None
+    seal_subject: str | None
+    seal_serial: str | None
+    signing_time: datetime | None
+    timestamp_authority: str | None
+    holder_name_masked: str | None
+    valid_from: date | None
+    valid_until: date | None
+    status: str | None
+
+
+class VerificationOut(BaseModel):
+    """The verdict (valid, not_current, modified_after_sealing, ...), its reasons and facts."""
+
+    verdict: str
+    valid: bool
+    reasons: list[ReasonOut]
+    facts: FactsOut
+    checked_at: datetime | None
+
+    @classmethod
+    def of(cls, report: VerificationReport) -> VerificationOut:
+        return cls(
+            verdict=report.verdict.value,
+            valid=report.is_valid,
+            reasons=[
+                ReasonOut(
+                    code=r.code,
+                    verdict=r.verdict.value,
+                    message_zh=r.message_zh,
+                    message_en=r.message_en,
+                )
+                for r in report.reasons
+            ],
+            facts=FactsOut(**asdict(report.facts)),
+            checked_at=report.checked_at,
+        )
+
+
+class SharedLicenseOut(BaseModel):
+    identifier: str
+    license_type: str
+    type_name: str
+    license_number: str
+    issuer_code: str
+    issuer_name: str
+    holder_name_masked: str
+    valid_from: date
+    valid_until: date | None
+    status: str
+
+    @classmethod
+    def of(cls, shared: SharedLicense) -> SharedLicenseOut:
+        return cls(**asdict(shared))
+
+
+class LookupOut(BaseModel):
+    """Whether the holder holds a current license (of the type asked), with minimal facts."""
+
+    holds: bool
+    licenses: list[SharedLicenseOut]
+
+    @classmethod
+    def of(cls, answer: LookupAnswer) -> LookupOut:
+        return cls(holds=answer.holds, licenses=[SharedLicenseOut.of(s) for s in answer.licenses])
+
+
+class AccessEntryOut(BaseModel):
+    at: datetime
+    actor: str
+    actor_department: str | None
+    action: str
+    purpose: str | None
+    outcome: str
+    refusal: str | None
+    licenses: list[str]
+    answer: str | None
+
+    @classmethod
+    def of(cls, entry: AccessEntry) -> AccessEntryOut:
+        values = asdict(entry)
+        values["licenses"] = list(entry.licenses)
+        return cls(**values)
+
+
+class ClientBody(BaseModel):
+    model_config = _STRICT
+
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(pattern="^(issuer|verifier|admin)$")
+    department_code: str | None = Field(default=None, max_length=18)
+    purposes: list[str] = Field(default_factory=list, max_length=50)
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class RotateBody(BaseModel):
+    model_config = _STRICT
+
+    grace_seconds: int = Field(default=0, ge=0, le=30 * 86400)
+
+
+class ClientOut(BaseModel):
+    name: str
+    role: str
+    department_code: str | None
+    department_name: str | None
+    purposes: list[str]
+    rate_limit_per_minute: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+    active_keys: list[str]
+
+    @classmethod
+    def of(cls, info: ClientInfo) -> ClientOut:
+        client = info.client
+        return cls(
+            name=client.name,
+            role=client.role.value,
+            department_code=client.department_code,
+            department_name=client.department_name,
+            purposes=list(client.purposes),
+            rate_limit_per_minute=client.rate_limit_per_minute,
+            created_at=info.created_at,
+            revoked_at=info.revoked_at,
+            active_keys=list(info.active_keys),
+        )
+
+
+class NewKeyOut(BaseModel):
+    """A key, shown this once: keep it secret, it is not stored."""
+
+    client: str
+    key_id: str
+    api_key: str
+
+
+class PresentationBody(BaseModel):
+    model_config = _STRICT
+
+    lifetime_seconds: int | None = Field(default=None, ge=30, le=86400)
+    single_use: bool = False
+    purpose: str | None = Field(default=None, max_length=200)
+    intended_verifier: str | None = Field(default=None, max_length=200)
+
+
+class PresentationOut(BaseModel):
+    token: str
+    link: str
+    identifier: str
+    expires_at: datetime
+    single_use: bool
+    purpose: str | None
+    intended_verifier: str | None
+
+
+class HolderOut(BaseModel):
+    holder_id_type: str
+    holder_id_masked: str
+    name: str | None
+    signed_in_with: str
+
+
+class HolderLicenseOut(BaseModel):
+    identifier: str
+    license_number: str
+    type_key: str
+    type_name: str
+    issuer_name: str
+    valid_from: date
+    valid_until: date | None
+    status: str
+    pdf: str

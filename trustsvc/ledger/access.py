@@ -1,0 +1,245 @@
+"""The access record: every use of a holder's data through the API, answered or refused.
+
+A lookup, a holder's list of licenses, a PDF or token verification: each is
+one row with the client (and a snapshot of its name and department, so the
+record outlives a renamed or deleted client), the purpose it stated, the
+holder as the library's keyed digest (never the ID number), what was
+returned and whether it was refused. A holder's view merges these rows with
+the checks of their presentation codes, which the verifier records itself.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustsvc.access.clients import Client
+from trustsvc.db.models import AccessEvent, LicenseRecord, VerificationEvent
+from trustsvc.services import Services
+
+
+class AccessAction(StrEnum):
+    LOOKUP = "lookup"
+    HOLDINGS = "holdings"
+    VERIFY_PDF = "verify_pdf"
+    VERIFY_TOKEN = "verify_token"  # noqa: S105 (an action name, not a secret)
+    PRESENTATION_CHECK = "presentation_check"
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one call did, to be recorded."""
+
+    action: AccessAction
+    outcome: Outcome
+    purpose: str | None = None
+    refusal: str | None = None
+    holder_id_digest: str | None = None
+    license_type: str | None = None
+    returned: Sequence[str] = field(default_factory=tuple)
+    answer: str | None = None
+    #: A license whose holder the row concerns, when ``holder_id_digest`` is not known;
+    #: resolved when the row is written.
+    license_identifier: str | None = None
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One line of an access record, as a holder or an auditor reads it."""
+
+    at: datetime
+    actor: str
+    actor_department: str | None
+    action: str
+    purpose: str | None
+    outcome: str
+    refusal: str | None
+    licenses: tuple[str, ...]
+    answer: str | None
+
+
+#: Something that records an access before the caller answers: ``record_access``,
+#: or an ``AccessLog`` that commits many at once.
+Recorder = Callable[[Client | None, Access], None]
+
+
+def record_access(services: Services, client: Client | None, access: Access) -> None:
+    """Append one row; in its own transaction, so a refusal is kept though the call fails."""
+    with services.database.begin() as session:
+        add_accesses(session, [(services.clock.now(), client, access)])
+
+
+def add_accesses(session: Session, rows: Sequence[tuple[datetime, Client | None, Access]]) -> None:
+    """Add rows to the session, resolving the holders of the licenses they name in one query."""
+    named = {a.license_identifier for _, _, a in rows if a.license_identifier}
+    holders: dict[str, str] = {}
+    if named:
+        found = session.execute(
+            select(LicenseRecord.identifier, LicenseRecord.holder_id_digest).where(
+                LicenseRecord.identifier.in_(named)
+            )
+        )
+        holders = {identifier: digest for identifier, digest in found}
+    for at, client, access in rows:
+        digest = access.holder_id_digest
+        if digest is None and access.license_identifier:
+            digest = holders.get(access.license_identifier)
+        session.add(_event(at, client, access, digest))
+
+
+class AccessLog:
+    """Records accesses with group commit: each caller waits until its row is durable.
+
+    Under load, rows of many concurrent requests share one transaction (and
+    one fsync), so recording every verification costs little; no answer is
+    given before its record is committed, and a failed commit fails the
+    calls whose rows it carried.
+    """
+
+    def __init__(self, services: Services, max_batch: int = 500) -> None:
+        self.services = services
+        self.max_batch = max_batch
+        self._pending: list[tuple[datetime, Client | None, Access, Future[None]]] = []
+        self._condition = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._write, name="trustsvc-access-log", daemon=True)
+        self._thread.start()
+
+    def __call__(self, client: Client | None, access: Access) -> None:
+        done: Future[None] = Future()
+        with self._condition:
+            if self._closed:
+                raise RuntimeError("the access log is closed")
+            self._pending.append((self.services.clock.now(), client, access, done))
+            self._condition.notify()
+        done.result(timeout=60)
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+            self._condition.notify()
+        self._thread.join(timeout=60)
+
+    def _write(self) -> None:
+        while True:
+            with self._condition:
+                while not self._pending and not self._closed:
+                    self._condition.wait()
+                if not self._pending:
+                    return
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+            try:
+                with self.services.database.begin() as session:
+                    add_accesses(session, [(at, client, access) for at, client, access, _ in batch])
+            except Exception as exc:  # noqa: BLE001 (each waiting caller gets the error)
+                for *_, done in batch:
+                    done.set_exception(exc)
+                continue
+            for *_, done in batch:
+                done.set_result(None)
+
+
+def _event(at: datetime, client: Client | None, access: Access, digest: str | None) -> AccessEvent:
+    return AccessEvent(
+        at=at,
+        client_id=client.id if client else None,
+        actor=client.name if client else "anonymous",
+        actor_department=client.department_name if client else None,
+        action=access.action.value,
+        purpose=access.purpose,
+        outcome=access.outcome.value,
+        refusal=access.refusal,
+        holder_id_digest=digest,
+        license_type=access.license_type,
+        returned_json=json.dumps(list(access.returned)),
+        answer=access.answer,
+    )
+
+
+def _entry(event: AccessEvent) -> AccessEntry:
+    return AccessEntry(
+        at=event.at,
+        actor=event.actor,
+        actor_department=event.actor_department,
+        action=event.action,
+        purpose=event.purpose,
+        outcome=event.outcome,
+        refusal=event.refusal,
+        licenses=tuple(json.loads(event.returned_json)),
+        answer=event.answer,
+    )
+
+
+def access_record_of(
+    services: Services, holder_id_digest: str, limit: int = 500
+) -> list[AccessEntry]:
+    """Everything done with one holder's data, newest first."""
+    with services.database.begin() as session:
+        events = session.scalars(
+            select(AccessEvent)
+            .where(AccessEvent.holder_id_digest == holder_id_digest)
+            .order_by(AccessEvent.id.desc())
+            .limit(limit)
+        ).all()
+        checks = session.execute(
+            select(VerificationEvent, LicenseRecord.identifier)
+            .join(LicenseRecord, VerificationEvent.license_id == LicenseRecord.id)
+            .where(LicenseRecord.holder_id_digest == holder_id_digest)
+            .order_by(VerificationEvent.id.desc())
+            .limit(limit)
+        ).all()
+        entries = [_entry(e) for e in events] + [
+            AccessEntry(
+                at=check.checked_at,
+                actor=check.checked_by,
+                actor_department=None,
+                action=AccessAction.PRESENTATION_CHECK.value,
+                purpose=check.purpose,
+                outcome=Outcome.ANSWERED.value,
+                refusal=None,
+                licenses=(identifier,),
+                answer=check.verdict,
+            )
+            for check, identifier in checks
+        ]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
+
+
+def access_events(
+    services: Services, client_name: str | None = None, limit: int = 100, offset: int = 0
+) -> list[AccessEntry]:
+    """The whole access record, newest first, for an auditor."""
+    statement = select(AccessEvent).order_by(AccessEvent.id.desc()).limit(limit).offset(offset)
+    if client_name is not None:
+        statement = statement.where(AccessEvent.actor == client_name)
+    with services.database.begin() as session:
+        return [_entry(e) for e in session.scalars(statement)]
+
+
+__all__ = [
+    "Access",
+    "AccessAction",
+    "AccessEntry",
+    "AccessLog",
+    "Outcome",
+    "Recorder",
+    "access_events",
+    "access_record_of",
+    "add_accesses",
+    "record_access",
+]

@@ -1,0 +1,250 @@
+"""Batches submitted over the API: kept in the database, issued row by row in the background.
+
+A job is stored whole when accepted (its rows sealed with the data key,
+since they carry ID numbers) and its rows' outcomes are appended as they are
+issued. Any process of any node may work on it: a job is claimed by an
+atomic compare-and-set on its heartbeat, which the worker refreshes after
+every row, so a job whose process died is taken over once its heartbeat is
+stale. Every row carries an idempotency key, so a taken-over job re-issues
+nothing: rows issued before the crash come back as already issued.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import secrets
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from trustsvc.db.models import BatchJob, Department, JobStatus
+from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError, TrustServiceError
+from trustsvc.licenses.service import IssueRequest, LicenseService, canonical_json
+
+log = logging.getLogger("trustsvc.jobs")
+
+MAX_ROWS = 10_000
+#: A job whose worker has not reported for this long is taken over.
+STALE_AFTER = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    status: str
+    license_type: str
+    total: int
+    done: int
+    issued: int
+    already_issued: int
+    errors: int
+    results: list[dict[str, Any]]
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def _view(job: BatchJob) -> JobView:
+    results: list[dict[str, Any]] = json.loads(job.results_json)
+    count = {"issued": 0, "already_issued": 0, "error": 0}
+    for result in results:
+        count[result["status"]] += 1
+    return JobView(
+        id=job.id,
+        status=job.status.value,
+        license_type=job.type_key,
+        total=job.total,
+        done=len(results),
+        issued=count["issued"],
+        already_issued=count["already_issued"],
+        errors=count["error"],
+        results=results,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+    )
+
+
+def _job_id(department_code: str, idempotency_key: str) -> str:
+    """The same submission key of the same department names the same job."""
+    return hashlib.sha256(f"{department_code}\n{idempotency_key}".encode()).hexdigest()[:32]
+
+
+def submit_job(
+    licenses: LicenseService,
+    client_id: int,
+    department_code: str,
+    type_key: str,
+    rows: Sequence[Mapping[str, object]],
+    idempotency_key: str,
+) -> tuple[JobView, bool]:
+    """Accept a batch; returns the job and whether it is new (False: a retried submission)."""
+    if type_key not in licenses.types:
+        raise InvalidInputError(f"unknown license type {type_key!r}")
+    if not 1 <= len(rows) <= MAX_ROWS:
+        raise InvalidInputError(f"a batch has 1 to {MAX_ROWS} rows")
+    job_id = _job_id(department_code, idempotency_key)
+    plain = canonical_json([type_key, [dict(row) for row in rows]])
+    digest = hashlib.sha256(plain).hexdigest()
+    sealed = base64.b64encode(licenses.data_key.seal(f"job:{job_id}", plain.decode())).decode()
+    services = licenses.services
+    with services.database.begin() as session:
+        existing = session.get(BatchJob, job_id)
+        if existing is not None:
+            if existing.request_digest != digest:
+                raise ConflictError(
+                    f"idempotency key {idempotency_key!r} was used for a different batch"
+                )
+            return _view(existing), False
+        department = session.scalar(select(Department).where(Department.code == department_code))
+        if department is None:
+            raise NotFoundError(f"no department with credit code {department_code}")
+        job = BatchJob(
+            id=job_id,
+            client_id=client_id,
+            department_id=department.id,
+            type_key=type_key,
+            status=JobStatus.QUEUED,
+            total=len(rows),
+            rows_json=sealed,
+            request_digest=digest,
+            results_json="[]",
+            created_at=services.clock.now(),
+        )
+        session.add(job)
+        session.flush()
+        return _view(job), True
+
+
+def get_job(licenses: LicenseService, job_id: str, department_code: str) -> JobView:
+    """A job of this department (another department's jobs are not found)."""
+    with licenses.services.database.begin() as session:
+        job = session.scalar(
+            select(BatchJob)
+            .join(Department, BatchJob.department_id == Department.id)
+            .where(BatchJob.id == job_id, Department.code == department_code)
+        )
+        if job is None:
+            raise NotFoundError(f"no batch job {job_id}")
+        return _view(job)
+
+
+class JobRunner:
+    """A background thread that works on queued (or abandoned) jobs."""
+
+    def __init__(self, licenses: LicenseService, poll_seconds: float = 2.0) -> None:
+        self.licenses = licenses
+        self.poll_seconds = poll_seconds
+        self.worker = f"worker-{secrets.token_hex(4)}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="trustsvc-jobs", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job_id = self._claim()
+                if job_id is not None:
+                    self._run(job_id)
+                    continue
+            except Exception:  # the loop must outlive a bad job; the job is retried later
+                log.exception("batch job worker failed")
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    def _claim(self) -> str | None:
+        services = self.licenses.services
+        now = services.clock.now()
+        stale = now - STALE_AFTER
+        claimable = (BatchJob.status != JobStatus.DONE) & or_(
+            BatchJob.heartbeat_at.is_(None), BatchJob.heartbeat_at < stale
+        )
+        with services.database.begin() as session:
+            candidates = session.scalars(
+                select(BatchJob.id).where(claimable).order_by(BatchJob.created_at).limit(5)
+            ).all()
+        for job_id in candidates:
+            with services.database.begin() as session:
+                claimed = session.execute(
+                    update(BatchJob)
+                    .where(BatchJob.id == job_id, claimable)
+                    .values(status=JobStatus.RUNNING, heartbeat_at=now)
+                )
+            if getattr(claimed, "rowcount", 0) == 1:
+                return job_id
+        return None
+
+    def _run(self, job_id: str) -> None:
+        services = self.licenses.services
+        with services.database.begin() as session:
+            job = session.get(BatchJob, job_id)
+            assert job is not None
+            department = session.get(Department, job.department_id)
+            assert department is not None
+            code, type_key = department.code, job.type_key
+            plain = self.licenses.data_key.open(f"job:{job_id}", base64.b64decode(job.rows_json))
+            results: list[dict[str, Any]] = json.loads(job.results_json)
+        rows: list[dict[str, object]] = json.loads(plain)[1]
+        for index in range(len(results), len(rows)):
+            if self._stop.is_set():
+                return  # another process (or this one, restarted) takes over
+            results.append(self._issue(job_id, index, rows[index], code, type_key))
+            finished = len(results) == len(rows)
+            with services.database.begin() as session:
+                values: dict[str, object] = {
+                    "results_json": json.dumps(results, ensure_ascii=False),
+                    "heartbeat_at": services.clock.now(),
+                }
+                if finished:
+                    # The rows carry ID numbers; once issued they are not kept.
+                    values.update(
+                        status=JobStatus.DONE, finished_at=services.clock.now(), rows_json=""
+                    )
+                session.execute(update(BatchJob).where(BatchJob.id == job_id).values(**values))
+
+    def _issue(
+        self, job_id: str, index: int, row: dict[str, object], code: str, type_key: str
+    ) -> dict[str, Any]:
+        given = row.get("idempotency_key")
+        key = given if isinstance(given, str) and given else f"job-{job_id}-row{index + 1}"
+        data = {k: v for k, v in row.items() if k != "idempotency_key"}
+        try:
+            result = self.licenses.issue(
+                IssueRequest(code, type_key, data, idempotency_key=key, actor=f"batch {job_id}")
+            )
+        except TrustServiceError as exc:
+            return {"row": index + 1, "status": "error", "code": exc.code, "error": exc.message}
+        except Exception as exc:  # one bad row must not sink the batch; logged and reported
+            log.exception("batch %s row %d failed unexpectedly", job_id, index + 1)
+            return {
+                "row": index + 1,
+                "status": "error",
+                "code": "internal-error",
+                "error": f"internal error ({type(exc).__name__})",
+            }
+        view = result.license
+        return {
+            "row": index + 1,
+            "status": "issued" if result.created else "already_issued",
+            "identifier": view.identifier,
+            "license_number": view.license_number,
+        }
+
+
+__all__ = ["MAX_ROWS", "JobRunner", "JobView", "get_job", "submit_job"]
