@@ -40,6 +40,11 @@ COMMANDS = [
     ["license", "resume"],
     ["license", "revoke"],
     ["license", "change"],
+    ["client"],
+    ["client", "add"],
+    ["client", "list"],
+    ["client", "revoke"],
+    ["client", "rotate"],
 ]
 
 
