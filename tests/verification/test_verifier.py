@@ -176,3 +176,69 @@ def test_a_file_over_the_limit_is_refused_unread(licenses: LicenseService) -> No
     verifier = Verifier(licenses.services, max_bytes=1024)
     report = verifier.verify_pdf(b"%PDF-1.7\n" + bytes(2048))
     assert [r.code for r in report.reasons] == ["too_large"]
+
+
+def test_a_verification_past_its_time_limit_is_not_valid(licenses: LicenseService) -> None:
+    identifier = _issue(licenses)
+    pdf = licenses.document(identifier)
+    assert _verifier(licenses).verify_pdf(pdf).verdict is Verdict.VALID
+    verifier = Verifier(licenses.services, allow_fetching=False, time_limit=timedelta(0))
+    report = verifier.verify_pdf(pdf)
+    assert report.verdict is Verdict.MALFORMED_INPUT
+    assert [r.code for r in report.reasons] == ["time_limit_exceeded"]
+
+
+def test_the_time_limit_is_checked_between_stages(
+    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage that overruns (here: validation) ends the verification before the next one."""
+    identifier = _issue(licenses)
+    import trustsvc.verification.verifier as verifier_module
+
+    validate = verifier_module.validate_pdf_signature
+    library_lookups: list[str] = []
+
+    def slow_validation(*args: object, **kwargs: object) -> object:
+        time.sleep(0.3)
+        return validate(*args, **kwargs)  # type: ignore[arg-type]
+
+    verifier = Verifier(licenses.services, allow_fetching=False, time_limit=timedelta(seconds=0.2))
+    entry = verifier._entry
+
+    def recorded_entry(lookup: str, **values: str) -> object:
+        library_lookups.append(lookup)
+        return entry(lookup, **values)
+
+    monkeypatch.setattr(verifier_module, "validate_pdf_signature", slow_validation)
+    monkeypatch.setattr(verifier, "_entry", recorded_entry)
+    report = verifier.verify_pdf(licenses.document(identifier))
+    assert report.verdict is Verdict.MALFORMED_INPUT
+    assert [r.code for r in report.reasons] == ["time_limit_exceeded"]
+    assert library_lookups == []
+
+
+def test_validation_data_is_reused_across_documents_and_never_shared_between_threads(
+    licenses: LicenseService,
+) -> None:
+    import threading
+
+    first, second = _issue(licenses), _issue(licenses)
+    verifier = _verifier(licenses)
+    assert verifier.verify_pdf(licenses.document(first)).verdict is Verdict.VALID
+    cached = dict(verifier._parsed._cache())
+    assert cached  # the chain, the TSA and the DSS's answers
+    assert verifier.verify_pdf(licenses.document(second)).verdict is Verdict.VALID
+    again = verifier._parsed._cache()
+    assert all(again[key] is value for key, value in cached.items())
+
+    verdicts: list[Verdict] = []
+    elsewhere: list[int] = []
+
+    def verify_in_another_thread() -> None:
+        elsewhere.append(len(verifier._parsed._cache()))
+        verdicts.append(verifier.verify_pdf(licenses.document(first)).verdict)
+
+    thread = threading.Thread(target=verify_in_another_thread)
+    thread.start()
+    thread.join()
+    assert elsewhere == [0] and verdicts == [Verdict.VALID]

@@ -37,6 +37,13 @@ NOT_EVALUABLE = Reason(
     "Verification could not be completed; it is not valid.",
 )
 
+TIME_LIMIT_EXCEEDED = Reason(
+    "time_limit_exceeded",
+    _M,
+    "核验超出时间上限而中止，不能认定有效。",
+    "Verification was stopped at its time limit; it is not valid.",
+)
+
 
 def too_large(limit: int) -> Reason:
     megabytes = limit // (1024 * 1024)

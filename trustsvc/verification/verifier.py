@@ -22,6 +22,7 @@ import hashlib
 import io
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -35,7 +36,6 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
@@ -59,17 +59,36 @@ from trustsvc.licenses import library
 from trustsvc.licenses.holders import mask_holder_name
 from trustsvc.licenses.identifiers import parse_identifier
 from trustsvc.services import Services
+from trustsvc.verification import hex_strings
 from trustsvc.verification import reasons as R
 from trustsvc.verification.report import Facts, Reason, VerificationReport, conclude
 from trustsvc.verification.tokens import parse_token, signature_is_valid
+from trustsvc.verification.validation_data import EmbeddedValidationData, ParsedObjects
 
 log = logging.getLogger("trustsvc.verification")
 
 #: Documents larger than this are refused before parsing.
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+#: A verification that takes longer than this is abandoned as not valid.
+DEFAULT_TIME_LIMIT = timedelta(seconds=10)
 _HEADER = re.compile(rb"%PDF-[12]\.[0-9]")
 _TRAILING = re.compile(rb"%%EOF[\r\n\s]*\Z")
 _CONTENTS_GAP = re.compile(rb"<[0-9A-Fa-f]*>")
+
+
+class _TimeLimitExceeded(Exception):
+    """The verification ran past its time limit (checked between stages)."""
+
+
+class _Deadline:
+    """When a verification must have finished, on the monotonic clock (not the injected one)."""
+
+    def __init__(self, limit: timedelta) -> None:
+        self._end = time.monotonic() + limit.total_seconds()
+
+    def check(self) -> None:
+        if time.monotonic() >= self._end:
+            raise _TimeLimitExceeded
 
 
 @dataclass(frozen=True)
@@ -149,15 +168,20 @@ class Verifier:
         max_bytes: int = DEFAULT_MAX_BYTES,
         allow_fetching: bool = True,
         extra_trust_roots: Iterable[x509.Certificate] = (),
+        time_limit: timedelta = DEFAULT_TIME_LIMIT,
     ) -> None:
         self.services = services
         self.max_bytes = max_bytes
         self.allow_fetching = allow_fetching
+        self.time_limit = time_limit
         self.trust_roots = [services.pki.root, *extra_trust_roots, *self._operator_roots()]
         # Whether a seal certificate chains to the anchors cannot change while
         # the anchors do not: judged once per certificate.
         self._chain_verdicts: dict[bytes, bool] = {}
-        self._own_intermediates = [_asn1(c) for c in (services.pki.issuing, services.pki.tsa)]
+        self._parsed = ParsedObjects()
+        # A seal's /Contents read at C speed (pyHanko's result, see hex_strings).
+        hex_strings.install()
+        self._own_intermediates = [_der(c) for c in (services.pki.issuing, services.pki.tsa)]
         self._published: dict[bytes, _PublishedSeal] = {}
         self._lookups: dict[str, SQLCompiler] = {}
 
@@ -173,7 +197,9 @@ class Verifier:
     # ---- the one entry point ---------------------------------------------------
 
     def verify_pdf(self, pdf: bytes) -> VerificationReport:
-        return self._fail_closed(lambda findings: self._verify(pdf, findings))
+        """Verify a sealed PDF; past ``time_limit`` the verdict is ``malformed_input``."""
+        deadline = _Deadline(self.time_limit)
+        return self._fail_closed(lambda findings: self._verify(pdf, findings, deadline))
 
     def verify_token(
         self,
@@ -218,6 +244,8 @@ class Verifier:
             facts = check(findings)
         except RecursionError:
             findings.append(R.MALFORMED_STRUCTURE)
+        except _TimeLimitExceeded:
+            findings.append(R.TIME_LIMIT_EXCEEDED)
         except TrustServiceError:
             raise
         except Exception:
@@ -358,14 +386,17 @@ class Verifier:
 
     def _chains_to_anchor(self, certificate: x509.Certificate) -> bool:
         context = ValidationContext(
-            trust_roots=[_asn1(c) for c in self.trust_roots],
-            other_certs=[_asn1(self.services.pki.issuing)],
+            trust_roots=self._roots(),
+            other_certs=self._parsed.certificates([_der(self.services.pki.issuing)]),
             moment=certificate.not_valid_before_utc + timedelta(seconds=1),
             revocation_mode="soft-fail",
             allow_fetching=False,
         )
         try:
-            validate = CertificateValidator(_asn1(certificate), validation_context=context)
+            validate = CertificateValidator(
+                self._parsed.load(asn1_x509.Certificate, _der(certificate)),
+                validation_context=context,
+            )
             asyncio.run(validate.async_validate_path())
         except (PathBuildingError, PathValidationError, ValueError):
             return False
@@ -373,7 +404,10 @@ class Verifier:
 
     # ---- the checks --------------------------------------------------------------
 
-    def _verify(self, pdf: bytes, findings: list[Reason]) -> Facts:
+    def _roots(self) -> list[asn1_x509.Certificate]:
+        return self._parsed.certificates(_der(c) for c in self.trust_roots)
+
+    def _verify(self, pdf: bytes, findings: list[Reason], deadline: _Deadline) -> Facts:
         if not pdf:
             findings.append(R.EMPTY)
             return Facts()
@@ -395,6 +429,7 @@ class Verifier:
         if encrypted:
             findings.append(R.ENCRYPTED)
             return Facts()
+        deadline.check()
         try:
             signatures = list(reader.embedded_signatures)
         except RecursionError:
@@ -415,13 +450,18 @@ class Verifier:
             return self._document_facts(reader)
         if len(seals) > 1:
             findings.append(R.FURTHER_SIGNATURES)
+        deadline.check()
         seal = self._seal(pdf, seals[0], findings)
         if seal is None:
             return self._document_facts(reader)
+        deadline.check()
         status = self._validate(reader, seal, findings, len(pdf))
+        deadline.check()
         if self._own_seal(seal):
             self._check_own_revocation(seal, findings)
-        return self._check_issuer_and_library(pdf, reader, seal, status, findings)
+        facts = self._check_issuer_and_library(pdf, reader, seal, status, findings)
+        deadline.check()
+        return facts
 
     def _seal(
         self, pdf: bytes, signature: EmbeddedPdfSignature, findings: list[Reason]
@@ -448,39 +488,42 @@ class Verifier:
         return _Seal(signature, certificate, pdf[:end])
 
     def _validation_context(self, reader: PdfFileReader, seal: _Seal) -> ValidationContext:
+        """A new context per document (its moment, its answers), from objects parsed once."""
         certificates: list[asn1_x509.Certificate] = []
         ocsps: list[ocsp.OCSPResponse] = []
         crls: list[crl.CertificateList] = []
-        has_dss = "/DSS" in reader.root
         # A seal of the service's own PKI without embedded validation data gets
         # its answers from the service itself. (With a DSS, the current state is
         # checked against the library in ``_check_own_revocation``, which costs
         # one query instead of a signed OCSP answer per verification.)
-        if self._own_seal(seal) and not has_dss:
+        if "/DSS" in reader.root:
+            embedded = EmbeddedValidationData.read(reader, self._parsed)
+            certificates.extend(embedded.certificates)
+            ocsps.extend(embedded.ocsps)
+            crls.extend(embedded.crls)
+        elif self._own_seal(seal):
+            # A fresh answer each time: parsed, not kept.
             ocsps.append(
                 ocsp.OCSPResponse.load(self.services.revocation.ocsp_for(seal.certificate))
             )
             crls.extend(
-                crl.CertificateList.load(self.services.revocation.current_crl(ca))
+                self._parsed.load(crl.CertificateList, self.services.revocation.current_crl(ca))
                 for ca in ("root", "issuing")
             )
         if self._own_seal(seal):
-            certificates.extend(self._own_intermediates)
-        settings: dict[str, Any] = {
-            "trust_roots": [_asn1(c) for c in self.trust_roots],
-            "other_certs": certificates,
-            "ocsps": ocsps,
-            "crls": crls,
-            "allow_fetching": self.allow_fetching,
-            "revocation_mode": "hard-fail",
+            certificates.extend(self._parsed.certificates(self._own_intermediates))
+        return ValidationContext(
+            trust_roots=self._roots(),
+            other_certs=certificates,
+            ocsps=ocsps,
+            crls=crls,
+            allow_fetching=self.allow_fetching,
+            revocation_mode="hard-fail",
             # Judge the seal at the time its timestamp proves, as PAdES intends:
             # a seal certificate that expired or was revoked later does not
             # undo what was sealed before.
-            "moment": _claimed_timestamp(seal.signature),
-        }
-        if has_dss:
-            return DocumentSecurityStore.read_dss(reader).as_validation_context(settings)
-        return ValidationContext(**settings)
+            moment=_claimed_timestamp(seal.signature),
+        )
 
     def _entry(self, lookup: str, **values: str) -> _Entry | None:
         """One license's facts by a plain query: verification is read-only and hot.
@@ -623,8 +666,8 @@ class Verifier:
 # ---- helpers -----------------------------------------------------------------------
 
 
-def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+def _der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.DER)
 
 
 def _claimed_timestamp(signature: EmbeddedPdfSignature) -> datetime | None:
