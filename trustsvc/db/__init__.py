@@ -26,6 +26,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 #: Arbitrary constant key for the PostgreSQL advisory lock taken while migrating,
 #: so that several service nodes starting at once do not race.
 _MIGRATION_LOCK_KEY = 0x7472757374737663
+#: Connections kept open per process: as many as the server's worker threads (40) may
+#: use at once, so that a busy node does not open and close a connection per request.
+_POOL_SIZE = 40
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_database_engine(url: str) -> Engine:
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 10})
+            engine = create_engine(
+                url, connect_args={"timeout": 10}, pool_size=_POOL_SIZE, max_overflow=_POOL_SIZE
+            )
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(
+                url, pool_pre_ping=True, pool_size=_POOL_SIZE, max_overflow=_POOL_SIZE
+            )
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise ConfigurationError(f"database URL is not usable: {exc}") from exc
     return engine

@@ -171,6 +171,32 @@ def parse_token(token: str) -> ParsedToken:
         raise InvalidTokenError("token is malformed") from exc
 
 
+def peek_kind(token: str) -> str | None:
+    """The kind a token claims ("license", "presentation"), or None if it cannot be read.
+
+    For routing a request only (a presentation check writes, a license check does
+    not); it proves nothing, and ``parse_token`` and the signature decide.
+    """
+    if len(token) > MAX_TOKEN_LENGTH:
+        return None
+    try:
+        message = cbor2.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        body = cbor2.loads(message.value[2])
+        kind = body.get(_KIND, "license")
+    except (
+        binascii.Error,
+        cbor2.CBORDecodeError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        OverflowError,
+    ):
+        return None
+    return kind if isinstance(kind, str) else None
+
+
 def _text(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidTokenError("token field has the wrong type")

@@ -23,7 +23,8 @@ import io
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -397,7 +398,7 @@ class Verifier:
                 self._parsed.load(asn1_x509.Certificate, _der(certificate)),
                 validation_context=context,
             )
-            asyncio.run(validate.async_validate_path())
+            _run(validate.async_validate_path())
         except (PathBuildingError, PathValidationError, ValueError):
             return False
         return True
@@ -664,6 +665,20 @@ class Verifier:
 
 
 # ---- helpers -----------------------------------------------------------------------
+
+
+def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run pyHanko's async validation to completion, also when called on a running loop.
+
+    The API verifies license tokens on its event loop; a chain is judged once per
+    seal certificate, and that once runs on a thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _der(certificate: x509.Certificate) -> bytes:

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# HTTP throughput of the two hottest read routes, with wrk on 127.0.0.1:
+#   GET /public/licenses/{identifier}/status   (no key)
+#   GET /api/v1/verify/token/{token}           (verifier key; signature, issuer, library
+#                                               status, and the access record written)
+# A fresh home is made in a temporary folder (SQLite, key files, built-in TSA), one license
+# issued, and `trustsvc serve --workers N` started; wrk shares the machine's cores with it.
+#
+#   bash bench/http_status.sh [--seconds 10] [--connections 64] [--workers 2]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=10 connections=64 workers=2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
+    *) echo "usage: $0 [--seconds N] [--connections N] [--workers N]" >&2; exit 2 ;;
+  esac
+done
+command -v wrk >/dev/null || { echo "bench: wrk is needed (apt-get install wrk)" >&2; exit 1; }
+
+work=$(mktemp -d)
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export TRUSTSVC_HOME=$work/home TRUSTSVC_PUBLIC_BASE_URL=http://127.0.0.1:$port
+export TRUSTSVC_KEY_PASSPHRASE=bench-$RANDOM-$RANDOM
+server=
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+.venv/bin/python - "$work" <<'PY'
+import sys
+from pathlib import Path
+
+from tests.licenses.pdf_checks import read_qr_codes
+from trustsvc.access.clients import add_client
+from trustsvc.config import load_settings
+from trustsvc.departments import add_department
+from trustsvc.licenses.identifiers import credit_code_check_character
+from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import initialise_home, open_services
+
+work = Path(sys.argv[1])
+settings = load_settings()
+initialise_home(settings)
+services = open_services(settings)
+code = "11330100MB0000001" + credit_code_check_character("11330100MB0000001")
+add_department(services, "杭州市市场监督管理局", code, "330100")
+licenses = LicenseService(services)
+data = example_data(get_type(licenses.types, "business-license"))
+view = licenses.issue(IssueRequest(code, "business-license", data)).license
+[link] = read_qr_codes(licenses.document(view.identifier))  # as a phone would
+token = link.rsplit("/", 1)[1]
+_info, key = add_client(
+    services, "bench", "verifier", purposes=["核验"], rate_limit_per_minute=1_000_000
+)
+(work / "identifier").write_text(view.identifier)
+(work / "token").write_text(token)
+(work / "key").write_text(key.secret)
+services.close()
+PY
+
+.venv/bin/trustsvc serve --port "$port" --workers "$workers" >"$work/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do
+  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+
+run() {  # name, then wrk's arguments
+  local name=$1; shift
+  wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@" >"$work/wrk.txt"
+  local rps p99 errors
+  rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
+  p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
+  errors=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")
+  printf '%-28s %10s req/s   p99 %8s   non-2xx %s\n' "$name" "$rps" "$p99" "${errors:-0}"
+}
+
+base=http://127.0.0.1:$port
+echo "trustsvc serve --workers $workers; wrk -t2 -c$connections -d${seconds}s on $(nproc) cores"
+# Warm each worker's caches first.
+wrk -t1 -c8 -d2s "$base/public/licenses/$(cat "$work/identifier")/status" >/dev/null
+run "public status" "$base/public/licenses/$(cat "$work/identifier")/status"
+run "token verification" -H "Authorization: Bearer $(cat "$work/key")" \
+  "$base/api/v1/verify/token/$(cat "$work/token")"
