@@ -181,3 +181,10 @@ class RateLimitedError(TrustServiceError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class UpstreamUnavailableError(TrustServiceError):
+    """A service this one depends on (the identity provider, say) did not answer."""
+
+    code = "upstream-unavailable"
+    http_status = 502

@@ -124,3 +124,10 @@ def test_a_verifier_may_not_state_a_purpose_it_was_not_given(api: Api) -> None:
         f"/api/v1/verify/token/{token}", params={"purpose": "随便看看"}, headers=api.as_("verifier")
     )
     assert answer.status_code == 403 and answer.json()["code"] == "purpose-refused"
+
+
+def test_control_characters_in_what_a_caller_states_are_recorded_not_crashed_on(api: Api) -> None:
+    answer = _lookup(api, purpose="办理\x1b抵押", type="real-estate\x07")
+    assert answer.status_code == 403, answer.text
+    [event] = api.http.get("/api/v1/access-events", headers=api.as_("admin")).json()
+    assert event["purpose"] == "办理\ufffd抵押" and event["outcome"] == "refused"

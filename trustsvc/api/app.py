@@ -39,7 +39,11 @@ _BODY_LIMITS = {
 
 
 class BodyLimitMiddleware:
-    """Refuses request bodies over their route's limit with 413, declared or streamed."""
+    """Refuses request bodies over their route's limit with 413, declared or streamed.
+
+    FastAPI's own ``max_body_size`` answers some refusals in plain text; every error
+    of this service is problem+json, so the limit is kept here.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -66,6 +70,28 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, bounded_receive, send)
+
+
+class NulRefusalMiddleware:
+    """Refuses a NUL character in the path or the query with 422.
+
+    PostgreSQL text cannot hold NUL: an identifier or a purpose with one would
+    fail in the database, as a 500, instead of as the invalid input it is.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
+        ):
+            response = problem(
+                422, "invalid-input", "the path or the query contains a NUL character"
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def create_app(
@@ -121,8 +147,9 @@ def create_app(
         admin.router,
     ):
         app.include_router(router)
-    # Added innermost first: body limits, then sessions, then timing and logging.
+    # Added innermost first: body limits and NUL refusal, then sessions, then timing and logging.
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(
         SessionMiddleware,
         secret_key=license_service.data_key.subkey("holder sessions").hex(),

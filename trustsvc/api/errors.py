@@ -14,11 +14,75 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from trustsvc.errors import AuthenticationError, RateLimitedError, TrustServiceError
+from trustsvc.errors import (
+    AuthenticationError,
+    RateLimitedError,
+    TrustServiceError,
+    UpstreamUnavailableError,
+)
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://trustsvc.invalid/problems/"
 log = logging.getLogger("trustsvc.api")
+
+
+#: The JSON Schema of a problem+json body, as the OpenAPI document declares it.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "code", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "code": {"type": "string", "description": "Stable machine-readable code"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "What is wrong with each part of a malformed request (422)",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": "string"}},
+                    "msg": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_PROBLEMS: dict[int, tuple[str, dict[str, Any]]] = {
+    400: ("The request body could not be parsed", {}),
+    401: (
+        "No API key or holder session, or one that is unknown, revoked or expired",
+        {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    ),
+    403: ("Known, but not allowed: role, department, ownership or purpose", {}),
+    404: ("Not found", {}),
+    409: ("In conflict with the current state (status, idempotency key, client)", {}),
+    413: ("The request body is too large", {}),
+    422: ("The request is not valid", {}),
+    429: (
+        "Rate limit reached",
+        {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}},
+    ),
+    502: ("A service this one relies on (the identity provider) did not answer", {}),
+    503: ("Not ready", {}),
+}
+#: What a route behind an API key may answer besides its own outcomes.
+KEY_PROBLEMS = (401, 403, 422, 429)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` declaring the problem+json answers of ``statuses``."""
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        description, headers = _PROBLEMS[status]
+        declared[status] = {
+            "description": description,
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+        }
+        if headers:
+            declared[status]["headers"] = headers
+    return declared
 
 
 def problem(
@@ -38,7 +102,7 @@ def problem(
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TrustServiceError)
-    if exc.http_status >= 500:
+    if exc.http_status >= 500 and not isinstance(exc, UpstreamUnavailableError):
         log.error("service error: %s", exc.message)
         return problem(exc.http_status, exc.code, "The service could not complete the request")
     response = problem(exc.http_status, exc.code, exc.message)

@@ -9,6 +9,7 @@ processes, set PROMETHEUS_MULTIPROC_DIR and /metrics aggregates them all.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -125,6 +126,12 @@ class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # Unique across processes and restarts without a system call per request.
+        self._prefix = secrets.token_hex(4)
+        self._counter = itertools.count(1)
+
+    def _next_id(self) -> str:
+        return f"{self._prefix}-{next(self._counter):x}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -132,7 +139,7 @@ class ObservabilityMiddleware:
             return
         started = time.perf_counter()
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if 0 < len(given) <= 64 and given.isprintable() else secrets.token_hex(8)
+        request_id = given if 0 < len(given) <= 64 and given.isprintable() else self._next_id()
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
 

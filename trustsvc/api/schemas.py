@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trustsvc.access.clients import ClientInfo
 from trustsvc.access.sharing import LookupAnswer, SharedLicense
@@ -15,12 +15,40 @@ from trustsvc.licenses.jobs import JobView
 from trustsvc.licenses.service import LicenseView
 from trustsvc.verification.report import VerificationReport
 
-_STRICT = ConfigDict(extra="forbid")
+
+def _contains_nul(value: object) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
-class IssueBody(BaseModel):
-    model_config = _STRICT
+class _Body(BaseModel):
+    """A request body: unknown fields are refused, and so is a NUL character anywhere.
 
+    PostgreSQL text cannot hold NUL, so a name or a reason with one would fail in
+    the database, as a 500, instead of as the invalid input it is.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        if _contains_nul(data):
+            raise ValueError("text may not contain NUL characters")
+        return data
+
+
+class IssueBody(_Body):
     type: str = Field(
         min_length=1, max_length=64, description="License type key, e.g. business-license"
     )
@@ -29,22 +57,16 @@ class IssueBody(BaseModel):
     )
 
 
-class ChangeBody(BaseModel):
-    model_config = _STRICT
-
+class ChangeBody(_Body):
     changes: dict[str, Any] = Field(description="Fields to change; the rest is carried over")
     reason: str = Field(min_length=1, max_length=500, description="Why (变更事由)")
 
 
-class ReasonBody(BaseModel):
-    model_config = _STRICT
-
+class ReasonBody(_Body):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class BatchBody(BaseModel):
-    model_config = _STRICT
-
+class BatchBody(_Body):
     type: str = Field(min_length=1, max_length=64)
     rows: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
 
@@ -198,9 +220,7 @@ class AccessEntryOut(BaseModel):
         return cls(**values)
 
 
-class ClientBody(BaseModel):
-    model_config = _STRICT
-
+class ClientBody(_Body):
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(pattern="^(issuer|verifier|admin)$")
     department_code: str | None = Field(default=None, max_length=18)
@@ -208,9 +228,7 @@ class ClientBody(BaseModel):
     rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
-class RotateBody(BaseModel):
-    model_config = _STRICT
-
+class RotateBody(_Body):
     grace_seconds: int = Field(default=0, ge=0, le=30 * 86400)
 
 
@@ -249,9 +267,7 @@ class NewKeyOut(BaseModel):
     api_key: str
 
 
-class PresentationBody(BaseModel):
-    model_config = _STRICT
-
+class PresentationBody(_Body):
     lifetime_seconds: int | None = Field(default=None, ge=30, le=86400)
     single_use: bool = False
     purpose: str | None = Field(default=None, max_length=200)

@@ -11,6 +11,7 @@ the checks of their presentation codes, which the verifier records itself.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -152,14 +153,20 @@ class AccessLog:
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
             try:
-                with self.services.database.begin() as session:
-                    add_accesses(session, [(at, client, access) for at, client, access, _ in batch])
-            except Exception as exc:  # noqa: BLE001 (each waiting caller gets the error)
-                for *_, done in batch:
-                    done.set_exception(exc)
-                continue
-            for *_, done in batch:
-                done.set_result(None)
+                self._commit(batch)
+            except Exception:  # noqa: BLE001 (one bad row must not fail the others)
+                # Row by row, so that only the callers whose rows are refused fail.
+                for row in batch:
+                    try:
+                        self._commit([row])
+                    except Exception as exc:  # noqa: BLE001 (the caller gets the error)
+                        row[3].set_exception(exc)
+
+    def _commit(self, rows: list[tuple[datetime, Client | None, Access, Future[None]]]) -> None:
+        with self.services.database.begin() as session:
+            add_accesses(session, [(at, client, access) for at, client, access, _ in rows])
+        for *_, done in rows:
+            done.set_result(None)
 
 
 def _event(
@@ -171,14 +178,25 @@ def _event(
         "actor": client.name if client else "anonymous",
         "actor_department": client.department_name if client else None,
         "action": access.action.value,
-        "purpose": access.purpose,
+        "purpose": _recordable(access.purpose, 200),
         "outcome": access.outcome.value,
-        "refusal": access.refusal,
+        "refusal": _recordable(access.refusal, 200),
         "holder_id_digest": digest,
-        "license_type": access.license_type,
+        "license_type": _recordable(access.license_type, 64),
         "returned_json": json.dumps(list(access.returned)),
-        "answer": access.answer,
+        "answer": _recordable(access.answer, 200),
     }
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _recordable(text: str | None, limit: int) -> str | None:
+    """What a caller stated, as the record can keep it: control characters (which
+    PostgreSQL refuses in text) shown as U+FFFD, and cut to the column's length."""
+    if text is None:
+        return None
+    return _CONTROL.sub("\ufffd", text)[:limit]
 
 
 def _entry(event: AccessEvent) -> AccessEntry:

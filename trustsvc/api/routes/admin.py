@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Response
 
 from trustsvc.access.clients import add_client, get_client, list_clients, revoke_client, rotate_key
 from trustsvc.api.deps import AdminDep, StateDep
+from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import AccessEntryOut, ClientBody, ClientOut, NewKeyOut, RotateBody
 from trustsvc.ledger.access import access_events
 
-router = APIRouter(tags=["operators"])
+router = APIRouter(tags=["operators"], responses=problem_responses(400, *KEY_PROBLEMS, 404, 409))
 
 
 @router.get("/api/v1/clients", response_model=list[ClientOut], summary="API clients")

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustsvc.api.deps import ServicesDep
-from trustsvc.api.errors import problem
+from trustsvc.api.errors import problem, problem_responses
 from trustsvc.errors import TrustServiceError
 
 router = APIRouter(tags=["health"])
@@ -19,7 +19,12 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Database and keys are reachable", response_model=None)
+@router.get(
+    "/readyz",
+    summary="Database and keys are reachable",
+    response_model=None,
+    responses=problem_responses(503),
+)
 def readyz(services: ServicesDep) -> dict[str, str] | JSONResponse:
     try:
         with services.database.begin() as session:

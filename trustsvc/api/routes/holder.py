@@ -7,10 +7,12 @@ works without script, for people.
 from __future__ import annotations
 
 import html
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
+import zxingcpp
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
@@ -23,6 +25,8 @@ from trustsvc.access.holders import (
     present_own,
 )
 from trustsvc.api.deps import StateDep, pdf_download, read_bounded_body
+from trustsvc.api.errors import problem_responses
+from trustsvc.api.routes.public import status_html
 from trustsvc.api.routes.signin import HolderDep
 from trustsvc.api.schemas import (
     AccessEntryOut,
@@ -31,11 +35,12 @@ from trustsvc.api.schemas import (
     PresentationBody,
     PresentationOut,
 )
+from trustsvc.errors import InvalidInputError
 from trustsvc.ledger.access import AccessEntry
 from trustsvc.licenses.service import LicenseService, LicenseView
 from trustsvc.verification.presentation import PresentationCode
 
-router = APIRouter(tags=["holders"])
+router = APIRouter(tags=["holders"], responses=problem_responses(400, 401, 403, 404, 409, 422))
 Identifier = Annotated[str, Path(max_length=128)]
 
 
@@ -136,25 +141,47 @@ _ACTIONS = {
     "verify_token": "核验二维码 · QR verified",
     "presentation_check": "亮证核验 · presentation checked",
 }
+_OUTCOMES = {"answered": "已答复 · answered", "refused": "已拒绝 · refused"}
 
 
 @router.get("/me", response_class=HTMLResponse, summary="The holder's page")
 async def my_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLResponse:
     views = await run_in_threadpool(licenses_of, state.licenses, holder)
     entries = await run_in_threadpool(access_record, state.licenses, holder)
-    return HTMLResponse(_page(holder, views, entries, None))
+    return HTMLResponse(_page(holder, views, entries, None, state.services.settings.zone))
 
 
-@router.post("/me/present", response_class=HTMLResponse, summary="亮证 from the page")
+@router.post(
+    "/me/present",
+    response_class=HTMLResponse,
+    summary="亮证 from the page",
+    responses=problem_responses(413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["identifier"],
+                        "properties": {"identifier": {"type": "string", "maxLength": 128}},
+                    }
+                }
+            },
+        }
+    },
+)
 async def present_from_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLResponse:
     form = parse_qs((await read_bounded_body(request, 4096)).decode(errors="replace"))
     identifier = (form.get("identifier") or [""])[0]
+    if "\x00" in identifier:
+        raise InvalidInputError("the identifier contains a NUL character")
     code = await run_in_threadpool(
         _present, state.licenses, holder, identifier, PresentationBody(single_use=True)
     )
     views = await run_in_threadpool(licenses_of, state.licenses, holder)
     entries = await run_in_threadpool(access_record, state.licenses, holder)
-    return HTMLResponse(_page(holder, views, entries, code))
+    return HTMLResponse(_page(holder, views, entries, code, state.services.settings.zone))
 
 
 _STYLE = """
@@ -162,9 +189,20 @@ body{font-family:system-ui,"Droid Sans Fallback",sans-serif;max-width:50rem;marg
 padding:0 1rem}
 table{width:100%;border-collapse:collapse}
 td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
+#presentation-link{overflow-wrap:anywhere}
+#presentation-qr{background:#fff;padding:1rem;width:14rem;max-width:70vw}
+#presentation-qr svg{width:100%;height:auto;display:block;shape-rendering:crispEdges}
+.scroll{overflow-x:auto}
 small{color:#666}
 form{display:inline}
 """
+
+
+def _qr_svg(link: str) -> str:
+    """The link as a QR code, inline SVG (the quiet zone is the box's white padding)."""
+    code = zxingcpp.create_barcode(link, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    svg: str = code.to_svg()
+    return svg[svg.index("<svg") :]
 
 
 def _page(
@@ -172,11 +210,17 @@ def _page(
     views: list[LicenseView],
     entries: list[AccessEntry],
     code: PresentationCode | None,
+    zone: ZoneInfo,
 ) -> str:
     e = html.escape
+
+    def local(moment: datetime) -> str:
+        """In the service's time zone, as the holder reads a clock."""
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
     rows = "".join(
         f"<tr><td>{e(v.type_name)}<br><small>{e(v.license_number)}</small></td>"
-        f"<td>{e(v.issuer_name)}</td><td>{e(v.status)}</td>"
+        f"<td>{e(v.issuer_name)}</td><td>{status_html(v.status)}</td>"
         f'<td><a href="/api/v1/me/licenses/{e(v.identifier)}/pdf">PDF</a>'
         + (
             f'<form method="post" action="/me/present"><input type="hidden" name="identifier" '
@@ -187,16 +231,21 @@ def _page(
         + "</td></tr>"
         for v in views
     )
-    record = "".join(
-        f"<tr><td>{e(x.at.isoformat(timespec='seconds'))}</td>"
-        f"<td>{e(x.actor)}<br><small>{e(x.actor_department or '')}</small></td>"
-        f"<td>{e(_ACTIONS.get(x.action, x.action))}</td><td>{e(x.purpose or '—')}</td>"
-        f"<td>{e(x.outcome)}</td></tr>"
-        for x in entries
+    record = (
+        "".join(
+            f"<tr><td>{e(local(x.at))}</td>"
+            f"<td>{e(x.actor)}<br><small>{e(x.actor_department or '')}</small></td>"
+            f"<td>{e(_ACTIONS.get(x.action, x.action))}</td><td>{e(x.purpose or '—')}</td>"
+            f"<td>{e(_OUTCOMES.get(x.outcome, x.outcome))}</td></tr>"
+            for x in entries
+        )
+        or '<tr><td colspan="5">暂无记录 <small>Nothing yet</small></td></tr>'
     )
     shown = (
         f'<section id="presentation"><h2>亮证码 <small>Presentation code</small></h2>'
-        f"<p>有效至 valid until {e(code.expires_at.isoformat(timespec='seconds'))}</p>"
+        f'<div id="presentation-qr">{_qr_svg(code.link)}</div>'
+        f"<p>请出示给核验人员扫描，有效至 {e(local(code.expires_at))}<br>"
+        f"<small>Show this to the verifier; valid until then</small></p>"
         f'<p><a id="presentation-link" href="{e(code.link)}">{e(code.link)}</a></p></section>'
         if code
         else ""
@@ -210,9 +259,11 @@ def _page(
 <p id="holder">{e(holder.name or "")} {e(holder.id_masked)}
 <form method="post" action="/auth/sign-out"><button type="submit">退出 Sign out</button></form></p>
 {shown}
-<table id="licenses"><tr><th>证照 License</th><th>颁发机构 Issuer</th><th>状态 Status</th>
-<th></th></tr>{rows}</table>
+<div class="scroll"><table id="licenses">
+<tr><th>证照 License</th><th>颁发机构 Issuer</th><th>状态 Status</th><th></th></tr>
+{rows}</table></div>
 <h2>用证记录 <small>Access record</small></h2>
-<table id="access-record"><tr><th>时间 When</th><th>使用方 Who</th><th>事项 What</th>
-<th>事由 Purpose</th><th>结果 Outcome</th></tr>{record}</table>
+<div class="scroll"><table id="access-record">
+<tr><th>时间 When</th><th>使用方 Who</th><th>事项 What</th><th>事由 Purpose</th>
+<th>结果 Outcome</th></tr>{record}</table></div>
 </body></html>"""

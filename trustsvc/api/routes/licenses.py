@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from trustsvc.access.clients import Client
 from trustsvc.api.deps import IssuerDep, StateDep, pdf_download
+from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import (
     BatchBody,
     ChangeBody,
@@ -28,7 +29,9 @@ from trustsvc.licenses import library
 from trustsvc.licenses.jobs import get_job, submit_job
 from trustsvc.licenses.service import IssueRequest, LicenseView
 
-router = APIRouter(prefix="/api/v1", tags=["issuers"])
+router = APIRouter(
+    prefix="/api/v1", tags=["issuers"], responses=problem_responses(400, *KEY_PROBLEMS, 404, 409)
+)
 
 IdempotencyKey = Annotated[
     str,
@@ -62,7 +65,10 @@ def _own(client: Client, view: LicenseView) -> LicenseView:
     response_model=LicenseOut,
     status_code=201,
     summary="Issue a license (render, seal, timestamp, store); idempotent",
-    responses={200: {"description": "An earlier request with this key was replayed"}},
+    responses={
+        200: {"description": "An earlier request with this key was replayed"},
+        **problem_responses(413),
+    },
 )
 def issue(
     body: IssueBody, key: IdempotencyKey, client: IssuerDep, state: StateDep, response: Response
@@ -83,6 +89,7 @@ def issue(
     response_model=JobOut,
     status_code=202,
     summary="Issue many licenses as a background job; progress at /api/v1/jobs/{id}",
+    responses=problem_responses(413),
 )
 def issue_batch(
     body: BatchBody, key: IdempotencyKey, client: IssuerDep, state: StateDep, response: Response

@@ -9,10 +9,13 @@ from fastapi import APIRouter, Query
 from trustsvc.access.clients import Client
 from trustsvc.access.sharing import LookupAnswer, lookup
 from trustsvc.api.deps import ApiState, StateDep, VerifierDep
+from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import LookupOut
 from trustsvc.errors import TrustServiceError
 
-router = APIRouter(prefix="/api/v1", tags=["data sharing"])
+router = APIRouter(
+    prefix="/api/v1", tags=["data sharing"], responses=problem_responses(*KEY_PROBLEMS)
+)
 
 HolderId = Annotated[str, Query(min_length=1, max_length=40, description="The holder's ID number")]
 HolderIdType = Annotated[

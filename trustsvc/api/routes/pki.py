@@ -8,26 +8,35 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from trustsvc.api.deps import ServicesDep, read_bounded_body
+from trustsvc.api.errors import problem_responses
 from trustsvc.errors import NotFoundError
 from trustsvc.keys.pki import PUBLISHED
 
-router = APIRouter(prefix="/pki", tags=["pki"])
+router = APIRouter(prefix="/pki", tags=["pki"], responses=problem_responses(422))
 
 #: A TimeStampReq or OCSPRequest is a few hundred bytes; anything far larger is not one.
 _REQUEST_LIMIT = 16 * 1024
 
 
+def _binary_body(media_type: str) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its DER body itself."""
+    schema = {"type": "string", "format": "binary"}
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": schema}}}}
+
+
 @router.post(
     "/tsa",
     response_class=Response,
-    responses={200: {"content": {"application/timestamp-reply": {}}}},
+    responses={200: {"content": {"application/timestamp-reply": {}}}, **problem_responses(413)},
     summary="RFC 3161 timestamp request (application/timestamp-query)",
+    openapi_extra=_binary_body("application/timestamp-query"),
 )
 async def timestamp(request: Request, services: ServicesDep) -> Response:
     body = await read_bounded_body(request, _REQUEST_LIMIT)
@@ -38,8 +47,9 @@ async def timestamp(request: Request, services: ServicesDep) -> Response:
 @router.post(
     "/ocsp",
     response_class=Response,
-    responses={200: {"content": {"application/ocsp-response": {}}}},
+    responses={200: {"content": {"application/ocsp-response": {}}}, **problem_responses(413)},
     summary="RFC 6960 OCSP request (application/ocsp-request)",
+    openapi_extra=_binary_body("application/ocsp-request"),
 )
 async def ocsp_post(request: Request, services: ServicesDep) -> Response:
     body = await read_bounded_body(request, _REQUEST_LIMIT)
@@ -50,7 +60,8 @@ async def ocsp_post(request: Request, services: ServicesDep) -> Response:
 @router.get(
     "/ocsp/{encoded:path}",
     response_class=Response,
-    responses={200: {"content": {"application/ocsp-response": {}}}},
+    # 404: a path that is not base64 text (a line break, say) matches no route.
+    responses={200: {"content": {"application/ocsp-response": {}}}, **problem_responses(404)},
     summary="RFC 6960 Appendix A.1 OCSP request by GET (base64 of the DER request)",
 )
 def ocsp_get(encoded: str, services: ServicesDep) -> Response:
@@ -65,7 +76,7 @@ def ocsp_get(encoded: str, services: ServicesDep) -> Response:
 @router.get(
     "/crl/{ca}",
     response_class=Response,
-    responses={200: {"content": {"application/pkix-crl": {}}}},
+    responses={200: {"content": {"application/pkix-crl": {}}}, **problem_responses(404)},
     summary="The current CRL of a service CA (root or issuing)",
 )
 def crl(ca: str, services: ServicesDep) -> Response:
@@ -78,7 +89,10 @@ def crl(ca: str, services: ServicesDep) -> Response:
 @router.get(
     "/certs/{filename}",
     response_class=Response,
-    responses={200: {"content": {"application/pkix-cert": {}, "application/x-pem-file": {}}}},
+    responses={
+        200: {"content": {"application/pkix-cert": {}, "application/x-pem-file": {}}},
+        **problem_responses(404),
+    },
     summary="A certificate of the service PKI, as name.pem or name.der",
 )
 def certificate(filename: str, services: ServicesDep) -> Response:

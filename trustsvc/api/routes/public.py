@@ -17,12 +17,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from trustsvc.api.deps import StateDep
+from trustsvc.api.deps import ApiState, StateDep
+from trustsvc.api.errors import problem_responses
+from trustsvc.errors import NotFoundError
+from trustsvc.licenses.library import EffectiveStatus
+from trustsvc.licenses.types import LicenseType, get_type
 from trustsvc.verification.printout import VERDICT_TEXT
 from trustsvc.verification.report import VerificationReport
 from trustsvc.verification.tokens import MAX_TOKEN_LENGTH
 
-router = APIRouter(tags=["public"])
+router = APIRouter(tags=["public"], responses=problem_responses(422))
 
 
 class PublicStatus(BaseModel):
@@ -63,9 +67,11 @@ def _public(report: VerificationReport, identifier: str) -> PublicStatus:
     response_model=PublicStatus,
     summary="The current status of a license (no key needed; no holder ID)",
 )
-def public_status(
+async def public_status(
     identifier: Annotated[str, Path(max_length=128)], state: StateDep
 ) -> PublicStatus:
+    # On the event loop: one indexed read (~0.1 ms) costs less than the hop to a worker
+    # thread, and this is the route relying parties call most.
     return _public(state.verifier.status_of(identifier), identifier)
 
 
@@ -81,12 +87,37 @@ _FACTS = (
 )
 
 
-def _page(report: VerificationReport) -> str:
+#: A license's status in words; the pages show the code beside them.
+STATUS_TEXT: dict[str, str] = {
+    EffectiveStatus.VALID: "现行有效",
+    EffectiveStatus.SUSPENDED: "已暂停",
+    EffectiveStatus.REVOKED: "已注销或吊销",
+    EffectiveStatus.SUPERSEDED: "已被新版本取代",
+    EffectiveStatus.EXPIRED: "已过有效期",
+}
+
+
+def status_html(status: str) -> str:
+    zh = STATUS_TEXT.get(status)
+    return f"{zh} <small>{html.escape(status)}</small>" if zh else html.escape(status)
+
+
+def _cell(key: str, value: object, license_type: LicenseType | None) -> str:
+    if key == "status":
+        return status_html(str(value))
+    if key == "license_type" and license_type is not None:
+        zh, en = license_type.name_zh, license_type.name_en
+        return f"{html.escape(zh)} <small>{html.escape(en)}</small>"
+    return html.escape(_text(value))
+
+
+def _page(report: VerificationReport, license_type: LicenseType | None = None) -> str:
     zh, en = VERDICT_TEXT[report.verdict]
     colour = "#0b7a3b" if report.is_valid else "#b00000"
     facts = asdict(report.facts)
     rows = "".join(
-        f"<tr><th>{label_zh}<br><small>{label_en}</small></th><td>{html.escape(_text(facts[key]))}</td></tr>"
+        f"<tr><th>{label_zh}<br><small>{label_en}</small></th>"
+        f"<td>{_cell(key, facts[key], license_type)}</td></tr>"
         for key, label_zh, label_en in _FACTS
         if facts.get(key) is not None
     )
@@ -107,6 +138,7 @@ h1{{font-size:1.2rem;margin:0 0 1rem}}
 .verdict strong{{color:{colour};font-size:1.5rem;display:block}}
 table{{width:100%;border-collapse:collapse;background:#fff}}
 th,td{{text-align:left;padding:.5rem;border-bottom:1px solid #eee;vertical-align:top}}
+td{{overflow-wrap:anywhere}}
 th{{width:8rem;font-weight:normal;color:#666}}
 small{{color:#777}}
 </style></head><body><main>
@@ -135,4 +167,14 @@ async def scanned(
 ) -> HTMLResponse:
     report = await run_in_threadpool(state.verifier.verify_token, token, checked_by="public page")
     state.metrics.verifications.labels("public_page", report.verdict.value).inc()
-    return HTMLResponse(_page(report), status_code=200)
+    return HTMLResponse(_page(report, _license_type(state, report)), status_code=200)
+
+
+def _license_type(state: ApiState, report: VerificationReport) -> LicenseType | None:
+    """The type a report names, for its name in words; None when unknown here."""
+    if report.facts.license_type is None:
+        return None
+    try:
+        return get_type(state.licenses.types, report.facts.license_type)
+    except NotFoundError:
+        return None

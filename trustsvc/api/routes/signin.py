@@ -11,22 +11,48 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import time
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
+import httpx
+from authlib.integrations.base_client.errors import MismatchingStateError
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from joserfc.errors import ClaimError, JoseError
 
 from trustsvc.access.holders import Holder, identify
-from trustsvc.api.deps import StateDep, get_state, read_bounded_body
+from trustsvc.api.deps import StateDep, read_bounded_body, state_of
+from trustsvc.api.errors import problem_responses
 from trustsvc.config import Settings
-from trustsvc.errors import AuthenticationError, ForbiddenError, InvalidInputError, NotFoundError
+from trustsvc.errors import (
+    AuthenticationError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    UpstreamUnavailableError,
+)
 from trustsvc.licenses.holders import HolderIdType
 
 router = APIRouter(tags=["holders"])
 _FORM_LIMIT = 4096
+_SIGN_IN_FIELDS = {
+    "type": "object",
+    "required": ["id_number"],
+    "properties": {
+        "id_type": {"type": "string", "description": "Holder ID type code; 111 when absent"},
+        "id_number": {"type": "string"},
+        "name": {"type": "string"},
+    },
+}
+_DEVELOPMENT_SIGN_IN = {
+    "application/json": {"schema": _SIGN_IN_FIELDS},
+    "application/x-www-form-urlencoded": {"schema": _SIGN_IN_FIELDS},
+}
+#: An OAuth error code as RFC 6749 allows it; anything else from the query is not echoed.
+_ERROR_CODE = re.compile(r"[a-z_,]{1,64}")
 
 
 def make_oauth(settings: Settings) -> OAuth | None:
@@ -45,6 +71,19 @@ def make_oauth(settings: Settings) -> OAuth | None:
     return oauth
 
 
+async def _id_token_checks(oauth: OAuth, settings: Settings) -> dict[str, Any]:
+    """The ID token's issuer and audience, per OIDC Core 3.1.3.7.
+
+    authlib checks ``aud`` only through ``azp``, so a token for another audience that
+    names this client as its authorized party would pass; the audience is required here.
+    """
+    metadata = await oauth.idp.load_server_metadata()
+    return {
+        "iss": {"essential": True, "values": [metadata.get("issuer") or settings.oidc_issuer]},
+        "aud": {"essential": True, "value": oauth.idp.client_id},
+    }
+
+
 def _start_session(request: Request, holder: Holder, minutes: int) -> None:
     request.session.clear()
     request.session["holder"] = {
@@ -57,7 +96,7 @@ def _start_session(request: Request, holder: Holder, minutes: int) -> None:
     }
 
 
-def current_holder(request: Request) -> Holder:
+async def current_holder(request: Request) -> Holder:
     """The signed-in holder, or 401."""
     stored: Any = request.session.get("holder") if "session" in request.scope else None
     if not isinstance(stored, dict) or stored.get("exp", 0) < time.time():
@@ -68,38 +107,77 @@ def current_holder(request: Request) -> Holder:
 HolderDep = Annotated[Holder, Depends(current_holder)]
 
 
-@router.get("/auth/sign-in", response_class=HTMLResponse, summary="Holder sign-in")
+@router.get(
+    "/auth/sign-in",
+    response_class=HTMLResponse,
+    summary="Holder sign-in",
+    responses={302: {"description": "To the identity provider"}, **problem_responses(404, 502)},
+)
 async def sign_in(request: Request, state: StateDep) -> Response:
     oauth: OAuth | None = request.app.state.oauth
     settings = state.services.settings
     if oauth is not None:
         redirect_uri = f"{settings.public_base_url}/auth/callback"
-        response: Response = await oauth.idp.authorize_redirect(request, redirect_uri)
+        try:
+            response: Response = await oauth.idp.authorize_redirect(request, redirect_uri)
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailableError("the identity provider cannot be reached") from exc
         return response
     if settings.development_sign_in and not settings.production:
         return HTMLResponse(_development_form())
     raise NotFoundError("holder sign-in is not configured (set TRUSTSVC_OIDC_ISSUER)")
 
 
-@router.get("/auth/callback", summary="Where the identity provider sends the holder back")
+@router.get(
+    "/auth/callback",
+    summary="Where the identity provider sends the holder back",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        303: {"description": "Signed in: to /me"},
+        **problem_responses(401, 403, 404, 422, 502),
+    },
+)
 async def callback(request: Request) -> RedirectResponse:
     oauth: OAuth | None = request.app.state.oauth
     if oauth is None:
         raise NotFoundError("holder sign-in with an identity provider is not configured")
-    state = get_state(request)
+    state = state_of(request)
     settings = state.services.settings
     try:
-        token = await oauth.idp.authorize_access_token(request)
+        token = await oauth.idp.authorize_access_token(
+            request, claims_options=await _id_token_checks(oauth, settings)
+        )
+    except httpx.HTTPError as exc:
+        raise UpstreamUnavailableError("the identity provider cannot be reached") from exc
+    except MismatchingStateError as exc:
+        raise AuthenticationError(
+            "this sign-in was not started in this browser, or was already used; "
+            "sign in again (/auth/sign-in)"
+        ) from exc
     except OAuthError as exc:
-        raise AuthenticationError(f"the identity provider refused: {exc.error}") from exc
-    claims = dict(token.get("userinfo") or {})
+        raise AuthenticationError(
+            f"the identity provider refused the sign-in: {_error_code(exc.error)}"
+        ) from exc
+    except JoseError as exc:
+        # A bad signature, an unknown key, or a claim (iss, aud, exp, nonce) that fails.
+        claim = f" ({_error_code(exc.claim)})" if isinstance(exc, ClaimError) else ""
+        raise AuthenticationError(
+            f"the identity provider's ID token is not acceptable: {_error_code(exc.error)}{claim}"
+        ) from exc
+    if not token.get("userinfo"):
+        raise AuthenticationError("the identity provider sent no ID token")
+    claims = dict(token["userinfo"])
     id_number = claims.get(settings.oidc_id_number_claim)
     if not isinstance(id_number, str):
         raise ForbiddenError(
             f"the identity provider gave no {settings.oidc_id_number_claim!r} claim"
         )
     id_type = claims.get(settings.oidc_id_type_claim) or HolderIdType.CITIZEN_ID.value
-    holder = identify(state.licenses, str(id_type), id_number, claims.get("name"), "oidc")
+    name = claims.get("name")
+    holder = identify(
+        state.licenses, str(id_type), id_number, name if isinstance(name, str) else None, "oidc"
+    )
     _start_session(request, holder, settings.holder_session_minutes)
     return RedirectResponse("/me", status_code=303)
 
@@ -107,7 +185,12 @@ async def callback(request: Request) -> RedirectResponse:
 @router.post(
     "/auth/dev-sign-in",
     summary="Development only: sign in as any holder (form or JSON: id_type, id_number, name)",
-    responses={303: {"description": "Signed in (form)"}, 200: {"description": "Signed in (JSON)"}},
+    responses={
+        303: {"description": "Signed in (form)"},
+        200: {"description": "Signed in (JSON)"},
+        **problem_responses(404, 413, 422),
+    },
+    openapi_extra={"requestBody": {"required": True, "content": _DEVELOPMENT_SIGN_IN}},
 )
 async def development_sign_in(request: Request, state: StateDep) -> Response:
     settings = state.services.settings
@@ -138,10 +221,19 @@ async def development_sign_in(request: Request, state: StateDep) -> Response:
     return RedirectResponse("/me", status_code=303)
 
 
-@router.post("/auth/sign-out", summary="End the holder's session")
+@router.post(
+    "/auth/sign-out",
+    summary="End the holder's session",
+    status_code=303,
+    response_class=RedirectResponse,
+)
 async def sign_out(request: Request) -> RedirectResponse:
     request.session.clear()
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse("/auth/sign-in", status_code=303)
+
+
+def _error_code(error: object) -> str:
+    return error if isinstance(error, str) and _ERROR_CODE.fullmatch(error) else "error"
 
 
 def _development_form() -> str:
@@ -153,8 +245,13 @@ def _development_form() -> str:
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>持证人登录（开发）· Holder sign-in (development)</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:30rem;margin:2rem auto">
+<title>持证人登录（开发）· Holder sign-in (development)</title>
+<style>
+body{{font-family:system-ui,"Noto Sans CJK SC","Droid Sans Fallback",sans-serif;max-width:30rem;
+margin:2rem auto;padding:0 1rem}}
+select,input{{width:100%;box-sizing:border-box;font-size:1rem;padding:.4rem}}
+</style></head>
+<body>
 <h1>持证人登录 <small>Holder sign-in</small></h1>
 <p><strong>开发模式</strong>：不核实身份，生产环境不可用。
 <small>Development mode: identity is not checked; refused in production.</small></p>

@@ -7,6 +7,9 @@ its holder's access record with the client and the purpose it stated.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -14,14 +17,17 @@ from fastapi.concurrency import run_in_threadpool
 
 from trustsvc.access.clients import Client
 from trustsvc.api.deps import ApiState, StateDep, VerifierDep, read_bounded_body
+from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import VerificationOut
 from trustsvc.errors import InvalidInputError, PurposeRefusedError
 from trustsvc.ledger.access import Access, AccessAction, Outcome
 from trustsvc.verification.report import VerificationReport
-from trustsvc.verification.tokens import MAX_TOKEN_LENGTH, parse_token
+from trustsvc.verification.tokens import MAX_TOKEN_LENGTH, peek_kind
 from trustsvc.verification.verifier import DEFAULT_MAX_BYTES
 
-router = APIRouter(prefix="/api/v1", tags=["verifiers"])
+router = APIRouter(
+    prefix="/api/v1", tags=["verifiers"], responses=problem_responses(*KEY_PROBLEMS, 413)
+)
 
 Purpose = Annotated[
     str | None,
@@ -42,19 +48,22 @@ def _record(
     action: AccessAction,
     purpose: str | None,
     report: VerificationReport,
-) -> None:
+) -> Awaitable[None]:
+    """Count the verification and queue its access record; await it before answering."""
     identifier = report.facts.identifier
     state.metrics.verifications.labels(action.value, report.verdict.value).inc()
-    state.access_log(
-        client,
-        Access(
-            action,
-            Outcome.ANSWERED,
-            purpose=purpose,
-            returned=[identifier] if identifier else [],
-            answer=report.verdict.value,
-            license_identifier=identifier,
-        ),
+    return asyncio.wrap_future(
+        state.access_log.submit(
+            client,
+            Access(
+                action,
+                Outcome.ANSWERED,
+                purpose=purpose,
+                returned=[identifier] if identifier else [],
+                answer=report.verdict.value,
+                license_identifier=identifier,
+            ),
+        )
     )
 
 
@@ -77,7 +86,7 @@ async def verify_pdf(
     if not pdf:
         raise InvalidInputError("the request body must be the PDF to verify")
     report = await run_in_threadpool(state.verifier.verify_pdf, pdf)
-    await run_in_threadpool(_record, state, client, AccessAction.VERIFY_PDF, stated, report)
+    await _record(state, client, AccessAction.VERIFY_PDF, stated, report)
     return VerificationOut.of(report)
 
 
@@ -86,24 +95,22 @@ async def verify_pdf(
     response_model=VerificationOut,
     summary="Verify a QR token (printed on a license, or a presentation code)",
 )
-def verify_token(
+async def verify_token(
     token: Annotated[str, Path(max_length=MAX_TOKEN_LENGTH)],
     client: VerifierDep,
     state: StateDep,
     purpose: Purpose = None,
 ) -> VerificationOut:
     stated = _stated(client, purpose)
-    report = state.verifier.verify_token(token, checked_by=client.name, purpose=stated)
-    # A presentation code that passed was recorded by the verifier itself, as a check.
-    if not (report.is_valid and _is_presentation(token)):
-        _record(state, client, AccessAction.VERIFY_TOKEN, stated, report)
-    else:
+    check = partial(state.verifier.verify_token, token, checked_by=client.name, purpose=stated)
+    presentation = peek_kind(token) == "presentation"
+    # A license token is checked on the event loop: a signature and one indexed read
+    # (~0.25 ms) cost less than the hop to a worker thread. A presentation code's
+    # check commits, so it goes to a thread. The access record is awaited.
+    report = await run_in_threadpool(check) if presentation else check()
+    if report.is_valid and presentation:
+        # A presentation code that passed was recorded by the verifier itself, as a check.
         state.metrics.verifications.labels("verify_token", report.verdict.value).inc()
+    else:
+        await _record(state, client, AccessAction.VERIFY_TOKEN, stated, report)
     return VerificationOut.of(report)
-
-
-def _is_presentation(token: str) -> bool:
-    try:
-        return parse_token(token).claims.kind == "presentation"
-    except InvalidInputError:
-        return False

@@ -1,0 +1,559 @@
+"""Who may call what: every route the app serves, times every kind of caller.
+
+The table below is the intended policy, written out by hand: public routes
+answer everyone; issuer routes want an issuer key and reach only the key's
+department; verifier routes want a verifier key; holder routes want a
+holder's session (a session is not a key, nor a key a session); operator
+routes want an admin key. Each call is a valid request with the license,
+job or client it needs in the right state, so the only thing that varies
+along a row is the caller. A route the app serves without a row here fails
+the coverage test, so a new route cannot go unreviewed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from asn1crypto import algos, tsp
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import CITIZEN_ID, PURPOSES, Api
+from tests.helpers import DEPARTMENT_A, current_seal
+from trustsvc.access.clients import Authenticator, add_client
+from trustsvc.api.errors import PROBLEM_JSON
+from trustsvc.licenses.identifiers import citizen_id_check_character
+from trustsvc.licenses.library import Action
+from trustsvc.licenses.types import example_data, get_type
+from trustsvc.verification.presentation import present
+
+CALLERS = ("none", "issuer_a", "issuer_b", "verifier", "admin", "holder")
+SESSION_COOKIE = "trustsvc_session"
+LICENSE_TYPE = "real-estate-certificate"
+#: Another citizen, who holds nothing of CITIZEN_ID's.
+OTHER_CITIZEN_ID = "33010619900101123" + citizen_id_check_character("33010619900101123")
+#: The stable problem codes of refusals.
+REFUSAL_CODES = {401: "unauthenticated", 403: "forbidden"}
+
+
+# ---- who gets what ------------------------------------------------------------------
+
+
+def everyone(status: int = 200) -> dict[str, int]:
+    return dict.fromkeys(CALLERS, status)
+
+
+def issuers(a: int, b: int = 403) -> dict[str, int]:
+    """Issuer A gets ``a`` (its own department's things); issuer B gets ``b``."""
+    return {
+        "none": 401,
+        "holder": 401,
+        "verifier": 403,
+        "admin": 403,
+        "issuer_a": a,
+        "issuer_b": b,
+    }
+
+
+def verifiers(ok: int = 200) -> dict[str, int]:
+    return {**issuers(403, 403), "verifier": ok}
+
+
+def holders(ok: int = 200) -> dict[str, int]:
+    return {**dict.fromkeys(CALLERS, 401), "holder": ok}
+
+
+def admins(ok: int = 200) -> dict[str, int]:
+    return {**issuers(403, 403), "admin": ok}
+
+
+# ---- the world the calls are made in --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    url: str
+    params: Mapping[str, str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    content: bytes | None = None
+
+
+class World:
+    """A license of department A held by CITIZEN_ID, and everything the calls refer to.
+
+    Lifecycle actions use up their license: ``subject(name)`` gives one in the
+    state the action needs, and a fresh one after a call succeeded on it.
+    """
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self._numbers = itertools.count()
+        self._subjects: dict[str, str] = {}
+        self.license = api.issue()
+        self.pdf = api.licenses.document(self.license)
+        self.token = present(
+            api.licenses, self.license, actor="test", lifetime=timedelta(hours=1)
+        ).token
+        self.holder_cookie = _session_cookie(api.holder())
+        job = api.http.post(
+            "/api/v1/licenses/batch",
+            json={"type": LICENSE_TYPE, "rows": [self.license_data()]},
+            headers={**api.as_("issuer_a"), "Idempotency-Key": self.unique("setup-batch")},
+        )
+        assert job.status_code == 202, job.text
+        self.job = job.json()["id"]
+        for name in ("to-revoke", "to-rotate"):
+            add_client(api.services, name, "verifier", purposes=["核查"])
+        seal = current_seal(api.services, DEPARTMENT_A)
+        self.ocsp_request = (
+            ocsp.OCSPRequestBuilder()
+            .add_certificate(seal, api.services.pki.issuing, hashes.SHA256())
+            .build()
+            .public_bytes(serialization.Encoding.DER)
+        )
+        self.timestamp_request = tsp.TimeStampReq(
+            {
+                "version": 1,
+                "message_imprint": {
+                    "hash_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
+                    "hashed_message": hashlib.sha256(b"authorisation matrix").digest(),
+                },
+                "cert_req": True,
+            }
+        ).dump()
+
+    def unique(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._numbers):04d}"
+
+    def license_data(self) -> dict[str, str]:
+        return dict(example_data(get_type(self.api.licenses.types, LICENSE_TYPE)))
+
+    def subject(self, name: str) -> str:
+        """A license of A for the action ``name``: suspended for "resume", else valid."""
+        if name not in self._subjects:
+            identifier = self.api.issue()
+            if name == "resume":
+                self.api.licenses.transition(identifier, Action.SUSPEND, "test", "核查")
+            self._subjects[name] = identifier
+        return self._subjects[name]
+
+    def use_up(self, name: str) -> None:
+        self._subjects.pop(name, None)
+
+    def send(self, caller: str, call: Call) -> httpx.Response:
+        app = self.api.http.app
+        assert isinstance(app, FastAPI)
+        # A client of its own per call: no cookie of one call leaks into the next.
+        client = TestClient(
+            app,
+            base_url=str(self.api.http.base_url),
+            follow_redirects=False,
+            raise_server_exceptions=False,
+        )
+        headers = dict(call.headers)
+        if caller == "holder":
+            headers["Cookie"] = f"{SESSION_COOKIE}={self.holder_cookie}"
+        else:
+            headers.update(self.api.as_(caller))
+        return client.request(
+            call.method,
+            call.url,
+            params=dict(call.params) if call.params else None,
+            headers=headers,
+            json=call.json,
+            content=call.content,
+        )
+
+
+def _session_cookie(client: TestClient) -> str:
+    value = client.cookies.get(SESSION_COOKIE)
+    assert value, "the development sign-in set no session cookie"
+    return value
+
+
+# ---- the table ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    #: The route as the app declares it.
+    route: str
+    expected: Mapping[str, int]
+    call: Callable[[World], Call]
+    #: The ``World.subject`` this call changes; a successful call uses it up.
+    uses_up: str | None = None
+
+
+def _get(url: str, **params: str) -> Callable[[World], Call]:
+    return lambda _world: Call("GET", url, params or None)
+
+
+def _lifecycle(action: str, body: dict[str, Any]) -> Row:
+    return Row(
+        "POST",
+        f"/api/v1/licenses/{{identifier}}/{action}",
+        issuers(201 if action == "change" else 200),
+        lambda w: Call("POST", f"/api/v1/licenses/{w.subject(action)}/{action}", json=body),
+        uses_up=action,
+    )
+
+
+def _issue(w: World) -> Call:
+    return Call(
+        "POST",
+        "/api/v1/licenses",
+        headers={"Idempotency-Key": w.unique("issue")},
+        json={"type": LICENSE_TYPE, "data": w.license_data()},
+    )
+
+
+def _batch(w: World) -> Call:
+    return Call(
+        "POST",
+        "/api/v1/licenses/batch",
+        headers={"Idempotency-Key": w.unique("batch")},
+        json={"type": LICENSE_TYPE, "rows": [w.license_data()]},
+    )
+
+
+_LOOKUP = {"holder_id": CITIZEN_ID, "purpose": PURPOSES[0]}
+
+TABLE: tuple[Row, ...] = (
+    # Public: no credential needed, none refused.
+    Row("GET", "/healthz", everyone(), _get("/healthz")),
+    Row("GET", "/readyz", everyone(), _get("/readyz")),
+    Row("GET", "/openapi.json", everyone(), _get("/openapi.json")),
+    Row("GET", "/docs", everyone(), _get("/docs")),
+    Row("GET", "/docs/oauth2-redirect", everyone(), _get("/docs/oauth2-redirect")),
+    Row("GET", "/redoc", everyone(), _get("/redoc")),
+    Row("GET", "/pki/certs/{filename}", everyone(), _get("/pki/certs/issuing.pem")),
+    Row("GET", "/pki/crl/{ca}", everyone(), _get("/pki/crl/issuing.crl")),
+    Row(
+        "GET",
+        "/pki/ocsp/{encoded:path}",
+        everyone(),
+        lambda w: Call("GET", "/pki/ocsp/" + base64.b64encode(w.ocsp_request).decode()),
+    ),
+    Row(
+        "POST",
+        "/pki/ocsp",
+        everyone(),
+        lambda w: Call(
+            "POST",
+            "/pki/ocsp",
+            headers={"Content-Type": "application/ocsp-request"},
+            content=w.ocsp_request,
+        ),
+    ),
+    Row(
+        "POST",
+        "/pki/tsa",
+        everyone(),
+        lambda w: Call(
+            "POST",
+            "/pki/tsa",
+            headers={"Content-Type": "application/timestamp-query"},
+            content=w.timestamp_request,
+        ),
+    ),
+    Row(
+        "GET",
+        "/public/licenses/{identifier}/status",
+        everyone(),
+        lambda w: Call("GET", f"/public/licenses/{w.license}/status"),
+    ),
+    Row("GET", "/v/{token}", everyone(), lambda w: Call("GET", f"/v/{w.token}")),
+    Row("GET", "/auth/sign-in", everyone(), _get("/auth/sign-in")),
+    Row(
+        "POST",
+        "/auth/dev-sign-in",
+        everyone(),
+        lambda _w: Call(
+            "POST", "/auth/dev-sign-in", json={"id_type": "111", "id_number": CITIZEN_ID}
+        ),
+    ),
+    # Signing out is a redirect (303) to the start page, for anyone.
+    Row("POST", "/auth/sign-out", everyone(303), lambda _w: Call("POST", "/auth/sign-out")),
+    # Without an identity provider configured there is nothing to come back to.
+    Row("GET", "/auth/callback", everyone(404), _get("/auth/callback")),
+    # Issuers: their own department only; another department's job does not exist for them.
+    Row("POST", "/api/v1/licenses", issuers(201, 201), _issue),
+    Row("POST", "/api/v1/licenses/batch", issuers(202, 202), _batch),
+    Row("GET", "/api/v1/licenses", issuers(200, 200), _get("/api/v1/licenses")),
+    Row(
+        "GET",
+        "/api/v1/jobs/{job_id}",
+        issuers(200, 404),
+        lambda w: Call("GET", f"/api/v1/jobs/{w.job}"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/licenses/{identifier}",
+        issuers(200),
+        lambda w: Call("GET", f"/api/v1/licenses/{w.license}"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/licenses/{identifier}/pdf",
+        issuers(200),
+        lambda w: Call("GET", f"/api/v1/licenses/{w.license}/pdf"),
+    ),
+    _lifecycle("change", {"changes": {"area": "90.12"}, "reason": "面积更正"}),
+    _lifecycle("suspend", {"reason": "核查"}),
+    _lifecycle("resume", {"reason": "核查完毕"}),
+    _lifecycle("revoke", {"reason": "吊销"}),
+    # Verifiers, stating one of their purposes.
+    Row(
+        "POST",
+        "/api/v1/verify",
+        verifiers(),
+        lambda w: Call(
+            "POST",
+            "/api/v1/verify",
+            params={"purpose": PURPOSES[0]},
+            headers={"Content-Type": "application/pdf"},
+            content=w.pdf,
+        ),
+    ),
+    Row(
+        "GET",
+        "/api/v1/verify/token/{token}",
+        verifiers(),
+        lambda w: Call("GET", f"/api/v1/verify/token/{w.token}", {"purpose": PURPOSES[0]}),
+    ),
+    Row("GET", "/api/v1/lookup", verifiers(), _get("/api/v1/lookup", type=LICENSE_TYPE, **_LOOKUP)),
+    Row(
+        "GET", "/api/v1/holders/licenses", verifiers(), _get("/api/v1/holders/licenses", **_LOOKUP)
+    ),
+    # The signed-in holder, about their own licenses.
+    Row("GET", "/api/v1/me", holders(), _get("/api/v1/me")),
+    Row("GET", "/api/v1/me/licenses", holders(), _get("/api/v1/me/licenses")),
+    Row(
+        "GET",
+        "/api/v1/me/licenses/{identifier}/pdf",
+        holders(),
+        lambda w: Call("GET", f"/api/v1/me/licenses/{w.license}/pdf"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/me/licenses/{identifier}/presentations",
+        holders(201),
+        lambda w: Call("POST", f"/api/v1/me/licenses/{w.license}/presentations", json={}),
+    ),
+    Row("GET", "/api/v1/me/access-record", holders(), _get("/api/v1/me/access-record")),
+    Row("GET", "/me", holders(), _get("/me")),
+    Row(
+        "POST",
+        "/me/present",
+        holders(),
+        lambda w: Call(
+            "POST",
+            "/me/present",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            content=f"identifier={w.license}".encode(),
+        ),
+    ),
+    # Operators.
+    Row("GET", "/api/v1/clients", admins(), _get("/api/v1/clients")),
+    Row(
+        "POST",
+        "/api/v1/clients",
+        admins(201),
+        lambda w: Call(
+            "POST",
+            "/api/v1/clients",
+            json={"name": w.unique("made"), "role": "verifier", "purposes": ["核查"]},
+        ),
+    ),
+    Row("GET", "/api/v1/clients/{name}", admins(), _get("/api/v1/clients/issuer_b")),
+    Row(
+        "POST",
+        "/api/v1/clients/{name}/revoke",
+        admins(),
+        lambda _w: Call("POST", "/api/v1/clients/to-revoke/revoke"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/clients/{name}/rotate",
+        admins(),
+        lambda _w: Call("POST", "/api/v1/clients/to-rotate/rotate", json={"grace_seconds": 0}),
+    ),
+    Row("GET", "/api/v1/access-events", admins(), _get("/api/v1/access-events")),
+    Row("GET", "/metrics", admins(), _get("/metrics")),
+)
+
+
+def served_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, route) the app answers; HEAD goes with GET and is not listed."""
+
+    def walk(routes: Any) -> Iterator[tuple[str, str]]:
+        for route in routes:
+            # Recent FastAPI keeps included routers as one lazy entry each.
+            if hasattr(route, "effective_candidates"):
+                yield from walk(route.effective_candidates())
+                continue
+            declared = getattr(route, "original_route", route)
+            for method in getattr(declared, "methods", None) or ():
+                if method != "HEAD":
+                    yield method, route.path
+
+    return set(walk(app.routes))
+
+
+def _refusal_problems(response: httpx.Response) -> list[str]:
+    """What is wrong with a 401 or 403 answer as a problem+json refusal."""
+    status = response.status_code
+    if status not in REFUSAL_CODES:
+        return []
+    problems = []
+    if response.headers.get("content-type") != PROBLEM_JSON:
+        problems.append(f"content-type {response.headers.get('content-type')!r}")
+    else:
+        body = response.json()
+        if body.get("code") != REFUSAL_CODES[status] or body.get("status") != status:
+            problems.append(f"code {body.get('code')!r}, status {body.get('status')!r}")
+    if status == 401 and not response.headers.get("www-authenticate", "").startswith("Bearer"):
+        problems.append("no WWW-Authenticate: Bearer")
+    return problems
+
+
+# ---- the tests ------------------------------------------------------------------------
+
+
+def test_the_table_covers_exactly_the_routes_the_app_serves(api: Api) -> None:
+    app = api.http.app
+    assert isinstance(app, FastAPI)
+    tabled = [(row.method, row.route) for row in TABLE]
+    assert len(tabled) == len(set(tabled)), "a route has two rows"
+    served = served_routes(app)
+    assert len(served) > 40, "the routes were not found: has FastAPI changed how it keeps them?"
+    assert served - set(tabled) == set(), "routes without a row in the authorisation table"
+    assert set(tabled) - served == set(), "rows for routes the app does not serve"
+    for row in TABLE:
+        assert set(row.expected) == set(CALLERS), f"{row.method} {row.route}"
+
+
+def test_every_route_answers_every_caller_as_the_policy_says(api: Api) -> None:
+    world = World(api)
+    mismatches: list[str] = []
+    for row in TABLE:
+        for caller in CALLERS:
+            response = world.send(caller, row.call(world))
+            status, wanted = response.status_code, row.expected[caller]
+            if row.uses_up is not None and status < 300:
+                world.use_up(row.uses_up)
+            where = f"{row.method} {row.route} as {caller}"
+            if status != wanted:
+                mismatches.append(f"{where}: {status}, want {wanted}: {response.text[:160]}")
+            mismatches.extend(f"{where}: {p}" for p in _refusal_problems(response))
+    assert not mismatches, f"{len(mismatches)} mismatch(es):\n" + "\n".join(mismatches)
+
+
+def test_another_holder_may_not_take_someone_elses_license(api: Api) -> None:
+    identifier = api.issue()
+    other = api.holder(OTHER_CITIZEN_ID)
+    for method, url, body in (
+        ("GET", f"/api/v1/me/licenses/{identifier}/pdf", None),
+        ("POST", f"/api/v1/me/licenses/{identifier}/presentations", {}),
+    ):
+        response = other.request(method, url, json=body)
+        assert response.status_code == 403, (url, response.text)
+        assert response.headers["content-type"] == PROBLEM_JSON
+        assert response.json()["code"] == "forbidden"
+    assert other.get("/api/v1/me/licenses").json() == []
+    # The rightful holder, for contrast.
+    assert api.holder().get(f"/api/v1/me/licenses/{identifier}/pdf").status_code == 200
+
+
+@pytest.fixture
+def uncached(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
+    """The api with keys checked against the database on every call (no 5 s cache)."""
+    state = api.http.app.state.api  # type: ignore[attr-defined]
+    monkeypatch.setattr(state, "authenticator", Authenticator(api.services, cache_seconds=0))
+    return api
+
+
+def _assert_unauthenticated(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.json()["code"] == "unauthenticated"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_revoked_clients_key_is_refused(uncached: Api) -> None:
+    api = uncached
+    made = api.http.post(
+        "/api/v1/clients",
+        json={"name": "短期核验方", "role": "verifier", "purposes": ["核查"]},
+        headers=api.as_("admin"),
+    )
+    assert made.status_code == 201, made.text
+    key = {"Authorization": f"Bearer {made.json()['api_key']}"}
+    lookup = {"holder_id": CITIZEN_ID, "purpose": "核查"}
+    assert api.http.get("/api/v1/holders/licenses", params=lookup, headers=key).status_code == 200
+    revoked = api.http.post("/api/v1/clients/短期核验方/revoke", headers=api.as_("admin"))
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    _assert_unauthenticated(api.http.get("/api/v1/holders/licenses", params=lookup, headers=key))
+
+
+def test_a_key_rotated_without_grace_stops_and_the_new_one_works(uncached: Api) -> None:
+    api = uncached
+    old = api.as_("issuer_a")
+    assert api.http.get("/api/v1/licenses", headers=old).status_code == 200
+    rotated = api.http.post(
+        "/api/v1/clients/issuer_a/rotate", json={"grace_seconds": 0}, headers=api.as_("admin")
+    )
+    assert rotated.status_code == 200, rotated.text
+    new = {"Authorization": f"Bearer {rotated.json()['api_key']}"}
+    _assert_unauthenticated(api.http.get("/api/v1/licenses", headers=old))
+    assert api.http.get("/api/v1/licenses", headers=new).status_code == 200
+
+
+def test_a_rotated_key_keeps_working_through_its_grace(uncached: Api) -> None:
+    api = uncached
+    old = api.as_("issuer_a")
+    rotated = api.http.post(
+        "/api/v1/clients/issuer_a/rotate", json={"grace_seconds": 60}, headers=api.as_("admin")
+    )
+    assert rotated.status_code == 200, rotated.text
+    assert api.http.get("/api/v1/licenses", headers=old).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Authorization": "Bearer nonsense"}, id="not-a-key"),
+        pytest.param({"Authorization": "Bearer tsk_0123456789abcdef." + "A" * 43}, id="unknown"),
+        pytest.param({"X-API-Key": "tsk_short.secret"}, id="malformed-x-api-key"),
+        pytest.param({"Authorization": "Basic YWRtaW46YWRtaW4="}, id="basic"),
+        pytest.param({"Authorization": "Bearer "}, id="empty"),
+    ],
+)
+def test_a_bad_key_is_refused(api: Api, headers: dict[str, str]) -> None:
+    _assert_unauthenticated(api.http.get("/api/v1/clients", headers=headers))
+
+
+def test_a_known_key_id_with_the_wrong_secret_is_refused(api: Api) -> None:
+    key_id = api.keys["admin"].removeprefix("tsk_").split(".")[0]
+    forged = {"Authorization": f"Bearer tsk_{key_id}." + "A" * 43}
+    _assert_unauthenticated(api.http.get("/api/v1/clients", headers=forged))
+    # The real key still works after the failed attempt.
+    assert api.http.get("/api/v1/clients", headers=api.as_("admin")).status_code == 200
+
+
+def test_the_x_api_key_header_is_a_key_too(api: Api) -> None:
+    answer = api.http.get("/api/v1/clients", headers={"X-API-Key": api.keys["admin"]})
+    assert answer.status_code == 200

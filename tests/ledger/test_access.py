@@ -1,0 +1,44 @@
+"""The access record's writer: durable before the caller goes on, one bad row fails alone."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from trustsvc.access.clients import Client, add_client
+from trustsvc.db.models import ClientRole
+from trustsvc.ledger.access import Access, AccessAction, AccessLog, Outcome, access_events
+from trustsvc.services import Services
+
+
+def _access(purpose: str) -> Access:
+    return Access(AccessAction.LOOKUP, Outcome.ANSWERED, purpose=purpose)
+
+
+def test_rows_of_one_batch_are_committed_together_and_a_bad_one_fails_alone(
+    services: Services,
+) -> None:
+    info, _key = add_client(services, "银行", "verifier", purposes=["开户"])
+    ghost = Client(999_999, "ghost", ClientRole.VERIFIER, None, None, (), None)
+    log = AccessLog(services)
+    try:
+        with log._condition:  # hold the writer back, so that all three share one batch
+            good = log.submit(info.client, _access("开户"))
+            bad = log.submit(ghost, _access("开户"))  # no such client: the row is refused
+            other = log.submit(None, _access("公开"))
+        assert good.result(timeout=30) is None and other.result(timeout=30) is None
+        with pytest.raises(IntegrityError):
+            bad.result(timeout=30)
+    finally:
+        log.close()
+    assert sorted(e.actor for e in access_events(services)) == ["anonymous", "银行"]
+
+
+def test_a_caller_returns_only_after_its_row_is_committed(services: Services) -> None:
+    log = AccessLog(services)
+    try:
+        log(None, _access("核验"))
+        [entry] = access_events(services)  # read through another connection
+        assert entry.purpose == "核验"
+    finally:
+        log.close()
