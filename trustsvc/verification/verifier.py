@@ -529,9 +529,9 @@ class Verifier:
     def _entry(self, lookup: str, **values: str) -> _Entry | None:
         """One license's facts by a plain query: verification is read-only and hot.
 
-        The statements are compiled once per verifier and run as driver SQL,
-        which spares SQLAlchemy's per-call statement building (most of a token
-        check otherwise).
+        The statements are compiled once per verifier and run on the driver's
+        cursor, which spares SQLAlchemy's per-call statement building and result
+        set-up (most of a token check otherwise).
         """
         compiled = self._lookups.get(lookup)
         if compiled is None:
@@ -544,8 +544,15 @@ class Verifier:
             if compiled.positional
             else parameters
         )
+        # The driver's own cursor: SQLAlchemy's result object rebuilds its column
+        # metadata for every driver-level statement, which cost more than the query.
         with self.services.database.engine.connect() as connection:
-            row = connection.exec_driver_sql(compiled.string, driver_parameters).first()
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(compiled.string, driver_parameters)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
         if row is None:
             return None
         return _Entry(
