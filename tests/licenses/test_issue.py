@@ -55,9 +55,9 @@ def test_issued_license_validates_offline_with_pyhanko(licenses: LicenseService)
     pdf = licenses.document(result.license.identifier)
     status, dss = validate_offline(licenses.services, pdf)
     assert status.intact and status.valid and status.trusted and status.bottom_line
-    # The seal covers the whole document as sealed; only validation data follows it.
-    assert status.coverage is SignatureCoverageLevel.ENTIRE_REVISION
-    assert status.modification_level is ModificationLevel.LTA_UPDATES
+    # B-LT in one revision: the seal covers the whole file, its DSS included.
+    assert status.coverage is SignatureCoverageLevel.ENTIRE_FILE
+    assert status.modification_level is ModificationLevel.NONE
     assert status.docmdp_ok
     assert status.timestamp_validity is not None and status.timestamp_validity.valid
     assert status.timestamp_validity.trusted

@@ -423,6 +423,18 @@ def test_fonts_are_embedded_as_subsets(font_name: str) -> None:
     assert {g.base_font.split("+")[1] for g in page.glyphs} >= {"DroidSansFallback"}
 
 
+def test_more_characters_than_one_subset_holds_read_back(font_name: str) -> None:
+    # 300 different characters: one-byte codes run out at 255, so a second
+    # subset of the same font takes the rest.
+    many = "".join(chr(0x4E00 + i) for i in range(300))
+    document = approval_decision((many[:150], many[150:]))
+    page = read_page(render_license(document, font_name).pdf)
+    cjk = [f for f in page.fonts.values() if str(f["/BaseFont"]).endswith("+DroidSansFallback")]
+    assert len(cjk) == 2
+    assert all(int(f["/LastChar"]) <= 255 for f in cjk)
+    assert many in page.text().replace("\n", "")
+
+
 def test_the_text_is_on_the_page(font_name: str) -> None:
     text = read_page(render_license(business_license(), font_name).pdf).text()
     for expected in (

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from asn1crypto import cms
 from pydantic import SecretStr
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation.status import SignatureCoverageLevel
 from reportlab.pdfgen.canvas import Canvas
 
 from tests.helpers import DEPARTMENT_A
@@ -50,8 +52,14 @@ def test_every_profile_validates_offline(services: Services, profile: SealProfil
         return
     status, dss = validate_offline(services, sealed)
     assert status.bottom_line and status.docmdp_ok
-    assert status.modification_level is ModificationLevel.LTA_UPDATES
     assert list(dss.ocsps) and list(dss.crls)
+    if profile is SealProfile.B_LT:
+        # B-LT in one revision: the DSS is signed with the document, nothing follows.
+        assert status.coverage is SignatureCoverageLevel.ENTIRE_FILE
+        assert status.modification_level is ModificationLevel.NONE
+    else:
+        assert status.coverage is SignatureCoverageLevel.ENTIRE_REVISION
+        assert status.modification_level is ModificationLevel.LTA_UPDATES
     reader = PdfFileReader(io.BytesIO(sealed))
     timestamps = [
         s for s in reader.embedded_signatures if s.sig_object.get("/Type") == "/DocTimeStamp"
@@ -111,9 +119,9 @@ def test_rsa_3072_seals_validate(tmp_path: Path, clock: FixedClock) -> None:
             "t",
         )
         status, _dss = validate_offline(services, sealed.pdf)
-        # The sealed revision ends where the seal's ByteRange ends; the DSS follows.
-        assert sealed.pdf.startswith(sealed.signed_revision)
-        assert b"/DSS" not in sealed.signed_revision and b"/DSS" in sealed.pdf
+        # The seal signs the whole file, its DSS included.
+        assert sealed.signed_revision == sealed.pdf
+        assert b"/DSS" in sealed.signed_revision
         assert status.bottom_line
     finally:
         services.close()
@@ -128,3 +136,21 @@ def test_a_revoked_seal_does_not_seal_even_from_a_warm_cache(services: Services)
     sealer._prepared.clear()  # the cache lasts minutes; a fresh preparation must refuse
     with pytest.raises(SealingError, match="good standing"):
         sealer.seal(_blank_pdf(), material, (300, 100, 420, 220), None, "after revocation")
+
+
+def test_a_seal_whose_path_does_not_reach_a_trust_root_does_not_seal(
+    services: Services, tmp_path: Path, clock: FixedClock
+) -> None:
+    # pyHanko no longer validates the seal's path before every signature; the
+    # sealer does it once per preparation, and must still refuse.
+    other = Settings(home=tmp_path / "other", key_passphrase=SecretStr("p"))
+    initialise_home(other, clock)
+    foreign_root = open_services(other, clock)
+    try:
+        add_department(services, "杭州市市场监督管理局", DEPARTMENT_A)
+        material = active_seal(services, DEPARTMENT_A).material
+        untrusted = dataclasses.replace(material, trust_roots=(foreign_root.pki.root,))
+        with pytest.raises(SealingError, match="does not validate"):
+            _sealer(services).seal(_blank_pdf(), untrusted, (300, 100, 420, 220), None, "t")
+    finally:
+        foreign_root.close()

@@ -1,9 +1,10 @@
 """The fonts licenses and stamps are set in: find them, register them once, split text by font.
 
 Every font is embedded as a subset (ISO 32000-1 §9.6.4: ``ABCDEF+Name``), as PDF/A
-requires and as a 4 MB CJK font demands: reportlab's TrueType support keeps the
-glyphs a document uses and writes them at save time. Only single TrueType fonts
-(.ttf, or .otf with TrueType outlines) can be subset; collections (.ttc) cannot.
+requires and as a 4 MB CJK font demands: license pages through ``subsets``, the
+stamp through reportlab's TrueType support, both from the fonts registered here.
+Only single TrueType fonts (.ttf, or .otf with TrueType outlines) can be subset;
+collections (.ttc) cannot.
 
 Debian's CJK fallback font (fonts-droid-fallback) has Chinese glyphs but no Latin
 letters or digits, so a font set pairs it with a Latin companion (DejaVu Sans,
@@ -130,8 +131,8 @@ class _FontSet:
     fonts: tuple[TTFont, ...]
     #: Reportlab font name and width at size 1, per character; filled as text is seen.
     glyphs: dict[str, tuple[str, float]] = field(default_factory=dict)
-    #: Held while a document using these fonts is saved: reportlab's subsetter reads
-    #: the font file through one shared read position, so two saves at once corrupt it.
+    #: Held while reportlab saves a document using these fonts (the stamp): its subsetter
+    #: reads the font file through one shared read position, so two saves at once corrupt it.
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def glyph(self, ch: str) -> tuple[str, float] | None:

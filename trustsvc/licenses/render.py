@@ -9,56 +9,41 @@ identifier in small type. The stamp itself is not drawn: the PAdES signature
 lays it over ``RenderedLicense.seal_box``, so the visible seal and the
 cryptographic seal are one and the same.
 
-Text is set with reportlab's canvas (no platypus) and wrapped here: Chinese
-breaks between any two characters, except that closing punctuation never starts
-a line and opening punctuation never ends one; Latin words and numbers are kept
-whole when they fit. When the text does not fit, the type shrinks down to
-``MINIMUM_SIZE``; below that the error says so instead of letting text run off
-the page.
+Text is laid out and wrapped here and written by ``pdfpage`` (content stream,
+font subsets, file): Chinese breaks between any two characters, except that
+closing punctuation never starts a line and opening punctuation never ends one;
+Latin words and numbers are kept whole when they fit. When the text does not
+fit, the type shrinks down to ``MINIMUM_SIZE``; below that the error says so
+instead of letting text run off the page. Glyph metrics come from the fonts
+registered with reportlab (``fonts``).
 
-Output is deterministic (fixed document dates and ID, fonts subset in a fixed
-order), so rendering the same license twice gives the same bytes.
+Output is deterministic (fixed document dates, an ID from the content, font
+subsets in the order their characters first appear), so rendering the same
+license twice gives the same bytes.
 
-The page is written to meet PDF/A-2b (ISO 19005-2, level B): every font is
-embedded (as a subset), no encryption, an sRGB output intent (the ICC profile
-comes from Little CMS through Pillow, a reportlab dependency), XMP metadata with
-``pdfaid:part=2``, ``pdfaid:conformance=B`` and the same title, author,
-subject, keywords, creator, producer and dates as the document information
-dictionary. It has not been checked with a PDF/A validator here.
+The page is written to meet PDF/A-2b (ISO 19005-2, level B; see ``pdfpage``).
+It has not been checked with a PDF/A validator here.
 """
 
 from __future__ import annotations
 
-import functools
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
-from xml.sax.saxutils import escape
+from typing import Literal
 
 import zxingcpp
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfdoc import (
-    XMP,
-    PDFArray,
-    PDFDictionary,
-    PDFName,
-    PDFStream,
-    PDFString,
-    PDFZCompress,
-)
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.pdfgen.textobject import PDFTextObject
 
 from trustsvc.errors import InvalidInputError, LicenseTextTooLongError
-from trustsvc.licenses.fonts import char_widths, configure_reportlab, document_lock, font_runs
+from trustsvc.licenses.fonts import char_widths, font_runs
+from trustsvc.licenses.pdfpage import DocumentInfo, PdfPage, number
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 #: The PDF producer, the same in the information dictionary and the XMP metadata.
-PRODUCER = "trustsvc (ReportLab)"
+PRODUCER = "trustsvc"
 #: The smallest type the facts and body text may shrink to (about 2.8 mm).
 MINIMUM_SIZE = 8.0
 #: Diameter of the seal stamped over the issuer and date.
@@ -157,33 +142,17 @@ def render_license(document: LicenseDocument, font_name: str) -> RenderedLicense
     """Render the license on one A4 page, with ``font_name`` from ``load_cjk_font``."""
     if document.style == "document" and not document.paragraphs:
         raise InvalidInputError("a document-style license needs at least one body paragraph")
-    configure_reportlab()
-    buffer = io.BytesIO()
-    canvas = Canvas(
-        buffer,
-        pagesize=A4,
-        pageCompression=1,
-        invariant=1,
-        # XMP metadata and output intents came with PDF 1.4.
-        pdfVersion=(1, 4),
-        # The CJK font as the initial font: no unembedded Helvetica is referenced
-        # (types-reportlab declares this parameter a float by mistake).
-        initialFontName=font_name,  # type: ignore[arg-type]
-    )
-    _describe(canvas, document)
-    _draw_frame(canvas)
-    text = _TextWriter(canvas, font_name)
+    page = PdfPage(PAGE_WIDTH, PAGE_HEIGHT)
+    _draw_frame(page)
+    text = _TextWriter(page, font_name)
     _draw_number(text, document)
-    top = _draw_heading(canvas, text, document)
+    top = _draw_heading(page, text, document)
     _draw_facts(text, document, top)
     seal_box = _draw_issuer(text, document)
-    _draw_footer(canvas, text, document)
+    _draw_footer(page, text, document)
     text.finish()
-    canvas.showPage()
-    with document_lock(font_name):
-        canvas.save()
     return RenderedLicense(
-        pdf=buffer.getvalue(), seal_box=seal_box, page_size=(PAGE_WIDTH, PAGE_HEIGHT)
+        pdf=page.pdf(_describe(document)), seal_box=seal_box, page_size=(PAGE_WIDTH, PAGE_HEIGHT)
     )
 
 
@@ -204,10 +173,10 @@ def validity_text(valid_from: date, valid_until: date | None) -> str:
 class _TextWriter:
     """All the page's text in one text object, switching fonts only when needed."""
 
-    def __init__(self, canvas: Canvas, font_name: str) -> None:
-        self.canvas = canvas
+    def __init__(self, page: PdfPage, font_name: str) -> None:
+        self.page = page
         self.font_name = font_name
-        self._text: PDFTextObject = canvas.beginText()
+        self._ops: list[str] = ["BT"]
         self._font: tuple[str, float] = ("", 0.0)
         self._colour: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self._char_space = 0.0
@@ -225,19 +194,20 @@ class _TextWriter:
         char_space: float = 0.0,
         colour: tuple[float, float, float] = _INK,
     ) -> None:
-        t = self._text
-        t.setTextOrigin(x, y)
+        ops = self._ops
+        ops.append(f"1 0 0 1 {number(x)} {number(y)} Tm")
         if char_space != self._char_space:
-            t.setCharSpace(char_space)
+            ops.append(f"{number(char_space)} Tc")
             self._char_space = char_space
         if colour != self._colour:
-            t.setFillColorRGB(*colour)
+            ops.append(" ".join(number(c) for c in colour) + " rg")
             self._colour = colour
         for font, run in font_runs(self.font_name, text):
-            if (font, size) != self._font:
-                t.setFont(font, size)
-                self._font = (font, size)
-            t.textOut(run)
+            for resource, codes in self.page.encode(font, run):
+                if (resource, size) != self._font:
+                    ops.append(f"/{resource} {number(size)} Tf")
+                    self._font = (resource, size)
+                ops.append(f"<{codes}> Tj")
 
     def centred(
         self,
@@ -256,10 +226,11 @@ class _TextWriter:
 
     def fill_and_stroke(self) -> None:
         """Outline the glyphs as well as fill them (text render mode 2)."""
-        self._text.setTextRenderMode(2)
+        self._ops.append("2 Tr")
 
     def finish(self) -> None:
-        self.canvas.drawText(self._text)
+        self._ops.append("ET")
+        self.page.add("\n".join(self._ops))
 
 
 @dataclass(frozen=True)
@@ -369,102 +340,34 @@ def _justify(line: _Line, size: float, room: float) -> float:
 # ---- the page -----------------------------------------------------------------------
 
 
-def _describe(canvas: Canvas, document: LicenseDocument) -> None:
-    """Document information and the PDF/A-2b declaration (see the module docstring)."""
-    subject = f"{document.title_zh} {document.license_number}"
-    canvas.setTitle(document.title_zh)
-    canvas.setAuthor(document.issuer_name)
-    canvas.setSubject(subject)
-    canvas.setKeywords(document.identifier)
-    canvas.setCreator("trustsvc")
-    canvas.setProducer(PRODUCER)
+def _describe(document: LicenseDocument) -> DocumentInfo:
+    """Document information, repeated in the XMP metadata (see the module docstring)."""
     # The document's date is the issue date (midnight, Beijing time), not the
     # moment of rendering, so the same license always renders to the same bytes.
     day = document.issue_date
-    canvas.setDateFormatter(lambda *_: f"D:{day:%Y%m%d}000000+08'00'")
-    iso_date = f"{day:%Y-%m-%d}T00:00:00+08:00"
-
-    xmp = _xmp(
+    return DocumentInfo(
         title=document.title_zh,
         author=document.issuer_name,
-        subject=subject,
+        subject=f"{document.title_zh} {document.license_number}",
         keywords=document.identifier,
+        creator="trustsvc",
         producer=PRODUCER,
-        date=iso_date,
+        pdf_date=f"D:{day:%Y%m%d}000000+08'00'",
+        iso_date=f"{day:%Y-%m-%d}T00:00:00+08:00",
     )
-    canvas.setCatalogEntry("Metadata", XMP(creator=lambda _doc: xmp))
-    profile = PDFStream(
-        dictionary=PDFDictionary({"N": 3}), content=_srgb_profile(), filters=[PDFZCompress]
+
+
+def _draw_frame(page: PdfPage) -> None:
+    outer = _FRAME_OUTER
+    inner = _FRAME_INNER
+    page.add(
+        " ".join(number(c) for c in _FRAME)
+        + " RG\n2.2 w\n"
+        + f"{number(outer)} {number(outer)} {number(PAGE_WIDTH - 2 * outer)} "
+        + f"{number(PAGE_HEIGHT - 2 * outer)} re S\n0.6 w\n"
+        + f"{number(inner)} {number(inner)} {number(PAGE_WIDTH - 2 * inner)} "
+        + f"{number(PAGE_HEIGHT - 2 * inner)} re S"
     )
-    intent = PDFDictionary(
-        {
-            "Type": PDFName("OutputIntent"),
-            "S": PDFName("GTS_PDFA1"),
-            "OutputConditionIdentifier": PDFString("sRGB IEC61966-2.1"),
-            "Info": PDFString("sRGB IEC61966-2.1"),
-            "DestOutputProfile": profile,  # a stream: written as a reference
-        }
-    )
-    # reportlab's catalog writes only the entries it knows; OutputIntents is not
-    # one, and the canvas has no public way to reach the catalog object.
-    catalog: Any = canvas._doc.Catalog  # type: ignore[attr-defined]
-    catalog.__NoDefault__ = [*catalog.__NoDefault__, "OutputIntents"]
-    catalog.OutputIntents = PDFArray([intent])
-
-
-def _xmp(
-    *, title: str, author: str, subject: str, keywords: str, producer: str, date: str
-) -> bytes:
-    fields = {k: escape(v) for k, v in locals().items()}
-    packet = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/">
-<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-<rdf:Description rdf:about=""
- xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
- xmlns:dc="http://purl.org/dc/elements/1.1/"
- xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
- xmlns:xmp="http://ns.adobe.com/xap/1.0/">
-<pdfaid:part>2</pdfaid:part>
-<pdfaid:conformance>B</pdfaid:conformance>
-<dc:format>application/pdf</dc:format>
-<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{fields["title"]}</rdf:li></rdf:Alt></dc:title>
-<dc:creator><rdf:Seq><rdf:li>{fields["author"]}</rdf:li></rdf:Seq></dc:creator>
-<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{fields["subject"]}</rdf:li></rdf:Alt>\
-</dc:description>
-<pdf:Keywords>{fields["keywords"]}</pdf:Keywords>
-<pdf:Producer>{fields["producer"]}</pdf:Producer>
-<pdf:Trapped>False</pdf:Trapped>
-<xmp:CreatorTool>trustsvc</xmp:CreatorTool>
-<xmp:CreateDate>{fields["date"]}</xmp:CreateDate>
-<xmp:ModifyDate>{fields["date"]}</xmp:ModifyDate>
-<xmp:MetadataDate>{fields["date"]}</xmp:MetadataDate>
-</rdf:Description>
-</rdf:RDF>
-</x:xmpmeta>
-<?xpacket end="w"?>"""
-    return packet.encode("utf-8")
-
-
-@functools.cache
-def _srgb_profile() -> bytes:
-    from PIL import ImageCms
-
-    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
-    # Little CMS stamps the profile with the time it was made; fix it so the
-    # PDF stays the same from run to run. The profile ID is left unset (zeros),
-    # so no checksum covers the date.
-    profile[24:36] = bytes.fromhex("07d000010001000000000000")  # 2000-01-01
-    return bytes(profile)
-
-
-def _draw_frame(canvas: Canvas) -> None:
-    canvas.setStrokeColorRGB(*_FRAME)
-    canvas.setLineWidth(2.2)
-    inset = _FRAME_OUTER
-    canvas.rect(inset, inset, PAGE_WIDTH - 2 * inset, PAGE_HEIGHT - 2 * inset)
-    canvas.setLineWidth(0.6)
-    inset = _FRAME_INNER
-    canvas.rect(inset, inset, PAGE_WIDTH - 2 * inset, PAGE_HEIGHT - 2 * inset)
 
 
 def _draw_number(text: _TextWriter, document: LicenseDocument) -> None:
@@ -473,7 +376,7 @@ def _draw_number(text: _TextWriter, document: LicenseDocument) -> None:
     text.line(_RIGHT - text.width(line, size), _NUMBER_BASELINE, line, size, colour=_MUTED)
 
 
-def _draw_heading(canvas: Canvas, text: _TextWriter, document: LicenseDocument) -> float:
+def _draw_heading(page: PdfPage, text: _TextWriter, document: LicenseDocument) -> float:
     """Title, English title and holder; return where the facts may start."""
     title = _one_line(document.title_zh)
     # Short titles are spaced out, as on paper (营 业 执 照); long ones are set solid.
@@ -486,14 +389,12 @@ def _draw_heading(canvas: Canvas, text: _TextWriter, document: LicenseDocument) 
         raise LicenseTextTooLongError(f"title {title!r} is too long for one line")
     # A slight outline thickens the title: the one font has no bold face. The
     # saved graphics state keeps the outline and letter spacing to the title.
-    canvas.saveState()
-    canvas.setLineWidth(size * 0.025)
-    canvas.setStrokeColorRGB(*_INK)
-    title_text = _TextWriter(canvas, text.font_name)
+    page.add(f"q\n{number(size * 0.025)} w\n" + " ".join(number(c) for c in _INK) + " RG")
+    title_text = _TextWriter(page, text.font_name)
     title_text.fill_and_stroke()
     title_text.centred(PAGE_WIDTH / 2, _TITLE_BASELINE, title, size, char_space=spacing * size)
     title_text.finish()
-    canvas.restoreState()
+    page.add("Q")
 
     y = _TITLE_BASELINE
     if document.title_en:
@@ -622,21 +523,22 @@ def _draw_issuer(text: _TextWriter, document: LicenseDocument) -> tuple[float, f
     return (axis - radius, centre_y - radius, axis + radius, centre_y + radius)
 
 
-def _draw_footer(canvas: Canvas, text: _TextWriter, document: LicenseDocument) -> None:
+def _draw_footer(page: PdfPage, text: _TextWriter, document: LicenseDocument) -> None:
     matrix = _qr_matrix(document.verify_url)
-    module = QR_SIZE / len(matrix)
+    side = len(matrix)
+    module = QR_SIZE / side
     # One path, a rectangle per run of dark modules, written in one piece: a
-    # canvas call per rectangle would cost more than encoding the code.
-    rectangles = []
-    for row_index, row in enumerate(matrix):
-        y = _QR_BOTTOM + QR_SIZE - (row_index + 1) * module
-        for run in _DARK_RUN.finditer(row):
-            x, width = _LEFT + run.start() * module, (run.end() - run.start()) * module
-            rectangles.append(f"{x:.3f} {y:.3f} {width:.3f} {module:.3f} re")
-    canvas.saveState()
-    canvas.setFillColorRGB(0, 0, 0)
-    canvas.addLiteral("\n".join(rectangles) + "\nf")
-    canvas.restoreState()
+    # canvas call per rectangle would cost more than encoding the code. The
+    # coordinates are whole modules, scaled once by the transformation matrix.
+    rectangles = [
+        f"{run.start()} {side - 1 - row_index} {run.end() - run.start()} 1 re"
+        for row_index, row in enumerate(matrix)
+        for run in _DARK_RUN.finditer(row)
+    ]
+    page.add(
+        f"q\n0 0 0 rg\n{number(module)} 0 0 {number(module)} {number(_LEFT)} "
+        f"{number(_QR_BOTTOM)} cm\n" + "\n".join(rectangles) + "\nf\nQ"
+    )
 
     # The caption stays out of the quiet zone of four modules (ISO/IEC 18004 §6.3.8).
     centre = _LEFT + QR_SIZE / 2

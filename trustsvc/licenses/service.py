@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -150,7 +151,9 @@ class LicenseService:
         path = self.services.settings.home / "stamps" / f"{name_digest}.pdf"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{id(self)}.tmp")
+            # One temporary file per process and thread: two first issues at once
+            # must not write the same file, nor move it from under each other.
+            temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
             temporary.write_bytes(
                 render_stamp_pdf(seal.department_name, self.font_name, caption=_STAMP_CAPTION)
             )
@@ -482,10 +485,6 @@ class LicenseService:
         merged.update(changes)
         data = validate_license_data(license_type, merged, self.today())
         seal = active_seal(self.services, department_code)
-        previous = (
-            LicenseIdentifier.parse(old_identifier) if hasattr(LicenseIdentifier, "parse") else None
-        )
-
         previous = parse_identifier(old_identifier)
         identifier_new = previous.next_version()
         with self.services.database.begin() as session:

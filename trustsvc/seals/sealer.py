@@ -11,11 +11,20 @@ What does not change between documents is prepared once per seal and reused:
 the decrypted key (pyHanko's SimpleSigner would re-read it for every
 signature), the certificate chain, and the revocation answers for the seal
 and TSA certificates, taken in-process from the service's own OCSP responder
-and CRLs and renewed before they go stale.
+and CRLs and renewed before they go stale. For a seal of the service's own
+PKI the seal's and the TSA's certificate paths are validated once, when the
+seal is prepared (pyHanko would validate them again before every signature,
+at the same moment and with the same answers), and the DSS is written in the
+signed revision itself: B-LT in one revision, as pyHanko's
+``SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE`` does (no VRI, which
+ETSI EN 319 142-1 advises against anyway). Nothing then follows the seal, so
+a validator that forbids any update after a DocMDP P=1 certification (Adobe
+Acrobat does) accepts it too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -40,11 +49,13 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers.constants import DEFAULT_SIGNER_KEY_USAGE
 from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.stamp import StaticStampStyle
-from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from trustsvc.errors import TrustServiceError
@@ -74,8 +85,9 @@ def _integer_box(box: tuple[float, float, float, float]) -> tuple[int, int, int,
 @dataclass(frozen=True)
 class SealedDocument:
     pdf: bytes
-    #: Length of the revision the seal signs: what follows is validation data
-    #: (the DSS) and, at B-LTA, a document timestamp.
+    #: Length of the revision the seal signs. What may follow is validation
+    #: data and document timestamps: at B-LTA a document timestamp, and for a
+    #: seal of another CA the DSS, which pyHanko adds after the signature.
     signed_length: int
 
     @property
@@ -202,7 +214,8 @@ class RevocationSource(Protocol):
 class _Prepared:
     signer: CachedKeySigner
     context: ValidationContext
-    #: For a seal of the service's own PKI: the DSS contents, the same for every document.
+    #: For a seal of the service's own PKI (its paths validated when prepared): the
+    #: DSS contents, the same for every document.
     dss: _DssContents | None
     made_at: float
 
@@ -303,10 +316,30 @@ class Sealer:
             allow_fetching=not own_seal,
             revocation_mode="hard-fail",
         )
+        if own_seal:
+            self._validate_paths(signer, context)
         prepared = _Prepared(signer, context, dss, time.monotonic())
         with self._lock:
             self._prepared[fingerprint] = prepared
         return prepared
+
+    def _validate_paths(self, signer: CachedKeySigner, context: ValidationContext) -> None:
+        """Validate the seal's and the TSA's certificate paths, as pyHanko does before signing."""
+
+        async def validate() -> None:
+            validator = CertificateValidator(
+                signer.signing_cert,
+                intermediate_certs=signer.cert_registry,
+                validation_context=context,
+            )
+            await validator.async_validate_usage(set(DEFAULT_SIGNER_KEY_USAGE))
+            async for _path in self.timestamper.validation_paths(context):
+                pass
+
+        try:
+            asyncio.run(validate())
+        except (PathBuildingError, PathValidationError) as exc:
+            raise SealingError(f"the seal or TSA certificate does not validate: {exc}") from exc
 
     def seal(
         self,
@@ -320,10 +353,10 @@ class Sealer:
         """Seal ``pdf``; the result says where the sealed revision ends."""
         profile = profile or self.profile
         prepared = self._prepare(material)
-        # With the service's own PKI the validation data is known in advance and
-        # written as the DSS directly; pyHanko would validate both certificate
-        # paths again for every document only to find the same data.
-        own_dss = prepared.dss is not None and profile is not SealProfile.B_T
+        # A seal of the service's own PKI was validated when it was prepared and
+        # its validation data is known in advance: it goes into the DSS of the
+        # signed revision. pyHanko gathers a seal of another CA's itself.
+        own_pki = prepared.dss is not None
         metadata = signers.PdfSignatureMetadata(
             field_name=SEAL_FIELD,
             md_algorithm="sha256",
@@ -332,9 +365,9 @@ class Sealer:
             docmdp_permissions=fields.MDPPerm.NO_CHANGES,
             reason=reason,
             name=material.certificate.subject.rfc4514_string(),
-            embed_validation_info=profile is not SealProfile.B_T and not own_dss,
-            use_pades_lta=profile is SealProfile.B_LTA and not own_dss,
-            validation_context=prepared.context,
+            embed_validation_info=profile is not SealProfile.B_T and not own_pki,
+            use_pades_lta=profile is SealProfile.B_LTA and not own_pki,
+            validation_context=None if own_pki else prepared.context,
         )
         style = self._stamp_style(stamp_pdf) if stamp_pdf is not None else None
         pdf_signer = signers.PdfSigner(
@@ -346,23 +379,22 @@ class Sealer:
         )
         try:
             writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-            output = pdf_signer.sign_pdf(writer, bytes_reserved=prepared.signer.reserved_size)
-            signed_length = output.getbuffer().nbytes
-            if own_dss:
-                assert prepared.dss is not None
-                DocumentSecurityStore.add_dss(
-                    output,
+            if prepared.dss is not None and profile is not SealProfile.B_T:
+                DocumentSecurityStore.supply_dss_in_writer(
+                    writer,
                     sig_contents=None,
                     certs=prepared.dss.certificates,
                     ocsps=prepared.dss.ocsps,
                     crls=prepared.dss.crls,
                 )
-                if profile is SealProfile.B_LTA:
-                    output = PdfTimeStamper(self.timestamper).timestamp_pdf(
-                        IncrementalPdfFileWriter(output, strict=False),
-                        "sha256",
-                        validation_context=prepared.context,
-                    )
+            output = pdf_signer.sign_pdf(writer, bytes_reserved=prepared.signer.reserved_size)
+            signed_length = output.getbuffer().nbytes
+            if own_pki and profile is SealProfile.B_LTA:
+                output = PdfTimeStamper(self.timestamper).timestamp_pdf(
+                    IncrementalPdfFileWriter(output, strict=False),
+                    "sha256",
+                    validation_context=prepared.context,
+                )
         except (SigningError, PdfError, ValueError) as exc:
             raise SealingError(f"the document could not be sealed: {exc}") from exc
         return SealedDocument(output.getvalue(), signed_length)
