@@ -38,11 +38,15 @@ _BODY_LIMITS = {
 }
 
 
-class BodyLimitMiddleware:
-    """Refuses request bodies over their route's limit with 413, declared or streamed.
+class RequestGuardMiddleware:
+    """Refuses, before routing, what no route may read: over-long bodies and NUL characters.
 
-    FastAPI's own ``max_body_size`` answers some refusals in plain text; every error
-    of this service is problem+json, so the limit is kept here.
+    Bodies over their route's limit get 413, whether the length is declared or
+    the body streams past it. FastAPI's own ``max_body_size`` answers some
+    refusals in plain text; every error of this service is problem+json, so the
+    limit is kept here. A NUL in the path or query gets 422: PostgreSQL text
+    cannot hold one, and it would fail there as a 500 instead of as the invalid
+    input it is.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -52,11 +56,17 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            refusal = problem(
+                422, "invalid-input", "the path or the query contains a NUL character"
+            )
+            await refusal(scope, receive, send)
+            return
         limit = _BODY_LIMITS.get(scope["path"], DEFAULT_BODY_LIMIT)
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            response = problem(413, "too-large", f"request body is larger than {limit} bytes", None)
-            await response(scope, receive, send)
+            refusal = problem(413, "too-large", f"request body is larger than {limit} bytes")
+            await refusal(scope, receive, send)
             return
         seen = 0
 
@@ -72,26 +82,29 @@ class BodyLimitMiddleware:
         await self.app(scope, bounded_receive, send)
 
 
-class NulRefusalMiddleware:
-    """Refuses a NUL character in the path or the query with 422.
+#: Where holders' sessions are read; no other route touches the session cookie.
+_HOLDER_PATHS = ("/me", "/auth/", "/api/v1/me")
 
-    PostgreSQL text cannot hold NUL: an identifier or a purpose with one would
-    fail in the database, as a 500, instead of as the invalid input it is.
-    """
 
-    def __init__(self, app: ASGIApp) -> None:
+class HolderSessionMiddleware:
+    """Starlette's signed-cookie sessions, on the holders' routes only."""
+
+    def __init__(self, app: ASGIApp, secret_key: str, max_age: int, https_only: bool) -> None:
         self.app = app
+        self.with_session = SessionMiddleware(
+            app,
+            secret_key=secret_key,
+            session_cookie="trustsvc_session",
+            max_age=max_age,
+            same_site="lax",
+            https_only=https_only,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (
-            "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
-        ):
-            response = problem(
-                422, "invalid-input", "the path or the query contains a NUL character"
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+        if scope["type"] == "http" and scope["path"].startswith(_HOLDER_PATHS):
+            await self.with_session(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def create_app(
@@ -148,14 +161,11 @@ def create_app(
     ):
         app.include_router(router)
     # Added innermost first: body limits and NUL refusal, then sessions, then timing and logging.
-    app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(NulRefusalMiddleware)
+    app.add_middleware(RequestGuardMiddleware)
     app.add_middleware(
-        SessionMiddleware,
+        HolderSessionMiddleware,
         secret_key=license_service.data_key.subkey("holder sessions").hex(),
-        session_cookie="trustsvc_session",
         max_age=settings.holder_session_minutes * 60,
-        same_site="lax",
         https_only=settings.public_base_url.startswith("https://"),
     )
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics)
