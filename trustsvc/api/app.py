@@ -148,12 +148,13 @@ def create_app(
     app.state.services = opened
     app.state.oauth = signin.make_oauth(settings)
     install_error_handlers(app)
+    # The routes relying parties call most are matched first.
     for router in (
+        public.router,
+        verify.router,
         health.router,
         pki.router,
-        public.router,
         licenses.router,
-        verify.router,
         lookup.router,
         signin.router,
         holder.router,

@@ -12,13 +12,13 @@ from collections.abc import Awaitable
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from trustsvc.access.clients import Client
 from trustsvc.api.deps import ApiState, StateDep, VerifierDep, read_bounded_body
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
-from trustsvc.api.schemas import VerificationOut
+from trustsvc.api.schemas import VerificationOut, json_response
 from trustsvc.errors import InvalidInputError, PurposeRefusedError
 from trustsvc.ledger.access import Access, AccessAction, Outcome
 from trustsvc.verification.report import VerificationReport
@@ -100,7 +100,7 @@ async def verify_token(
     client: VerifierDep,
     state: StateDep,
     purpose: Purpose = None,
-) -> VerificationOut:
+) -> Response:
     stated = _stated(client, purpose)
     check = partial(state.verifier.verify_token, token, checked_by=client.name, purpose=stated)
     presentation = peek_kind(token) == "presentation"
@@ -113,4 +113,4 @@ async def verify_token(
         state.metrics.verifications.labels("verify_token", report.verdict.value).inc()
     else:
         await _record(state, client, AccessAction.VERIFY_TOKEN, stated, report)
-    return VerificationOut.of(report)
+    return json_response(VerificationOut.of(report))
