@@ -160,6 +160,8 @@ def test_a_batch_runs_as_a_job_and_a_resubmission_issues_nothing_twice(api: Api)
     assert len(listed["items"]) == 2
     hidden = api.http.get(accepted.headers["location"], headers=api.as_("issuer_b"))
     assert hidden.status_code == 404
+    metrics = api.http.get("/metrics", headers=api.as_("admin")).text
+    assert 'trustsvc_licenses_issued_total{license_type="business-license"} 2.0' in metrics
 
 
 def test_a_job_abandoned_by_its_process_is_taken_over_without_reissuing(api: Api) -> None:

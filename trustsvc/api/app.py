@@ -114,13 +114,16 @@ def create_app(
     own = services is None
     opened = services if services is not None else open_services(settings, clock)
     license_service = LicenseService(opened)
+    metrics = Metrics()
     state = ApiState(
         services=opened,
         licenses=license_service,
         authenticator=Authenticator(opened),
         limiter=RateLimiter(),
-        metrics=Metrics(),
-        jobs=JobRunner(license_service),
+        metrics=metrics,
+        jobs=JobRunner(
+            license_service, on_issued=lambda type_key: metrics.issued.labels(type_key).inc()
+        ),
         access_log=AccessLog(opened),
     )
 

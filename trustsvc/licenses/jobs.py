@@ -17,7 +17,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -137,9 +137,16 @@ def get_job(licenses: LicenseService, job_id: str, department_code: str) -> JobV
 class JobRunner:
     """A background thread that works on queued (or abandoned) jobs."""
 
-    def __init__(self, licenses: LicenseService, poll_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        licenses: LicenseService,
+        poll_seconds: float = 2.0,
+        on_issued: Callable[[str], None] | None = None,
+    ) -> None:
         self.licenses = licenses
         self.poll_seconds = poll_seconds
+        #: Told the license type of every license a job issues (the API counts them).
+        self.on_issued = on_issued
         self.worker = f"worker-{secrets.token_hex(4)}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -239,6 +246,8 @@ class JobRunner:
                 "error": f"internal error ({type(exc).__name__})",
             }
         view = result.license
+        if result.created and self.on_issued is not None:
+            self.on_issued(view.type_key)
         return {
             "row": index + 1,
             "status": "issued" if result.created else "already_issued",

@@ -107,6 +107,7 @@ class _PublishedSeal:
     credit_code: str | None
     subject: str
     serial_hex: str
+    fingerprint: bytes
 
 
 @dataclass(frozen=True)
@@ -284,7 +285,7 @@ class Verifier:
         if not signature_is_valid(parsed, seal.certificate):
             findings.append(R.TOKEN_SIGNATURE_INVALID)
             return facts
-        if not self._issued_by_a_trusted_ca(seal.certificate):
+        if not self._issued_by_a_trusted_ca(seal):
             findings.append(R.UNTRUSTED_CHAIN)
         if seal.credit_code != claims.issuer_code:
             findings.append(R.WRONG_ISSUER)
@@ -364,11 +365,12 @@ class Verifier:
                 credit_code_of(certificate),
                 certificate.subject.rfc4514_string(),
                 format(certificate.serial_number, "x"),
+                certificate.fingerprint(hashes.SHA256()),
             )
             self._published[kid] = seal
         return seal
 
-    def _issued_by_a_trusted_ca(self, certificate: x509.Certificate) -> bool:
+    def _issued_by_a_trusted_ca(self, seal: _PublishedSeal) -> bool:
         """Whether the certificate chains to a trust anchor (signatures and CA constraints).
 
         A token carries no timestamp, so the chain is judged as of the
@@ -377,12 +379,11 @@ class Verifier:
         """
         if not self.trust_roots:
             return False
-        fingerprint = certificate.fingerprint(hashes.SHA256())
-        cached = self._chain_verdicts.get(fingerprint)
+        cached = self._chain_verdicts.get(seal.fingerprint)
         if cached is not None:
             return cached
-        trusted = self._chains_to_anchor(certificate)
-        self._chain_verdicts[fingerprint] = trusted
+        trusted = self._chains_to_anchor(seal.certificate)
+        self._chain_verdicts[seal.fingerprint] = trusted
         return trusted
 
     def _chains_to_anchor(self, certificate: x509.Certificate) -> bool:
