@@ -7,6 +7,7 @@ works without script, for people.
 from __future__ import annotations
 
 import html
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import parse_qs
@@ -86,15 +87,7 @@ def my_pdf(identifier: Identifier, holder: HolderDep, state: StateDep) -> Respon
 
 
 def _code(code: PresentationCode) -> PresentationOut:
-    return PresentationOut(
-        token=code.token,
-        link=code.link,
-        identifier=code.identifier,
-        expires_at=code.expires_at,
-        single_use=code.single_use,
-        purpose=code.purpose,
-        intended_verifier=code.intended_verifier,
-    )
+    return PresentationOut(**asdict(code))
 
 
 def _present(
