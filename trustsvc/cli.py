@@ -156,8 +156,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     configure_logging()
     if workers == 1:
         from trustsvc.api.app import create_app
+        from trustsvc.api.observability import RequestLog
 
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
+        app = create_app(settings, request_log=RequestLog.to_stderr())
+        uvicorn.run(app, host=host, port=port, access_log=False)
         return
     # Worker processes build their own app from the environment.
     for name, value in (ctx.find_root().obj or {}).items():

@@ -42,3 +42,27 @@ def test_a_caller_returns_only_after_its_row_is_committed(services: Services) ->
         assert entry.purpose == "核验"
     finally:
         log.close()
+
+
+def test_coroutines_wait_for_their_rows_and_a_refused_row_raises_in_its_own(
+    services: Services,
+) -> None:
+    import asyncio
+
+    ghost = Client(999_999, "ghost", ClientRole.VERIFIER, None, None, (), None)
+    log = AccessLog(services)
+
+    async def main() -> list[object]:
+        return await asyncio.gather(
+            log.record(None, _access("甲")),
+            log.record(ghost, _access("乙")),
+            log.record(None, _access("丙")),
+            return_exceptions=True,
+        )
+
+    try:
+        first, refused, third = asyncio.run(main())
+    finally:
+        log.close()
+    assert first is None and third is None and isinstance(refused, IntegrityError)
+    assert sorted(e.purpose or "" for e in access_events(services)) == ["丙", "甲"]

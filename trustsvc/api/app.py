@@ -19,7 +19,12 @@ from trustsvc import __version__
 from trustsvc.access.clients import Authenticator
 from trustsvc.api.deps import ApiState
 from trustsvc.api.errors import install_error_handlers, problem
-from trustsvc.api.observability import Metrics, ObservabilityMiddleware, configure_logging
+from trustsvc.api.observability import (
+    Metrics,
+    ObservabilityMiddleware,
+    RequestLog,
+    configure_logging,
+)
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.clock import Clock
@@ -108,9 +113,15 @@ class HolderSessionMiddleware:
 
 
 def create_app(
-    settings: Settings, clock: Clock | None = None, services: Services | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    services: Services | None = None,
+    request_log: RequestLog | None = None,
 ) -> FastAPI:
-    """The app, over ``services`` if given, else over services it opens (and closes) itself."""
+    """The app, over ``services`` if given, else over services it opens (and closes) itself.
+
+    ``request_log`` receives a line per request (``trustsvc serve`` passes standard error).
+    """
     own = services is None
     opened = services if services is not None else open_services(settings, clock)
     license_service = LicenseService(opened)
@@ -135,6 +146,8 @@ def create_app(
         finally:
             state.jobs.stop()
             state.access_log.close()
+            if request_log is not None:
+                request_log.flush()
             if own:
                 opened.close()
 
@@ -172,11 +185,11 @@ def create_app(
         max_age=settings.holder_session_minutes * 60,
         https_only=settings.public_base_url.startswith("https://"),
     )
-    app.add_middleware(ObservabilityMiddleware, metrics=state.metrics)
+    app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, request_log=request_log)
     return app
 
 
 def create_app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory`` with several workers: settings from TRUSTSVC_*."""
     configure_logging()
-    return create_app(load_settings())
+    return create_app(load_settings(), request_log=RequestLog.to_stderr())

@@ -1,6 +1,6 @@
 """Metrics (Prometheus) and structured request logs.
 
-Each request is one JSON log line: its id, method, the route's template
+Each request is one JSON log line (``RequestLog``): its id, method, the route's template
 (never the raw path or query string, which may carry ID numbers or tokens),
 status, duration and the client's name. Secrets and ID numbers never reach
 the log. Metrics are kept in the app's own registry; with several worker
@@ -9,14 +9,16 @@ processes, set PROMETHEUS_MULTIPROC_DIR and /metrics aggregates them all.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
 import os
 import secrets
+import sys
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,8 +30,6 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-log = logging.getLogger("trustsvc.http")
 
 
 class Metrics:
@@ -107,6 +107,49 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.propagate = False
 
 
+class RequestLog:
+    """The request log: one JSON line per request, in the same shape as the other logs.
+
+    Written by the event loop into a buffered stream that is flushed within half
+    a second, not through ``logging`` with a write per line: that cost a quarter
+    of a public status answer.
+    """
+
+    FLUSH_AFTER = 0.5
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._flush_pending = False
+
+    @classmethod
+    def to_stderr(cls) -> RequestLog:
+        """On the process's standard error, through a buffer of its own."""
+        stream = open(  # noqa: SIM115 (kept open for the life of the process)
+            sys.stderr.fileno(), "w", buffering=65536, encoding="utf-8", closefd=False
+        )
+        return cls(stream)
+
+    def write(self, **entry: Any) -> None:
+        line = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "info",
+            "logger": "trustsvc.http",
+            "msg": "request",
+            **entry,
+        }
+        self.stream.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        if not self._flush_pending:
+            self._flush_pending = True
+            try:
+                asyncio.get_running_loop().call_later(self.FLUSH_AFTER, self.flush)
+            except RuntimeError:  # no loop: written from a plain thread
+                self.flush()
+
+    def flush(self) -> None:
+        self._flush_pending = False
+        self.stream.flush()
+
+
 def _route_template(scope: Scope) -> str:
     matched = scope.get("route")  # set by FastAPI's router on the scope it was given
     if matched is not None:
@@ -123,9 +166,10 @@ def _route_template(scope: Scope) -> str:
 class ObservabilityMiddleware:
     """Times every request, counts it, logs it, and gives it an ``X-Request-ID``."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, request_log: RequestLog | None) -> None:
         self.app = app
         self.metrics = metrics
+        self.request_log = request_log
         # Unique across processes and restarts without a system call per request.
         self._prefix = secrets.token_hex(4)
         self._counter = itertools.count(1)
@@ -160,15 +204,12 @@ class ObservabilityMiddleware:
             method = scope["method"]
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
-            if log.isEnabledFor(logging.INFO):
-                log.info(
-                    "request",
-                    extra={
-                        "request_id": request_id,
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "ms": round(elapsed * 1000, 2),
-                        "client": scope["state"].get("client_name"),
-                    },
+            if self.request_log is not None:
+                self.request_log.write(
+                    request_id=request_id,
+                    method=method,
+                    route=route,
+                    status=status,
+                    ms=round(elapsed * 1000, 2),
+                    client=scope["state"].get("client_name"),
                 )

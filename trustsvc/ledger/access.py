@@ -10,6 +10,7 @@ the checks of their presentation codes, which the verifier records itself.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -106,20 +107,26 @@ def add_accesses(session: Session, rows: Sequence[tuple[datetime, Client | None,
     session.execute(insert(AccessEvent), values)
 
 
+#: Who waits for a row: a thread (a concurrent future) or a coroutine (its loop and future).
+_Waiter = Future[None] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
+_Row = tuple[datetime, Client | None, Access, _Waiter]
+
+
 class AccessLog:
     """Records accesses with group commit: each caller waits until its row is durable.
 
     Under load, rows of many concurrent requests share one transaction (and
     one fsync), so recording every verification costs little; no answer is
     given before its record is committed, and a failed commit fails the
-    calls whose rows it carried.
+    calls whose rows it carried. Coroutines of one event loop are woken
+    together, with one call into their loop per commit.
     """
 
     def __init__(self, services: Services, max_batch: int = 500, linger: float = 0.002) -> None:
         self.services = services
         self.max_batch = max_batch
         self.linger = linger
-        self._pending: list[tuple[datetime, Client | None, Access, Future[None]]] = []
+        self._pending: list[_Row] = []
         self._condition = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._write, name="trustsvc-access-log", daemon=True)
@@ -132,12 +139,24 @@ class AccessLog:
     def submit(self, client: Client | None, access: Access) -> Future[None]:
         """Queue a row; the future completes when it is committed (or the commit failed)."""
         done: Future[None] = Future()
+        self._queue(client, access, done)
+        return done
+
+    async def record(self, client: Client | None, access: Access) -> None:
+        """Record from a coroutine; returns once the row is committed."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._queue(client, access, (loop, done))
+        await done
+
+    def _queue(self, client: Client | None, access: Access, waiter: _Waiter) -> None:
         with self._condition:
             if self._closed:
                 raise RuntimeError("the access log is closed")
-            self._pending.append((self.services.clock.now(), client, access, done))
-            self._condition.notify()
-        return done
+            self._pending.append((self.services.clock.now(), client, access, waiter))
+            # Wake the writer for the first row, or a full batch; not for every row.
+            if len(self._pending) == 1 or len(self._pending) >= self.max_batch:
+                self._condition.notify()
 
     def close(self) -> None:
         with self._condition:
@@ -170,13 +189,43 @@ class AccessLog:
                     try:
                         self._commit([row])
                     except Exception as exc:  # noqa: BLE001 (the caller gets the error)
-                        row[3].set_exception(exc)
+                        _settle([row], exc)
+                    else:
+                        _settle([row], None)
+                continue
+            _settle(batch, None)
 
-    def _commit(self, rows: list[tuple[datetime, Client | None, Access, Future[None]]]) -> None:
+    def _commit(self, rows: list[_Row]) -> None:
         with self.services.database.begin() as session:
             add_accesses(session, [(at, client, access) for at, client, access, _ in rows])
-        for *_, done in rows:
-            done.set_result(None)
+
+
+def _settle(rows: list[_Row], error: BaseException | None) -> None:
+    """Tell the rows' waiters; the coroutines of each loop in one call into it."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for *_, waiter in rows:
+        if isinstance(waiter, Future):
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(error)
+        else:
+            by_loop.setdefault(waiter[0], []).append(waiter[1])
+    for loop, futures in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_on_loop, futures, error)
+        except RuntimeError:  # the loop has closed: no one is waiting any more
+            continue
+
+
+def _settle_on_loop(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        if future.done():  # its request was cancelled (the client went away)
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 def _event(

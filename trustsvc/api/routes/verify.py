@@ -7,8 +7,6 @@ its holder's access record with the client and the purpose it stated.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
 from functools import partial
 from typing import Annotated
 
@@ -42,28 +40,26 @@ def _stated(client: Client, purpose: str | None) -> str | None:
     return stated
 
 
-def _record(
+async def _record(
     state: ApiState,
     client: Client,
     action: AccessAction,
     purpose: str | None,
     report: VerificationReport,
-) -> Awaitable[None]:
-    """Count the verification and queue its access record; await it before answering."""
+) -> None:
+    """Count the verification and record it; returns once the record is committed."""
     identifier = report.facts.identifier
     state.metrics.verifications.labels(action.value, report.verdict.value).inc()
-    return asyncio.wrap_future(
-        state.access_log.submit(
-            client,
-            Access(
-                action,
-                Outcome.ANSWERED,
-                purpose=purpose,
-                returned=[identifier] if identifier else [],
-                answer=report.verdict.value,
-                license_identifier=identifier,
-            ),
-        )
+    await state.access_log.record(
+        client,
+        Access(
+            action,
+            Outcome.ANSWERED,
+            purpose=purpose,
+            returned=[identifier] if identifier else [],
+            answer=report.verdict.value,
+            license_identifier=identifier,
+        ),
     )
 
 
