@@ -155,10 +155,11 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     # log, which would write raw URLs, and with them ID numbers, into the logs.
     configure_logging()
     if workers == 1:
-        from trustsvc.api.app import create_app
+        from trustsvc.api.app import create_app, tune_garbage_collection
         from trustsvc.api.observability import RequestLog
 
         app = create_app(settings, request_log=RequestLog.to_stderr())
+        tune_garbage_collection()
         uvicorn.run(app, host=host, port=port, access_log=False)
         return
     # Worker processes build their own app from the environment.
