@@ -16,7 +16,9 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 
+from trustsvc.keys.tsa import make_timestamper
 from trustsvc.licenses.identifiers import credit_code_check_character
+from trustsvc.seals.sealer import Sealer
 from trustsvc.services import Services
 
 
@@ -28,6 +30,16 @@ def credit_code(body: str) -> str:
 
 DEPARTMENT_A = credit_code("11330100MB0000001")
 DEPARTMENT_B = credit_code("11330100MB0000002")
+
+
+def make_sealer(services: Services) -> Sealer:
+    """A sealer over the home's PKI and built-in TSA, at the default profile."""
+    return Sealer(
+        make_timestamper(None, services.tsa),
+        services.revocation,
+        services.pki.issuing,
+        services.pki.tsa,
+    )
 
 
 def as_asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:

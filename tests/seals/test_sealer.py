@@ -12,13 +12,12 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from reportlab.pdfgen.canvas import Canvas
 
-from tests.helpers import DEPARTMENT_A
+from tests.helpers import DEPARTMENT_A, make_sealer
 from tests.licenses.pdf_checks import validate_offline
 from trustsvc.clock import FixedClock
 from trustsvc.config import KeyAlgorithm, Settings
 from trustsvc.departments import active_seal, add_department, revoke_seal
-from trustsvc.keys.tsa import make_timestamper
-from trustsvc.seals.sealer import Sealer, SealingError, SealProfile
+from trustsvc.seals.sealer import SealingError, SealProfile
 from trustsvc.services import Services, initialise_home, open_services
 
 
@@ -30,19 +29,10 @@ def _blank_pdf() -> bytes:
     return buffer.getvalue()
 
 
-def _sealer(services: Services) -> Sealer:
-    return Sealer(
-        make_timestamper(None, services.tsa),
-        services.revocation,
-        services.pki.issuing,
-        services.pki.tsa,
-    )
-
-
 @pytest.mark.parametrize("profile", list(SealProfile))
 def test_every_profile_validates_offline(services: Services, profile: SealProfile) -> None:
     add_department(services, "杭州市市场监督管理局", DEPARTMENT_A)
-    sealed = _sealer(services).seal(
+    sealed = make_sealer(services).seal(
         _blank_pdf(), active_seal(services, DEPARTMENT_A).material, (300, 100, 420, 220), None,
         "test", profile,
     ).pdf  # fmt: skip
@@ -70,7 +60,7 @@ def test_every_profile_validates_offline(services: Services, profile: SealProfil
 def test_the_seal_cms_is_canonical_der(services: Services) -> None:
     add_department(services, "杭州市市场监督管理局", DEPARTMENT_A)
     sealed = (
-        _sealer(services)
+        make_sealer(services)
         .seal(
             _blank_pdf(),
             active_seal(services, DEPARTMENT_A).material,
@@ -111,7 +101,7 @@ def test_rsa_3072_seals_validate(tmp_path: Path, clock: FixedClock) -> None:
     services = open_services(settings, clock)
     try:
         add_department(services, "杭州市市场监督管理局", DEPARTMENT_A)
-        sealed = _sealer(services).seal(
+        sealed = make_sealer(services).seal(
             _blank_pdf(),
             active_seal(services, DEPARTMENT_A).material,
             (300, 100, 420, 220),
@@ -129,7 +119,7 @@ def test_rsa_3072_seals_validate(tmp_path: Path, clock: FixedClock) -> None:
 
 def test_a_revoked_seal_does_not_seal_even_from_a_warm_cache(services: Services) -> None:
     add_department(services, "杭州市市场监督管理局", DEPARTMENT_A)
-    sealer = _sealer(services)
+    sealer = make_sealer(services)
     material = active_seal(services, DEPARTMENT_A).material
     sealer.seal(_blank_pdf(), material, (300, 100, 420, 220), None, "warm")
     revoke_seal(services, DEPARTMENT_A, "key_compromise")
@@ -151,6 +141,6 @@ def test_a_seal_whose_path_does_not_reach_a_trust_root_does_not_seal(
         material = active_seal(services, DEPARTMENT_A).material
         untrusted = dataclasses.replace(material, trust_roots=(foreign_root.pki.root,))
         with pytest.raises(SealingError, match="does not validate"):
-            _sealer(services).seal(_blank_pdf(), untrusted, (300, 100, 420, 220), None, "t")
+            make_sealer(services).seal(_blank_pdf(), untrusted, (300, 100, 420, 220), None, "t")
     finally:
         foreign_root.close()

@@ -12,15 +12,14 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
+from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, make_sealer
 from tests.licenses.conftest import licenses as _licenses_fixture  # noqa: F401 (as `licenses`)
 from tests.verification import attacks
 from trustsvc.departments import active_seal
 from trustsvc.keys.tsa import make_timestamper
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.seals.sealer import CachedKeySigner, Sealer
-from trustsvc.services import Services
+from trustsvc.seals.sealer import CachedKeySigner
 from trustsvc.verification.report import Verdict, VerificationReport
 from trustsvc.verification.verifier import Verifier
 
@@ -53,15 +52,6 @@ def _verify(licenses: LicenseService, pdf: bytes) -> VerificationReport:
 
 def _explain(report: VerificationReport) -> str:
     return f"{report.verdict}: {[reason.code for reason in report.reasons]}"
-
-
-def _sealer(services: Services) -> Sealer:
-    return Sealer(
-        make_timestamper(None, services.tsa),
-        services.revocation,
-        services.pki.issuing,
-        services.pki.tsa,
-    )
 
 
 def _second_signature(code: str) -> Forgery:
@@ -252,7 +242,7 @@ def _sealed_shadow_document(licenses: LicenseService) -> bytes:
     identifier = attacks.unissued_identifier(_issue_identifier(licenses))
     shadow = attacks.shadow_document(attacks.shadow_base(identifier))
     material = active_seal(licenses.services, DEPARTMENT_A).material
-    return _sealer(licenses.services).seal(shadow, material, _SEAL_BOX, None, "shadow").pdf
+    return make_sealer(licenses.services).seal(shadow, material, _SEAL_BOX, None, "shadow").pdf
 
 
 def test_a_sealed_shadow_document_only_lacks_a_library_record(licenses: LicenseService) -> None:
@@ -284,7 +274,7 @@ def test_a_license_resealed_by_another_department_is_untrusted(licenses: License
     """A's page, sealed with B's genuine seal: a trusted seal, but not the issuer's."""
     page = attacks.first_revision(_issue(licenses))
     material = active_seal(licenses.services, DEPARTMENT_B).material
-    resealed = _sealer(licenses.services).seal(page, material, _SEAL_BOX, None, "copy").pdf
+    resealed = make_sealer(licenses.services).seal(page, material, _SEAL_BOX, None, "copy").pdf
     _assert_verdict(_verify(licenses, resealed), Verdict.UNTRUSTED_ISSUER)
 
 

@@ -7,15 +7,12 @@ from datetime import timedelta
 import pytest
 from reportlab.pdfgen.canvas import Canvas
 
-from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
+from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, make_sealer
 from trustsvc.clock import FixedClock
 from trustsvc.departments import active_seal, revoke_seal
-from trustsvc.keys.tsa import make_timestamper
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.seals.sealer import Sealer
-from trustsvc.services import Services
 from trustsvc.verification.report import Verdict
 from trustsvc.verification.verifier import Verifier
 
@@ -29,15 +26,6 @@ def _issue(licenses: LicenseService, type_key: str = "business-license") -> str:
 def _verifier(licenses: LicenseService) -> Verifier:
     # Offline: the document and the service's own PKI must be enough.
     return Verifier(licenses.services, allow_fetching=False)
-
-
-def _sealer(services: Services) -> Sealer:
-    return Sealer(
-        make_timestamper(None, services.tsa),
-        services.revocation,
-        services.pki.issuing,
-        services.pki.tsa,
-    )
 
 
 def _page(text: str = "not a license") -> bytes:
@@ -104,7 +92,7 @@ def test_sealing_after_the_revocation_is_refused(
 ) -> None:
     services = licenses.services
     material = active_seal(services, DEPARTMENT_A).material
-    sealer = _sealer(services)
+    sealer = make_sealer(services)
     sealer.seal(_page(), material, (300, 100, 420, 220), None, "warm the cache")
     revoke_seal(services, DEPARTMENT_A, "key_compromise")
     clock.advance(timedelta(minutes=1))
@@ -117,7 +105,9 @@ def test_sealing_after_the_revocation_is_refused(
 
 def test_a_genuine_seal_on_a_document_the_library_never_issued(licenses: LicenseService) -> None:
     material = active_seal(licenses.services, DEPARTMENT_A).material
-    sealed = _sealer(licenses.services).seal(_page(), material, (300, 100, 420, 220), None, "x").pdf
+    sealed = (
+        make_sealer(licenses.services).seal(_page(), material, (300, 100, 420, 220), None, "x").pdf
+    )
     report = _verifier(licenses).verify_pdf(sealed)
     assert report.verdict is Verdict.UNKNOWN_TO_LIBRARY
     assert report.facts.issuer_code == DEPARTMENT_A

@@ -28,7 +28,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustsvc.db.models import ApiClient, ApiKey, ClientRole, Department
-from trustsvc.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
+from trustsvc.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PurposeRefusedError,
+)
 from trustsvc.services import Services
 
 _KEY_PREFIX = "tsk_"
@@ -36,6 +42,7 @@ _KEY_PATTERN = re.compile(r"tsk_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
 #: How long a verified key is trusted without asking the database again.
 KEY_CACHE_SECONDS = 5.0
 MAX_PURPOSES = 50
+MAX_RATE_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,13 @@ class Client:
     #: The purposes (用证事由) a verifier may state; empty for other roles.
     purposes: tuple[str, ...]
     rate_limit_per_minute: int | None
+
+    def stated_purpose(self, purpose: str | None) -> str | None:
+        """The purpose as stated (None when none is), refused if it is not one of this client's."""
+        stated = (purpose or "").strip() or None
+        if stated is not None and stated not in self.purposes:
+            raise PurposeRefusedError(f"client {self.name!r} may not state the purpose {stated!r}")
+        return stated
 
 
 @dataclass(frozen=True)
@@ -136,7 +150,7 @@ def add_client(
         raise InvalidInputError("only verifier clients state purposes")
     if role is ClientRole.ADMIN and department_code is not None:
         raise InvalidInputError("an admin client is not bound to a department")
-    if rate_limit_per_minute is not None and not 1 <= rate_limit_per_minute <= 1_000_000:
+    if rate_limit_per_minute is not None and not 1 <= rate_limit_per_minute <= MAX_RATE_LIMIT:
         raise InvalidInputError("a rate limit is between 1 and 1,000,000 requests a minute")
     now = services.clock.now()
     try:

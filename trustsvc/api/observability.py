@@ -77,24 +77,38 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
+def json_line(moment: datetime, level: str, logger: str, msg: str, **fields: Any) -> str:
+    """One log entry as the service writes them all: a JSON object on one line."""
+    entry = {
+        "ts": moment.isoformat(timespec="milliseconds"),
+        "level": level,
+        "logger": logger,
+        "msg": msg,
+        **fields,
+    }
+    return json.dumps(entry, ensure_ascii=False, default=str)
+
+
 class JsonLogFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message and the record's extra fields."""
 
     _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
+        fields = {
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in self._RESERVED and not key.startswith("_")
         }
-        for key, value in record.__dict__.items():
-            if key not in self._RESERVED and not key.startswith("_"):
-                entry[key] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+            fields["exception"] = self.formatException(record.exc_info)
+        return json_line(
+            datetime.fromtimestamp(record.created, UTC),
+            record.levelname.lower(),
+            record.name,
+            record.getMessage(),
+            **fields,
+        )
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -130,14 +144,8 @@ class RequestLog:
         return cls(stream)
 
     def write(self, **entry: Any) -> None:
-        line = {
-            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "level": "info",
-            "logger": "trustsvc.http",
-            "msg": "request",
-            **entry,
-        }
-        self.stream.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.stream.write(json_line(datetime.now(UTC), "info", "trustsvc.http", "request", **entry))
+        self.stream.write("\n")
         if not self._flush_pending:
             self._flush_pending = True
             try:

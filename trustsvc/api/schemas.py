@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from trustsvc.access.clients import ClientInfo
+from trustsvc.access.clients import MAX_PURPOSES, MAX_RATE_LIMIT, ClientInfo
 from trustsvc.access.sharing import LookupAnswer, SharedLicense
 from trustsvc.ledger.access import AccessEntry
-from trustsvc.licenses.jobs import JobView
+from trustsvc.licenses.jobs import MAX_ROWS, JobView
 from trustsvc.licenses.service import LicenseView
 from trustsvc.verification.report import VerificationReport
 
@@ -69,7 +69,7 @@ class ReasonBody(_Body):
 
 class BatchBody(_Body):
     type: str = Field(min_length=1, max_length=64)
-    rows: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    rows: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ROWS)
 
 
 class LicenseOut(BaseModel):
@@ -225,8 +225,8 @@ class ClientBody(_Body):
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(pattern="^(issuer|verifier|admin)$")
     department_code: str | None = Field(default=None, max_length=18)
-    purposes: list[str] = Field(default_factory=list, max_length=50)
-    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+    purposes: list[str] = Field(default_factory=list, max_length=MAX_PURPOSES)
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=MAX_RATE_LIMIT)
 
 
 class RotateBody(_Body):

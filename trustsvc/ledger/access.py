@@ -75,15 +75,8 @@ class AccessEntry:
     answer: str | None
 
 
-#: Something that records an access before the caller answers: ``record_access``,
-#: or an ``AccessLog`` that commits many at once.
+#: Something that records an access before the caller answers (an ``AccessLog``).
 Recorder = Callable[[Client | None, Access], None]
-
-
-def record_access(services: Services, client: Client | None, access: Access) -> None:
-    """Append one row; in its own transaction, so a refusal is kept though the call fails."""
-    with services.database.begin() as session:
-        add_accesses(session, [(services.clock.now(), client, access)])
 
 
 def add_accesses(session: Session, rows: Sequence[tuple[datetime, Client | None, Access]]) -> None:
@@ -329,5 +322,4 @@ __all__ = [
     "access_events",
     "access_record_of",
     "add_accesses",
-    "record_access",
 ]

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from trustsvc.access.clients import Client
+from trustsvc.access.sharing import infer_holder_id_type
 from trustsvc.api.deps import IssuerDep, StateDep, pdf_download
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import (
@@ -120,8 +121,6 @@ def list_licenses(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> LicensePage:
     if holder_id is not None and holder_id_type is None:
-        from trustsvc.access.sharing import infer_holder_id_type
-
         holder_id_type = infer_holder_id_type(holder_id)
     if license_type is not None and license_type not in state.licenses.types:
         raise InvalidInputError(f"unknown license type {license_type!r}")

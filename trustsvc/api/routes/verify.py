@@ -17,7 +17,7 @@ from trustsvc.access.clients import Client
 from trustsvc.api.deps import ApiState, StateDep, VerifierDep, read_bounded_body
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import VerificationOut, json_response
-from trustsvc.errors import InvalidInputError, PurposeRefusedError
+from trustsvc.errors import InvalidInputError
 from trustsvc.ledger.access import Access, AccessAction, Outcome
 from trustsvc.verification.report import VerificationReport
 from trustsvc.verification.tokens import MAX_TOKEN_LENGTH, peek_kind
@@ -31,13 +31,6 @@ Purpose = Annotated[
     str | None,
     Query(max_length=200, description="Why (用证事由); one of the client's purposes when given"),
 ]
-
-
-def _stated(client: Client, purpose: str | None) -> str | None:
-    stated = (purpose or "").strip() or None
-    if stated is not None and stated not in client.purposes:
-        raise PurposeRefusedError(f"client {client.name!r} may not state the purpose {stated!r}")
-    return stated
 
 
 async def _record(
@@ -77,7 +70,7 @@ async def _record(
 async def verify_pdf(
     request: Request, client: VerifierDep, state: StateDep, purpose: Purpose = None
 ) -> VerificationOut:
-    stated = _stated(client, purpose)
+    stated = client.stated_purpose(purpose)
     pdf = await read_bounded_body(request, DEFAULT_MAX_BYTES)
     if not pdf:
         raise InvalidInputError("the request body must be the PDF to verify")
@@ -97,7 +90,7 @@ async def verify_token(
     state: StateDep,
     purpose: Purpose = None,
 ) -> Response:
-    stated = _stated(client, purpose)
+    stated = client.stated_purpose(purpose)
     check = partial(state.verifier.verify_token, token, checked_by=client.name, purpose=stated)
     presentation = peek_kind(token) == "presentation"
     # A license token is checked on the event loop: a signature and one indexed read
