@@ -66,3 +66,31 @@ def test_coroutines_wait_for_their_rows_and_a_refused_row_raises_in_its_own(
         log.close()
     assert first is None and third is None and isinstance(refused, IntegrityError)
     assert sorted(e.purpose or "" for e in access_events(services)) == ["丙", "甲"]
+
+
+def test_a_lone_row_is_committed_at_once_and_a_burst_shares_commits(services: Services) -> None:
+    import time
+
+    # A linger far longer than the test may take: if a lone row waited for it, this would fail.
+    log = AccessLog(services, linger=30.0)
+    try:
+        started = time.monotonic()
+        log(None, _access("单独"))
+        assert time.monotonic() - started < 10.0
+        assert not log.lingers()
+    finally:
+        log.close()
+
+    log = AccessLog(services, linger=0.05, group=4)
+    try:
+        for _ in range(10):  # 20 rows a second: a commit each, no waiting
+            log(None, _access("稀疏"))
+            time.sleep(0.05)
+        assert not log.lingers()
+        waiting = [log.submit(None, _access("密集")) for _ in range(60)]
+        assert log.lingers()  # rows now come far faster than 4 per 50 ms
+        for future in waiting:
+            future.result(timeout=30)
+    finally:
+        log.close()
+    assert len(access_events(services, limit=200)) == 71

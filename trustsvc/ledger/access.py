@@ -22,11 +22,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, bindparam, insert, select
 
 from trustsvc.access.clients import Client
 from trustsvc.db.models import AccessEvent, LicenseRecord, VerificationEvent
+from trustsvc.db.prepared import PreparedStatement, driver_cursor
 from trustsvc.services import Services
 
 
@@ -79,25 +79,42 @@ class AccessEntry:
 Recorder = Callable[[Client | None, Access], None]
 
 
-def add_accesses(session: Session, rows: Sequence[tuple[datetime, Client | None, Access]]) -> None:
-    """Add rows to the session, resolving the holders of the licenses they name in one query."""
-    named = {a.license_identifier for _, _, a in rows if a.license_identifier}
-    holders: dict[str, str] = {}
-    if named:
-        found = session.execute(
-            select(LicenseRecord.identifier, LicenseRecord.holder_id_digest).where(
-                LicenseRecord.identifier.in_(named)
-            )
-        )
-        holders = {identifier: digest for identifier, digest in found}
-    values = []
-    for at, client, access in rows:
-        digest = access.holder_id_digest
-        if digest is None and access.license_identifier:
-            digest = holders.get(access.license_identifier)
-        values.append(_event(at, client, access, digest))
-    # One multi-row INSERT, without the ORM's unit of work: this is the hot write.
-    session.execute(insert(AccessEvent), values)
+_HOLDER_OF = select(LicenseRecord.holder_id_digest).where(
+    LicenseRecord.identifier == bindparam("identifier")
+)
+_EVENT_COLUMNS = [
+    "at", "client_id", "actor", "actor_department", "action", "purpose", "outcome",
+    "refusal", "holder_id_digest", "license_type", "returned_json", "answer",
+]  # fmt: skip
+
+
+class AccessWriter:
+    """Writes rows of the access record, each batch in one transaction.
+
+    Prepared statements on the driver's cursor (see ``trustsvc.db.prepared``):
+    this is the hot write, and a session's set-up and bulk path cost several
+    times the commit itself.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._holder_of = PreparedStatement(_HOLDER_OF, engine)
+        self._insert = PreparedStatement(insert(AccessEvent), engine, column_keys=_EVENT_COLUMNS)
+
+    def write(self, rows: Sequence[tuple[datetime, Client | None, Access]]) -> None:
+        """Insert the rows and commit, resolving the holders of the licenses they name."""
+        with driver_cursor(self.engine, commit=True) as cursor:
+            holders: dict[str, str | None] = {}
+            events = []
+            for at, client, access in rows:
+                digest, named = access.holder_id_digest, access.license_identifier
+                if digest is None and named:
+                    if named not in holders:
+                        found = self._holder_of.fetch_one(cursor, identifier=named)
+                        holders[named] = found[0] if found else None
+                    digest = holders[named]
+                events.append(_event(at, client, access, digest))
+            self._insert.execute_many(cursor, events)
 
 
 #: Who waits for a row: a thread (a concurrent future) or a coroutine (its loop and future).
@@ -113,15 +130,27 @@ class AccessLog:
     given before its record is committed, and a failed commit fails the
     calls whose rows it carried. Coroutines of one event loop are woken
     together, with one call into their loop per commit.
+
+    The writer lingers before a commit only when rows arrive fast enough for
+    ``group`` of them to be expected within ``linger``: then a commit's fixed
+    cost is shared and the CPU goes to requests. A lone request is committed
+    at once.
     """
 
-    def __init__(self, services: Services, max_batch: int = 500, linger: float = 0.002) -> None:
+    def __init__(
+        self, services: Services, max_batch: int = 500, linger: float = 0.005, group: int = 4
+    ) -> None:
         self.services = services
         self.max_batch = max_batch
         self.linger = linger
+        self.group = group
+        self._writer = AccessWriter(services.database.engine)
         self._pending: list[_Row] = []
         self._condition = threading.Condition()
         self._closed = False
+        # Moving average of the time between rows, in seconds (starts as "idle").
+        self._gap = linger
+        self._last_arrival = time.monotonic()
         self._thread = threading.Thread(target=self._write, name="trustsvc-access-log", daemon=True)
         self._thread.start()
 
@@ -147,9 +176,16 @@ class AccessLog:
             if self._closed:
                 raise RuntimeError("the access log is closed")
             self._pending.append((self.services.clock.now(), client, access, waiter))
+            now = time.monotonic()
+            self._gap += 0.1 * (min(now - self._last_arrival, 1.0) - self._gap)
+            self._last_arrival = now
             # Wake the writer for the first row, or a full batch; not for every row.
             if len(self._pending) == 1 or len(self._pending) >= self.max_batch:
                 self._condition.notify()
+
+    def lingers(self) -> bool:
+        """Whether rows now arrive fast enough for the writer to wait for company."""
+        return self._gap * self.group < self.linger
 
     def close(self) -> None:
         with self._condition:
@@ -164,9 +200,9 @@ class AccessLog:
                     self._condition.wait()
                 if not self._pending:
                     return
-                # Linger a moment so that the rows of concurrent requests share the
-                # commit: its fsync, not the insert, is what a row costs.
-                deadline = time.monotonic() + self.linger
+                # Under load, linger a moment so that the rows of concurrent requests
+                # share the commit: its fsync, not the insert, is what a row costs.
+                deadline = time.monotonic() + (self.linger if self.lingers() else 0.0)
                 while len(self._pending) < self.max_batch and not self._closed:
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -189,8 +225,7 @@ class AccessLog:
             _settle(batch, None)
 
     def _commit(self, rows: list[_Row]) -> None:
-        with self.services.database.begin() as session:
-            add_accesses(session, [(at, client, access) for at, client, access, _ in rows])
+        self._writer.write([(at, client, access) for at, client, access, _ in rows])
 
 
 def _settle(rows: list[_Row], error: BaseException | None) -> None:
@@ -317,9 +352,9 @@ __all__ = [
     "AccessAction",
     "AccessEntry",
     "AccessLog",
+    "AccessWriter",
     "Outcome",
     "Recorder",
     "access_events",
     "access_record_of",
-    "add_accesses",
 ]

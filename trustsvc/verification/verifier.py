@@ -42,7 +42,6 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from trustsvc.db.models import (
     CertificateRecord,
@@ -53,6 +52,7 @@ from trustsvc.db.models import (
     Presentation,
     VerificationEvent,
 )
+from trustsvc.db.prepared import PreparedStatement, driver_cursor
 from trustsvc.errors import InvalidInputError, TrustServiceError
 from trustsvc.keys.ca import credit_code_of
 from trustsvc.keys.pki import published_seal_certificate
@@ -185,7 +185,7 @@ class Verifier:
         hex_strings.install()
         self._own_intermediates = [_der(c) for c in (services.pki.issuing, services.pki.tsa)]
         self._published: dict[bytes, _PublishedSeal] = {}
-        self._lookups: dict[str, SQLCompiler] = {}
+        self._lookups: dict[str, PreparedStatement] = {}
 
     def _operator_roots(self) -> list[x509.Certificate]:
         with self.services.database.begin() as session:
@@ -530,30 +530,16 @@ class Verifier:
     def _entry(self, lookup: str, **values: str) -> _Entry | None:
         """One license's facts by a plain query: verification is read-only and hot.
 
-        The statements are compiled once per verifier and run on the driver's
-        cursor, which spares SQLAlchemy's per-call statement building and result
-        set-up (most of a token check otherwise).
+        Compiled once per verifier and run on the driver's cursor (see
+        ``trustsvc.db.prepared``): SQLAlchemy's per-call set-up otherwise cost
+        more than the query.
         """
-        compiled = self._lookups.get(lookup)
-        if compiled is None:
-            compiled = _LOOKUPS[lookup].compile(dialect=self.services.database.engine.dialect)
-            assert isinstance(compiled, SQLCompiler)
-            self._lookups[lookup] = compiled
-        parameters = compiled.construct_params(values)
-        driver_parameters: Any = (
-            tuple(parameters[name] for name in compiled.positiontup or ())
-            if compiled.positional
-            else parameters
-        )
-        # The driver's own cursor: SQLAlchemy's result object rebuilds its column
-        # metadata for every driver-level statement, which cost more than the query.
-        with self.services.database.engine.connect() as connection:
-            cursor = connection.connection.cursor()
-            try:
-                cursor.execute(compiled.string, driver_parameters)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
+        statement = self._lookups.get(lookup)
+        if statement is None:
+            statement = PreparedStatement(_LOOKUPS[lookup], self.services.database.engine)
+            self._lookups[lookup] = statement
+        with driver_cursor(self.services.database.engine) as cursor:
+            row = statement.fetch_one(cursor, **values)
         if row is None:
             return None
         return _Entry(
