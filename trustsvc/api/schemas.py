@@ -170,7 +170,7 @@ class VerificationOut(BaseModel):
                 )
                 for r in report.reasons
             ],
-            facts=FactsOut(**asdict(report.facts)),
+            facts=FactsOut(**vars(report.facts)),  # flat: asdict's deep copy is not needed
             checked_at=report.checked_at,
         )
 
