@@ -358,7 +358,7 @@ TABLE: tuple[Row, ...] = (
     Row(
         "POST",
         "/me/present",
-        holders(),
+        holders(303),
         lambda w: Call(
             "POST",
             "/me/present",

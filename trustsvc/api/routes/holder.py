@@ -7,7 +7,7 @@ works without script, for people.
 from __future__ import annotations
 
 import html
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import parse_qs
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import zxingcpp
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from trustsvc.access.holders import (
     Holder,
@@ -137,17 +137,47 @@ _ACTIONS = {
 _OUTCOMES = {"answered": "已答复 · answered", "refused": "已拒绝 · refused"}
 
 
+#: The session key under which the page keeps the code it last made, until it expires.
+_SHOWN = "presentation"
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """A presentation code the page shows: what is scanned, and until when."""
+
+    link: str
+    expires_at: datetime
+
+
+def _shown(request: Request, now: datetime) -> _Shown | None:
+    """The code made from the page, while it is valid; an expired one is forgotten."""
+    kept = request.session.get(_SHOWN)
+    if kept is None:
+        return None
+    try:
+        shown = _Shown(str(kept["link"]), datetime.fromisoformat(kept["expires_at"]))
+    except (TypeError, KeyError, ValueError):
+        request.session.pop(_SHOWN, None)
+        return None
+    if shown.expires_at <= now:
+        request.session.pop(_SHOWN, None)
+        return None
+    return shown
+
+
 @router.get("/me", response_class=HTMLResponse, summary="The holder's page")
 async def my_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLResponse:
     views = await run_in_threadpool(licenses_of, state.licenses, holder)
     entries = await run_in_threadpool(access_record, state.licenses, holder)
-    return HTMLResponse(_page(holder, views, entries, None, state.services.settings.zone))
+    shown = _shown(request, state.services.clock.now())
+    return HTMLResponse(_page(holder, views, entries, shown, state.services.settings.zone))
 
 
 @router.post(
     "/me/present",
-    response_class=HTMLResponse,
-    summary="亮证 from the page",
+    status_code=303,
+    response_class=RedirectResponse,
+    summary="亮证 from the page: makes a single-use code, then back to /me, which shows it",
     responses=problem_responses(413),
     openapi_extra={
         "requestBody": {
@@ -164,7 +194,9 @@ async def my_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLR
         }
     },
 )
-async def present_from_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLResponse:
+async def present_from_page(
+    request: Request, holder: HolderDep, state: StateDep
+) -> RedirectResponse:
     form = parse_qs((await read_bounded_body(request, 4096)).decode(errors="replace"))
     identifier = (form.get("identifier") or [""])[0]
     if "\x00" in identifier:
@@ -172,9 +204,10 @@ async def present_from_page(request: Request, holder: HolderDep, state: StateDep
     code = await run_in_threadpool(
         _present, state.licenses, holder, identifier, PresentationBody(single_use=True)
     )
-    views = await run_in_threadpool(licenses_of, state.licenses, holder)
-    entries = await run_in_threadpool(access_record, state.licenses, holder)
-    return HTMLResponse(_page(holder, views, entries, code, state.services.settings.zone))
+    # Post, redirect, get: reloading the page shows this code again instead of
+    # making another one.
+    request.session[_SHOWN] = {"link": code.link, "expires_at": code.expires_at.isoformat()}
+    return RedirectResponse("/me#presentation", status_code=303)
 
 
 _STYLE = """
@@ -202,7 +235,7 @@ def _page(
     holder: Holder,
     views: list[LicenseView],
     entries: list[AccessEntry],
-    code: PresentationCode | None,
+    code: _Shown | None,
     zone: ZoneInfo,
 ) -> str:
     e = html.escape
