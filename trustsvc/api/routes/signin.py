@@ -16,7 +16,7 @@ import time
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-import httpx
+import httpx2
 from authlib.integrations.base_client.errors import MismatchingStateError
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Depends, Request
@@ -120,7 +120,7 @@ async def sign_in(request: Request, state: StateDep) -> Response:
         redirect_uri = f"{settings.public_base_url}/auth/callback"
         try:
             response: Response = await oauth.idp.authorize_redirect(request, redirect_uri)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise UpstreamUnavailableError("the identity provider cannot be reached") from exc
         return response
     if settings.development_sign_in and not settings.production:
@@ -148,7 +148,7 @@ async def callback(request: Request) -> RedirectResponse:
         token = await oauth.idp.authorize_access_token(
             request, claims_options=await _id_token_checks(oauth, settings)
         )
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise UpstreamUnavailableError("the identity provider cannot be reached") from exc
     except MismatchingStateError as exc:
         raise AuthenticationError(
