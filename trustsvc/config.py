@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     )
     crl_lifetime_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
     ocsp_lifetime_hours: Annotated[int, Field(ge=1, le=24 * 7)] = 12
+    verification_processes: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=2,
+        description="Child processes per serving process that verify uploaded PDFs, each "
+        "bounded in time and memory.",
+    )
     api_rate_limit_per_minute: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         default=1200, description="Requests a minute per API client, unless set on the client."
     )

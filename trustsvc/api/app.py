@@ -34,6 +34,7 @@ from trustsvc.ledger.access import AccessLog
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.service import LicenseService
 from trustsvc.services import Services, open_services
+from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.verifier import DEFAULT_MAX_BYTES
 
 #: Bodies larger than this are refused before they are read, except on the routes below.
@@ -137,6 +138,9 @@ def create_app(
             license_service, on_issued=lambda type_key: metrics.issued.labels(type_key).inc()
         ),
         access_log=AccessLog(opened),
+        pdf_verifier=IsolatedPdfVerifier(
+            opened.settings, processes=opened.settings.verification_processes
+        ),
     )
 
     @asynccontextmanager
@@ -147,6 +151,7 @@ def create_app(
         finally:
             state.jobs.stop()
             state.access_log.close()
+            state.pdf_verifier.close()
             if request_log is not None:
                 request_log.flush()
             if own:

@@ -20,6 +20,7 @@ from trustsvc.ledger.access import AccessLog
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.service import LicenseService
 from trustsvc.services import Services
+from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.verifier import Verifier
 
 #: How often the shared verifier is rebuilt, so trust-list changes reach running nodes.
@@ -37,6 +38,8 @@ class ApiState:
     metrics: Metrics
     jobs: JobRunner
     access_log: AccessLog
+    #: Uploaded PDFs are verified in child processes that can be stopped (see isolation).
+    pdf_verifier: IsolatedPdfVerifier
     _verifier: Verifier | None = None
     _verifier_built: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)

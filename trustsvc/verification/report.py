@@ -7,7 +7,8 @@ order is the one reported, and every reason is listed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -78,3 +79,53 @@ def conclude(reasons: list[Reason], facts: Facts, checked_at: datetime) -> Verif
         return VerificationReport(Verdict.VALID, (), facts, checked_at)
     worst = min(reasons, key=lambda r: _PRECEDENCE[r.verdict])
     return VerificationReport(worst.verdict, tuple(reasons), facts, checked_at)
+
+
+# ---- as JSON, between processes ------------------------------------------------------
+
+_DAYS = frozenset({"valid_from", "valid_until"})
+_MOMENTS = frozenset({"signing_time"})
+
+
+def report_to_json(report: VerificationReport) -> bytes:
+    """The report as JSON: how a verification child answers (never pickled: see isolation)."""
+    facts = {
+        name: value.isoformat() if isinstance(value, date | datetime) else value
+        for name, value in vars(report.facts).items()
+    }
+    return json.dumps(
+        {
+            "reasons": [
+                [r.code, r.verdict.value, r.message_zh, r.message_en] for r in report.reasons
+            ],
+            "facts": facts,
+            "checked_at": report.checked_at.isoformat() if report.checked_at else None,
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def report_from_json(data: bytes) -> VerificationReport:
+    """A report read back from ``report_to_json``; the verdict follows from the reasons again.
+
+    Raises ``ValueError`` (or ``KeyError``, ``TypeError``) for anything that is not one.
+    """
+    raw = json.loads(data)
+    reasons = [
+        Reason(str(code), Verdict(verdict), str(zh), str(en))
+        for code, verdict, zh, en in raw["reasons"]
+    ]
+    given = raw["facts"]
+    values: dict[str, object] = {}
+    for name in (f.name for f in fields(Facts)):
+        value = given.get(name)
+        if value is not None:
+            if name in _DAYS:
+                value = date.fromisoformat(value)
+            elif name in _MOMENTS:
+                value = datetime.fromisoformat(value)
+            elif not isinstance(value, str):
+                raise TypeError(f"fact {name} is not text")
+        values[name] = value
+    checked_at = datetime.fromisoformat(raw["checked_at"])
+    return conclude(reasons, Facts(**values), checked_at)  # type: ignore[arg-type]

@@ -74,7 +74,9 @@ async def verify_pdf(
     pdf = await read_bounded_body(request, DEFAULT_MAX_BYTES)
     if not pdf:
         raise InvalidInputError("the request body must be the PDF to verify")
-    report = await run_in_threadpool(state.verifier.verify_pdf, pdf)
+    # In a child process, which is killed if it runs past the time limit.
+    moment = state.services.clock.now()
+    report = await run_in_threadpool(state.pdf_verifier.verify_pdf, pdf, moment)
     await _record(state, client, AccessAction.VERIFY_PDF, stated, report)
     return VerificationOut.of(report)
 

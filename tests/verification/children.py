@@ -1,0 +1,26 @@
+"""What test children do with a PDF: verify it, unless it is one of the markers below.
+
+Importable by name, since verification children are spawned, not forked.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from trustsvc.verification.isolation import verify
+from trustsvc.verification.report import VerificationReport
+from trustsvc.verification.verifier import Verifier
+
+HANG, HOG, DIE = b"%hang", b"%hog", b"%die"
+
+
+def misbehave_on_markers(verifier: Verifier, pdf: bytes) -> VerificationReport:
+    if pdf == HANG:  # as a parser stuck in one stage would
+        time.sleep(600)
+    if pdf == HOG:  # as a decompression bomb would
+        hoard = bytearray(8 * 1024 * 1024 * 1024)
+        hoard[-1] = 1
+    if pdf == DIE:  # as a crash in a C library would
+        os._exit(70)
+    return verify(verifier, pdf)

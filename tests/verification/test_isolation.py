@@ -1,0 +1,139 @@
+"""Uploads verified in child processes: the verdicts are the verifier's, and no child can
+run past its limits: one that hangs is killed, one that hoards memory or dies fails closed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from pydantic import SecretStr
+
+from tests.helpers import DEPARTMENT_A
+from tests.verification.children import DIE, HANG, HOG, misbehave_on_markers
+from trustsvc.clock import FixedClock
+from trustsvc.licenses.library import Action
+from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.types import example_data, get_type
+from trustsvc.verification import reasons as R
+from trustsvc.verification.isolation import IsolatedPdfVerifier
+from trustsvc.verification.report import (
+    Facts,
+    Verdict,
+    conclude,
+    report_from_json,
+    report_to_json,
+)
+from trustsvc.verification.verifier import Verifier
+
+
+def _issue(licenses: LicenseService) -> str:
+    data = dict(example_data(get_type(licenses.types, "business-license")))
+    return licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license.identifier
+
+
+@pytest.fixture
+def isolated(licenses: LicenseService) -> Iterator[IsolatedPdfVerifier]:
+    verifier = IsolatedPdfVerifier(
+        licenses.services.settings,
+        processes=2,
+        time_limit=timedelta(seconds=1),
+        grace=timedelta(seconds=1),
+        memory_limit=1024 * 1024 * 1024,
+        work=misbehave_on_markers,
+    )
+    yield verifier
+    verifier.close()
+
+
+def test_a_child_gives_the_verifiers_verdict_as_of_the_moment_given(
+    licenses: LicenseService, isolated: IsolatedPdfVerifier, clock: FixedClock
+) -> None:
+    identifier = _issue(licenses)
+    document = licenses.document(identifier)
+    report = isolated.verify_pdf(document, clock.now())
+    assert report.verdict is Verdict.VALID and report.facts.identifier == identifier
+    assert report.checked_at == clock.now()
+
+    licenses.transition(identifier, Action.REVOKE, "clerk", "reason")  # the child reads the library
+    report = isolated.verify_pdf(document, clock.now())
+    assert report.verdict is Verdict.NOT_CURRENT
+
+
+def test_two_verifications_run_at_once(
+    licenses: LicenseService, isolated: IsolatedPdfVerifier, clock: FixedClock
+) -> None:
+    document = licenses.document(_issue(licenses))
+    verdicts: list[Verdict] = []
+    threads = [
+        threading.Thread(
+            target=lambda: verdicts.append(isolated.verify_pdf(document, clock.now()).verdict)
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert verdicts == [Verdict.VALID] * 4
+
+
+def test_a_child_past_the_hard_limit_is_killed_and_replaced(
+    licenses: LicenseService, isolated: IsolatedPdfVerifier, clock: FixedClock
+) -> None:
+    document = licenses.document(_issue(licenses))
+    assert isolated.verify_pdf(document, clock.now()).verdict is Verdict.VALID  # started
+    began = time.monotonic()
+    report = isolated.verify_pdf(HANG, clock.now())
+    assert time.monotonic() - began < 30  # the child sleeps 600 s; 2 s is the hard limit
+    assert report.verdict is Verdict.MALFORMED_INPUT
+    assert [r.code for r in report.reasons] == ["time_limit_exceeded"]
+    assert isolated.verify_pdf(document, clock.now()).verdict is Verdict.VALID
+
+
+@pytest.mark.parametrize("marker", [HOG, DIE], ids=["out-of-memory", "crash"])
+def test_a_child_out_of_memory_or_dead_fails_closed_and_the_next_one_works(
+    licenses: LicenseService, isolated: IsolatedPdfVerifier, clock: FixedClock, marker: bytes
+) -> None:
+    document = licenses.document(_issue(licenses))
+    report = isolated.verify_pdf(marker, clock.now())
+    assert report.verdict is Verdict.MALFORMED_INPUT and not report.is_valid
+    assert [r.code for r in report.reasons] == ["not_evaluable"]
+    assert isolated.verify_pdf(document, clock.now()).verdict is Verdict.VALID
+
+
+def test_a_child_that_cannot_open_the_service_fails_closed(
+    licenses: LicenseService, clock: FixedClock
+) -> None:
+    document = licenses.document(_issue(licenses))
+    wrong = licenses.services.settings.model_copy(
+        update={"key_passphrase": SecretStr("not-the-passphrase")}
+    )
+    isolated = IsolatedPdfVerifier(wrong, processes=1)
+    try:
+        report = isolated.verify_pdf(document, clock.now())
+    finally:
+        isolated.close()
+    assert not report.is_valid and [r.code for r in report.reasons] == ["not_evaluable"]
+
+
+def test_a_report_crosses_as_json_and_its_verdict_follows_from_its_reasons(
+    licenses: LicenseService, clock: FixedClock
+) -> None:
+    identifier = _issue(licenses)
+    report = Verifier(licenses.services, allow_fetching=False).verify_pdf(
+        licenses.document(identifier)
+    )
+    assert report.facts.signing_time is not None and report.facts.valid_from is not None
+    assert report_from_json(report_to_json(report)) == report
+
+    stopped = conclude([R.TIME_LIMIT_EXCEEDED], Facts(identifier=identifier), clock.now())
+    assert report_from_json(report_to_json(stopped)) == stopped
+    # A child cannot claim "valid" beside a reason: the verdict is worked out again.
+    forged = report_to_json(stopped).replace(b'{"reasons"', b'{"verdict": "valid", "reasons"')
+    assert report_from_json(forged).verdict is Verdict.MALFORMED_INPUT
+    for garbage in (b"", b"[]", b'{"reasons": [], "facts": {}}', b'{"reasons": 1}'):
+        with pytest.raises((ValueError, KeyError, TypeError)):
+            report_from_json(garbage)
