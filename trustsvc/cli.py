@@ -159,6 +159,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         from trustsvc.api.observability import RequestLog
 
         app = create_app(settings, request_log=RequestLog.to_stderr())
+        app.state.api.pdf_verifier.warm_up()
         tune_garbage_collection()
         uvicorn.run(app, host=host, port=port, access_log=False)
         return

@@ -199,6 +199,7 @@ def create_app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory`` with several workers: settings from TRUSTSVC_*."""
     configure_logging()
     app = create_app(load_settings(), request_log=RequestLog.to_stderr())
+    app.state.api.pdf_verifier.warm_up()
     tune_garbage_collection()
     return app
 

@@ -181,6 +181,16 @@ class IsolatedPdfVerifier:
         self._idle.put(child)
         return report
 
+    def warm_up(self) -> None:
+        """Start a child now, in the background, so that the first upload need not wait."""
+
+        def start() -> None:
+            child = self._take()
+            if child is not None:
+                self._idle.put(child)
+
+        threading.Thread(target=start, name="trustsvc-verify-warm-up", daemon=True).start()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
