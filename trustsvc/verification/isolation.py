@@ -226,7 +226,12 @@ class IsolatedPdfVerifier:
                 self._started -= 1
             return None
         with self._lock:
-            self._children.add(child)
+            closed = self._closed
+            if not closed:
+                self._children.add(child)
+        if closed:  # closed while the child started
+            child.stop(kill=False)
+            return None
         return child
 
     def _start(self) -> _Child:
