@@ -20,7 +20,8 @@ class SystemClock:
 
 @dataclass
 class FixedClock:
-    """A clock that stands still until told to move (for tests)."""
+    """A clock that stands still until told to move: for tests, and for a verification
+    child, which verifies as of the moment each request arrived."""
 
     current: datetime
 

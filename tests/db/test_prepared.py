@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from trustsvc.config import Settings
-from trustsvc.db import Database, open_database
+from trustsvc.db import Database
 from trustsvc.db.models import Department
 from trustsvc.db.prepared import PreparedStatement, driver_cursor
-
-
-@pytest.fixture
-def database(settings: Settings) -> Iterator[Database]:
-    settings.home.mkdir(parents=True)
-    db = open_database(settings.resolved_database_url)
-    yield db
-    db.dispose()
-
 
 _COLUMNS = ["code", "name", "region_code", "created_at"]
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -11,14 +10,6 @@ from sqlalchemy.exc import StatementError
 from trustsvc.config import Settings
 from trustsvc.db import Database, open_database
 from trustsvc.db.models import Base, Department
-
-
-@pytest.fixture
-def database(settings: Settings) -> Iterator[Database]:
-    settings.home.mkdir(parents=True)
-    db = open_database(settings.resolved_database_url)
-    yield db
-    db.dispose()
 
 
 def test_migrations_produce_exactly_the_models(database: Database) -> None:

@@ -21,10 +21,7 @@ from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.service import LicenseService
 from trustsvc.services import Services
 from trustsvc.verification.isolation import IsolatedPdfVerifier
-from trustsvc.verification.verifier import Verifier
-
-#: How often the shared verifier is rebuilt, so trust-list changes reach running nodes.
-_VERIFIER_REFRESH_SECONDS = 60.0
+from trustsvc.verification.verifier import REBUILD_AFTER_SECONDS, Verifier
 
 
 @dataclass
@@ -54,7 +51,7 @@ class ApiState:
         """
         now = time.monotonic()
         with self._lock:
-            if self._verifier is None or now - self._verifier_built > _VERIFIER_REFRESH_SECONDS:
+            if self._verifier is None or now - self._verifier_built > REBUILD_AFTER_SECONDS:
                 self._verifier = Verifier(self.services, allow_fetching=False)
                 self._verifier_built = now
             return self._verifier

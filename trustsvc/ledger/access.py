@@ -82,10 +82,8 @@ Recorder = Callable[[Client | None, Access], None]
 _HOLDER_OF = select(LicenseRecord.holder_id_digest).where(
     LicenseRecord.identifier == bindparam("identifier")
 )
-_EVENT_COLUMNS = [
-    "at", "client_id", "actor", "actor_department", "action", "purpose", "outcome",
-    "refusal", "holder_id_digest", "license_type", "returned_json", "answer",
-]  # fmt: skip
+#: Every column but the key the database assigns (``_event`` gives them all).
+_EVENT_COLUMNS = [c.key for c in AccessEvent.__table__.columns if not c.primary_key]
 
 
 class AccessWriter:

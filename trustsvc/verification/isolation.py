@@ -24,10 +24,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
 
+from trustsvc.clock import FixedClock
 from trustsvc.config import Settings
 from trustsvc.services import open_services
 from trustsvc.verification import reasons as R
@@ -39,7 +40,7 @@ from trustsvc.verification.report import (
     report_from_json,
     report_to_json,
 )
-from trustsvc.verification.verifier import DEFAULT_TIME_LIMIT, Verifier
+from trustsvc.verification.verifier import DEFAULT_TIME_LIMIT, REBUILD_AFTER_SECONDS, Verifier
 
 log = logging.getLogger("trustsvc.verification")
 
@@ -48,8 +49,6 @@ Work = Callable[[Verifier, bytes], VerificationReport]
 
 #: How long a new child may take to open the service (database migrations checked, keys read).
 _START_TIMEOUT = 120.0
-#: A child's verifier is rebuilt this often, so that trust-list changes reach it.
-_VERIFIER_REFRESH_SECONDS = 60.0
 #: Messages between parent and child (raw bytes: nothing is unpickled).
 _READY, _STOP = b"ready", b"stop"
 #: An answer is a report of a few kilobytes; anything larger is not one.
@@ -62,16 +61,6 @@ def verify(verifier: Verifier, pdf: bytes) -> VerificationReport:
     return verifier.verify_pdf(pdf)
 
 
-class _MomentClock:
-    """The clock of a child: the moment its current verification is made as of."""
-
-    def __init__(self) -> None:
-        self.moment = datetime.now().astimezone()
-
-    def now(self) -> datetime:
-        return self.moment
-
-
 def _child(
     settings: Settings, connection: Connection, time_limit: timedelta, memory: int, work: Work
 ) -> None:
@@ -81,7 +70,7 @@ def _child(
     pickled: a child that parsed a hostile document is trusted with nothing more.
     """
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    clock = _MomentClock()
+    clock = FixedClock(datetime.now(UTC))  # set to each job's moment
     services = open_services(settings, clock)
     verifier, built = None, 0.0
     connection.send_bytes(_READY)
@@ -91,15 +80,15 @@ def _child(
             if moment == _STOP:
                 return
             pdf = connection.recv_bytes()
-            clock.moment = datetime.fromisoformat(moment.decode())
-            if verifier is None or time.monotonic() - built > _VERIFIER_REFRESH_SECONDS:
+            clock.current = datetime.fromisoformat(moment.decode())
+            if verifier is None or time.monotonic() - built > REBUILD_AFTER_SECONDS:
                 verifier = Verifier(services, allow_fetching=False, time_limit=time_limit)
                 built = time.monotonic()
             try:
                 report = work(verifier, pdf)
             except Exception:  # a MemoryError at the limit among them: fail closed
                 log.exception("verification in a child process could not be completed")
-                report = conclude([R.NOT_EVALUABLE], Facts(), clock.moment)
+                report = conclude([R.NOT_EVALUABLE], Facts(), clock.current)
             connection.send_bytes(report_to_json(report))
     except (EOFError, KeyboardInterrupt):
         return

@@ -72,6 +72,8 @@ log = logging.getLogger("trustsvc.verification")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 #: A verification that takes longer than this is abandoned as not valid.
 DEFAULT_TIME_LIMIT = timedelta(seconds=10)
+#: A long-lived verifier is rebuilt this often, so that trust-list changes reach it.
+REBUILD_AFTER_SECONDS = 60.0
 _HEADER = re.compile(rb"%PDF-[12]\.[0-9]")
 _TRAILING = re.compile(rb"%%EOF[\r\n\s]*\Z")
 _CONTENTS_GAP = re.compile(rb"<[0-9A-Fa-f]*>")
