@@ -291,3 +291,29 @@ def test_two_processes_share_the_serial_space(licenses: LicenseService) -> None:
         identifiers.append(view.identifier)
     serials = [parse_identifier(i).serial for i in identifiers]
     assert len(set(serials)) == len(serials)
+
+
+def test_identifiers_cannot_be_guessed_from_one_another(licenses: LicenseService) -> None:
+    # Consecutive issuances, from two services (two processes' blocks of the counter):
+    # the serials are unique, and knowing one tells nothing about the next.
+    other = LicenseService(licenses.services)
+    views = [
+        (licenses if index % 2 else other)
+        .issue(
+            IssueRequest(
+                DEPARTMENT_A,
+                "business-license",
+                {**_example(licenses), "holder_name": f"杭州第{index}号公司"},
+            )
+        )
+        .license
+        for index in range(6)
+    ]
+    serials = [int(parse_identifier(view.identifier).serial) for view in views]
+    assert len(set(serials)) == len(serials)
+    year = licenses.today().year
+    assert all(str(serial).startswith(str(year)) and len(str(serial)) == 20 for serial in serials)
+    # With a counter they would lie within a block (16) of each other.
+    assert min(abs(a - b) for a in serials for b in serials if a != b) > 10**6
+    # The printed numbers are still the counter's visible sequence.
+    assert len({view.license_number for view in views}) == len(views)

@@ -138,11 +138,20 @@ def mask_holder_id(id_type: HolderIdType | str, value: str) -> str:
     return value[:head] + "*" * (len(value) - head - tail) + value[-tail:]
 
 
+#: What stands for the rest of a person's name, whatever its length.
+NAME_MASK = "**"
+
+
 def mask_holder_name(name: str, id_type: HolderIdType | str) -> str:
-    """The holder's name as a public page may show it: a person's first character only."""
+    """The holder's name as a public page may show it: a person's first character only.
+
+    The stars are always the same two: one star per character would tell a
+    two-character name from a three-character one, which with the first
+    character and the place of issue narrows a person down. An organisation's
+    name is public and shown whole.
+    """
     kind = parse_holder_id_type(id_type)
     stripped = name.strip()
     if not kind.is_person:
         return stripped
-    # At least one star, so a one-character name is not shown whole.
-    return stripped[:1] + "*" * max(len(stripped) - 1, 1)
+    return stripped[:1] + NAME_MASK

@@ -36,6 +36,7 @@ from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
 from trustsvc.licenses.holders import mask_holder_id
 from trustsvc.licenses.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.licenses.render import LicenseDocument, render_license
+from trustsvc.licenses.serials import SerialCipher
 from trustsvc.licenses.types import (
     FieldKind,
     LayoutStyle,
@@ -118,6 +119,8 @@ class LicenseService:
         self.data_key: DataKey = load_or_create_data_key(
             settings.home / "pki" / "data.key", settings.key_passphrase
         )
+        # Serials are the counter enciphered (see serials): identifiers cannot be guessed.
+        self.serials = SerialCipher(self.data_key.subkey("license serials"))
         self.store: DocumentStore = (
             DatabaseDocumentStore(services.database)
             if settings.document_store is DocumentStoreKind.DATABASE
@@ -222,7 +225,10 @@ class LicenseService:
         sequence = self._next_sequence(seal.department_id)
         year = self.today().year
         identifier = LicenseIdentifier(
-            license_type.code, seal.department_code, f"{year}{sequence:08d}", 1
+            license_type.code,
+            seal.department_code,
+            self.serials.serial(seal.department_code, year, sequence),
+            1,
         )
         number = license_type.format_number(
             region=seal.region_code or "000000", year=year, sequence=sequence
