@@ -5,6 +5,7 @@
 #                                               status, and the access record written)
 # A fresh home is made in a temporary folder (SQLite, key files, built-in TSA), one license
 # issued, and `trustsvc serve --workers N` started; wrk shares the machine's cores with it.
+# The public routes' per-address rate limit is off (see below); everything else is as served.
 #
 #   bash bench/http_status.sh [--seconds 10] [--connections 64] [--workers 2]
 set -euo pipefail
@@ -24,6 +25,9 @@ work=$(mktemp -d)
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export TRUSTSVC_HOME=$work/home TRUSTSVC_PUBLIC_BASE_URL=http://127.0.0.1:$port
 export TRUSTSVC_KEY_PASSPHRASE=bench-$RANDOM-$RANDOM
+# Every request comes from 127.0.0.1, so the per-address limit of the public routes
+# (600 a minute by default) is turned off here; a deployment keeps it on.
+export TRUSTSVC_PUBLIC_RATE_LIMIT_PER_MINUTE=0
 server=
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT

@@ -8,6 +8,7 @@ them, so a careless deployment fails at start rather than later in the field.
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -118,6 +119,49 @@ class Settings(BaseSettings):
     holder_session_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = Field(
         default=30, description="How long a holder stays signed in."
     )
+    public_rate_limit_per_minute: Annotated[int, Field(ge=0, le=10_000_000)] = Field(
+        default=600,
+        description="Requests a minute per client address to the routes anyone may call "
+        "without a key (/public/..., /v/...); 0 turns the limit off.",
+    )
+    public_rate_limit_burst: Annotated[int, Field(ge=1, le=10_000_000)] = Field(
+        default=300, description="How many of those an address may make at once."
+    )
+    pki_rate_limit_per_minute: Annotated[int, Field(ge=0, le=10_000_000)] = Field(
+        default=6000,
+        description="Requests a minute per client address to /pki/* (OCSP, TSA, CRLs, "
+        "certificates), which relying parties call often; 0 turns the limit off.",
+    )
+    pki_rate_limit_burst: Annotated[int, Field(ge=1, le=10_000_000)] = Field(
+        default=1000, description="How many of those an address may make at once."
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed (empty: none).",
+    )
+    header_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=10.0,
+        description="A connection that has not sent a whole request head (request line and "
+        "headers) this long after it opened or after its last response is closed.",
+    )
+    max_header_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = Field(
+        default=16 * 1024,
+        description="Largest request head (request line and headers) accepted; larger gets 431.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return ",".join(entries)
 
     @field_validator("public_base_url", "tsa_url", "oidc_issuer")
     @classmethod

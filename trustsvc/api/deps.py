@@ -13,7 +13,7 @@ from fastapi.security import HTTPBearer
 
 from trustsvc.access.clients import Authenticator, Client
 from trustsvc.api.observability import Metrics
-from trustsvc.api.ratelimit import RateLimiter
+from trustsvc.api.ratelimit import RateLimiter, address_key
 from trustsvc.db.models import ClientRole
 from trustsvc.errors import AuthenticationError, ForbiddenError
 from trustsvc.ledger.access import AccessLog
@@ -40,6 +40,9 @@ class ApiState:
     _verifier: Verifier | None = None
     _verifier_built: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Callers without a key, by address: the public routes, and /pki/* apart.
+    public_limiter: RateLimiter = field(default_factory=RateLimiter)
+    pki_limiter: RateLimiter = field(default_factory=RateLimiter)
 
     @property
     def verifier(self) -> Verifier:
@@ -76,6 +79,47 @@ async def get_services(request: Request) -> Services:
 
 StateDep = Annotated[ApiState, Depends(get_state)]
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _client_host(request: Request) -> str | None:
+    # uvicorn has already put a trusted proxy's X-Forwarded-For here (see api.server).
+    client = request.scope.get("client")
+    return client[0] if client else None
+
+
+async def get_public_state(request: Request) -> ApiState:
+    """The state, once the caller's address has spent one of its public requests.
+
+    Part of the one dependency the public routes have: the status route is the
+    one relying parties call most, and each dependency shows in its rate.
+    """
+    state = state_of(request)
+    settings = state.services.settings
+    if settings.public_rate_limit_per_minute:
+        state.public_limiter.take(
+            address_key(_client_host(request)),
+            settings.public_rate_limit_per_minute,
+            settings.public_rate_limit_burst,
+        )
+    return state
+
+
+async def get_pki_services(request: Request) -> Services:
+    """The services, once the caller's address has spent one of its /pki requests."""
+    state = state_of(request)
+    settings = state.services.settings
+    if settings.pki_rate_limit_per_minute:
+        state.pki_limiter.take(
+            address_key(_client_host(request)),
+            settings.pki_rate_limit_per_minute,
+            settings.pki_rate_limit_burst,
+        )
+    return state.services
+
+
+#: For routes anyone may call without a key: rate-limited per client address.
+PublicStateDep = Annotated[ApiState, Depends(get_public_state)]
+PkiServicesDep = Annotated[Services, Depends(get_pki_services)]
 
 
 class ApiKey(HTTPBearer):

@@ -3,9 +3,10 @@
 Statuses move only along ``TRANSITIONS``; every move is recorded in
 ``license_events`` with who, when and why. "Expired" is never stored: it is
 what a valid license becomes when its validity ends, so it cannot drift from
-the dates. Serials are reserved from a per-issuer counter by an atomic
+the dates. Sequence numbers are reserved from a per-issuer counter by an atomic
 ``UPDATE ... RETURNING``, so they never repeat, also across processes and
 nodes; a reservation whose issuance fails leaves a gap, never a duplicate.
+An identifier's serial is its sequence number enciphered (see ``serials``).
 """
 
 from __future__ import annotations

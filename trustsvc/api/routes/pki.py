@@ -14,12 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from trustsvc.api.deps import ServicesDep, read_bounded_body
+from trustsvc.api.deps import PkiServicesDep, read_bounded_body
 from trustsvc.api.errors import problem_responses
 from trustsvc.errors import NotFoundError
 from trustsvc.keys.pki import PUBLISHED
 
-router = APIRouter(prefix="/pki", tags=["pki"], responses=problem_responses(422))
+router = APIRouter(prefix="/pki", tags=["pki"], responses=problem_responses(422, 429))
 
 #: A TimeStampReq or OCSPRequest is a few hundred bytes; anything far larger is not one.
 _REQUEST_LIMIT = 16 * 1024
@@ -38,7 +38,7 @@ def _binary_body(media_type: str) -> dict[str, Any]:
     summary="RFC 3161 timestamp request (application/timestamp-query)",
     openapi_extra=_binary_body("application/timestamp-query"),
 )
-async def timestamp(request: Request, services: ServicesDep) -> Response:
+async def timestamp(request: Request, services: PkiServicesDep) -> Response:
     body = await read_bounded_body(request, _REQUEST_LIMIT)
     reply = await run_in_threadpool(services.tsa.respond, body)
     return Response(reply, media_type="application/timestamp-reply")
@@ -51,7 +51,7 @@ async def timestamp(request: Request, services: ServicesDep) -> Response:
     summary="RFC 6960 OCSP request (application/ocsp-request)",
     openapi_extra=_binary_body("application/ocsp-request"),
 )
-async def ocsp_post(request: Request, services: ServicesDep) -> Response:
+async def ocsp_post(request: Request, services: PkiServicesDep) -> Response:
     body = await read_bounded_body(request, _REQUEST_LIMIT)
     reply = await run_in_threadpool(services.revocation.ocsp_response, body)
     return Response(reply, media_type="application/ocsp-response")
@@ -64,7 +64,7 @@ async def ocsp_post(request: Request, services: ServicesDep) -> Response:
     responses={200: {"content": {"application/ocsp-response": {}}}, **problem_responses(404)},
     summary="RFC 6960 Appendix A.1 OCSP request by GET (base64 of the DER request)",
 )
-def ocsp_get(encoded: str, services: ServicesDep) -> Response:
+def ocsp_get(encoded: str, services: PkiServicesDep) -> Response:
     try:
         body = base64.b64decode(encoded[: 2 * _REQUEST_LIMIT], validate=True)
     except (binascii.Error, ValueError):
@@ -79,7 +79,7 @@ def ocsp_get(encoded: str, services: ServicesDep) -> Response:
     responses={200: {"content": {"application/pkix-crl": {}}}, **problem_responses(404)},
     summary="The current CRL of a service CA (root or issuing)",
 )
-def crl(ca: str, services: ServicesDep) -> Response:
+def crl(ca: str, services: PkiServicesDep) -> Response:
     return Response(
         services.revocation.current_crl(ca.removesuffix(".crl")),
         media_type="application/pkix-crl",
@@ -95,7 +95,7 @@ def crl(ca: str, services: ServicesDep) -> Response:
     },
     summary="A certificate of the service PKI, as name.pem or name.der",
 )
-def certificate(filename: str, services: ServicesDep) -> Response:
+def certificate(filename: str, services: PkiServicesDep) -> Response:
     name, _, extension = filename.rpartition(".")
     if name not in PUBLISHED or extension not in ("pem", "der", "cer", "crt"):
         raise NotFoundError(

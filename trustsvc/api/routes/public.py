@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from trustsvc.api.deps import ApiState, StateDep
+from trustsvc.api.deps import ApiState, PublicStateDep
 from trustsvc.api.errors import problem_responses
 from trustsvc.api.schemas import json_response
 from trustsvc.errors import NotFoundError
@@ -27,7 +27,7 @@ from trustsvc.verification.printout import VERDICT_TEXT
 from trustsvc.verification.report import VerificationReport
 from trustsvc.verification.tokens import MAX_TOKEN_LENGTH
 
-router = APIRouter(tags=["public"], responses=problem_responses(422))
+router = APIRouter(tags=["public"], responses=problem_responses(422, 429))
 
 
 class PublicStatus(BaseModel):
@@ -69,7 +69,7 @@ def _public(report: VerificationReport, identifier: str) -> PublicStatus:
     summary="The current status of a license (no key needed; no holder ID)",
 )
 async def public_status(
-    identifier: Annotated[str, Path(max_length=128)], state: StateDep
+    identifier: Annotated[str, Path(max_length=128)], state: PublicStateDep
 ) -> Response:
     # On the event loop: one indexed read (~0.1 ms) costs less than the hop to a worker
     # thread, and this is the route relying parties call most.
@@ -164,7 +164,7 @@ def _text(value: object) -> str:
     summary="The page a scanned license or presentation QR code opens",
 )
 async def scanned(
-    token: Annotated[str, Path(max_length=MAX_TOKEN_LENGTH)], state: StateDep
+    token: Annotated[str, Path(max_length=MAX_TOKEN_LENGTH)], state: PublicStateDep
 ) -> HTMLResponse:
     report = await run_in_threadpool(state.verifier.verify_token, token, checked_by="public page")
     state.metrics.verifications.labels("public_page", report.verdict.value).inc()
