@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
 from trustsvc.api.app import create_app
+from trustsvc.api.server import uvicorn_options
 from trustsvc.clock import FixedClock
 from trustsvc.config import Settings
 from trustsvc.licenses.service import LicenseService
@@ -136,6 +137,8 @@ class LiveServer:
             port=port,
             log_level="warning",
             lifespan="on",
+            # As ``trustsvc serve`` runs it: the same protocol, limits and proxy rules.
+            **uvicorn_options(services.settings),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

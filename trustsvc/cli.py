@@ -150,6 +150,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     open_services(settings).close()
     click.echo(f"trustsvc: serving on http://{host}:{port} (public URL {settings.public_base_url})")
     from trustsvc.api.observability import configure_logging
+    from trustsvc.api.server import uvicorn_options
 
     # Our own request log (route templates, no query strings) replaces uvicorn's access
     # log, which would write raw URLs, and with them ID numbers, into the logs.
@@ -161,7 +162,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         app = create_app(settings, request_log=RequestLog.to_stderr())
         app.state.api.pdf_verifier.warm_up()
         tune_garbage_collection()
-        uvicorn.run(app, host=host, port=port, access_log=False)
+        uvicorn.run(app, host=host, port=port, **uvicorn_options(settings))
         return
     # Worker processes build their own app from the environment.
     for name, value in (ctx.find_root().obj or {}).items():
@@ -172,7 +173,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        access_log=False,
+        **uvicorn_options(settings),
     )
 
 
