@@ -28,18 +28,8 @@ from trustsvc.api.observability import (
     configure_logging,
 )
 from trustsvc.api.ratelimit import RateLimiter
-from trustsvc.api.routes import (
-    admin,
-    docs,
-    health,
-    holder,
-    licenses,
-    lookup,
-    pki,
-    public,
-    signin,
-    verify,
-)
+from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
+from trustsvc.api.routes import docs as docs_page
 from trustsvc.clock import Clock
 from trustsvc.config import Settings, load_settings
 from trustsvc.ledger.access import AccessLog
@@ -197,10 +187,10 @@ def create_app(
         signin.router,
         holder.router,
         admin.router,
-        docs.router,
+        docs_page.router,
     ):
         app.include_router(router)
-    for path, folder in docs.static_folders().items():
+    for path, folder in docs_page.static_folders().items():
         app.mount(path, folder)
     # Added innermost first: body limits and NUL refusal, browser security headers (on the
     # refusals too), then sessions, then timing and logging.
