@@ -15,8 +15,14 @@ def test_development_defaults_are_fine_outside_production(tmp_path: Path) -> Non
     Settings(home=tmp_path).check_production()
 
 
+def test_the_development_sign_in_is_off_unless_asked_for(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    assert settings.development_sign_in is False
+    assert not any("SIGN_IN" in found for found in settings.development_defaults_in_use())
+
+
 def test_production_refuses_each_development_default(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, production=True)
+    settings = Settings(home=tmp_path, production=True, development_sign_in=True)
     with pytest.raises(ConfigurationError) as caught:
         settings.check_production()
     message = caught.value.message

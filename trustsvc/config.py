@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     )
     production: bool = Field(default=False, description="Refuse development defaults.")
     development_sign_in: bool = Field(
-        default=True, description="Built-in holder sign-in for development; refused in production."
+        default=False,
+        description="Built-in holder sign-in for development: anyone who reaches it signs in as "
+        "any holder, so it is off unless set (scripts/run.sh sets it) and refused in production.",
     )
     organisation_name: str = Field(
         default="trustsvc", min_length=1, max_length=64, description="Operator named in the PKI."

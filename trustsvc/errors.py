@@ -188,3 +188,9 @@ class UpstreamUnavailableError(TrustServiceError):
 
     code = "upstream-unavailable"
     http_status = 502
+
+
+class CsrfRefusedError(ForbiddenError):
+    """A form post without the token of the browser's session (cross-site request forgery)."""
+
+    code = "csrf-refused"

@@ -2,11 +2,13 @@
 
 ``api.as_(who)`` gives the headers of a caller: "none", "issuer_a",
 "issuer_b", "verifier", "admin"; ``api.holder(...)`` a client signed in as a
-holder through the development sign-in.
+holder through the development sign-in, which the settings here turn on
+(it is off by default); ``csrf_token_of(client)`` the token its forms carry.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +19,7 @@ from fastapi.testclient import TestClient
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
 from trustsvc.access.clients import add_client
 from trustsvc.api.app import create_app
+from trustsvc.config import Settings
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
@@ -24,6 +27,22 @@ from trustsvc.services import Services
 PURPOSES = ("办理不动产抵押登记", "办理营业执照变更")
 #: A citizen who holds the example real-estate certificate.
 CITIZEN_ID = "330106198503120044"
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared test settings, with the development sign-in on: the holders' tests use it."""
+    return settings.model_copy(update={"development_sign_in": True})
+
+
+def csrf_token_of(client: TestClient, page: str = "/me") -> str:
+    """The CSRF token in the forms of ``page``, as a browser would send it back."""
+    answer = client.get(page)
+    assert answer.status_code == 200, answer.text
+    found = _CSRF_FIELD.search(answer.text)
+    assert found, f"no CSRF token in the forms of {page}"
+    return found.group(1)
 
 
 @dataclass

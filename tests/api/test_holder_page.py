@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, csrf_token_of
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import Presentation
 
@@ -27,9 +27,8 @@ def test_the_page_shows_its_code_on_every_reload_until_it_expires(
     holder = api.holder()
     assert _LINK.search(holder.get("/me").text) is None
 
-    made = holder.post(
-        "/me/present", content=f"identifier={identifier}", headers=_FORM, follow_redirects=False
-    )
+    form = f"identifier={identifier}&csrf_token={csrf_token_of(holder)}"
+    made = holder.post("/me/present", content=form, headers=_FORM, follow_redirects=False)
     assert made.status_code == 303 and made.headers["location"] == "/me#presentation"
     first = _LINK.search(holder.get("/me").text)
     assert first is not None and "/v/" in first.group(1)
@@ -45,7 +44,8 @@ def test_the_page_shows_its_code_on_every_reload_until_it_expires(
 def test_signing_in_as_someone_else_in_the_same_browser_forgets_the_code(api: Api) -> None:
     identifier = api.issue()
     browser = api.holder()
-    browser.post("/me/present", content=f"identifier={identifier}", headers=_FORM)
+    form = f"identifier={identifier}&csrf_token={csrf_token_of(browser)}"
+    browser.post("/me/present", content=form, headers=_FORM)
     assert _LINK.search(browser.get("/me").text) is not None
     switched = browser.post(
         "/auth/dev-sign-in", json={"id_type": "111", "id_number": "11010519491231002X"}

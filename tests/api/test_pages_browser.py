@@ -2,9 +2,10 @@
 
 A citizen signs in with the development form, finds their license on /me,
 shows it (亮证), and sees the check in their access record; anyone who scans
-a license's QR code gets the verdict page and no holder ID. Screenshots are
-kept in the test's tmp_path, and the Chinese text must be drawn with a font
-that has the glyphs (not tofu boxes).
+a license's QR code gets the verdict page and no holder ID; /docs shows the
+API with nothing loaded from outside. Screenshots are kept in the test's
+tmp_path, and the Chinese text must be drawn with a font that has the glyphs
+(not tofu boxes). No page may break the Content Security Policy.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sync_playwright
 
 from tests.api.conftest import CITIZEN_ID
 from tests.conftest import LiveServer
@@ -58,15 +60,28 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(chromium: Browser) -> Iterator[Page]:
-    """A fresh browser profile (no cookies), phone-sized: the pages are read on phones."""
+    """A fresh browser profile (no cookies), phone-sized: the pages are read on phones.
+
+    Whatever the Content Security Policy made Chromium refuse (a style, a script, an
+    image, a form's target) fails the test: the policy must not break a page.
+    """
     context = chromium.new_context(
         locale="zh-CN", viewport={"width": 414, "height": 896}, device_scale_factor=2
     )
     context.set_default_timeout(10_000)
+    refused: list[str] = []
+
+    def watch(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
     try:
-        yield context.new_page()
+        made = context.new_page()
+        made.on("console", watch)
+        yield made
     finally:
         context.close()
+    assert refused == [], f"the Content Security Policy refused: {refused}"
 
 
 def _issue(licenses: LicenseService) -> tuple[str, str]:
@@ -221,3 +236,28 @@ def test_the_pages_draw_their_chinese_text_and_screenshot_well(
     expect(page.locator("#verdict")).to_have_attribute("data-verdict", "valid")
     _assert_chinese_drawn(page, "#verdict strong")
     _assert_screenshot(page, tmp_path / "verdict.png")
+
+
+def test_the_api_documentation_renders_with_nothing_from_outside(
+    live_server: LiveServer, page: Page
+) -> None:
+    """Government networks are often offline: /docs must not need a CDN."""
+    outside: list[str] = []
+
+    def only_this_service(route: Route) -> None:
+        if urlsplit(route.request.url).netloc == urlsplit(live_server.base_url).netloc:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_service)
+    page.goto(f"{live_server.base_url}/docs")
+    expect(page.locator(".information-container .title")).to_contain_text("trustsvc")
+    operations = page.locator(".opblock")
+    expect(operations.first).to_be_visible()
+    assert operations.count() > 40
+    expect(
+        page.locator(".opblock", has_text="/public/licenses/{identifier}/status")
+    ).to_be_visible()
+    assert outside == [], f"/docs asked for {outside}"

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustsvc import __version__
 from trustsvc.access.clients import Authenticator
+from trustsvc.api.browser import BrowserHeadersMiddleware, content_security_policy
 from trustsvc.api.deps import ApiState
 from trustsvc.api.errors import install_error_handlers, problem
 from trustsvc.api.observability import (
@@ -28,6 +29,7 @@ from trustsvc.api.observability import (
 )
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
+from trustsvc.api.routes import docs as docs_page
 from trustsvc.clock import Clock
 from trustsvc.config import Settings, load_settings
 from trustsvc.ledger.access import AccessLog
@@ -165,6 +167,10 @@ def create_app(
         "verify them and look them up, for a stated purpose, every access recorded. "
         "API keys: `Authorization: Bearer tsk_...` (`trustsvc client add`).",
         lifespan=lifespan,
+        # /docs is served from files shipped with the service (routes/docs.py); ReDoc and
+        # Swagger UI's OAuth2 page would load from a CDN and run inline scripts.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.api = state
     app.state.services = opened
@@ -181,10 +187,21 @@ def create_app(
         signin.router,
         holder.router,
         admin.router,
+        docs_page.router,
     ):
         app.include_router(router)
-    # Added innermost first: body limits and NUL refusal, then sessions, then timing and logging.
+    for path, folder in docs_page.static_folders().items():
+        app.mount(path, folder)
+    # Added innermost first: body limits and NUL refusal, browser security headers (on the
+    # refusals too), then sessions, then timing and logging.
     app.add_middleware(RequestGuardMiddleware)
+    app.add_middleware(
+        BrowserHeadersMiddleware,
+        policy=content_security_policy(
+            (public.STYLE, holder.STYLE, signin.STYLE),
+            sign_in_provider=settings.oidc_issuer if app.state.oauth is not None else None,
+        ),
+    )
     app.add_middleware(
         HolderSessionMiddleware,
         secret_key=license_service.data_key.subkey("holder sessions").hex(),

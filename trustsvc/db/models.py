@@ -353,3 +353,22 @@ class BatchJob(Base):
     #: Set while a process works on the job and refreshed as it goes; a stale one is resumed.
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class HolderSession(Base):
+    """A holder's signed-in session, kept on the server so that signing out ends it.
+
+    The session cookie names the session by a random id; only its SHA-256 is
+    kept here, so a copy of the database gives no one a working cookie.
+    """
+
+    __tablename__ = "holder_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The library's keyed digest of the holder's ID, as the cookie carries it.
+    holder_id_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    #: When it was signed out, replaced by another sign-in, or found expired.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -25,6 +25,7 @@ from trustsvc.access.holders import (
     own_license,
     present_own,
 )
+from trustsvc.api.browser import CSRF_FIELD, check_csrf, csrf_field, csrf_token
 from trustsvc.api.deps import StateDep, pdf_download, read_bounded_body
 from trustsvc.api.errors import problem_responses
 from trustsvc.api.routes.public import status_html
@@ -170,7 +171,8 @@ async def my_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLR
     views = await run_in_threadpool(licenses_of, state.licenses, holder)
     entries = await run_in_threadpool(access_record, state.licenses, holder)
     shown = _shown(request, state.services.clock.now())
-    return HTMLResponse(_page(holder, views, entries, shown, state.services.settings.zone))
+    zone = state.services.settings.zone
+    return HTMLResponse(_page(holder, views, entries, shown, zone, csrf=csrf_token(request)))
 
 
 @router.post(
@@ -186,8 +188,11 @@ async def my_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLR
                 "application/x-www-form-urlencoded": {
                     "schema": {
                         "type": "object",
-                        "required": ["identifier"],
-                        "properties": {"identifier": {"type": "string", "maxLength": 128}},
+                        "required": ["identifier", CSRF_FIELD],
+                        "properties": {
+                            "identifier": {"type": "string", "maxLength": 128},
+                            CSRF_FIELD: {"type": "string", "description": "From the /me page"},
+                        },
                     }
                 }
             },
@@ -201,6 +206,7 @@ async def present_from_page(
     identifier = (form.get("identifier") or [""])[0]
     if "\x00" in identifier:
         raise InvalidInputError("the identifier contains a NUL character")
+    check_csrf(request, form.get(CSRF_FIELD, [""])[0])
     code = await run_in_threadpool(
         _present, state.licenses, holder, identifier, PresentationBody(single_use=True)
     )
@@ -210,7 +216,8 @@ async def present_from_page(
     return RedirectResponse("/me#presentation", status_code=303)
 
 
-_STYLE = """
+#: The page's only style, inline; the CSP allows it by its hash (api/browser.py).
+STYLE = """
 body{font-family:system-ui,"Droid Sans Fallback",sans-serif;max-width:50rem;margin:1rem auto;
 padding:0 1rem}
 table{width:100%;border-collapse:collapse}
@@ -237,8 +244,11 @@ def _page(
     entries: list[AccessEntry],
     code: _Shown | None,
     zone: ZoneInfo,
+    *,
+    csrf: str,
 ) -> str:
     e = html.escape
+    token = csrf_field(csrf)
 
     def local(moment: datetime) -> str:
         """In the service's time zone, as the holder reads a clock."""
@@ -249,8 +259,9 @@ def _page(
         f"<td>{e(v.issuer_name)}</td><td>{status_html(v.status)}</td>"
         f'<td><a href="/api/v1/me/licenses/{e(v.identifier)}/pdf">PDF</a>'
         + (
-            f'<form method="post" action="/me/present"><input type="hidden" name="identifier" '
-            f'value="{e(v.identifier)}"><button type="submit">亮证 Show</button></form>'
+            f'<form method="post" action="/me/present">{token}<input type="hidden" '
+            f'name="identifier" value="{e(v.identifier)}"><button type="submit">亮证 Show</button>'
+            "</form>"
             if v.status == "valid"
             else ""
         )
@@ -280,10 +291,11 @@ def _page(
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>我的电子证照 · My e-licenses</title>
-<style>{_STYLE}</style></head><body>
+<style>{STYLE}</style></head><body>
 <h1>我的电子证照 <small>My e-licenses</small></h1>
 <p id="holder">{e(holder.name or "")} {e(holder.id_masked)}
-<form method="post" action="/auth/sign-out"><button type="submit">退出 Sign out</button></form></p>
+<form method="post" action="/auth/sign-out">{token}<button type="submit">退出 Sign out</button>
+</form></p>
 {shown}
 <div class="scroll"><table id="licenses">
 <tr><th>证照 License</th><th>颁发机构 Issuer</th><th>状态 Status</th><th></th></tr>

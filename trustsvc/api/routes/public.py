@@ -112,9 +112,27 @@ def _cell(key: str, value: object, license_type: LicenseType | None) -> str:
     return html.escape(_text(value))
 
 
+#: The page's only style, inline (one round trip on a phone); the CSP allows it by its hash.
+STYLE = """
+body{font-family:system-ui,"Noto Sans CJK SC","Droid Sans Fallback",sans-serif;
+margin:0;background:#f5f5f2;color:#222}
+main{max-width:34rem;margin:0 auto;padding:1.5rem}
+h1{font-size:1.2rem;margin:0 0 1rem}
+.verdict{border-left:.4rem solid #b00000;background:#fff;padding:1rem;margin-bottom:1rem}
+.verdict strong{color:#b00000;font-size:1.5rem;display:block}
+.verdict.valid{border-left-color:#0b7a3b}
+.verdict.valid strong{color:#0b7a3b}
+table{width:100%;border-collapse:collapse;background:#fff}
+th,td{text-align:left;padding:.5rem;border-bottom:1px solid #eee;vertical-align:top}
+td{overflow-wrap:anywhere}
+th{width:8rem;font-weight:normal;color:#666}
+small{color:#777}
+"""
+
+
 def _page(report: VerificationReport, license_type: LicenseType | None = None) -> str:
     zh, en = VERDICT_TEXT[report.verdict]
-    colour = "#0b7a3b" if report.is_valid else "#b00000"
+    verdict_class = "verdict valid" if report.is_valid else "verdict"
     facts = asdict(report.facts)
     rows = "".join(
         f"<tr><th>{label_zh}<br><small>{label_en}</small></th>"
@@ -130,21 +148,9 @@ def _page(report: VerificationReport, license_type: LicenseType | None = None) -
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>电子证照核验 · E-license verification</title>
-<style>
-body{{font-family:system-ui,"Noto Sans CJK SC","Droid Sans Fallback",sans-serif;
-margin:0;background:#f5f5f2;color:#222}}
-main{{max-width:34rem;margin:0 auto;padding:1.5rem}}
-h1{{font-size:1.2rem;margin:0 0 1rem}}
-.verdict{{border-left:.4rem solid {colour};background:#fff;padding:1rem;margin-bottom:1rem}}
-.verdict strong{{color:{colour};font-size:1.5rem;display:block}}
-table{{width:100%;border-collapse:collapse;background:#fff}}
-th,td{{text-align:left;padding:.5rem;border-bottom:1px solid #eee;vertical-align:top}}
-td{{overflow-wrap:anywhere}}
-th{{width:8rem;font-weight:normal;color:#666}}
-small{{color:#777}}
-</style></head><body><main>
+<style>{STYLE}</style></head><body><main>
 <h1>电子证照核验 <small>E-license verification</small></h1>
-<section class="verdict" id="verdict" data-verdict="{report.verdict.value}">
+<section class="{verdict_class}" id="verdict" data-verdict="{report.verdict.value}">
 <strong>{zh}</strong><span>{en}</span>
 {f"<ul>{reasons}</ul>" if reasons else ""}
 </section>

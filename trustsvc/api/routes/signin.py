@@ -1,10 +1,14 @@
 """Holder sign-in: OpenID Connect against the operator's identity provider (authlib),
-or, for development only, a built-in form that takes any valid ID number.
+or, for development only, a built-in form that takes any valid ID number (off unless
+``TRUSTSVC_DEVELOPMENT_SIGN_IN`` is set, and refused in production).
 
 The session cookie is signed with a key derived from the service's data key
 (so every node accepts it), lives ``holder_session_minutes``, is HttpOnly and
 SameSite=Lax, and Secure when the public URL is https. It carries the
-holder's keyed ID digest and a masked ID, never the ID number.
+holder's keyed ID digest and a masked ID, never the ID number, and the id of
+the session's record on the server (access/sessions.py), which signing out
+ends: a copy of the cookie stops working then. The forms carry the session's
+CSRF token (api/browser.py).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import html
 import json
 import re
 import time
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -20,10 +25,13 @@ import httpx2
 from authlib.integrations.base_client.errors import MismatchingStateError
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from joserfc.errors import ClaimError, JoseError
 
 from trustsvc.access.holders import Holder, identify
+from trustsvc.access.sessions import check_session, end_session, open_session
+from trustsvc.api.browser import CSRF_FIELD, check_csrf, csrf_field, csrf_token, renew_csrf_token
 from trustsvc.api.deps import StateDep, read_bounded_body, state_of
 from trustsvc.api.errors import problem_responses
 from trustsvc.config import Settings
@@ -35,21 +43,27 @@ from trustsvc.errors import (
     UpstreamUnavailableError,
 )
 from trustsvc.licenses.holders import HolderIdType
+from trustsvc.services import Services
 
 router = APIRouter(tags=["holders"])
 _FORM_LIMIT = 4096
-_SIGN_IN_FIELDS = {
+_SIGN_IN_PROPERTIES = {
+    "id_type": {"type": "string", "description": "Holder ID type code; 111 when absent"},
+    "id_number": {"type": "string"},
+    "name": {"type": "string"},
+}
+_SIGN_IN_FIELDS = {"type": "object", "required": ["id_number"], "properties": _SIGN_IN_PROPERTIES}
+_SIGN_IN_FORM = {
     "type": "object",
-    "required": ["id_number"],
+    "required": ["id_number", CSRF_FIELD],
     "properties": {
-        "id_type": {"type": "string", "description": "Holder ID type code; 111 when absent"},
-        "id_number": {"type": "string"},
-        "name": {"type": "string"},
+        **_SIGN_IN_PROPERTIES,
+        CSRF_FIELD: {"type": "string", "description": "From the /auth/sign-in form"},
     },
 }
 _DEVELOPMENT_SIGN_IN = {
     "application/json": {"schema": _SIGN_IN_FIELDS},
-    "application/x-www-form-urlencoded": {"schema": _SIGN_IN_FIELDS},
+    "application/x-www-form-urlencoded": {"schema": _SIGN_IN_FORM},
 }
 #: An OAuth error code as RFC 6749 allows it; anything else from the query is not echoed.
 _ERROR_CODE = re.compile(r"[a-z_,]{1,64}")
@@ -84,7 +98,23 @@ async def _id_token_checks(oauth: OAuth, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _start_session(request: Request, holder: Holder, minutes: int) -> None:
+def _session_id(request: Request) -> object:
+    """The server-side session id the browser's cookie names, if it names one."""
+    stored: Any = request.session.get("holder")
+    return stored.get("s") if isinstance(stored, dict) else None
+
+
+async def _start_session(
+    request: Request, services: Services, holder: Holder, minutes: int
+) -> None:
+    """A new session on the server and in the cookie; the browser's previous one ends."""
+    session_id = await run_in_threadpool(
+        open_session,
+        services,
+        holder.digest,
+        timedelta(minutes=minutes),
+        replacing=_session_id(request),
+    )
     request.session.clear()
     request.session["holder"] = {
         "t": holder.id_type,
@@ -93,14 +123,23 @@ def _start_session(request: Request, holder: Holder, minutes: int) -> None:
         "n": holder.name,
         "via": holder.via,
         "exp": int(time.time()) + minutes * 60,
+        "s": session_id,
     }
+    renew_csrf_token(request)
 
 
 async def current_holder(request: Request) -> Holder:
-    """The signed-in holder, or 401."""
+    """The signed-in holder, or 401: the cookie must be current and its session open."""
     stored: Any = request.session.get("holder") if "session" in request.scope else None
     if not isinstance(stored, dict) or stored.get("exp", 0) < time.time():
         raise AuthenticationError("sign in as the holder first (/auth/sign-in)")
+    try:
+        await run_in_threadpool(
+            check_session, state_of(request).services, stored.get("s"), stored["d"]
+        )
+    except AuthenticationError:
+        request.session.clear()
+        raise
     return Holder(stored["t"], stored["d"], stored["m"], stored.get("n"), stored["via"])
 
 
@@ -124,8 +163,10 @@ async def sign_in(request: Request, state: StateDep) -> Response:
             raise UpstreamUnavailableError("the identity provider cannot be reached") from exc
         return response
     if settings.development_sign_in and not settings.production:
-        return HTMLResponse(_development_form())
-    raise NotFoundError("holder sign-in is not configured (set TRUSTSVC_OIDC_ISSUER)")
+        return HTMLResponse(_development_form(csrf_token(request)))
+    raise NotFoundError(
+        "holder sign-in is not configured: set TRUSTSVC_OIDC_ISSUER and TRUSTSVC_OIDC_CLIENT_ID"
+    )
 
 
 @router.get(
@@ -178,7 +219,7 @@ async def callback(request: Request) -> RedirectResponse:
     holder = identify(
         state.licenses, str(id_type), id_number, name if isinstance(name, str) else None, "oidc"
     )
-    _start_session(request, holder, settings.holder_session_minutes)
+    await _start_session(request, state.services, holder, settings.holder_session_minutes)
     return RedirectResponse("/me", status_code=303)
 
 
@@ -188,14 +229,14 @@ async def callback(request: Request) -> RedirectResponse:
     responses={
         303: {"description": "Signed in (form)"},
         200: {"description": "Signed in (JSON)"},
-        **problem_responses(404, 413, 422),
+        **problem_responses(403, 404, 413, 422),
     },
     openapi_extra={"requestBody": {"required": True, "content": _DEVELOPMENT_SIGN_IN}},
 )
 async def development_sign_in(request: Request, state: StateDep) -> Response:
     settings = state.services.settings
     if not settings.development_sign_in or settings.production:
-        raise NotFoundError("the development sign-in is off")
+        raise NotFoundError("the development sign-in is off (TRUSTSVC_DEVELOPMENT_SIGN_IN)")
     body = await read_bounded_body(request, _FORM_LIMIT)
     is_json = request.headers.get("content-type", "").startswith("application/json")
     try:
@@ -208,6 +249,10 @@ async def development_sign_in(request: Request, state: StateDep) -> Response:
         raise InvalidInputError("the sign-in form is malformed") from exc
     if not isinstance(fields, dict) or not isinstance(fields.get("id_number"), str):
         raise InvalidInputError("id_number is required")
+    if not is_json:
+        # A page of another site can post a form here, but not JSON: a cross-origin
+        # application/json request needs a CORS preflight, which this service never grants.
+        check_csrf(request, fields.get(CSRF_FIELD))
     holder = identify(
         state.licenses,
         str(fields.get("id_type") or HolderIdType.CITIZEN_ID.value),
@@ -215,7 +260,7 @@ async def development_sign_in(request: Request, state: StateDep) -> Response:
         str(fields.get("name") or "") or None,
         "development",
     )
-    _start_session(request, holder, settings.holder_session_minutes)
+    await _start_session(request, state.services, holder, settings.holder_session_minutes)
     if is_json:
         return JSONResponse({"signed_in": True, "holder_id_masked": holder.id_masked})
     return RedirectResponse("/me", status_code=303)
@@ -223,11 +268,32 @@ async def development_sign_in(request: Request, state: StateDep) -> Response:
 
 @router.post(
     "/auth/sign-out",
-    summary="End the holder's session",
+    summary="End the holder's session, on the server too",
     status_code=303,
     response_class=RedirectResponse,
+    responses=problem_responses(403, 413),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            CSRF_FIELD: {"type": "string", "description": "From the /me page"}
+                        },
+                    }
+                }
+            },
+        }
+    },
 )
-async def sign_out(request: Request) -> RedirectResponse:
+async def sign_out(request: Request, state: StateDep) -> RedirectResponse:
+    form = parse_qs((await read_bounded_body(request, _FORM_LIMIT)).decode(errors="replace"))
+    session_id = _session_id(request)
+    if session_id is not None:
+        # Only a signed-in browser has something to lose; another site may not sign it out.
+        check_csrf(request, form.get(CSRF_FIELD, [""])[0])
+        await run_in_threadpool(end_session, state.services, session_id)
     request.session.clear()
     return RedirectResponse("/auth/sign-in", status_code=303)
 
@@ -236,7 +302,15 @@ def _error_code(error: object) -> str:
     return error if isinstance(error, str) and _ERROR_CODE.fullmatch(error) else "error"
 
 
-def _development_form() -> str:
+#: The form's only style, inline; the CSP allows it by its hash (api/browser.py).
+STYLE = """
+body{font-family:system-ui,"Noto Sans CJK SC","Droid Sans Fallback",sans-serif;max-width:30rem;
+margin:2rem auto;padding:0 1rem}
+select,input{width:100%;box-sizing:border-box;font-size:1rem;padding:.4rem}
+"""
+
+
+def _development_form(csrf: str) -> str:
     options = "".join(
         f'<option value="{kind.value}">'
         f"{html.escape(kind.label_zh)} · {html.escape(kind.label_en)}</option>"
@@ -246,16 +320,12 @@ def _development_form() -> str:
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>持证人登录（开发）· Holder sign-in (development)</title>
-<style>
-body{{font-family:system-ui,"Noto Sans CJK SC","Droid Sans Fallback",sans-serif;max-width:30rem;
-margin:2rem auto;padding:0 1rem}}
-select,input{{width:100%;box-sizing:border-box;font-size:1rem;padding:.4rem}}
-</style></head>
+<style>{STYLE}</style></head>
 <body>
 <h1>持证人登录 <small>Holder sign-in</small></h1>
 <p><strong>开发模式</strong>：不核实身份，生产环境不可用。
 <small>Development mode: identity is not checked; refused in production.</small></p>
-<form method="post" action="/auth/dev-sign-in">
+<form method="post" action="/auth/dev-sign-in">{csrf_field(csrf)}
 <p><label>证件类型 ID type<br><select name="id_type" id="id_type">{options}</select></label></p>
 <p><label>证件号码 ID number<br><input name="id_number" id="id_number" required></label></p>
 <p><label>姓名 Name<br><input name="name" id="name"></label></p>
