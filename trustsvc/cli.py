@@ -646,8 +646,14 @@ def license_change(
 @click.argument("identifier")
 @click.option("--lifetime", type=click.IntRange(30, 86400), help="Seconds the code is accepted.")
 @click.option("--single-use", is_flag=True, help="Refuse the code after its first check.")
-@click.option("--purpose", help="Why it is shown (用证事由), recorded with each check.")
-@click.option("--verifier", "intended_verifier", help="Who it is meant for.")
+@click.option(
+    "--purpose", help="Why it is shown (用证事由): only a checker stating it may check it."
+)
+@click.option(
+    "--verifier",
+    "intended_verifier",
+    help="The verifier client it is for: only that client may check it.",
+)
 @_actor_option
 @click.pass_context
 def license_present(
@@ -837,8 +843,15 @@ def _print_report(report: Any, as_json: bool) -> None:
 @cli.command("verify-token")
 @click.argument("token")
 @click.option("--offline", is_flag=True, help="Signature and issuer only; no database is read.")
-@click.option("--checked-by", default="cli", show_default=True, help="Who checks (recorded).")
-@click.option("--purpose", help="Why (用证事由), recorded with a presentation check.")
+@click.option(
+    "--checked-by",
+    default="cli",
+    show_default=True,
+    help="Who checks (recorded). The name of a verifier client checks as that client "
+    "(its purposes, and codes naming it); any other name is the operator, who states "
+    "no purpose.",
+)
+@click.option("--purpose", help="Why (用证事由), one of the checking client's purposes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
 @click.option(
     "--report",
@@ -858,13 +871,16 @@ def verify_token(
 ) -> None:
     """Verify a QR token, or the whole scanned link (exit 0 only if valid)."""
     from trustsvc.services import open_services
+    from trustsvc.verification.presentation import checker_named
     from trustsvc.verification.verifier import Verifier
 
     token = token.strip().rsplit("/v/", 1)[-1]
     services = open_services(_settings(ctx))
     try:
+        # Offline nothing is recorded and no database is read: nobody to check as.
+        checker = checked_by if offline else checker_named(services, checked_by, purpose)
         report = Verifier(services, allow_fetching=False).verify_token(
-            token, offline=offline, checked_by=checked_by, purpose=purpose
+            token, offline=offline, checked_by=checker, purpose=purpose
         )
         if report_path is not None:
             _write_printout(services, report, report_path)

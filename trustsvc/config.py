@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     api_rate_limit_per_minute: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         default=1200, description="Requests a minute per API client, unless set on the client."
     )
+    refusal_rate_limit_per_minute: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=30,
+        description="Refused lookups (and refused presentation checks) a minute per API "
+        "client; beyond them 429, and one record row instead of one per attempt.",
+    )
     oidc_issuer: str | None = Field(
         default=None,
         description="The operator's OpenID Connect provider for holder sign-in "

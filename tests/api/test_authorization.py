@@ -361,6 +361,7 @@ TABLE: tuple[Row, ...] = (
         lambda w: Call("POST", f"/api/v1/me/licenses/{w.license}/presentations", json={}),
     ),
     Row("GET", "/api/v1/me/access-record", holders(), _get("/api/v1/me/access-record")),
+    Row("GET", "/api/v1/me/verifiers", holders(), _get("/api/v1/me/verifiers")),
     Row("GET", "/me", holders(), _get("/me")),
     Row(
         "POST",

@@ -236,6 +236,34 @@ def rotate_key(services: Services, name: str, grace: timedelta = timedelta(0)) -
         return _new_key(session, row, now)
 
 
+#: More verifiers than this are not offered to a holder as a list to choose from.
+MAX_VERIFIERS_OFFERED = 200
+
+
+def active_verifier(session: Session, name: str) -> Client | None:
+    """The verifier client of this name, unless there is none or it is revoked."""
+    row = session.scalar(
+        select(ApiClient).where(
+            ApiClient.name == name.strip(),
+            ApiClient.role == ClientRole.VERIFIER,
+            ApiClient.revoked_at.is_(None),
+        )
+    )
+    return _client(row) if row is not None else None
+
+
+def active_verifiers(services: Services) -> list[Client]:
+    """The verifier clients that work now, by name: whom a holder may name on a code."""
+    with services.database.begin() as session:
+        rows = session.scalars(
+            select(ApiClient)
+            .where(ApiClient.role == ClientRole.VERIFIER, ApiClient.revoked_at.is_(None))
+            .order_by(ApiClient.name)
+            .limit(MAX_VERIFIERS_OFFERED)
+        ).all()
+        return [_client(row) for row in rows]
+
+
 @dataclass(frozen=True)
 class _Cached:
     client: Client
@@ -290,10 +318,13 @@ class Authenticator:
 
 
 __all__ = [
+    "MAX_VERIFIERS_OFFERED",
     "Authenticator",
     "Client",
     "ClientInfo",
     "IssuedKey",
+    "active_verifier",
+    "active_verifiers",
     "add_client",
     "get_client",
     "list_clients",

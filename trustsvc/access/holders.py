@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from trustsvc.access.clients import Client, active_verifiers
 from trustsvc.errors import ForbiddenError
-from trustsvc.ledger.access import AccessEntry, access_record_of
+from trustsvc.ledger.access import DEFAULT_PAGE_SIZE, AccessPage, Section, access_page
 from trustsvc.licenses import library
 from trustsvc.licenses.holders import mask_holder_id, validate_holder_id
 from trustsvc.licenses.service import LicenseService, LicenseView
@@ -78,8 +79,28 @@ def present_own(
     )
 
 
-def access_record(licenses: LicenseService, holder: Holder) -> list[AccessEntry]:
-    return access_record_of(licenses.services, holder.digest)
+def access_record(
+    licenses: LicenseService,
+    holder: Holder,
+    section: Section | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> AccessPage:
+    """One page of what was done with the holder's data: uses, or refused attempts."""
+    return access_page(licenses.services, holder.digest, section, cursor, limit)
 
 
-__all__ = ["Holder", "access_record", "identify", "licenses_of", "own_license", "present_own"]
+def verifiers_to_name(licenses: LicenseService) -> list[Client]:
+    """The verifiers a holder may name on a presentation code, with their purposes."""
+    return active_verifiers(licenses.services)
+
+
+__all__ = [
+    "Holder",
+    "access_record",
+    "identify",
+    "licenses_of",
+    "own_license",
+    "present_own",
+    "verifiers_to_name",
+]

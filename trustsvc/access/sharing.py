@@ -3,7 +3,9 @@
 Every call states a purpose (用证事由) that the client is allowed; a call
 without one, or with another, is refused and the refusal recorded like an
 answer, so the holder sees attempts too. Answers carry the minimal facts a
-relying department needs, never the holder's ID number.
+relying department needs, never the holder's ID number. A client refused
+more often than its refusal budget allows is answered 429 instead, and only
+the first such answer is recorded (see ``trustsvc.access.refusals``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from trustsvc.access.clients import Client
+from trustsvc.access.refusals import LIMIT_REACHED, RefusalBudget
 from trustsvc.db.models import LicenseRecord
-from trustsvc.errors import InvalidInputError, PurposeRefusedError, TrustServiceError
+from trustsvc.errors import (
+    InvalidInputError,
+    PurposeRefusedError,
+    RateLimitedError,
+    TrustServiceError,
+)
 from trustsvc.ledger.access import Access, AccessAction, Outcome, Recorder
 from trustsvc.licenses import library
 from trustsvc.licenses.holders import (
@@ -66,6 +74,7 @@ def lookup(
     purpose: str | None,
     record: Recorder,
     type_key: str | None = None,
+    refusals: RefusalBudget | None = None,
 ) -> LookupAnswer:
     """The holder's current licenses (of ``type_key`` if given); recorded either way."""
     services = licenses.services
@@ -79,17 +88,25 @@ def lookup(
         if type_key is not None and type_key not in licenses.types:
             raise InvalidInputError(f"unknown license type {type_key!r}")
     except TrustServiceError as exc:
-        record(
-            client,
-            Access(
-                action,
-                Outcome.REFUSED,
-                purpose=(purpose or "").strip()[:200] or None,
-                refusal=exc.code,
-                holder_id_digest=digest,
-                license_type=type_key,
-            ),
-        )
+        overdrawn = refusals.spend(client.id) if refusals is not None else None
+        if overdrawn is None or overdrawn.first:
+            record(
+                client,
+                Access(
+                    action,
+                    Outcome.REFUSED,
+                    purpose=(purpose or "").strip()[:200] or None,
+                    refusal=exc.code if overdrawn is None else LIMIT_REACHED,
+                    holder_id_digest=digest,
+                    license_type=type_key,
+                ),
+            )
+        if refusals is not None and overdrawn is not None:
+            raise RateLimitedError(
+                f"more than {refusals.per_minute} refused lookups a minute; "
+                f"further ones are not recorded one by one ({exc.code})",
+                overdrawn.retry_after,
+            ) from exc
         raise
     with services.database.begin() as session:
         records = library.search(

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustsvc import __version__
 from trustsvc.access.clients import Authenticator
+from trustsvc.access.refusals import RefusalBudget
 from trustsvc.api.browser import BrowserHeadersMiddleware, content_security_policy
 from trustsvc.api.deps import ApiState
 from trustsvc.api.errors import install_error_handlers, problem
@@ -143,6 +144,7 @@ def create_app(
         pdf_verifier=IsolatedPdfVerifier(
             opened.settings, processes=opened.settings.verification_processes
         ),
+        refusals=RefusalBudget(opened.settings.refusal_rate_limit_per_minute),
     )
 
     @asynccontextmanager

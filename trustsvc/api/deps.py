@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import HTTPBearer
 
 from trustsvc.access.clients import Authenticator, Client
+from trustsvc.access.refusals import RefusalBudget
 from trustsvc.api.observability import Metrics
 from trustsvc.api.ratelimit import RateLimiter, address_key
 from trustsvc.db.models import ClientRole
@@ -37,6 +38,8 @@ class ApiState:
     access_log: AccessLog
     #: Uploaded PDFs are verified in child processes that can be stopped (see isolation).
     pdf_verifier: IsolatedPdfVerifier
+    #: Refusals a client may cause a minute before it is answered 429 (see access.refusals).
+    refusals: RefusalBudget
     _verifier: Verifier | None = None
     _verifier_built: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)

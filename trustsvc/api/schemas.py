@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trustsvc.access.clients import MAX_PURPOSES, MAX_RATE_LIMIT, ClientInfo
 from trustsvc.access.sharing import LookupAnswer, SharedLicense
-from trustsvc.ledger.access import AccessEntry
+from trustsvc.ledger.access import AccessEntry, AccessPage
 from trustsvc.licenses.jobs import MAX_ROWS, JobView
 from trustsvc.licenses.service import LicenseView
 from trustsvc.verification.report import VerificationReport
@@ -213,12 +213,38 @@ class AccessEntryOut(BaseModel):
     refusal: str | None
     licenses: list[str]
     answer: str | None
+    count: int = Field(default=1, description="Rows this line stands for (repeated refusals)")
+    first_at: datetime | None = Field(default=None, description="The earliest of them")
 
     @classmethod
     def of(cls, entry: AccessEntry) -> AccessEntryOut:
         values = asdict(entry)
         values["licenses"] = list(entry.licenses)
         return cls(**values)
+
+
+class AccessPageOut(BaseModel):
+    """One page of a holder's access record: its uses, or its refused attempts."""
+
+    section: str
+    entries: list[AccessEntryOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
+
+    @classmethod
+    def of(cls, page: AccessPage) -> AccessPageOut:
+        return cls(
+            section=page.section.value,
+            entries=[AccessEntryOut.of(e) for e in page.entries],
+            next_cursor=page.next_cursor,
+        )
+
+
+class VerifierOut(BaseModel):
+    """A verifier a holder may name on a presentation code."""
+
+    name: str
+    department_name: str | None
+    purposes: list[str]
 
 
 class ClientBody(_Body):

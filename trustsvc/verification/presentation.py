@@ -7,22 +7,37 @@ department's seal key, so any verifier holding the trust anchors can check
 it; the library then refuses it once expired or, for a single-use code,
 once used, and records every successful check so the holder can see who
 looked at the license, when and why (全程留痕).
+
+Who may check a code is the holder's choice, and enforced here and in the
+verifier: a code naming a verifier (an API client of role verifier, by its
+name) is checked only by that client; a code naming a purpose only by a
+client allowed that purpose and stating it. The purpose recorded is the one
+the checker stated. A checker the code does not admit is refused and the code
+stays unused, so nobody can use up a code meant for someone else. A code
+naming neither is a bearer code: whoever checks it first (a clerk's phone on
+the public page included) uses up a single-use one.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from trustsvc.db.models import Presentation, VerificationEvent
+from trustsvc.access.clients import Client, active_verifier
+from trustsvc.db.models import ApiClient, ClientRole, Presentation, VerificationEvent
 from trustsvc.departments import active_seal
-from trustsvc.errors import ConflictError, InvalidInputError
+from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
 from trustsvc.keys.certificates import seal_key_id
 from trustsvc.licenses import library
 from trustsvc.licenses.service import LicenseService
+from trustsvc.services import Services
+from trustsvc.verification import reasons as R
+from trustsvc.verification.report import Reason
 from trustsvc.verification.tokens import TokenClaims, sign_token
 
 MIN_LIFETIME = timedelta(seconds=30)
@@ -38,6 +53,63 @@ class PresentationCode:
     single_use: bool
     purpose: str | None
     intended_verifier: str | None
+
+
+@dataclass(frozen=True)
+class Checker:
+    """Who checks a presentation code, and what they may claim to be checking it for."""
+
+    #: The name recorded in the holder's record.
+    name: str
+    #: Whether ``name`` is a verifier client's (an API key, or the CLI acting as one):
+    #: only then may a code naming that verifier be checked.
+    is_client: bool = False
+    #: The purposes (用证事由) the checker may state; none for anonymous or the operator.
+    purposes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, client: Client) -> Checker:
+        return cls(client.name, is_client=True, purposes=client.purposes)
+
+
+#: A check by nobody in particular (the default): no name or purpose to hold it to.
+ANONYMOUS = Checker("anonymous")
+
+
+def checker_named(services: Services, name: str, purpose: str | None) -> Checker:
+    """Who the operator checks as: the verifier client of that name, or else itself.
+
+    The operator holds the service's home and could act for any client anyway;
+    naming a client is how a counter's workstation checks codes meant for it.
+    Under any other name the operator states no purpose.
+    """
+    with services.database.begin() as session:
+        client = active_verifier(session, name)
+    if client is None:
+        if (purpose or "").strip():
+            raise PurposeRefusedError(
+                f"{name!r} is no verifier client, so it may state no purpose; "
+                "check as a verifier client allowed the purpose"
+            )
+        return Checker(name.strip() or "cli")
+    client.stated_purpose(purpose)
+    return Checker.of(client)
+
+
+def admits(
+    checker: Checker, purpose: str | None, intended_verifier: str | None, stated: str | None
+) -> list[Reason]:
+    """Why this checker, stating ``stated``, may not check a code naming these; [] if it may."""
+    refusals: list[Reason] = []
+    if intended_verifier is not None and not (
+        checker.is_client and checker.name == intended_verifier
+    ):
+        refusals.append(R.presentation_for(intended_verifier))
+    if stated is not None and stated not in checker.purposes:
+        refusals.append(R.PRESENTATION_PURPOSE_NOT_ALLOWED)
+    if purpose is not None and stated != purpose:
+        refusals.append(R.presentation_purpose(purpose))
+    return refusals
 
 
 @dataclass(frozen=True)
@@ -61,13 +133,21 @@ def present(
     purpose: str | None = None,
     intended_verifier: str | None = None,
 ) -> PresentationCode:
-    """Make a presentation code for a license that is current now."""
+    """Make a presentation code for a license that is current now.
+
+    A named verifier must be a verifier client that works now, and a named
+    purpose one that it (or, naming no verifier, some verifier) may state: a
+    code nobody could ever check is refused when it is made.
+    """
     services = licenses.services
+    purpose = (purpose or "").strip() or None
+    intended_verifier = (intended_verifier or "").strip() or None
     lifetime = lifetime or timedelta(seconds=services.settings.presentation_lifetime_seconds)
     if not MIN_LIFETIME <= lifetime <= MAX_LIFETIME:
         raise InvalidInputError("a presentation code lives between 30 seconds and 24 hours")
     now = services.clock.now()
     with services.database.begin() as session:
+        _check_choice(session, purpose, intended_verifier)
         record = library.find(session, identifier.upper())
         current = library.effective_status(record, licenses.today())
         if current is not library.EffectiveStatus.VALID:
@@ -113,6 +193,29 @@ def present(
     )
 
 
+def _check_choice(session: Session, purpose: str | None, intended_verifier: str | None) -> None:
+    if intended_verifier is not None:
+        verifier = active_verifier(session, intended_verifier)
+        if verifier is None:
+            raise InvalidInputError(f"there is no verifier named {intended_verifier!r}")
+        if purpose is not None and purpose not in verifier.purposes:
+            raise InvalidInputError(
+                f"verifier {intended_verifier!r} may not state the purpose {purpose!r}"
+            )
+        return
+    if purpose is not None:
+        # Purposes live in each client's JSON list; a LIKE narrows the rows to read.
+        candidates = session.scalars(
+            select(ApiClient.purposes_json).where(
+                ApiClient.role == ClientRole.VERIFIER,
+                ApiClient.revoked_at.is_(None),
+                ApiClient.purposes_json.contains(json.dumps(purpose, ensure_ascii=False)),
+            )
+        ).all()
+        if not any(purpose in json.loads(text) for text in candidates):
+            raise InvalidInputError(f"no verifier may state the purpose {purpose!r}")
+
+
 def checks_of(licenses: LicenseService, identifier: str) -> list[CheckRecord]:
     """Every recorded check of a license, oldest first (what its holder may see)."""
     with licenses.services.database.begin() as session:
@@ -130,4 +233,13 @@ def checks_of(licenses: LicenseService, identifier: str) -> list[CheckRecord]:
         ]
 
 
-__all__ = ["CheckRecord", "PresentationCode", "checks_of", "present"]
+__all__ = [
+    "ANONYMOUS",
+    "CheckRecord",
+    "Checker",
+    "PresentationCode",
+    "admits",
+    "checker_named",
+    "checks_of",
+    "present",
+]

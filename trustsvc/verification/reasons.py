@@ -196,6 +196,44 @@ PRESENTATION_USED = Reason(
     "This single-use presentation code has been used already.",
 )
 
+
+def presentation_for(verifier: str) -> Reason:
+    """The code names another verifier: it is refused here and not used up."""
+    return Reason(
+        "presentation_for_another_verifier",
+        _C,
+        f"该亮证码仅供「{verifier}」核验，请到其窗口出示。",
+        f"This presentation code is for {verifier} only: have it checked there.",
+    )
+
+
+def presentation_purpose(purpose: str) -> Reason:
+    """The code names a purpose the checker did not state (or may not state)."""
+    return Reason(
+        "presentation_purpose_mismatch",
+        _C,
+        f"该亮证码仅可用于「{purpose}」，须由获准该事由的核验方说明该事由后核验。",
+        f"This presentation code is only for the purpose {purpose!r}, stated by a verifier "
+        "allowed it.",
+    )
+
+
+PRESENTATION_PURPOSE_NOT_ALLOWED = Reason(
+    "presentation_purpose_not_allowed",
+    _C,
+    "核验方说明的事由不在其获准的事由之内。",
+    "The checker stated a purpose it is not allowed.",
+)
+
+#: Refusals of who checks a code (not of the code itself): the code stays unused.
+PRESENTATION_CHECKER_REFUSALS = frozenset(
+    {
+        "presentation_for_another_verifier",
+        "presentation_purpose_mismatch",
+        "presentation_purpose_not_allowed",
+    }
+)
+
 _STATUS_TEXT = {
     EffectiveStatus.REVOKED: ("已注销或吊销", "revoked"),
     EffectiveStatus.SUPERSEDED: ("已变更，被新版本取代", "superseded by a newer version"),

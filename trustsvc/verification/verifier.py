@@ -62,6 +62,7 @@ from trustsvc.licenses.identifiers import parse_identifier
 from trustsvc.services import Services
 from trustsvc.verification import hex_strings
 from trustsvc.verification import reasons as R
+from trustsvc.verification.presentation import ANONYMOUS, Checker, admits
 from trustsvc.verification.report import Facts, Reason, VerificationReport, conclude
 from trustsvc.verification.tokens import parse_token, signature_is_valid
 from trustsvc.verification.validation_data import EmbeddedValidationData, ParsedObjects
@@ -210,7 +211,7 @@ class Verifier:
         token: str,
         *,
         offline: bool = False,
-        checked_by: str = "anonymous",
+        checked_by: str | Checker = ANONYMOUS,
         purpose: str | None = None,
     ) -> VerificationReport:
         """Verify a QR token: its signature and issuer, and (online) the library status.
@@ -218,9 +219,14 @@ class Verifier:
         Offline, nothing but the home's PKI files is read: the seal certificate
         named by the token's key id must be among the published ones and chain
         to a trust anchor.
+
+        ``checked_by`` is who checks a presentation code (a bare name is a
+        checker that is no verifier client and may state no purpose), and
+        ``purpose`` what it states; see ``trustsvc.verification.presentation``.
         """
+        checker = checked_by if isinstance(checked_by, Checker) else Checker(checked_by)
         return self._fail_closed(
-            lambda findings: self._verify_token(token, offline, findings, checked_by, purpose)
+            lambda findings: self._verify_token(token, offline, findings, checker, purpose)
         )
 
     def status_of(self, identifier: str) -> VerificationReport:
@@ -262,7 +268,7 @@ class Verifier:
         token: str,
         offline: bool,
         findings: list[Reason],
-        checked_by: str,
+        checked_by: Checker,
         purpose: str | None,
     ) -> Facts:
         try:
@@ -310,8 +316,10 @@ class Verifier:
         current = library.effective_status(record, today)
         if current is not library.EffectiveStatus.VALID:
             findings.append(R.not_current(current))
-        if claims.kind == "presentation":
-            self._check_presentation(claims.nonce, record, findings, checked_by, purpose)
+        if claims.kind == "presentation" and not self._check_presentation(
+            claims.nonce, record, findings, checked_by, purpose
+        ):
+            return facts  # what the code itself says, not the library's facts
         return _library_facts(facts, record, current)
 
     def _check_presentation(
@@ -319,10 +327,11 @@ class Verifier:
         nonce: bytes | None,
         record: _Entry,
         findings: list[Reason],
-        checked_by: str,
+        checker: Checker,
         purpose: str | None,
-    ) -> None:
-        """Refuse an unknown, expired or used code; record a successful check."""
+    ) -> bool:
+        """Refuse an unknown, expired or used code, or a checker it does not admit;
+        record a successful check. False when the checker may not see the license."""
         now = self.services.clock.now()
         with self.services.database.begin() as session:
             presentation = session.scalar(
@@ -330,12 +339,16 @@ class Verifier:
             )
             if presentation is None or presentation.license_id != record.license_id:
                 findings.append(R.PRESENTATION_UNKNOWN)
-                return
+                return True
             if presentation.expires_at < now and R.TOKEN_EXPIRED not in findings:
                 findings.append(R.TOKEN_EXPIRED)
+            stated = (purpose or "").strip() or None
+            refusals = admits(checker, presentation.purpose, presentation.intended_verifier, stated)
+            findings.extend(refusals)
             if findings:
-                return  # a refused code is not used up
+                return not refusals  # a refused code is not used up
             if presentation.single_use:
+                # One statement decides who uses the code up: parallel checks race on it.
                 claimed = session.execute(
                     update(Presentation)
                     .where(Presentation.id == presentation.id, Presentation.used_at.is_(None))
@@ -343,17 +356,18 @@ class Verifier:
                 )
                 if getattr(claimed, "rowcount", 0) != 1:
                     findings.append(R.PRESENTATION_USED)
-                    return
+                    return True
             session.add(
                 VerificationEvent(
                     license_id=record.license_id,
                     presentation_id=presentation.id,
                     checked_at=now,
-                    checked_by=checked_by,
-                    purpose=purpose or presentation.purpose,
+                    checked_by=checker.name,
+                    purpose=stated,
                     verdict="valid",
                 )
             )
+            return True
 
     def _published_seal(self, kid: bytes) -> _PublishedSeal | None:
         seal = self._published.get(kid)

@@ -1,7 +1,8 @@
 """The holder's own routes (signed in): licenses, PDFs, presentation codes, access record.
 
 JSON under /api/v1/me for apps, and /me, a page in Chinese and English that
-works without script, for people.
+works without script, for people. The access record is read a page at a time
+in two sections, uses and refused attempts, each with its own cursor.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import zxingcpp
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from trustsvc.access.clients import Client
 from trustsvc.access.holders import (
     Holder,
     access_record,
     licenses_of,
     own_license,
     present_own,
+    verifiers_to_name,
 )
 from trustsvc.api.browser import CSRF_FIELD, check_csrf, csrf_field, csrf_token
 from trustsvc.api.deps import StateDep, pdf_download, read_bounded_body
@@ -31,14 +34,21 @@ from trustsvc.api.errors import problem_responses
 from trustsvc.api.routes.public import status_html
 from trustsvc.api.routes.signin import HolderDep
 from trustsvc.api.schemas import (
-    AccessEntryOut,
+    AccessPageOut,
     HolderLicenseOut,
     HolderOut,
     PresentationBody,
     PresentationOut,
+    VerifierOut,
 )
 from trustsvc.errors import InvalidInputError
-from trustsvc.ledger.access import AccessEntry
+from trustsvc.ledger.access import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    AccessEntry,
+    AccessPage,
+    Section,
+)
 from trustsvc.licenses.service import LicenseService, LicenseView
 from trustsvc.verification.presentation import PresentationCode
 
@@ -117,13 +127,42 @@ def my_presentation(
     return _code(_present(state.licenses, holder, identifier, body))
 
 
+Cursor = Annotated[
+    str | None, Query(max_length=96, description="next_cursor of the page before (opaque)")
+]
+
+
 @router.get(
     "/api/v1/me/access-record",
-    response_model=list[AccessEntryOut],
-    summary="Who looked me up or verified my licenses, when, and why",
+    response_model=AccessPageOut,
+    summary="Who looked me up or verified my licenses, when, and why (a page, newest first)",
 )
-def my_access_record(holder: HolderDep, state: StateDep) -> list[AccessEntryOut]:
-    return [AccessEntryOut.of(e) for e in access_record(state.licenses, holder)]
+def my_access_record(
+    holder: HolderDep,
+    state: StateDep,
+    section: Annotated[
+        Section | None,
+        Query(description="uses (the default), or refused attempts; a cursor names its own"),
+    ] = None,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+) -> AccessPageOut:
+    return AccessPageOut.of(access_record(state.licenses, holder, section, cursor, limit))
+
+
+def _verifier(client: Client) -> VerifierOut:
+    return VerifierOut(
+        name=client.name, department_name=client.department_name, purposes=list(client.purposes)
+    )
+
+
+@router.get(
+    "/api/v1/me/verifiers",
+    response_model=list[VerifierOut],
+    summary="The verifiers I may name on a presentation code, and the purposes each may state",
+)
+def my_verifiers(holder: HolderDep, state: StateDep) -> list[VerifierOut]:
+    return [_verifier(c) for c in verifiers_to_name(state.licenses)]
 
 
 # ---- the page -----------------------------------------------------------------------
@@ -167,12 +206,31 @@ def _shown(request: Request, now: datetime) -> _Shown | None:
 
 
 @router.get("/me", response_class=HTMLResponse, summary="The holder's page")
-async def my_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLResponse:
+async def my_page(
+    request: Request,
+    holder: HolderDep,
+    state: StateDep,
+    uses: Cursor = None,
+    refused: Cursor = None,
+) -> HTMLResponse:
     views = await run_in_threadpool(licenses_of, state.licenses, holder)
-    entries = await run_in_threadpool(access_record, state.licenses, holder)
+    used = await run_in_threadpool(access_record, state.licenses, holder, Section.USES, uses)
+    attempts = await run_in_threadpool(
+        access_record, state.licenses, holder, Section.REFUSED, refused
+    )
+    verifiers = await run_in_threadpool(verifiers_to_name, state.licenses)
     shown = _shown(request, state.services.clock.now())
-    zone = state.services.settings.zone
-    return HTMLResponse(_page(holder, views, entries, shown, zone, csrf=csrf_token(request)))
+    return HTMLResponse(
+        _page(
+            holder,
+            views,
+            _Record(used, attempts, first=uses is None and refused is None),
+            verifiers,
+            shown,
+            state.services.settings.zone,
+            csrf=csrf_token(request),
+        )
+    )
 
 
 @router.post(
@@ -191,6 +249,11 @@ async def my_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLR
                         "required": ["identifier", CSRF_FIELD],
                         "properties": {
                             "identifier": {"type": "string", "maxLength": 128},
+                            "verifier": {
+                                "type": "string",
+                                "maxLength": 200,
+                                "description": "The verifier client it is for; empty: anyone",
+                            },
                             CSRF_FIELD: {"type": "string", "description": "From the /me page"},
                         },
                     }
@@ -204,12 +267,14 @@ async def present_from_page(
 ) -> RedirectResponse:
     form = parse_qs((await read_bounded_body(request, 4096)).decode(errors="replace"))
     identifier = (form.get("identifier") or [""])[0]
-    if "\x00" in identifier:
-        raise InvalidInputError("the identifier contains a NUL character")
     check_csrf(request, form.get(CSRF_FIELD, [""])[0])
-    code = await run_in_threadpool(
-        _present, state.licenses, holder, identifier, PresentationBody(single_use=True)
-    )
+    verifier = (form.get("verifier") or [""])[0].strip()
+    if "\x00" in identifier or "\x00" in verifier:
+        raise InvalidInputError("the form contains a NUL character")
+    if len(verifier) > 200:
+        raise InvalidInputError("a verifier's name is at most 200 characters")
+    body = PresentationBody(single_use=True, intended_verifier=verifier or None)
+    code = await run_in_threadpool(_present, state.licenses, holder, identifier, body)
     # Post, redirect, get: reloading the page shows this code again instead of
     # making another one.
     request.session[_SHOWN] = {"link": code.link, "expires_at": code.expires_at.isoformat()}
@@ -238,10 +303,21 @@ def _qr_svg(link: str) -> str:
     return svg[svg.index("<svg") :]
 
 
+@dataclass(frozen=True)
+class _Record:
+    """The access record as the page shows it: a page of uses, a page of refused attempts."""
+
+    uses: AccessPage
+    refused: AccessPage
+    #: Both are first pages (the "more" links then lead on from here).
+    first: bool
+
+
 def _page(
     holder: Holder,
     views: list[LicenseView],
-    entries: list[AccessEntry],
+    record: _Record,
+    verifiers: list[Client],
     code: _Shown | None,
     zone: ZoneInfo,
     *,
@@ -254,29 +330,67 @@ def _page(
         """In the service's time zone, as the holder reads a clock."""
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
+    def when(x: AccessEntry) -> str:
+        if x.count == 1 or x.first_at is None:
+            return e(local(x.at))
+        return (
+            f"{e(local(x.first_at))} – {e(local(x.at))}<br>"
+            f"<small>共 {x.count} 次 · {x.count} times</small>"
+        )
+
+    def lines(entries: tuple[AccessEntry, ...]) -> str:
+        return (
+            "".join(
+                f"<tr><td>{when(x)}</td>"
+                f"<td>{e(x.actor)}<br><small>{e(x.actor_department or '')}</small></td>"
+                f"<td>{e(_ACTIONS.get(x.action, x.action))}</td><td>{e(x.purpose or '—')}</td>"
+                f"<td>{e(_OUTCOMES.get(x.outcome, x.outcome))}"
+                + (f"<br><small>{e(x.refusal)}</small>" if x.refusal else "")
+                + "</td></tr>"
+                for x in entries
+            )
+            or '<tr><td colspan="5">暂无记录 <small>Nothing yet</small></td></tr>'
+        )
+
+    def more(page: AccessPage, param: str) -> str:
+        if page.next_cursor is None:
+            return ""
+        return (
+            f'<p><a class="more" id="more-{param}" href="/me?{param}={e(page.next_cursor)}">'
+            f"更早的记录 <small>More (older)</small></a></p>"
+        )
+
+    choices = '<option value="">任何扫码的核验人员 · anyone who scans it</option>' + "".join(
+        f'<option value="{e(v.name)}">{e(v.name)}'
+        + (f" · {e(v.department_name)}" if v.department_name else "")
+        + "</option>"
+        for v in verifiers
+    )
+    again = (
+        ""
+        if record.first
+        else '<p><a href="/me">回到最新记录 <small>Back to the newest</small></a></p>'
+    )
+
     rows = "".join(
         f"<tr><td>{e(v.type_name)}<br><small>{e(v.license_number)}</small></td>"
         f"<td>{e(v.issuer_name)}</td><td>{status_html(v.status)}</td>"
         f'<td><a href="/api/v1/me/licenses/{e(v.identifier)}/pdf">PDF</a>'
         + (
-            f'<form method="post" action="/me/present">{token}<input type="hidden" '
-            f'name="identifier" value="{e(v.identifier)}"><button type="submit">亮证 Show</button>'
-            "</form>"
+            f'<form method="post" action="/me/present">{token}'
+            f'<input type="hidden" name="identifier" value="{e(v.identifier)}">'
+            f"<label>出示给 <small>for</small> "
+            f'<select name="verifier">{choices}</select></label> '
+            f'<button type="submit">亮证 Show</button></form>'
             if v.status == "valid"
             else ""
         )
         + "</td></tr>"
         for v in views
     )
-    record = (
-        "".join(
-            f"<tr><td>{e(local(x.at))}</td>"
-            f"<td>{e(x.actor)}<br><small>{e(x.actor_department or '')}</small></td>"
-            f"<td>{e(_ACTIONS.get(x.action, x.action))}</td><td>{e(x.purpose or '—')}</td>"
-            f"<td>{e(_OUTCOMES.get(x.outcome, x.outcome))}</td></tr>"
-            for x in entries
-        )
-        or '<tr><td colspan="5">暂无记录 <small>Nothing yet</small></td></tr>'
+    header = (
+        "<tr><th>时间 When</th><th>使用方 Who</th><th>事项 What</th><th>事由 Purpose</th>"
+        "<th>结果 Outcome</th></tr>"
     )
     shown = (
         f'<section id="presentation"><h2>亮证码 <small>Presentation code</small></h2>'
@@ -300,8 +414,10 @@ def _page(
 <div class="scroll"><table id="licenses">
 <tr><th>证照 License</th><th>颁发机构 Issuer</th><th>状态 Status</th><th></th></tr>
 {rows}</table></div>
-<h2>用证记录 <small>Access record</small></h2>
+<h2>用证记录 <small>Uses of my data</small></h2>{again}
 <div class="scroll"><table id="access-record">
-<tr><th>时间 When</th><th>使用方 Who</th><th>事项 What</th><th>事由 Purpose</th>
-<th>结果 Outcome</th></tr>{record}</table></div>
+{header}{lines(record.uses.entries)}</table></div>{more(record.uses, "uses")}
+<h2>被拒绝的尝试 <small>Refused attempts</small></h2>
+<div class="scroll"><table id="refused-attempts">
+{header}{lines(record.refused.entries)}</table></div>{more(record.refused, "refused")}
 </body></html>"""

@@ -45,9 +45,11 @@ def _answer(
             purpose=purpose,
             record=state.access_log,
             type_key=type_key,
+            refusals=state.refusals,
         )
-    except TrustServiceError:
-        state.metrics.lookups.labels("refused").inc()
+    except TrustServiceError as exc:
+        outcome = "rate-limited" if exc.code == "rate-limited" else "refused"
+        state.metrics.lookups.labels(outcome).inc()
         raise
     state.metrics.lookups.labels("answered").inc()
     return LookupOut.of(answer)

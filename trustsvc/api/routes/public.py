@@ -3,6 +3,12 @@
 Only minimal facts are shown: no holder ID number, the holder's name masked
 for persons. The page is server-rendered HTML in Chinese with English beside
 it; it needs no script to work.
+
+Opening a presentation code here is an anonymous check: it states no purpose
+and is no verifier client. A code that names a verifier or a purpose is
+therefore refused here, left unused, and the page says whom it is for and
+shows nothing of the license; a code naming neither is a bearer code, and
+this open checks (and, if single-use, uses up) it like any other check.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from trustsvc.api.schemas import json_response
 from trustsvc.errors import NotFoundError
 from trustsvc.licenses.library import EffectiveStatus
 from trustsvc.licenses.types import LicenseType, get_type
+from trustsvc.verification import reasons as R
 from trustsvc.verification.printout import VERDICT_TEXT
 from trustsvc.verification.report import VerificationReport
 from trustsvc.verification.tokens import MAX_TOKEN_LENGTH
@@ -122,6 +129,8 @@ h1{font-size:1.2rem;margin:0 0 1rem}
 .verdict strong{color:#b00000;font-size:1.5rem;display:block}
 .verdict.valid{border-left-color:#0b7a3b}
 .verdict.valid strong{color:#0b7a3b}
+.verdict.elsewhere{border-left-color:#8a6d00}
+.verdict.elsewhere strong{color:#8a6d00}
 table{width:100%;border-collapse:collapse;background:#fff}
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid #eee;vertical-align:top}
 td{overflow-wrap:anywhere}
@@ -174,7 +183,31 @@ async def scanned(
 ) -> HTMLResponse:
     report = await run_in_threadpool(state.verifier.verify_token, token, checked_by="public page")
     state.metrics.verifications.labels("public_page", report.verdict.value).inc()
+    if any(r.code in R.PRESENTATION_CHECKER_REFUSALS for r in report.reasons):
+        return HTMLResponse(_elsewhere_page(report), status_code=200)
     return HTMLResponse(_page(report, _license_type(state, report)), status_code=200)
+
+
+def _elsewhere_page(report: VerificationReport) -> str:
+    """A code meant for a named verifier or purpose: where to take it, and no license facts."""
+    reasons = "".join(
+        f"<li>{html.escape(r.message_zh)}<br><small>{html.escape(r.message_en)}</small></li>"
+        for r in report.reasons
+        if r.code in R.PRESENTATION_CHECKER_REFUSALS
+    )
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>电子证照核验 · E-license verification</title>
+<style>{STYLE}</style></head><body><main>
+<h1>电子证照核验 <small>E-license verification</small></h1>
+<section class="verdict elsewhere" id="verdict" data-verdict="elsewhere">
+<strong>请到指定的核验方核验</strong><span>To be checked by the verifier it names</span>
+<ul>{reasons}</ul>
+<p>此码未被使用，证照信息不在此显示。<br>
+<small>This code has not been used up here, and the license is not shown.</small></p>
+</section>
+</main></body></html>"""
 
 
 def _license_type(state: ApiState, report: VerificationReport) -> LicenseType | None:

@@ -2,7 +2,10 @@
 
 The verdict is the verifier's (see ``trustsvc.verification``); what the API
 adds is the record: each verification of a license in the library lands in
-its holder's access record with the client and the purpose it stated.
+its holder's access record with the client and the purpose it stated. A
+presentation code that does not admit this client (it names another verifier,
+or a purpose the client did not state) is recorded as a refused attempt, and
+counts against the client's refusal budget.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from trustsvc.access.clients import Client
+from trustsvc.access.refusals import LIMIT_REACHED
 from trustsvc.api.deps import ApiState, StateDep, VerifierDep, read_bounded_body, state_of
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import VerificationOut, json_response
-from trustsvc.errors import InvalidInputError
+from trustsvc.errors import InvalidInputError, RateLimitedError
 from trustsvc.ledger.access import Access, AccessAction, Outcome
+from trustsvc.verification import reasons as R
+from trustsvc.verification.presentation import Checker
 from trustsvc.verification.report import VerificationReport
 from trustsvc.verification.tokens import MAX_TOKEN_LENGTH, peek_kind
 from trustsvc.verification.verifier import DEFAULT_MAX_BYTES
@@ -54,6 +60,29 @@ async def _record(
             license_identifier=identifier,
         ),
     )
+
+
+async def _record_refused_check(
+    state: ApiState, client: Client, purpose: str | None, report: VerificationReport, refusal: str
+) -> None:
+    """A presentation code this client may not check: a refused attempt, within its budget."""
+    state.metrics.verifications.labels("presentation_check", report.verdict.value).inc()
+    overdrawn = state.refusals.spend(client.id)
+    if overdrawn is None or overdrawn.first:
+        await state.access_log.record(
+            client,
+            Access(
+                AccessAction.PRESENTATION_CHECK,
+                Outcome.REFUSED,
+                purpose=purpose,
+                refusal=refusal if overdrawn is None else LIMIT_REACHED,
+                license_identifier=report.facts.identifier,
+            ),
+        )
+    if overdrawn is not None:
+        raise RateLimitedError(
+            f"more than {state.refusals.per_minute} refused checks a minute", overdrawn.retry_after
+        )
 
 
 @router.post(
@@ -94,15 +123,25 @@ async def verify_token(
 ) -> Response:
     state = state_of(request)  # not a dependency: on this route each one shows in the rate
     stated = client.stated_purpose(purpose)
-    check = partial(state.verifier.verify_token, token, checked_by=client.name, purpose=stated)
     presentation = peek_kind(token) == "presentation"
     # A license token is checked on the event loop: a signature and one indexed read
     # (~0.25 ms) cost less than the hop to a worker thread. A presentation code's
     # check commits, so it goes to a thread. The access record is awaited.
-    report = await run_in_threadpool(check) if presentation else check()
+    if presentation:
+        check = partial(
+            state.verifier.verify_token, token, checked_by=Checker.of(client), purpose=stated
+        )
+        report = await run_in_threadpool(check)
+    else:
+        report = state.verifier.verify_token(token, checked_by=client.name, purpose=stated)
+    refused = next(
+        (r.code for r in report.reasons if r.code in R.PRESENTATION_CHECKER_REFUSALS), None
+    )
     if report.is_valid and presentation:
         # A presentation code that passed was recorded by the verifier itself, as a check.
         state.metrics.verifications.labels("verify_token", report.verdict.value).inc()
+    elif refused is not None:
+        await _record_refused_check(state, client, stated, report, refused)
     else:
         await _record(state, client, AccessAction.VERIFY_TOKEN, stated, report)
     return json_response(VerificationOut.of(report))
