@@ -872,6 +872,40 @@ def verify_token(
     _print_report(report, as_json)
 
 
+@cli.group()
+def store() -> None:
+    """The document store: where sealed PDFs are kept."""
+
+
+@store.command("sweep")
+@click.option(
+    "--grace-minutes",
+    type=click.IntRange(5, 30 * 24 * 60),
+    help="Leave documents younger than this (default: $TRUSTSVC_STORE_SWEEP_GRACE_MINUTES, 60).",
+)
+@click.pass_context
+def store_sweep(ctx: click.Context, grace_minutes: int | None) -> None:
+    """Remove stored documents no license was recorded for, and dead temporary files."""
+    from datetime import timedelta
+
+    from trustsvc.licenses.service import LicenseService
+    from trustsvc.licenses.sweep import sweep_documents
+    from trustsvc.services import open_services
+
+    services = open_services(_settings(ctx))
+    try:
+        grace = timedelta(minutes=grace_minutes or services.settings.store_sweep_grace_minutes)
+        report = sweep_documents(
+            LicenseService(services).store, services.database, services.clock, grace
+        )
+    finally:
+        services.close()
+    click.echo(
+        f"removed {report.documents_removed} unrecorded document(s) older than "
+        f"{int(grace.total_seconds() // 60)} min, {report.temporaries_removed} temporary file(s)"
+    )
+
+
 def main() -> None:
     # pyHanko logs every validation failure with a traceback; the verdict
     # already carries the reasons, so on a terminal they are noise.

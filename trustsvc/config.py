@@ -118,6 +118,21 @@ class Settings(BaseSettings):
     holder_session_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = Field(
         default=30, description="How long a holder stays signed in."
     )
+    tsa_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = Field(
+        default=5.0,
+        description="How long an external TSA may take to answer before issuance fails "
+        "with 503 tsa-unavailable.",
+    )
+    store_sweep_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = Field(
+        default=60,
+        description="How often each serving process sweeps the document store for documents "
+        "no license was recorded for (0: only at start and by `trustsvc store sweep`).",
+    )
+    store_sweep_grace_minutes: Annotated[int, Field(ge=5, le=30 * 24 * 60)] = Field(
+        default=60,
+        description="The sweep never removes a document younger than this: longer than any "
+        "issuing transaction.",
+    )
 
     @field_validator("public_base_url", "tsa_url", "oidc_issuer")
     @classmethod
