@@ -365,3 +365,20 @@ def test_store_sweep_and_a_down_tsa_from_the_command_line(tmp_path: Path) -> Non
     swept = run(home, "store", "sweep")
     assert swept.returncode == 0, swept.stderr
     assert "removed 0 unrecorded document(s)" in swept.stdout
+
+
+def test_concurrent_requests_with_one_key_leave_one_document(licenses: LicenseService) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    request = _request(licenses, key="one-key-0001")
+    barrier = threading.Barrier(4)
+
+    def attempt(_: int) -> str:
+        barrier.wait()
+        return licenses.issue(request).license.sha256
+
+    with ThreadPoolExecutor(4) as pool:
+        digests = set(pool.map(attempt, range(4)))
+    assert len(digests) == 1 and _count(licenses) == 1
+    assert [p.name for p in _files(licenses)] == [f"{digests.pop()}.pdf"]

@@ -189,3 +189,18 @@ def _seal_der(services: Services) -> bytes:
         )
     assert der is not None
     return der
+
+
+def test_a_seal_revoked_before_a_cold_sealer_prepares_it_is_a_clear_refusal(
+    licenses: LicenseService, other: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepare = licenses.sealer._prepare
+
+    def revoked_first(material: Any) -> Any:
+        revoke_seal(other, DEPARTMENT_A, "key_compromise")
+        return prepare(material)
+
+    monkeypatch.setattr(licenses.sealer, "_prepare", revoked_first)
+    with pytest.raises(SealUnavailableError, match="no usable seal"):
+        licenses.issue(_request(licenses, "杭州第一科技有限公司"))
+    assert _licenses(licenses) == [] and _documents(licenses) == []

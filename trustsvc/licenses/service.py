@@ -28,13 +28,13 @@ from sqlalchemy.orm import Session
 
 from trustsvc.config import DocumentStoreKind
 from trustsvc.db.models import LicenseRecord, LicenseStatus
-from trustsvc.departments import (
-    ActiveSeal,
-    SealWithdrawnError,
-    active_seal,
-    confirm_seal_in_standing,
+from trustsvc.departments import ActiveSeal, active_seal, confirm_seal_in_standing
+from trustsvc.errors import (
+    ConflictError,
+    InvalidInputError,
+    SealUnavailableError,
+    TrustServiceError,
 )
-from trustsvc.errors import ConflictError, InvalidInputError, TrustServiceError
 from trustsvc.keys.certificates import seal_key_id
 from trustsvc.keys.data_key import DataKey, load_or_create_data_key
 from trustsvc.keys.tsa import make_timestamper
@@ -247,8 +247,9 @@ class LicenseService:
                     request, identifier, number, license_type, data, seal, digest
                 )
                 break
-            except SealWithdrawnError:
-                # Revoked while this license was being sealed: seal it again with the
+            except SealUnavailableError:
+                # Revoked while this license was being sealed (``SealWithdrawnError``,
+                # or the sealer's own OCSP check): seal it again with the
                 # department's seal now (a new one, if issued), or refuse.
                 withdrawn += 1
                 if withdrawn > 1:
