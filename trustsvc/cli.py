@@ -66,9 +66,14 @@ class _Cli(click.Group):
             _fail(f"invalid settings: {problems}", EXIT_CONFIGURATION)
 
 
-def _settings(ctx: click.Context) -> Settings:
+def _settings(ctx: click.Context, *, from_home: bool = True) -> Settings:
     overrides: dict[str, Any] = ctx.find_root().obj or {}
-    return load_settings(**overrides)
+    settings = load_settings(**overrides)
+    if not from_home:
+        return settings
+    from trustsvc.keys.pki import with_certified_base_url
+
+    return with_certified_base_url(settings)
 
 
 def _jsonable(value: Any) -> Any:
@@ -135,9 +140,23 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Run the HTTP service (initialises a fresh home with development defaults)."""
     import uvicorn
 
+    from trustsvc.config import development_base_url
+    from trustsvc.keys.pki import public_url_mismatch
     from trustsvc.services import initialise_home, is_initialised, open_services
 
-    settings = _settings(ctx)
+    settings = _settings(ctx, from_home=False)
+    # Production needs the public URL set; checked before one is derived below.
+    settings.check_production()
+    derived = not settings.public_base_url_is_set
+    if derived:
+        # Every certificate and QR code names this URL: it must be where this
+        # server answers, not the default port.
+        settings = settings.with_public_base_url(development_base_url(host, port))
+        click.echo(
+            f"trustsvc: TRUSTSVC_PUBLIC_BASE_URL is not set; the public URL is "
+            f"{settings.public_base_url}, from --host and --port",
+            err=True,
+        )
     if not is_initialised(settings):
         click.echo(
             f"trustsvc: {settings.home} has no PKI yet; initialising it with development defaults",
@@ -146,6 +165,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         initialise_home(settings)
     for problem in settings.development_defaults_in_use():
         click.echo(f"trustsvc: development default in use: {problem}", err=True)
+    mismatch = public_url_mismatch(settings)
+    if mismatch is not None:
+        click.echo(f"trustsvc: warning: {mismatch}", err=True)
     # Fail here, with one line, rather than inside the server's start-up.
     open_services(settings).close()
     click.echo(f"trustsvc: serving on http://{host}:{port} (public URL {settings.public_base_url})")
@@ -167,6 +189,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     # Worker processes build their own app from the environment.
     for name, value in (ctx.find_root().obj or {}).items():
         os.environ[f"TRUSTSVC_{name.upper()}"] = str(value)
+    if derived:
+        os.environ["TRUSTSVC_PUBLIC_BASE_URL"] = settings.public_base_url
     uvicorn.run(
         "trustsvc.api.app:create_app_from_environment",
         factory=True,
@@ -887,6 +911,40 @@ def verify_token(
     finally:
         services.close()
     _print_report(report, as_json)
+
+
+@cli.group()
+def store() -> None:
+    """The document store: where sealed PDFs are kept."""
+
+
+@store.command("sweep")
+@click.option(
+    "--grace-minutes",
+    type=click.IntRange(5, 30 * 24 * 60),
+    help="Leave documents younger than this (default: $TRUSTSVC_STORE_SWEEP_GRACE_MINUTES, 60).",
+)
+@click.pass_context
+def store_sweep(ctx: click.Context, grace_minutes: int | None) -> None:
+    """Remove stored documents no license was recorded for, and dead temporary files."""
+    from datetime import timedelta
+
+    from trustsvc.licenses.service import LicenseService
+    from trustsvc.licenses.sweep import sweep_documents
+    from trustsvc.services import open_services
+
+    services = open_services(_settings(ctx))
+    try:
+        grace = timedelta(minutes=grace_minutes or services.settings.store_sweep_grace_minutes)
+        report = sweep_documents(
+            LicenseService(services).store, services.database, services.clock, grace
+        )
+    finally:
+        services.close()
+    click.echo(
+        f"removed {report.documents_removed} unrecorded document(s) older than "
+        f"{int(grace.total_seconds() // 60)} min, {report.temporaries_removed} temporary file(s)"
+    )
 
 
 def main() -> None:

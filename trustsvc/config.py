@@ -170,6 +170,22 @@ class Settings(BaseSettings):
                 raise ValueError(f"{entry!r} is not an IP address or network") from exc
         return ",".join(entries)
 
+    tsa_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = Field(
+        default=5.0,
+        description="How long an external TSA may take to answer before issuance fails "
+        "with 503 tsa-unavailable.",
+    )
+    store_sweep_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = Field(
+        default=60,
+        description="How often each serving process sweeps the document store for documents "
+        "no license was recorded for (0: only at start and by `trustsvc store sweep`).",
+    )
+    store_sweep_grace_minutes: Annotated[int, Field(ge=5, le=30 * 24 * 60)] = Field(
+        default=60,
+        description="The sweep never removes a document younger than this: longer than any "
+        "issuing transaction.",
+    )
+
     @field_validator("public_base_url", "tsa_url", "oidc_issuer")
     @classmethod
     def _strip_trailing_slash(cls, value: str | None) -> str | None:
@@ -199,6 +215,15 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.home / 'trustsvc.db').resolve()}"
 
+    @property
+    def public_base_url_is_set(self) -> bool:
+        """Whether the public URL was given (TRUSTSVC_PUBLIC_BASE_URL), not left at its default."""
+        return "public_base_url" in self.model_fields_set
+
+    def with_public_base_url(self, url: str) -> Settings:
+        """These settings with ``url`` as the public URL (one derived, not configured)."""
+        return self.model_copy(update={"public_base_url": url.rstrip("/")})
+
     def development_defaults_in_use(self) -> list[str]:
         """Which development defaults these settings still rely on."""
         found = []
@@ -206,7 +231,12 @@ class Settings(BaseSettings):
             found.append("TRUSTSVC_KEY_PASSPHRASE is the development passphrase")
         if self.development_sign_in:
             found.append("TRUSTSVC_DEVELOPMENT_SIGN_IN is on")
-        if not self.public_base_url.startswith("https://"):
+        if not self.public_base_url_is_set:
+            found.append(
+                "TRUSTSVC_PUBLIC_BASE_URL is not set (it must be the service's public https:// "
+                "address, which every certificate and QR code names)"
+            )
+        elif not self.public_base_url.startswith("https://"):
             found.append("TRUSTSVC_PUBLIC_BASE_URL is not https://")
         if self.oidc_issuer is not None and self.oidc_client_id is None:
             found.append("TRUSTSVC_OIDC_ISSUER is set without TRUSTSVC_OIDC_CLIENT_ID")
@@ -228,3 +258,17 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit overrides on top."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def development_base_url(host: str, port: int) -> str:
+    """The public URL of a development server listening on ``host``:``port``.
+
+    A wildcard address (0.0.0.0, ::) is not an address a browser can open; the
+    loopback one is named instead (other machines need TRUSTSVC_PUBLIC_BASE_URL).
+    """
+    host = host.strip().strip("[]")
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - recognising the wildcard, not binding it
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"

@@ -385,3 +385,30 @@ def active_seal(services: Services, code: str) -> ActiveSeal:
             key_id=record.key_id,
             material=SealMaterial(certificate, key, chain, roots),
         )
+
+
+def confirm_seal_in_standing(session: Session, seal: ActiveSeal, now: datetime) -> None:
+    """Refuse, inside the transaction that records a license, a seal revoked meanwhile.
+
+    ``active_seal`` was read before the document was sealed, and a sealer keeps
+    its preparation for minutes; a revocation may commit in between, on any
+    process or node. This reads the seal certificate's row again, under a
+    share lock (PostgreSQL: ``FOR SHARE``, which waits for a revocation being
+    written and then sees it; a later revocation waits for this transaction).
+    SQLite has one writer: call this after the transaction's first write, when
+    the write lock is held and what is read is the newest committed state.
+    """
+    row = session.execute(
+        select(CertificateRecord.revoked_at, CertificateRecord.not_after)
+        .where(CertificateRecord.fingerprint_sha256 == fingerprint(seal.material.certificate))
+        .with_for_update(read=True)
+    ).one_or_none()
+    if row is None or row.revoked_at is not None or now > row.not_after:
+        raise SealWithdrawnError(
+            f"the seal of department {seal.department_code} was revoked (or expired) while "
+            "the license was being sealed; nothing was recorded with it"
+        )
+
+
+class SealWithdrawnError(SealUnavailableError):
+    """The seal a document was sealed with was revoked before the license was recorded."""

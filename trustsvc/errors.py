@@ -194,3 +194,24 @@ class CsrfRefusedError(ForbiddenError):
     """A form post without the token of the browser's session (cross-site request forgery)."""
 
     code = "csrf-refused"
+
+
+class TimestampUnavailableError(UpstreamUnavailableError):
+    """The timestamp authority (TSA) did not answer in time, or could not be reached."""
+
+    code = "tsa-unavailable"
+    http_status = 503
+
+
+class DocumentStoreFullError(UpstreamUnavailableError):
+    """The document store has no room left (disk or quota full): nothing was issued."""
+
+    code = "document-store-full"
+    http_status = 507
+
+
+class DocumentStoreUnavailableError(UpstreamUnavailableError):
+    """The document store cannot be written (read-only, no permission, I/O error)."""
+
+    code = "document-store-unavailable"
+    http_status = 503

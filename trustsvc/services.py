@@ -54,7 +54,9 @@ def open_services(settings: Settings, clock: Clock | None = None) -> Services:
 def initialise_home(settings: Settings, clock: Clock | None = None) -> Pki:
     """Create a new home's PKI and database schema."""
     settings.check_production()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    # The home holds keys, the database and the documents: its owner's alone.
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.home.chmod(0o700)
     database = open_database(settings.resolved_database_url)
     try:
         return init_pki(settings, database, clock or SystemClock())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, HTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -36,6 +37,7 @@ from trustsvc.config import Settings, load_settings
 from trustsvc.ledger.access import AccessLog
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.service import LicenseService
+from trustsvc.licenses.sweep import StoreSweeper
 from trustsvc.services import Services, open_services
 from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.verifier import DEFAULT_MAX_BYTES
@@ -147,12 +149,22 @@ def create_app(
         refusals=RefusalBudget(opened.settings.refusal_rate_limit_per_minute),
     )
 
+    sweeper = StoreSweeper(
+        license_service.store,
+        opened.database,
+        opened.clock,
+        grace=timedelta(minutes=opened.settings.store_sweep_grace_minutes),
+        interval=timedelta(minutes=opened.settings.store_sweep_minutes),
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.jobs.start()
+        sweeper.start()
         try:
             yield
         finally:
+            sweeper.stop()
             state.jobs.stop()
             state.access_log.close()
             state.pdf_verifier.close()

@@ -65,7 +65,8 @@ _PROBLEMS: dict[int, tuple[str, dict[str, Any]]] = {
         {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}},
     ),
     502: ("A service this one relies on (the identity provider) did not answer", {}),
-    503: ("Not ready", {}),
+    503: ("Not ready, or a service it relies on (TSA, document store) is unavailable", {}),
+    507: ("The document store is full", {}),
 }
 #: What a route behind an API key may answer besides its own outcomes.
 KEY_PROBLEMS = (401, 403, 422, 429)

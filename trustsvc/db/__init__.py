@@ -8,6 +8,8 @@ is one unit of work: everything inside commits together or not at all.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,8 +18,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustsvc.errors import ConfigurationError
@@ -54,9 +56,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: A SQLite database holds holder names and sealed ID numbers: its owner's alone.
+_SQLITE_FILE_MODE = 0o600
+
+
+def _make_sqlite_file_private(url: str) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would make it 0644), or tighten it.
+
+    SQLite gives its -wal, -shm and -journal files the database file's mode
+    when it creates them; ones left from an older, laxer start are tightened too.
+    """
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        if not path.exists() and path.parent.is_dir():
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _SQLITE_FILE_MODE))
+        for companion in (path, *(path.with_name(path.name + s) for s in _SQLITE_COMPANIONS)):
+            if companion.exists() and companion.stat().st_mode & 0o077:
+                companion.chmod(_SQLITE_FILE_MODE)
+    except OSError as exc:
+        raise ConfigurationError(f"the SQLite database file {path} is not usable: {exc}") from exc
+
+
+_SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
 def create_database_engine(url: str) -> Engine:
     try:
         if url.startswith("sqlite"):
+            _make_sqlite_file_private(url)
             engine = create_engine(
                 url, connect_args={"timeout": 10}, pool_size=_POOL_SIZE, max_overflow=_POOL_SIZE
             )

@@ -223,3 +223,51 @@ def published_seal_certificate(home: Path, kid: bytes) -> x509.Certificate | Non
         return x509.load_pem_x509_certificate(path.read_bytes())
     except (OSError, ValueError):
         return None
+
+
+def certified_base_url(home: Path) -> str | None:
+    """The public URL the home's certificates name (CRL, OCSP and CA certificate pointers).
+
+    It was fixed when the home was initialised: read from the issuing CA's CRL
+    distribution point. None if the home has no PKI, or the pointer is not one
+    this service wrote.
+    """
+    try:
+        issuing = x509.load_pem_x509_certificate(
+            (pki_directory(home) / "certs" / "issuing.pem").read_bytes()
+        )
+        points = issuing.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return None
+    suffix = "/pki/crl/root"
+    for point in points:
+        for name in point.full_name or ():
+            if isinstance(name, x509.UniformResourceIdentifier) and name.value.endswith(suffix):
+                return name.value[: -len(suffix)]
+    return None
+
+
+def public_url_mismatch(settings: Settings) -> str | None:
+    """A warning when the home's certificates name another public URL than ``settings``."""
+    certified = certified_base_url(settings.home)
+    if certified is None or certified == settings.public_base_url:
+        return None
+    return (
+        f"the home's certificates send relying parties to {certified} for CRLs, OCSP and CA "
+        f"certificates (fixed when it was initialised), but QR codes will name "
+        f"{settings.public_base_url}; keep {certified} answering, or serve at it "
+        "(TRUSTSVC_PUBLIC_BASE_URL, --port), or start a new home for the new address"
+    )
+
+
+def with_certified_base_url(settings: Settings) -> Settings:
+    """Outside ``serve``, an unset public URL is the one the home's certificates name.
+
+    So that a license issued from the command line names the address the home
+    is served at (``serve --port`` initialises a fresh home for its own port),
+    not the development default.
+    """
+    if settings.public_base_url_is_set or settings.production:
+        return settings
+    certified = certified_base_url(settings.home)
+    return settings.with_public_base_url(certified) if certified else settings

@@ -11,11 +11,13 @@ ignored, the key re-read for every token), hence this module.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC
 from typing import ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
@@ -24,8 +26,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
 from trustsvc.clock import Clock
+from trustsvc.errors import TimestampUnavailableError
 from trustsvc.keys import der
 from trustsvc.keys.store import SigningKey
 
@@ -231,8 +235,55 @@ class InProcessTimeStamper(TimeStamper):
         return tsp.TimeStampResp.load(self.authority.respond(req.dump()))
 
 
-def make_timestamper(tsa_url: str | None, authority: TimestampAuthority) -> TimeStamper:
-    """The external TSA when one is configured, else the built-in one."""
+class ExternalTimeStamper(HTTPTimeStamper):
+    """pyHanko's HTTP timestamper, with one deadline per token and the service's error.
+
+    aiohttp's timeout bounds the request; the deadline here also bounds reading
+    and checking the answer, so a TSA that is down, slow or answering nonsense
+    fails the issuance within ``timeout`` seconds as ``TimestampUnavailableError``
+    (503 ``tsa-unavailable``) instead of an unexplained internal error.
+    """
+
+    def __init__(self, url: str, timeout: float) -> None:
+        super().__init__(url, timeout=timeout)
+        self.deadline = timeout
+        #: The URL as shown in errors: without any user name or password in it.
+        self.shown_url = _without_credentials(url)
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        try:
+            async with asyncio.timeout(self.deadline):
+                token: cms.ContentInfo = await super().async_timestamp(message_digest, md_algorithm)
+                return token
+        except TimeoutError as exc:
+            raise self._unavailable(f"did not answer within {self.deadline:g} s") from exc
+        except (TimestampRequestError, OSError, ValueError) as exc:
+            if isinstance(exc.__cause__, TimeoutError):
+                raise self._unavailable(f"did not answer within {self.deadline:g} s") from exc
+            if isinstance(exc.__cause__, OSError | ConnectionError):
+                raise self._unavailable("could not be reached") from exc
+            raise self._unavailable(f"gave no usable answer ({exc})") from exc
+
+    def _unavailable(self, what: str) -> TimestampUnavailableError:
+        return TimestampUnavailableError(
+            f"the timestamp authority (TSA) at {self.shown_url} {what}; no license was issued"
+        )
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def make_timestamper(
+    tsa_url: str | None, authority: TimestampAuthority, timeout: float = 5.0
+) -> TimeStamper:
+    """The external TSA when one is configured (answering within ``timeout``), else the
+    built-in one."""
     if tsa_url:
-        return HTTPTimeStamper(tsa_url, timeout=10)
+        return ExternalTimeStamper(tsa_url, timeout)
     return InProcessTimeStamper(authority)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -21,13 +22,19 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trustsvc.config import DocumentStoreKind
 from trustsvc.db.models import LicenseRecord, LicenseStatus
-from trustsvc.departments import ActiveSeal, active_seal
-from trustsvc.errors import ConflictError, InvalidInputError
+from trustsvc.departments import ActiveSeal, active_seal, confirm_seal_in_standing
+from trustsvc.errors import (
+    ConflictError,
+    InvalidInputError,
+    SealUnavailableError,
+    TrustServiceError,
+)
 from trustsvc.keys.certificates import seal_key_id
 from trustsvc.keys.data_key import DataKey, load_or_create_data_key
 from trustsvc.keys.tsa import make_timestamper
@@ -58,6 +65,12 @@ _SEQUENCE_BLOCK = 16
 #: Who acts when no one is named (the CLI on the operator's machine).
 DEFAULT_ACTOR = "operator"
 _STAMP_CAPTION = "电子印章"
+
+log = logging.getLogger("trustsvc.licenses")
+
+
+class _IdempotencyRaceLost(Exception):
+    """The record insert lost to another issuance with the same idempotency key."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +140,7 @@ class LicenseService:
             else FolderDocumentStore(settings.home / "documents")
         )
         self.sealer = Sealer(
-            make_timestamper(settings.tsa_url, services.tsa),
+            make_timestamper(settings.tsa_url, services.tsa, settings.tsa_timeout_seconds),
             services.revocation,
             services.pki.issuing,
             services.pki.tsa,
@@ -233,6 +246,47 @@ class LicenseService:
         number = license_type.format_number(
             region=seal.region_code or "000000", year=year, sequence=sequence
         )
+        withdrawn = 0
+        while True:
+            try:
+                record = self._seal_and_record(
+                    request, identifier, number, license_type, data, seal, digest
+                )
+                break
+            except SealUnavailableError:
+                # Revoked while this license was being sealed (``SealWithdrawnError``,
+                # or the sealer's own OCSP check): seal it again with the
+                # department's seal now (a new one, if issued), or refuse.
+                withdrawn += 1
+                if withdrawn > 1:
+                    raise
+                seal = active_seal(self.services, request.department_code)
+            except _IdempotencyRaceLost:
+                # The same idempotency key won a race in another process or thread.
+                assert request.idempotency_key is not None
+                with self.services.database.begin() as session:
+                    replay = self._replay(
+                        session, seal.department_id, request.idempotency_key, digest
+                    )
+                if replay is None:
+                    raise ConflictError(
+                        "the license could not be recorded: a concurrent issuance conflicted"
+                    ) from None
+                return replay
+        view = self.view(record, issuer_name=seal.department_name, holder_id=data.holder_id)
+        return IssueResult(view, created=True)
+
+    def _seal_and_record(
+        self,
+        request: IssueRequest,
+        identifier: LicenseIdentifier,
+        number: str,
+        license_type: LicenseType,
+        data: LicenseData,
+        seal: ActiveSeal,
+        digest: str,
+    ) -> LicenseRecord:
+        """Seal, store and record one license; what is stored is removed if it is not recorded."""
         sealed = self._produce(identifier, number, license_type, data, seal)
         now = self.services.clock.now()
         sha256 = self.store.put(sealed.pdf, now)
@@ -253,21 +307,35 @@ class LicenseService:
             with self.services.database.begin() as session:
                 session.add(record)
                 session.flush()
+                # After the first write: see ``confirm_seal_in_standing``.
+                confirm_seal_in_standing(session, seal, now)
                 library.record_event(
                     session, record, library.Action.ISSUE, request.actor, None, None, "valid", now
                 )
-        except IntegrityError:
-            # The same idempotency key won a race in another process.
+        except IntegrityError as exc:
+            self._discard(sha256)
             if request.idempotency_key is not None:
-                with self.services.database.begin() as session:
-                    replay = self._replay(
-                        session, seal.department_id, request.idempotency_key, digest
-                    )
-                if replay is not None:
-                    return replay
+                raise _IdempotencyRaceLost from exc
             raise
-        view = self.view(record, issuer_name=seal.department_name, holder_id=data.holder_id)
-        return IssueResult(view, created=True)
+        except BaseException:
+            self._discard(sha256)
+            raise
+        return record
+
+    def _discard(self, sha256: str) -> None:
+        """Remove a document that no license was recorded for (a lost race, a refusal).
+
+        Best effort: what a failure here leaves behind, ``trustsvc store sweep`` takes.
+        """
+        try:
+            with self.services.database.begin() as session:
+                referenced = session.scalar(
+                    select(LicenseRecord.id).where(LicenseRecord.sha256 == sha256).limit(1)
+                )
+            if referenced is None:
+                self.store.delete(sha256)
+        except (SQLAlchemyError, TrustServiceError):
+            log.warning("an unrecorded document could not be removed; the sweep will take it")
 
     def _new_record(
         self,
@@ -499,6 +567,7 @@ class LicenseService:
         now = self.services.clock.now()
         sha256 = self.store.put(sealed.pdf, now)
         digest = request_digest(department_code, license_type, data)
+        recorded = False
         try:
             with self.services.database.begin() as session:
                 old = library.find_for_update(session, old_identifier)
@@ -519,9 +588,14 @@ class LicenseService:
                 )
                 session.add(record)
                 session.flush()
+                confirm_seal_in_standing(session, seal, now)
                 library.record_event(
                     session, record, library.Action.CHANGE, actor, reason, None, "valid", now
                 )
+            recorded = True
         except IntegrityError as exc:
             raise ConflictError(f"license {old_identifier} was changed concurrently") from exc
+        finally:
+            if not recorded:
+                self._discard(sha256)
         return IssueResult(self.show(str(identifier_new)), created=True)

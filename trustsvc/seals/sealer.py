@@ -58,7 +58,7 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from trustsvc.errors import TrustServiceError
+from trustsvc.errors import SealUnavailableError, TrustServiceError
 from trustsvc.keys.store import SigningKey
 from trustsvc.seals.cms import SealCmsTemplate
 
@@ -75,6 +75,13 @@ _REVOCATION_REFRESH_SECONDS = 15 * 60
 class SealingError(TrustServiceError):
     code = "sealing-failed"
     http_status = 500
+
+
+class SealNotInStandingError(SealingError, SealUnavailableError):
+    """The seal certificate's own OCSP answer is not "good": revoked since it was chosen."""
+
+    code = "seal-unavailable"
+    http_status = 409
 
 
 def _integer_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
@@ -290,7 +297,9 @@ class Sealer:
                 ocsp.load_der_ocsp_response(answer).certificate_status
                 is not ocsp.OCSPCertStatus.GOOD
             ):
-                raise SealingError("the seal certificate is not in good standing; it cannot seal")
+                raise SealNotInStandingError(
+                    "the seal certificate is not in good standing; it cannot seal"
+                )
             ocsps.append(asn1_ocsp.OCSPResponse.load(answer))
         crls = [
             asn1_crl.CertificateList.load(self.revocation.current_crl(ca))

@@ -267,12 +267,12 @@ async def present_from_page(
 ) -> RedirectResponse:
     form = parse_qs((await read_bounded_body(request, 4096)).decode(errors="replace"))
     identifier = (form.get("identifier") or [""])[0]
-    check_csrf(request, form.get(CSRF_FIELD, [""])[0])
     verifier = (form.get("verifier") or [""])[0].strip()
     if "\x00" in identifier or "\x00" in verifier:
         raise InvalidInputError("the form contains a NUL character")
     if len(verifier) > 200:
         raise InvalidInputError("a verifier's name is at most 200 characters")
+    check_csrf(request, form.get(CSRF_FIELD, [""])[0])
     body = PresentationBody(single_use=True, intended_verifier=verifier or None)
     code = await run_in_threadpool(_present, state.licenses, holder, identifier, body)
     # Post, redirect, get: reloading the page shows this code again instead of

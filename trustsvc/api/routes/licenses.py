@@ -68,7 +68,7 @@ def _own(client: Client, view: LicenseView) -> LicenseView:
     summary="Issue a license (render, seal, timestamp, store); idempotent",
     responses={
         200: {"description": "An earlier request with this key was replayed"},
-        **problem_responses(413),
+        **problem_responses(413, 503, 507),
     },
 )
 def issue(
