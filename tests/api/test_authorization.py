@@ -392,6 +392,7 @@ TABLE: tuple[Row, ...] = (
         lambda _w: Call("POST", "/api/v1/clients/to-rotate/rotate", json={"grace_seconds": 0}),
     ),
     Row("GET", "/api/v1/access-events", admins(), _get("/api/v1/access-events")),
+    Row("GET", "/api/v1/operator-events", admins(), _get("/api/v1/operator-events")),
     Row("GET", "/metrics", admins(), _get("/metrics")),
 )
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from trustsvc.access.clients import MAX_PURPOSES, MAX_RATE_LIMIT, ClientInfo
 from trustsvc.access.sharing import LookupAnswer, SharedLicense
 from trustsvc.ledger.access import AccessEntry
+from trustsvc.ledger.operators import OperatorEntry
 from trustsvc.licenses.jobs import MAX_ROWS, JobView
 from trustsvc.licenses.service import LicenseView
 from trustsvc.verification.report import VerificationReport
@@ -258,6 +259,29 @@ class ClientOut(BaseModel):
             revoked_at=info.revoked_at,
             active_keys=list(info.active_keys),
         )
+
+
+class OperatorEventOut(BaseModel):
+    """One row of the operator record."""
+
+    id: int
+    at: datetime
+    actor: str
+    origin: str
+    action: str
+    target: str
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: OperatorEntry) -> OperatorEventOut:
+        return cls(**asdict(entry))
+
+
+class OperatorEventPage(BaseModel):
+    """A page of the operator record, newest first; ask again with ``before=next_before``."""
+
+    items: list[OperatorEventOut]
+    next_before: int | None
 
 
 class NewKeyOut(BaseModel):
