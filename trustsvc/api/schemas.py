@@ -15,6 +15,7 @@ from trustsvc.ledger.access import AccessEntry
 from trustsvc.ledger.operators import OperatorEntry
 from trustsvc.licenses.jobs import MAX_ROWS, JobView
 from trustsvc.licenses.service import LicenseView
+from trustsvc.text import is_encodable
 from trustsvc.verification.report import VerificationReport
 
 
@@ -33,6 +34,21 @@ def _contains_nul(value: object) -> bool:
     return False
 
 
+def _all_encodable(value: object) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not is_encodable(item):
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
+
+
 class _Body(BaseModel):
     """A request body: unknown fields are refused, and so is a NUL character anywhere.
 
@@ -47,6 +63,8 @@ class _Body(BaseModel):
     def _refuse_nul(cls, data: Any) -> Any:
         if _contains_nul(data):
             raise ValueError("text may not contain NUL characters")
+        if not _all_encodable(data):
+            raise ValueError("text must be valid Unicode (a lone surrogate was given)")
         return data
 
 

@@ -10,7 +10,6 @@ import html
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
-from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import zxingcpp
@@ -27,6 +26,7 @@ from trustsvc.access.holders import (
 )
 from trustsvc.api.deps import StateDep, pdf_download, read_bounded_body
 from trustsvc.api.errors import problem_responses
+from trustsvc.api.inputs import parse_form
 from trustsvc.api.routes.public import status_html
 from trustsvc.api.routes.signin import HolderDep
 from trustsvc.api.schemas import (
@@ -36,7 +36,6 @@ from trustsvc.api.schemas import (
     PresentationBody,
     PresentationOut,
 )
-from trustsvc.errors import InvalidInputError
 from trustsvc.ledger.access import AccessEntry
 from trustsvc.licenses.service import LicenseService, LicenseView
 from trustsvc.verification.presentation import PresentationCode
@@ -197,10 +196,8 @@ async def my_page(request: Request, holder: HolderDep, state: StateDep) -> HTMLR
 async def present_from_page(
     request: Request, holder: HolderDep, state: StateDep
 ) -> RedirectResponse:
-    form = parse_qs((await read_bounded_body(request, 4096)).decode(errors="replace"))
-    identifier = (form.get("identifier") or [""])[0]
-    if "\x00" in identifier:
-        raise InvalidInputError("the identifier contains a NUL character")
+    form = parse_form(await read_bounded_body(request, 4096), max_lengths={"identifier": 128})
+    identifier = form.get("identifier", "")
     code = await run_in_threadpool(
         _present, state.licenses, holder, identifier, PresentationBody(single_use=True)
     )

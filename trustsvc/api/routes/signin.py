@@ -10,11 +10,9 @@ holder's keyed ID digest and a masked ID, never the ID number.
 from __future__ import annotations
 
 import html
-import json
 import re
 import time
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 import httpx2
 from authlib.integrations.base_client.errors import MismatchingStateError
@@ -26,6 +24,7 @@ from joserfc.errors import ClaimError, JoseError
 from trustsvc.access.holders import Holder, identify
 from trustsvc.api.deps import StateDep, read_bounded_body, state_of
 from trustsvc.api.errors import problem_responses
+from trustsvc.api.inputs import parse_form, parse_json
 from trustsvc.config import Settings
 from trustsvc.errors import (
     AuthenticationError,
@@ -38,6 +37,8 @@ from trustsvc.licenses.holders import HolderIdType
 
 router = APIRouter(tags=["holders"])
 _FORM_LIMIT = 4096
+#: The sign-in fields and their longest values (an ID number is at most 18 characters).
+_SIGN_IN_LIMITS = {"id_type": 8, "id_number": 64, "name": 200}
 _SIGN_IN_FIELDS = {
     "type": "object",
     "required": ["id_number"],
@@ -198,16 +199,16 @@ async def development_sign_in(request: Request, state: StateDep) -> Response:
         raise NotFoundError("the development sign-in is off")
     body = await read_bounded_body(request, _FORM_LIMIT)
     is_json = request.headers.get("content-type", "").startswith("application/json")
-    try:
-        fields: dict[str, Any] = (
-            json.loads(body)
-            if is_json
-            else {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
-        )
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError("the sign-in form is malformed") from exc
+    fields: Any = parse_json(body) if is_json else parse_form(body, max_lengths=_SIGN_IN_LIMITS)
     if not isinstance(fields, dict) or not isinstance(fields.get("id_number"), str):
         raise InvalidInputError("id_number is required")
+    for key, value in fields.items():
+        if key not in _SIGN_IN_LIMITS:
+            continue  # a field another layer reads (a CSRF token, say)
+        if value is not None and not isinstance(value, str):
+            raise InvalidInputError(f"{key} must be text")
+        if value is not None and len(value) > _SIGN_IN_LIMITS[key]:
+            raise InvalidInputError(f"{key} is longer than {_SIGN_IN_LIMITS[key]} characters")
     holder = identify(
         state.licenses,
         str(fields.get("id_type") or HolderIdType.CITIZEN_ID.value),
