@@ -119,10 +119,11 @@ def test_form_fields_are_bounded_and_clean() -> None:
 
 
 def _bounded(call: Callable[[bytes], object], body: bytes) -> None:
-    started = time.perf_counter()
+    # CPU time of this thread: what a request costs, whatever else shares the cores.
+    started = time.thread_time()
     with contextlib.suppress(InvalidInputError):
         call(body)
-    assert time.perf_counter() - started < 0.05
+    assert time.thread_time() - started < 0.05
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
