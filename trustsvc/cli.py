@@ -443,12 +443,26 @@ def _license_service(ctx: click.Context) -> Any:
 
 
 def _read_data_file(path: Path) -> dict[str, object]:
+    from trustsvc.licenses.batch import MAX_LINE_BYTES, check_row
+    from trustsvc.strictjson import parse_json
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(f"{path} is not a readable JSON file: {exc}") from exc
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_LINE_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInputError(f"{path} cannot be read: {exc.strerror}") from exc
+    if len(raw) > MAX_LINE_BYTES:
+        raise InvalidInputError(f"{path} is larger than {MAX_LINE_BYTES} bytes")
+    try:
+        data = parse_json(raw)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{path}: {exc.message}") from None
     if not isinstance(data, dict):
         raise InvalidInputError(f"{path} must hold one JSON object of field values")
+    try:
+        check_row(data)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{path}: {exc.message}") from None
     return data
 
 

@@ -7,12 +7,14 @@ from datetime import date, datetime
 from typing import Any
 
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trustsvc.access.clients import MAX_PURPOSES, MAX_RATE_LIMIT, ClientInfo
 from trustsvc.access.sharing import LookupAnswer, SharedLicense
+from trustsvc.errors import InvalidInputError
 from trustsvc.ledger.access import AccessEntry
 from trustsvc.ledger.operators import OperatorEntry
+from trustsvc.licenses.batch import check_row
 from trustsvc.licenses.jobs import MAX_ROWS, JobView
 from trustsvc.licenses.service import LicenseView
 from trustsvc.text import is_encodable
@@ -68,6 +70,15 @@ class _Body(BaseModel):
         return data
 
 
+def _flat_row(row: dict[str, Any]) -> dict[str, Any]:
+    """License data is one flat row: bounded keys, text or number values (as batch rows)."""
+    try:
+        check_row(row)
+    except InvalidInputError as exc:
+        raise ValueError(exc.message) from None
+    return row
+
+
 class IssueBody(_Body):
     type: str = Field(
         min_length=1, max_length=64, description="License type key, e.g. business-license"
@@ -76,10 +87,14 @@ class IssueBody(_Body):
         description="The license's data, as `trustsvc types example` shows"
     )
 
+    _data_is_flat = field_validator("data")(_flat_row)
+
 
 class ChangeBody(_Body):
     changes: dict[str, Any] = Field(description="Fields to change; the rest is carried over")
     reason: str = Field(min_length=1, max_length=500, description="Why (变更事由)")
+
+    _changes_are_flat = field_validator("changes")(_flat_row)
 
 
 class ReasonBody(_Body):
