@@ -456,7 +456,7 @@ def _read_data_file(path: Path) -> dict[str, object]:
     try:
         data = parse_json(raw)
     except InvalidInputError as exc:
-        raise InvalidInputError(f"{path}: {exc.message}") from None
+        raise InvalidInputError(f"{path} is not a readable JSON file: {exc.message}") from None
     if not isinstance(data, dict):
         raise InvalidInputError(f"{path} must hold one JSON object of field values")
     try:
@@ -777,7 +777,7 @@ def trust_add(ctx: click.Context, file: Path, actor: str | None) -> None:
 )
 @click.option("--actor", help="Only changes by this operator (OS user, --actor, admin client).")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--before", type=click.IntRange(1), help="Continue below this entry id.")
+@click.option("--before", type=click.IntRange(1, 2**31 - 1), help="Continue below this entry id.")
 @click.pass_context
 def operator_record(
     ctx: click.Context, action: str | None, actor: str | None, limit: int, before: int | None

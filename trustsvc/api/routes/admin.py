@@ -127,7 +127,7 @@ def operator_record(
     action: Annotated[str | None, Query(max_length=32)] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> OperatorEventPage:
     try:
         wanted = OperatorAction(action) if action is not None else None
