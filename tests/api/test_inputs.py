@@ -51,6 +51,24 @@ def test_a_lone_surrogate_in_a_form_is_422(api: Api) -> None:
     assert browser.get("/api/v1/me").status_code == 401
 
 
+@pytest.mark.parametrize(
+    "form",
+    [b"identifier=a&identifier=b", b"identifier=%01x", b"identifier=" + b"x" * 129],
+    ids=["twice", "control", "too-long"],
+)
+def test_the_presentation_form_is_parsed_strictly(api: Api, form: bytes) -> None:
+    holder = api.holder()
+    _refused(holder.post("/me/present", content=form, headers=FORM, follow_redirects=False))
+
+
+def test_sign_in_fields_are_bounded(api: Api) -> None:
+    long_name = {"id_number": CITIZEN_ID, "name": "王" * 201}
+    _refused(_fresh(api).post("/auth/dev-sign-in", json=long_name))
+    bidi = {"id_number": CITIZEN_ID, "name": "王\u202e红"}
+    problem = _refused(_fresh(api).post("/auth/dev-sign-in", json=bidi))
+    assert "U+202E" in str(problem["title"])
+
+
 def test_a_surrogate_pair_is_text_and_passes(api: Api) -> None:
     browser = _fresh(api)
     body = b'{"id_number": "' + CITIZEN_ID.encode() + b'", "name": "\\u738b\\ud83d\\ude00"}'
