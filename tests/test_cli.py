@@ -45,6 +45,8 @@ COMMANDS = [
     ["client", "list"],
     ["client", "revoke"],
     ["client", "rotate"],
+    ["operator-record"],
+    ["trust", "add"],
 ]
 
 
@@ -110,6 +112,41 @@ def test_a_department_from_init_to_revocation(tmp_path: Path) -> None:
     assert_one_line_error(
         run(home, "department", "list", env={"TRUSTSVC_KEY_PASSPHRASE": "wrong"}), 78, "passphrase"
     )
+
+
+def test_operator_actions_are_recorded_with_the_actor(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run(home, "init").returncode == 0
+    added = run(
+        home,
+        "department",
+        "add",
+        "--name",
+        "杭州市市场监督管理局",
+        "--code",
+        DEPARTMENT_A,
+        "--no-seal",
+        "--actor",
+        "张三",
+    )
+    assert added.returncode == 0, added.stderr
+    assert_one_line_error(
+        run(home, "department", "add", "--name", "杭州市\u202e局", "--code", DEPARTMENT_A),
+        65,
+        "U+202E",
+    )
+    made = run(home, "client", "add", "运维", "--role", "admin")
+    assert made.returncode == 0, made.stderr
+    record = run(home, "operator-record")
+    assert record.returncode == 0, record.stderr
+    client_entry, department_entry = json.loads(record.stdout)
+    assert (department_entry["action"], department_entry["actor"]) == ("department_add", "张三")
+    assert department_entry["origin"].startswith("cli@")
+    assert department_entry["target"] == DEPARTMENT_A
+    assert client_entry["action"] == "client_add"
+    assert client_entry["actor"]  # the operating-system user
+    only = run(home, "operator-record", "--action", "client_add", "--limit", "5")
+    assert [e["target"] for e in json.loads(only.stdout)] == ["运维"]
 
 
 def test_missing_home_and_bad_settings_are_one_line(tmp_path: Path) -> None:

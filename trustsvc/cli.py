@@ -206,6 +206,18 @@ def client() -> None:
     """API clients (issuer, verifier, admin) and their keys."""
 
 
+_actor_option = click.option(
+    "--actor",
+    help="Who is acting, for the operator record (default: the operating-system user).",
+)
+
+
+def _operator(actor: str | None) -> Any:
+    from trustsvc.ledger.operators import Operator
+
+    return Operator.local(actor)
+
+
 def _print_key(info: Any, key: Any) -> None:
     click.echo(f"client {info.client.name} ({info.client.role.value}); its API key, shown once:")
     click.echo(key.secret)
@@ -227,6 +239,7 @@ def _print_key(info: Any, key: Any) -> None:
     help="Verifier: a purpose (用证事由) it may state; repeat for several.",
 )
 @click.option("--rate-limit", type=click.IntRange(1, 1_000_000), help="Requests a minute.")
+@_actor_option
 @click.pass_context
 def client_add(
     ctx: click.Context,
@@ -235,6 +248,7 @@ def client_add(
     department_code: str | None,
     purposes: tuple[str, ...],
     rate_limit: int | None,
+    actor: str | None,
 ) -> None:
     """Make an API client and print its key (once: it is stored only hashed)."""
     from trustsvc.access.clients import add_client
@@ -248,6 +262,7 @@ def client_add(
             department_code=department_code,
             purposes=purposes,
             rate_limit_per_minute=rate_limit,
+            operator=_operator(actor),
         )
         _print_key(info, key)
     finally:
@@ -269,14 +284,15 @@ def client_list(ctx: click.Context) -> None:
 
 @client.command("revoke")
 @click.argument("name")
+@_actor_option
 @click.pass_context
-def client_revoke(ctx: click.Context, name: str) -> None:
+def client_revoke(ctx: click.Context, name: str, actor: str | None) -> None:
     """Revoke a client: every key of it is refused (within seconds on running nodes)."""
     from trustsvc.access.clients import revoke_client
 
     services = _open(ctx)
     try:
-        _print_json(revoke_client(services, name))
+        _print_json(revoke_client(services, name, _operator(actor)))
     finally:
         services.close()
 
@@ -290,8 +306,9 @@ def client_revoke(ctx: click.Context, name: str) -> None:
     type=click.FloatRange(0, 720),
     help="How long the old keys keep working.",
 )
+@_actor_option
 @click.pass_context
-def client_rotate(ctx: click.Context, name: str, grace_hours: float) -> None:
+def client_rotate(ctx: click.Context, name: str, grace_hours: float, actor: str | None) -> None:
     """Give a client a new key; print it once."""
     from datetime import timedelta
 
@@ -299,7 +316,7 @@ def client_rotate(ctx: click.Context, name: str, grace_hours: float) -> None:
 
     services = _open(ctx)
     try:
-        key = rotate_key(services, name, timedelta(hours=grace_hours))
+        key = rotate_key(services, name, timedelta(hours=grace_hours), _operator(actor))
         _print_key(get_client(services, name), key)
     finally:
         services.close()
@@ -321,16 +338,21 @@ def _open(ctx: click.Context) -> Any:
 @click.option("--code", required=True, help="Unified social credit code (18 characters, GB 32100).")
 @click.option("--region", help="Administrative division code (6 digits, GB/T 2260).")
 @click.option("--no-seal", is_flag=True, help="Register only; the seal comes later (import-seal).")
+@_actor_option
 @click.pass_context
 def department_add(
-    ctx: click.Context, name: str, code: str, region: str | None, no_seal: bool
+    ctx: click.Context, name: str, code: str, region: str | None, no_seal: bool, actor: str | None
 ) -> None:
     """Register a department and issue its seal certificate."""
     from trustsvc.departments import add_department
 
     services = _open(ctx)
     try:
-        _print_json(add_department(services, name, code, region, with_seal=not no_seal))
+        _print_json(
+            add_department(
+                services, name, code, region, with_seal=not no_seal, operator=_operator(actor)
+            )
+        )
     finally:
         services.close()
 
@@ -365,28 +387,32 @@ def department_list(ctx: click.Context) -> None:
     ),
 )
 @click.option("--serial", help="Revoke only this certificate (hex serial); default all unrevoked.")
+@_actor_option
 @click.pass_context
-def department_revoke_seal(ctx: click.Context, code: str, reason: str, serial: str | None) -> None:
+def department_revoke_seal(
+    ctx: click.Context, code: str, reason: str, serial: str | None, actor: str | None
+) -> None:
     """Revoke a department's seal certificate (shows in CRL and OCSP)."""
     from trustsvc.departments import revoke_seal
 
     services = _open(ctx)
     try:
-        _print_json(revoke_seal(services, code, reason, serial))
+        _print_json(revoke_seal(services, code, reason, serial, _operator(actor)))
     finally:
         services.close()
 
 
 @department.command("new-seal")
 @click.option("--code", required=True, help="The department's credit code.")
+@_actor_option
 @click.pass_context
-def department_new_seal(ctx: click.Context, code: str) -> None:
+def department_new_seal(ctx: click.Context, code: str, actor: str | None) -> None:
     """Issue a new seal certificate for a department."""
     from trustsvc.departments import new_seal
 
     services = _open(ctx)
     try:
-        _print_json(new_seal(services, code))
+        _print_json(new_seal(services, code, _operator(actor)))
     finally:
         services.close()
 
@@ -406,9 +432,10 @@ def department_new_seal(ctx: click.Context, code: str) -> None:
     show_default=True,
     help="Environment variable holding the PKCS#12 password (prompted for when unset).",
 )
+@_actor_option
 @click.pass_context
 def department_import_seal(
-    ctx: click.Context, code: str, p12_path: Path, password_env: str
+    ctx: click.Context, code: str, p12_path: Path, password_env: str, actor: str | None
 ) -> None:
     """Import a seal certificate and key issued by an outside CA."""
     from trustsvc.departments import import_seal
@@ -420,7 +447,11 @@ def department_import_seal(
     try:
         _print_json(
             import_seal(
-                services, code, p12_path.read_bytes(), password.encode() if password else None
+                services,
+                code,
+                p12_path.read_bytes(),
+                password.encode() if password else None,
+                _operator(actor),
             )
         )
     finally:
@@ -437,12 +468,26 @@ def _license_service(ctx: click.Context) -> Any:
 
 
 def _read_data_file(path: Path) -> dict[str, object]:
+    from trustsvc.licenses.batch import MAX_LINE_BYTES, check_row
+    from trustsvc.strictjson import parse_json
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(f"{path} is not a readable JSON file: {exc}") from exc
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_LINE_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInputError(f"{path} cannot be read: {exc.strerror}") from exc
+    if len(raw) > MAX_LINE_BYTES:
+        raise InvalidInputError(f"{path} is larger than {MAX_LINE_BYTES} bytes")
+    try:
+        data = parse_json(raw)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{path} is not a readable JSON file: {exc.message}") from None
     if not isinstance(data, dict):
         raise InvalidInputError(f"{path} must hold one JSON object of field values")
+    try:
+        check_row(data)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{path}: {exc.message}") from None
     return data
 
 
@@ -731,14 +776,57 @@ def trust() -> None:
 
 @trust.command("add")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_actor_option
 @click.pass_context
-def trust_add(ctx: click.Context, file: Path) -> None:
+def trust_add(ctx: click.Context, file: Path, actor: str | None) -> None:
     """Trust a root CA certificate (PEM or DER) besides the service's own."""
     from trustsvc.keys.trust import add_trust_anchor
 
     services = _open(ctx)
     try:
-        _print_json(add_trust_anchor(services, file.read_bytes()))
+        _print_json(add_trust_anchor(services, file.read_bytes(), _operator(actor)))
+    finally:
+        services.close()
+
+
+@cli.command("operator-record")
+@click.option(
+    "--action",
+    type=click.Choice(
+        [
+            "client_add",
+            "client_revoke",
+            "client_rotate",
+            "department_add",
+            "seal_issue",
+            "seal_revoke",
+            "seal_import",
+            "trust_add",
+        ]
+    ),
+    help="Only this kind of change.",
+)
+@click.option("--actor", help="Only changes by this operator (OS user, --actor, admin client).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--before", type=click.IntRange(1, 2**31 - 1), help="Continue below this entry id.")
+@click.pass_context
+def operator_record(
+    ctx: click.Context, action: str | None, actor: str | None, limit: int, before: int | None
+) -> None:
+    """Who changed clients, departments, seals and the trust list: JSON, newest first."""
+    from trustsvc.ledger.operators import OperatorAction, operator_events
+
+    services = _open(ctx)
+    try:
+        _print_json(
+            operator_events(
+                services,
+                limit=limit,
+                before=before,
+                action=OperatorAction(action) if action else None,
+                actor=actor,
+            )
+        )
     finally:
         services.close()
 

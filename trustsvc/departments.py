@@ -27,15 +27,20 @@ from trustsvc.errors import (
     InvalidInputError,
     NotFoundError,
     SealUnavailableError,
+    UnsupportedCharacterError,
 )
 from trustsvc.keys import ca
 from trustsvc.keys.certificates import fingerprint, new_record
+from trustsvc.keys.certificates import serial_hex as hex_serial
 from trustsvc.keys.pki import publish_seal_certificate
 from trustsvc.keys.revocation import parse_reason
 from trustsvc.keys.store import SigningKey, as_signing_key
+from trustsvc.ledger.operators import Operator, OperatorAction, record_operation
+from trustsvc.licenses.fonts import char_widths, find_cjk_font, load_cjk_font
 from trustsvc.licenses.identifiers import validate_credit_code
 from trustsvc.seals.sealer import SealMaterial
 from trustsvc.services import Services
+from trustsvc.text import clean_name
 
 #: GB/T 2260 province-level prefixes (first two digits of a region code).
 _PROVINCE_PREFIXES = frozenset(
@@ -103,12 +108,21 @@ def validate_region_code(region_code: str) -> str:
 
 
 def _validate_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not cleaned:
-        raise InvalidInputError("department name must not be empty")
-    if len(cleaned) > 200:
-        raise InvalidInputError("department name is longer than 200 characters")
-    return cleaned
+    return clean_name(name, "department name", 200, collapse=True)
+
+
+def _check_drawable(services: Services, name: str) -> None:
+    """Refuse a name the CJK font cannot draw now, rather than at the first issuance.
+
+    The name is typeset on every license and in the seal's stamp; the font is
+    read once per process, later checks are lookups in its character map.
+    """
+    try:
+        char_widths(load_cjk_font(find_cjk_font(services.settings.cjk_font)), name)
+    except UnsupportedCharacterError as exc:
+        raise UnsupportedCharacterError(
+            f"department name {name!r} cannot be typeset: {exc.message}"
+        ) from exc
 
 
 def _department(session: Session, code: str) -> Department:
@@ -124,14 +138,17 @@ def add_department(
     code: str,
     region_code: str | None = None,
     with_seal: bool = True,
+    operator: Operator | None = None,
 ) -> DepartmentInfo:
     """Register a department and, unless told otherwise, issue its seal certificate."""
     code = validate_credit_code(code)
     name = _validate_name(name)
     region = validate_region_code(region_code) if region_code else None
+    _check_drawable(services, name)
     with services.database.begin() as session:
         if session.scalar(select(Department.id).where(Department.code == code)) is not None:
             raise DuplicateDepartmentError(f"department {code} is registered already")
+        _refuse_taken_name(session, name)
     key_id = None
     try:
         with services.database.begin() as session:
@@ -143,14 +160,37 @@ def add_department(
                 key_id = _issue_seal(services, session, department)
             session.flush()
             session.refresh(department)
-            return DepartmentInfo.of(department)
+            info = DepartmentInfo.of(department)
+            record_operation(
+                session,
+                operator or Operator.local(),
+                OperatorAction.DEPARTMENT_ADD,
+                code,
+                now,
+                {
+                    "name": name,
+                    "region_code": region,
+                    "seal_serial": info.seals[0].serial_hex if info.seals else None,
+                },
+            )
+            return info
     except IntegrityError as exc:
+        with services.database.begin() as session:
+            _refuse_taken_name(session, name)
         raise DuplicateDepartmentError(f"department {code} is registered already") from exc
     except BaseException:
         # The transaction rolled back; so must the key file it had created.
         if key_id is not None:
             services.seal_keys.delete(key_id)
         raise
+
+
+def _refuse_taken_name(session: Session, name: str) -> None:
+    taken = session.scalar(select(Department.code).where(Department.name == name))
+    if taken is not None:
+        raise DuplicateDepartmentError(
+            f"a department named {name!r} is registered already (credit code {taken})"
+        )
 
 
 def _issue_seal(services: Services, session: Session, department: Department) -> str:
@@ -185,7 +225,7 @@ def _issue_seal(services: Services, session: Session, department: Department) ->
     return key_id
 
 
-def new_seal(services: Services, code: str) -> DepartmentInfo:
+def new_seal(services: Services, code: str, operator: Operator | None = None) -> DepartmentInfo:
     """Issue a further seal certificate (after a revocation, or ahead of expiry)."""
     code = validate_credit_code(code)
     key_id = None
@@ -194,7 +234,16 @@ def new_seal(services: Services, code: str) -> DepartmentInfo:
             department = _department(session, code)
             key_id = _issue_seal(services, session, department)
             session.refresh(department)
-            return DepartmentInfo.of(department)
+            info = DepartmentInfo.of(department)
+            record_operation(
+                session,
+                operator or Operator.local(),
+                OperatorAction.SEAL_ISSUE,
+                code,
+                services.clock.now(),
+                {"seal_serial": max(info.seals, key=lambda s: s.not_before).serial_hex},
+            )
+            return info
     except BaseException:
         if key_id is not None:
             services.seal_keys.delete(key_id)
@@ -214,7 +263,11 @@ def get_department(services: Services, code: str) -> DepartmentInfo:
 
 
 def revoke_seal(
-    services: Services, code: str, reason: str = "unspecified", serial_hex: str | None = None
+    services: Services,
+    code: str,
+    reason: str = "unspecified",
+    serial_hex: str | None = None,
+    operator: Operator | None = None,
 ) -> list[SealInfo]:
     """Revoke the department's seal certificates (all unrevoked ones, or one by serial).
 
@@ -240,11 +293,23 @@ def revoke_seal(
         for record in targets:
             record.revoked_at = now
             record.revocation_reason = reason
+        record_operation(
+            session,
+            operator or Operator.local(),
+            OperatorAction.SEAL_REVOKE,
+            code,
+            now,
+            {"reason": reason, "serials": [r.serial_hex for r in targets]},
+        )
         return [SealInfo.of(r) for r in targets]
 
 
 def import_seal(
-    services: Services, code: str, pkcs12_data: bytes, pkcs12_password: bytes | None
+    services: Services,
+    code: str,
+    pkcs12_data: bytes,
+    pkcs12_password: bytes | None,
+    operator: Operator | None = None,
 ) -> DepartmentInfo:
     """Take a seal certificate and key issued by an outside CA, from a PKCS#12 file."""
     code = validate_credit_code(code)
@@ -283,6 +348,18 @@ def import_seal(
                         new_record(chain_certificate, CertificateRole.EXTERNAL_CA, None, now)
                     )
                     known.add(fingerprint(chain_certificate))
+            record_operation(
+                session,
+                operator or Operator.local(),
+                OperatorAction.SEAL_IMPORT,
+                code,
+                now,
+                {
+                    "seal_serial": hex_serial(certificate.serial_number),
+                    "fingerprint_sha256": fingerprint(certificate),
+                    "issuer": certificate.issuer.rfc4514_string(),
+                },
+            )
             session.flush()
             publish_seal_certificate(services.settings.home, certificate)
             session.refresh(department)

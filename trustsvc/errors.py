@@ -172,6 +172,12 @@ class PurposeRefusedError(ForbiddenError):
     code = "purpose-refused"
 
 
+class CommandLineOnlyError(ForbiddenError):
+    """An operator action kept to the command line (minting an admin client, say)."""
+
+    code = "command-line-only"
+
+
 class RateLimitedError(TrustServiceError):
     """The client has used up its requests for now; ``retry_after`` says for how long."""
 

@@ -400,6 +400,7 @@ TABLE: tuple[Row, ...] = (
         lambda _w: Call("POST", "/api/v1/clients/to-rotate/rotate", json={"grace_seconds": 0}),
     ),
     Row("GET", "/api/v1/access-events", admins(), _get("/api/v1/access-events")),
+    Row("GET", "/api/v1/operator-events", admins(), _get("/api/v1/operator-events")),
     Row("GET", "/metrics", admins(), _get("/metrics")),
     # Signing out is a redirect (303) to the start page, for anyone. Last: it ends the
     # holder's session.

@@ -49,3 +49,31 @@ def test_a_failed_unit_of_work_leaves_nothing(database: Database) -> None:
         raise RuntimeError("crash mid-way")
     with database.begin() as session:
         assert session.query(Department).count() == 0
+
+
+def test_departments_sharing_a_name_are_renamed_when_names_become_unique(
+    settings: Settings,
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from trustsvc.db import MIGRATIONS, create_database_engine, migrate
+
+    settings.home.mkdir(parents=True)
+    engine = create_database_engine(settings.resolved_database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+        for number, code in enumerate(("11430000006122244L", "11330100MB00000011", "X3")):
+            connection.execute(
+                text("INSERT INTO departments (code, name, created_at) VALUES (:c, :n, :t)"),
+                {"c": code, "n": "某局" if number < 2 else "另一局", "t": datetime.now(UTC)},
+            )
+    migrate(engine)
+    with engine.connect() as connection:
+        names = connection.execute(text("SELECT name FROM departments ORDER BY id")).scalars()
+        assert list(names) == ["某局", "某局（11330100MB00000011）", "另一局"]
+    engine.dispose()

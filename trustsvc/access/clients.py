@@ -35,7 +35,9 @@ from trustsvc.errors import (
     NotFoundError,
     PurposeRefusedError,
 )
+from trustsvc.ledger.operators import Operator, OperatorAction, record_operation
 from trustsvc.services import Services
+from trustsvc.text import clean_name
 
 _KEY_PREFIX = "tsk_"
 _KEY_PATTERN = re.compile(r"tsk_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
@@ -130,17 +132,20 @@ def add_client(
     department_code: str | None = None,
     purposes: Sequence[str] = (),
     rate_limit_per_minute: int | None = None,
+    operator: Operator | None = None,
 ) -> tuple[ClientInfo, IssuedKey]:
-    """Make a client and its first key; the rules of each role are checked here."""
+    """Make a client and its first key; the rules of each role are checked here.
+
+    The operator record gets a row in the same transaction (``operator``: who
+    asked; this machine's user when None).
+    """
     try:
         role = ClientRole(role)
     except ValueError:
         raise InvalidInputError(
             f"unknown role {role!r}; roles are {', '.join(r.value for r in ClientRole)}"
         ) from None
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise InvalidInputError("a client name is 1 to 200 characters")
+    name = clean_name(name, "a client name", 200)
     cleaned = _clean_purposes(purposes)
     if role is ClientRole.ISSUER and department_code is None:
         raise InvalidInputError("an issuer client acts for one department: name it")
@@ -174,6 +179,20 @@ def add_client(
             key = _new_key(session, row, now)
             session.flush()
             info = ClientInfo(_client(row), now, None, (key.key_id,))
+            record_operation(
+                session,
+                operator or Operator.local(),
+                OperatorAction.CLIENT_ADD,
+                name,
+                now,
+                {
+                    "role": role.value,
+                    "department": info.client.department_code,
+                    "purposes": cleaned,
+                    "rate_limit_per_minute": rate_limit_per_minute,
+                    "key_id": key.key_id,
+                },
+            )
     except IntegrityError as exc:
         raise ConflictError(f"a client named {name!r} already exists") from exc
     return info, key
@@ -210,17 +229,30 @@ def get_client(services: Services, name: str) -> ClientInfo:
         return _info(session, _find(session, name), services.clock.now())
 
 
-def revoke_client(services: Services, name: str) -> ClientInfo:
+def revoke_client(services: Services, name: str, operator: Operator | None = None) -> ClientInfo:
     """Stop a client for good: every key of it is refused from now on."""
     now = services.clock.now()
     with services.database.begin() as session:
         row = _find(session, name)
         if row.revoked_at is None:
             row.revoked_at = now
+            record_operation(
+                session,
+                operator or Operator.local(),
+                OperatorAction.CLIENT_REVOKE,
+                row.name,
+                now,
+                {"role": row.role.value},
+            )
         return _info(session, row, now)
 
 
-def rotate_key(services: Services, name: str, grace: timedelta = timedelta(0)) -> IssuedKey:
+def rotate_key(
+    services: Services,
+    name: str,
+    grace: timedelta = timedelta(0),
+    operator: Operator | None = None,
+) -> IssuedKey:
     """A new key for the client; its older keys stop working after ``grace``."""
     if not timedelta(0) <= grace <= timedelta(days=30):
         raise InvalidInputError("the grace period of old keys is 0 to 30 days")
@@ -233,7 +265,16 @@ def rotate_key(services: Services, name: str, grace: timedelta = timedelta(0)) -
         for old in session.scalars(select(ApiKey).where(ApiKey.client_id == row.id)):
             if old.expires_at is None or old.expires_at > cutoff:
                 old.expires_at = cutoff
-        return _new_key(session, row, now)
+        key = _new_key(session, row, now)
+        record_operation(
+            session,
+            operator or Operator.local(),
+            OperatorAction.CLIENT_ROTATE,
+            row.name,
+            now,
+            {"key_id": key.key_id, "old_keys_expire_at": cutoff.isoformat()},
+        )
+        return key
 
 
 #: More verifiers than this are not offered to a holder as a list to choose from.

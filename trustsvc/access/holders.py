@@ -16,6 +16,7 @@ from trustsvc.ledger.access import DEFAULT_PAGE_SIZE, AccessPage, Section, acces
 from trustsvc.licenses import library
 from trustsvc.licenses.holders import mask_holder_id, validate_holder_id
 from trustsvc.licenses.service import LicenseService, LicenseView
+from trustsvc.text import clean_name
 from trustsvc.verification.presentation import PresentationCode, present
 
 
@@ -39,7 +40,7 @@ def identify(
         id_type=id_type,
         digest=licenses.data_key.digest(id_type, normalised),
         id_masked=mask_holder_id(id_type, normalised),
-        name=(name or "").strip()[:200] or None,
+        name=clean_name(name, "the holder's name") if name and name.strip() else None,
         via=via,
     )
 

@@ -23,6 +23,7 @@ from trustsvc.access.refusals import RefusalBudget
 from trustsvc.api.browser import BrowserHeadersMiddleware, content_security_policy
 from trustsvc.api.deps import ApiState
 from trustsvc.api.errors import install_error_handlers, problem
+from trustsvc.api.inputs import is_utf8_percent_encoded, parse_json
 from trustsvc.api.observability import (
     Metrics,
     ObservabilityMiddleware,
@@ -34,6 +35,7 @@ from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, pu
 from trustsvc.api.routes import docs as docs_page
 from trustsvc.clock import Clock
 from trustsvc.config import Settings, load_settings
+from trustsvc.errors import InvalidInputError
 from trustsvc.ledger.access import AccessLog
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.service import LicenseService
@@ -74,11 +76,24 @@ class RequestGuardMiddleware:
             )
             await refusal(scope, receive, send)
             return
+        if not is_utf8_percent_encoded(scope.get("raw_path") or b"") or not (
+            is_utf8_percent_encoded(scope.get("query_string", b""))
+        ):
+            refusal = problem(
+                422, "invalid-input", "the path or the query is not percent-encoded UTF-8"
+            )
+            await refusal(scope, receive, send)
+            return
         limit = _BODY_LIMITS.get(scope["path"], DEFAULT_BODY_LIMIT)
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             refusal = problem(413, "too-large", f"request body is larger than {limit} bytes")
             await refusal(scope, receive, send)
+            return
+        text_kind = _text_body_kind(scope["method"], headers.get(b"content-type", b""))
+        if text_kind is not None:
+            await self._checked_text_body(scope, receive, send, text_kind, limit)
             return
         seen = 0
 
@@ -92,6 +107,61 @@ class RequestGuardMiddleware:
             return message
 
         await self.app(scope, bounded_receive, send)
+
+    async def _checked_text_body(
+        self, scope: Scope, receive: Receive, send: Send, kind: str, limit: int
+    ) -> None:
+        """Read a JSON or form body whole (it is bounded), check it, then hand it on.
+
+        The check is the class fix for text no route could store or answer with
+        (lone surrogates, other encodings, duplicate JSON members, deep nesting);
+        the route parses the body again, which for bodies this size costs
+        microseconds.
+        """
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body.extend(message.get("body", b""))
+            if len(body) > limit:
+                refusal = problem(413, "too-large", f"request body is larger than {limit} bytes")
+                await refusal(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        try:
+            if kind == "json":
+                parse_json(bytes(body))
+            elif not is_utf8_percent_encoded(bytes(body)):
+                raise InvalidInputError("the form is not percent-encoded UTF-8")
+        except InvalidInputError as exc:
+            await problem(422, exc.code, exc.message)(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _text_body_kind(method: str, content_type: bytes) -> str | None:
+    """ "json" or "form" for a body whose text is checked before routing, else None."""
+    if method not in ("POST", "PUT", "PATCH"):
+        return None
+    media = content_type.split(b";", 1)[0].strip().lower()
+    if media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    ):
+        return "json"
+    if media == b"application/x-www-form-urlencoded":
+        return "form"
+    return None
 
 
 #: Where holders' sessions are read; no other route touches the session cookie.

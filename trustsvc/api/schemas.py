@@ -7,13 +7,17 @@ from datetime import date, datetime
 from typing import Any
 
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trustsvc.access.clients import MAX_PURPOSES, MAX_RATE_LIMIT, ClientInfo
 from trustsvc.access.sharing import LookupAnswer, SharedLicense
+from trustsvc.errors import InvalidInputError
 from trustsvc.ledger.access import AccessEntry, AccessPage
+from trustsvc.ledger.operators import OperatorEntry
+from trustsvc.licenses.batch import check_row
 from trustsvc.licenses.jobs import MAX_ROWS, JobView
 from trustsvc.licenses.service import LicenseView
+from trustsvc.text import is_encodable
 from trustsvc.verification.report import VerificationReport
 
 
@@ -32,6 +36,21 @@ def _contains_nul(value: object) -> bool:
     return False
 
 
+def _all_encodable(value: object) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not is_encodable(item):
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
+
+
 class _Body(BaseModel):
     """A request body: unknown fields are refused, and so is a NUL character anywhere.
 
@@ -46,7 +65,18 @@ class _Body(BaseModel):
     def _refuse_nul(cls, data: Any) -> Any:
         if _contains_nul(data):
             raise ValueError("text may not contain NUL characters")
+        if not _all_encodable(data):
+            raise ValueError("text must be valid Unicode (a lone surrogate was given)")
         return data
+
+
+def _flat_row(row: dict[str, Any]) -> dict[str, Any]:
+    """License data is one flat row: bounded keys, text or number values (as batch rows)."""
+    try:
+        check_row(row)
+    except InvalidInputError as exc:
+        raise ValueError(exc.message) from None
+    return row
 
 
 class IssueBody(_Body):
@@ -57,10 +87,14 @@ class IssueBody(_Body):
         description="The license's data, as `trustsvc types example` shows"
     )
 
+    _data_is_flat = field_validator("data")(_flat_row)
+
 
 class ChangeBody(_Body):
     changes: dict[str, Any] = Field(description="Fields to change; the rest is carried over")
     reason: str = Field(min_length=1, max_length=500, description="Why (变更事由)")
+
+    _changes_are_flat = field_validator("changes")(_flat_row)
 
 
 class ReasonBody(_Body):
@@ -284,6 +318,29 @@ class ClientOut(BaseModel):
             revoked_at=info.revoked_at,
             active_keys=list(info.active_keys),
         )
+
+
+class OperatorEventOut(BaseModel):
+    """One row of the operator record."""
+
+    id: int
+    at: datetime
+    actor: str
+    origin: str
+    action: str
+    target: str
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: OperatorEntry) -> OperatorEventOut:
+        return cls(**asdict(entry))
+
+
+class OperatorEventPage(BaseModel):
+    """A page of the operator record, newest first; ask again with ``before=next_before``."""
+
+    items: list[OperatorEventOut]
+    next_before: int | None
 
 
 class NewKeyOut(BaseModel):

@@ -87,7 +87,8 @@ class Department(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(18), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    #: Unique: two departments that look alike on a seal would be one to a reader.
+    name: Mapped[str] = mapped_column(String(200), unique=True, index=True)
     region_code: Mapped[str | None] = mapped_column(String(6))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -377,3 +378,25 @@ class HolderSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     #: When it was signed out, replaced by another sign-in, or found expired.
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OperatorEvent(Base):
+    """What an operator changed, by whom, when and from where: append-only.
+
+    Kept close to ``access_events`` and ``license_events`` (a time, an actor, an
+    action and what it concerned) so that one log can hold them all later.
+    """
+
+    __tablename__ = "operator_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Who: the operating-system user (or ``--actor``) on the CLI, the admin client over HTTP.
+    actor: Mapped[str] = mapped_column(String(200))
+    #: From where: ``cli@<host>``, or ``http:<client address>``.
+    origin: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    #: What it concerned: a client's name, a department's credit code, a fingerprint.
+    target: Mapped[str] = mapped_column(String(200))
+    #: The particulars, as a JSON object (never a secret).
+    details_json: Mapped[str] = mapped_column(Text, default="{}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from asn1crypto import keys as asn1_keys
 from cryptography import x509
@@ -37,6 +38,16 @@ REASONS: dict[str, x509.ReasonFlags] = {
     "superseded": x509.ReasonFlags.superseded,
     "cessation_of_operation": x509.ReasonFlags.cessation_of_operation,
 }
+
+
+#: An OCSPRequest for one certificate is about 100 bytes, a few hundred with
+#: extensions; anything larger is refused before it is parsed.
+MAX_OCSP_REQUEST_BYTES = 4096
+#: RFC 8954 §2.1: a nonce is 1 to 32 octets; longer ones are refused.
+MAX_OCSP_NONCE_BYTES = 32
+#: RFC 5280 §4.1.2.2: serial numbers are at most 20 octets.
+_MAX_SERIAL_BITS = 160
+_MAX_OCSP_EXTENSIONS = 8
 
 
 def parse_reason(reason: str) -> x509.ReasonFlags:
@@ -151,12 +162,23 @@ class RevocationService:
         return self.ocsp_response(request.build().public_bytes(serialization.Encoding.DER))
 
     def ocsp_response(self, request_der: bytes) -> bytes:
-        """Answer one DER OCSP request; malformed or foreign requests get an error status."""
+        """Answer one DER OCSP request; malformed or foreign requests get an error status.
+
+        Bounded before parsing; parsed strictly (cryptography's DER parser: no
+        trailing bytes, definite lengths, exactly one certificate asked for);
+        a nonce of 1 to 32 octets (RFC 8954), no unknown critical extension
+        (RFC 6960 §4.4), few extensions. Otherwise malformedRequest.
+        """
+        if len(request_der) > MAX_OCSP_REQUEST_BYTES:
+            return _error(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
         try:
             request = ocsp.load_der_ocsp_request(request_der)
             request_hash = request.hash_algorithm
             serial_number = request.serial_number
+            extensions = list(request.extensions)
         except (ValueError, UnsupportedAlgorithm):
+            return _error(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        if not _acceptable_request(serial_number, extensions):
             return _error(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
         issuing = self.pki.issuing
         if not _names_issuer(request, issuing, request_hash):
@@ -188,11 +210,25 @@ class RevocationService:
         builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, self.pki.ocsp).certificates(
             [self.pki.ocsp]
         )
-        for extension in request.extensions:
+        for extension in extensions:
             if isinstance(extension.value, x509.OCSPNonce):
                 builder = builder.add_extension(extension.value, critical=False)
         response = builder.sign(self.pki.key("ocsp"), hashes.SHA256())
         return response.public_bytes(serialization.Encoding.DER)
+
+
+def _acceptable_request(serial_number: int, extensions: list[x509.Extension[Any]]) -> bool:
+    if abs(serial_number).bit_length() > _MAX_SERIAL_BITS:
+        return False
+    if len(extensions) > _MAX_OCSP_EXTENSIONS:
+        return False
+    for extension in extensions:
+        if isinstance(extension.value, x509.OCSPNonce):
+            if not 1 <= len(extension.value.nonce) <= MAX_OCSP_NONCE_BYTES:
+                return False
+        elif extension.critical:
+            return False
+    return True
 
 
 def _names_issuer(

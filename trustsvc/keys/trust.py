@@ -15,6 +15,7 @@ from sqlalchemy import select
 from trustsvc.db.models import CertificateRecord, CertificateRole
 from trustsvc.errors import ConflictError, InvalidInputError
 from trustsvc.keys.certificates import fingerprint, new_record
+from trustsvc.ledger.operators import Operator, OperatorAction, record_operation
 from trustsvc.services import Services
 
 
@@ -34,7 +35,9 @@ def _load(data: bytes) -> x509.Certificate:
         raise InvalidInputError("not an X.509 certificate (PEM or DER)") from exc
 
 
-def add_trust_anchor(services: Services, data: bytes) -> TrustAnchor:
+def add_trust_anchor(
+    services: Services, data: bytes, operator: Operator | None = None
+) -> TrustAnchor:
     certificate = _load(data)
     try:
         constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
@@ -50,8 +53,18 @@ def add_trust_anchor(services: Services, data: bytes) -> TrustAnchor:
         )
         if existing is not None:
             raise ConflictError("this certificate is known already")
-        session.add(
-            new_record(certificate, CertificateRole.TRUST_ANCHOR, None, services.clock.now())
+        now = services.clock.now()
+        session.add(new_record(certificate, CertificateRole.TRUST_ANCHOR, None, now))
+        record_operation(
+            session,
+            operator or Operator.local(),
+            OperatorAction.TRUST_ADD,
+            fingerprint(certificate),
+            now,
+            {
+                "subject": certificate.subject.rfc4514_string(),
+                "not_after": certificate.not_valid_after_utc.isoformat(),
+            },
         )
     return TrustAnchor(
         certificate.subject.rfc4514_string(),

@@ -38,6 +38,12 @@ from trustsvc.keys.store import SigningKey
 DEFAULT_POLICY = "1.3.6.1.4.1.61002.1.1"
 
 _IMPRINT_LENGTHS = {"sha256": 32, "sha384": 48, "sha512": 64}
+#: A TimeStampReq is about 60 bytes, a few hundred with a policy and extensions;
+#: anything larger is refused before it is parsed.
+MAX_REQUEST_BYTES = 4096
+#: Nonces are 64 to 160 bits in practice (RFC 3161 §2.4.1 sets no bound; this one
+#: keeps what is echoed into every token small).
+MAX_NONCE_BITS = 256
 
 
 class TimestampAuthority:
@@ -58,9 +64,20 @@ class TimestampAuthority:
         self._granted = tsp.PKIStatusInfo({"status": "granted"}).dump()
 
     def respond(self, request_der: bytes) -> bytes:
-        """DER TimeStampResp for a DER TimeStampReq; never raises on bad input."""
+        """DER TimeStampResp for a DER TimeStampReq; never raises on bad input.
+
+        The request is bounded in size, then parsed strictly: exactly one
+        TimeStampReq (no trailing bytes), in DER (definite lengths, minimal
+        encodings; re-encoding it must give the same bytes), version 1, a
+        bounded nonce. Anything else is a rejection with badDataFormat.
+        """
+        if len(request_der) > MAX_REQUEST_BYTES:
+            return _rejection(
+                "bad_data_format", f"a TimeStampReq is at most {MAX_REQUEST_BYTES} bytes"
+            )
         try:
             request = tsp.TimeStampReq.load(request_der, strict=True)
+            version = request["version"].native
             imprint = request["message_imprint"]
             algorithm = imprint["hash_algorithm"]["algorithm"].native
             hashed = imprint["hashed_message"].native
@@ -68,8 +85,15 @@ class TimestampAuthority:
             extensions = request["extensions"].native
             nonce = request["nonce"].native
             cert_req = bool(request["cert_req"].native)
-        except (ValueError, TypeError, KeyError):
+            canonical = request.dump(force=True) == request_der
+        except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
             return _rejection("bad_data_format", "request is not a DER TimeStampReq")
+        if not canonical:
+            return _rejection("bad_data_format", "request is not in DER (RFC 3161 §2.4.1)")
+        if version not in ("v1", 1):  # asn1crypto names version 1 "v1"
+            return _rejection("bad_data_format", "only version 1 TimeStampReq is understood")
+        if nonce is not None and abs(nonce).bit_length() > MAX_NONCE_BITS:
+            return _rejection("bad_data_format", f"the nonce is longer than {MAX_NONCE_BITS} bits")
         if algorithm not in _IMPRINT_LENGTHS:
             return _rejection("bad_alg", f"hash algorithm {algorithm} is not accepted")
         if not isinstance(hashed, bytes) or len(hashed) != _IMPRINT_LENGTHS[algorithm]:

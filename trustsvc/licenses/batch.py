@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from trustsvc.config import Settings
 from trustsvc.errors import InvalidInputError, TrustServiceError
+from trustsvc.strictjson import parse_json
+from trustsvc.text import is_encodable
 
 log = logging.getLogger("trustsvc.batch")
 
@@ -50,30 +53,135 @@ class BatchSummary:
     report: str
 
 
+#: Bounds of a batch file and of every row, from the command line or the API. A
+#: row is one license: a few dozen short fields.
+MAX_FILE_ROWS = 1_000_000
+MAX_LINE_BYTES = 64 * 1024
+MAX_COLUMNS = 64
+MAX_KEY_LENGTH = 64
+MAX_VALUE_LENGTH = 4000
+
+
+def check_row(row: Mapping[str, object]) -> None:
+    """Refuse a row that cannot be license data: too wide, nested, too long, NUL, bad text.
+
+    The message names the field; the caller adds the row.
+    """
+    if len(row) > MAX_COLUMNS:
+        raise InvalidInputError(f"has {len(row)} fields; at most {MAX_COLUMNS}")
+    for key, value in row.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
+            raise InvalidInputError(f"a field name is 1 to {MAX_KEY_LENGTH} characters")
+        if not is_encodable(key) or "\x00" in key:
+            raise InvalidInputError(f"field name {key!r} is not valid text")
+        if value is None or isinstance(value, bool | int | float):
+            continue
+        if not isinstance(value, str):
+            raise InvalidInputError(
+                f"field {key}: a value is text or a number, not {type(value).__name__}"
+            )
+        if len(value) > MAX_VALUE_LENGTH:
+            raise InvalidInputError(
+                f"field {key}: {len(value)} characters; at most {MAX_VALUE_LENGTH}"
+            )
+        if "\x00" in value or not is_encodable(value):
+            raise InvalidInputError(f"field {key}: NUL or invalid Unicode (a lone surrogate)")
+
+
+def _lines(path: Path, handle: BinaryIO) -> Iterator[tuple[int, str]]:
+    """Numbered lines of UTF-8 text, each bounded; a leading byte order mark is skipped."""
+    for number in itertools.count(1):
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES:
+            raise InvalidInputError(
+                f"{path.name}: line {number} is longer than {MAX_LINE_BYTES} bytes"
+            )
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # Excel and Notepad write one; it is not part of the data
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(
+                f"{path.name}: line {number} is not UTF-8 (byte {exc.start + 1})"
+            ) from None
+        if "\x00" in text:
+            raise InvalidInputError(f"{path.name}: line {number} contains a NUL character")
+        yield number, text
+
+
+def _checked(number: int, row: dict[str, object], what: str = "line") -> dict[str, object]:
+    try:
+        check_row(row)
+    except InvalidInputError as exc:
+        return {"__error__": f"{what} {number}: {exc.message}"}
+    return row
+
+
+def _csv_rows(path: Path, handle: BinaryIO) -> Iterator[dict[str, object]]:
+    numbered = _lines(path, handle)
+    current = [0]
+
+    def texts() -> Iterator[str]:
+        for number, text in numbered:
+            current[0] = number
+            yield text
+
+    reader = csv.reader(texts())
+    try:
+        header = next(reader, None)
+        if header is None:
+            return
+        names = [name.strip() for name in header]
+        if len(names) > MAX_COLUMNS:
+            raise InvalidInputError(f"{path.name}: {len(names)} columns; at most {MAX_COLUMNS}")
+        repeated = sorted({n for n in names if n and names.count(n) > 1})
+        if repeated:
+            raise InvalidInputError(f"{path.name}: column {repeated[0]!r} appears twice")
+        for values in reader:
+            if not any(values):
+                continue
+            if len(values) > len(names):
+                yield {"__error__": f"line {current[0]}: more values than columns"}
+                continue
+            row = {k: v for k, v in zip(names, values, strict=False) if k and v != ""}
+            yield _checked(current[0], dict(row))
+    except csv.Error as exc:
+        raise InvalidInputError(f"{path.name}: line {current[0]} is not CSV: {exc}") from None
+
+
+def _jsonl_rows(path: Path, handle: BinaryIO) -> Iterator[dict[str, object]]:
+    for number, text in _lines(path, handle):
+        if not text.strip():
+            continue
+        try:
+            value = parse_json(text.encode())
+        except InvalidInputError as exc:
+            yield {"__error__": f"line {number}: {exc.message}"}
+            continue
+        if not isinstance(value, dict):
+            yield {"__error__": f"line {number} is not an object"}
+            continue
+        yield _checked(number, value)
+
+
 def read_rows(path: Path) -> Iterator[dict[str, object]]:
-    """Rows of a .csv (UTF-8, header line) or .jsonl file, lazily."""
+    """Rows of a .csv (UTF-8, header line) or .jsonl file, lazily, each checked.
+
+    A file that is not UTF-8, has an over-long line or a malformed header is
+    refused whole (``InvalidInputError`` naming the line); a bad row becomes
+    an error row, reported and skipped.
+    """
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            for row in csv.DictReader(handle):
-                yield {k.strip(): v for k, v in row.items() if k and v not in (None, "")}
-    elif suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError:
-                    yield {"__error__": f"line {number} is not JSON"}
-                    continue
-                yield (
-                    value
-                    if isinstance(value, dict)
-                    else {"__error__": f"line {number} is not an object"}
-                )
-    else:
+    if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise InvalidInputError(f"{path.name}: batch files must be .csv or .jsonl")
+    reader = _csv_rows if suffix == ".csv" else _jsonl_rows
+    with path.open("rb") as handle:
+        for count, row in enumerate(reader(path, handle), start=1):
+            if count > MAX_FILE_ROWS:
+                raise InvalidInputError(f"{path.name}: more than {MAX_FILE_ROWS} rows")
+            yield row
 
 
 def count_rows(path: Path) -> int:

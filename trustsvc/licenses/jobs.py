@@ -26,6 +26,7 @@ from sqlalchemy import or_, select, update
 
 from trustsvc.db.models import BatchJob, Department, JobStatus
 from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError, TrustServiceError
+from trustsvc.licenses.batch import check_row
 from trustsvc.licenses.service import IssueRequest, LicenseService, canonical_json
 
 log = logging.getLogger("trustsvc.jobs")
@@ -88,6 +89,11 @@ def submit_job(
         raise InvalidInputError(f"unknown license type {type_key!r}")
     if not 1 <= len(rows) <= MAX_ROWS:
         raise InvalidInputError(f"a batch has 1 to {MAX_ROWS} rows")
+    for number, row in enumerate(rows, start=1):
+        try:
+            check_row(row)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"row {number}: {exc.message}") from None
     job_id = _job_id(department_code, idempotency_key)
     plain = canonical_json([type_key, [dict(row) for row in rows]])
     digest = hashlib.sha256(plain).hexdigest()

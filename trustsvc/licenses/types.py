@@ -59,6 +59,7 @@ import math
 import re
 import string
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -78,6 +79,7 @@ from trustsvc.errors import (
 )
 from trustsvc.licenses.holders import HolderIdType, parse_holder_id_type, validate_holder_id
 from trustsvc.licenses.identifiers import validate_license_type_code
+from trustsvc.text import check_encodable, clean_name
 
 _T = TypeVar("_T")
 
@@ -282,7 +284,7 @@ def validate_license_data(
         problems,
         data,
         "holder_name",
-        lambda value: _checked_length(_normalise_text(value), HOLDER_NAME_MAX_LENGTH),
+        lambda value: clean_name(value, "the name", HOLDER_NAME_MAX_LENGTH),
     )
     holder_id_type = _required(
         problems, data, "holder_id_type", lambda value: _holder_kind(license_type, value)
@@ -421,19 +423,13 @@ def _require_text(value: object) -> str:
 
 
 def _normalise_text(value: object, *, multiline: bool = False) -> str:
-    text = _require_text(value)
+    text = unicodedata.normalize("NFC", check_encodable(_require_text(value), "the text"))
     if multiline:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     elif "\n" in text or "\r" in text:
         raise InvalidInputError("must be one line")
     if _CONTROL.search(text):
         raise InvalidInputError("contains control characters")
-    return text
-
-
-def _checked_length(text: str, max_length: int) -> str:
-    if len(text) > max_length:
-        raise InvalidInputError(f"has {len(text)} characters; at most {max_length} allowed")
     return text
 
 

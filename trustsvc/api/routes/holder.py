@@ -11,7 +11,6 @@ import html
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
-from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import zxingcpp
@@ -31,6 +30,7 @@ from trustsvc.access.holders import (
 from trustsvc.api.browser import CSRF_FIELD, check_csrf, csrf_field, csrf_token
 from trustsvc.api.deps import StateDep, pdf_download, read_bounded_body
 from trustsvc.api.errors import problem_responses
+from trustsvc.api.inputs import parse_form
 from trustsvc.api.routes.public import status_html
 from trustsvc.api.routes.signin import HolderDep
 from trustsvc.api.schemas import (
@@ -41,7 +41,6 @@ from trustsvc.api.schemas import (
     PresentationOut,
     VerifierOut,
 )
-from trustsvc.errors import InvalidInputError
 from trustsvc.ledger.access import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -265,14 +264,14 @@ async def my_page(
 async def present_from_page(
     request: Request, holder: HolderDep, state: StateDep
 ) -> RedirectResponse:
-    form = parse_qs((await read_bounded_body(request, 4096)).decode(errors="replace"))
-    identifier = (form.get("identifier") or [""])[0]
-    verifier = (form.get("verifier") or [""])[0].strip()
-    if "\x00" in identifier or "\x00" in verifier:
-        raise InvalidInputError("the form contains a NUL character")
-    if len(verifier) > 200:
-        raise InvalidInputError("a verifier's name is at most 200 characters")
-    check_csrf(request, form.get(CSRF_FIELD, [""])[0])
+    form = parse_form(
+        await read_bounded_body(request, 4096),
+        ("identifier", "verifier", CSRF_FIELD),
+        max_lengths={"identifier": 128, "verifier": 200},
+    )
+    identifier = form.get("identifier", "")
+    verifier = form.get("verifier", "").strip()
+    check_csrf(request, form.get(CSRF_FIELD, ""))
     body = PresentationBody(single_use=True, intended_verifier=verifier or None)
     code = await run_in_threadpool(_present, state.licenses, holder, identifier, body)
     # Post, redirect, get: reloading the page shows this code again instead of

@@ -18,11 +18,15 @@ from trustsvc.api.deps import PkiServicesDep, read_bounded_body
 from trustsvc.api.errors import problem_responses
 from trustsvc.errors import NotFoundError
 from trustsvc.keys.pki import PUBLISHED
+from trustsvc.keys.revocation import MAX_OCSP_REQUEST_BYTES
+from trustsvc.keys.tsa import MAX_REQUEST_BYTES
 
 router = APIRouter(prefix="/pki", tags=["pki"], responses=problem_responses(422, 429))
 
 #: A TimeStampReq or OCSPRequest is a few hundred bytes; anything far larger is not one.
-_REQUEST_LIMIT = 16 * 1024
+_REQUEST_LIMIT = max(MAX_REQUEST_BYTES, MAX_OCSP_REQUEST_BYTES)
+#: Base64 of the largest request, for the GET form.
+_ENCODED_LIMIT = 4 * ((MAX_OCSP_REQUEST_BYTES + 2) // 3)
 
 
 def _binary_body(media_type: str) -> dict[str, Any]:
@@ -65,10 +69,13 @@ async def ocsp_post(request: Request, services: PkiServicesDep) -> Response:
     summary="RFC 6960 Appendix A.1 OCSP request by GET (base64 of the DER request)",
 )
 def ocsp_get(encoded: str, services: PkiServicesDep) -> Response:
-    try:
-        body = base64.b64decode(encoded[: 2 * _REQUEST_LIMIT], validate=True)
-    except (binascii.Error, ValueError):
-        body = b""
+    # Longer than the largest request's base64: answered malformedRequest unread.
+    body = b""
+    if len(encoded) <= _ENCODED_LIMIT:
+        try:
+            body = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            body = b""
     reply = services.revocation.ocsp_response(body)
     return Response(reply, media_type="application/ocsp-response")
 

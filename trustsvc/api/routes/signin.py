@@ -14,12 +14,10 @@ CSRF token (api/browser.py).
 from __future__ import annotations
 
 import html
-import json
 import re
 import time
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 import httpx2
 from authlib.integrations.base_client.errors import MismatchingStateError
@@ -34,6 +32,7 @@ from trustsvc.access.sessions import check_session, end_session, open_session
 from trustsvc.api.browser import CSRF_FIELD, check_csrf, csrf_field, csrf_token, renew_csrf_token
 from trustsvc.api.deps import StateDep, read_bounded_body, state_of
 from trustsvc.api.errors import problem_responses
+from trustsvc.api.inputs import parse_form, parse_json
 from trustsvc.config import Settings
 from trustsvc.errors import (
     AuthenticationError,
@@ -47,10 +46,16 @@ from trustsvc.services import Services
 
 router = APIRouter(tags=["holders"])
 _FORM_LIMIT = 4096
+#: The sign-in fields and their longest values (an ID number is at most 18 characters).
+_SIGN_IN_LIMITS = {"id_type": 8, "id_number": 64, "name": 200}
 _SIGN_IN_PROPERTIES = {
-    "id_type": {"type": "string", "description": "Holder ID type code; 111 when absent"},
-    "id_number": {"type": "string"},
-    "name": {"type": "string"},
+    "id_type": {
+        "type": "string",
+        "maxLength": 8,
+        "description": "Holder ID type code; 111 when absent",
+    },
+    "id_number": {"type": "string", "maxLength": 64},
+    "name": {"type": "string", "maxLength": 200},
 }
 _SIGN_IN_FIELDS = {"type": "object", "required": ["id_number"], "properties": _SIGN_IN_PROPERTIES}
 _SIGN_IN_FORM = {
@@ -239,16 +244,16 @@ async def development_sign_in(request: Request, state: StateDep) -> Response:
         raise NotFoundError("the development sign-in is off (TRUSTSVC_DEVELOPMENT_SIGN_IN)")
     body = await read_bounded_body(request, _FORM_LIMIT)
     is_json = request.headers.get("content-type", "").startswith("application/json")
-    try:
-        fields: dict[str, Any] = (
-            json.loads(body)
-            if is_json
-            else {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
-        )
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError("the sign-in form is malformed") from exc
+    fields: Any = parse_json(body) if is_json else parse_form(body, max_lengths=_SIGN_IN_LIMITS)
     if not isinstance(fields, dict) or not isinstance(fields.get("id_number"), str):
         raise InvalidInputError("id_number is required")
+    for key, value in fields.items():
+        if key not in _SIGN_IN_LIMITS:
+            continue  # a field another layer reads (a CSRF token, say)
+        if value is not None and not isinstance(value, str):
+            raise InvalidInputError(f"{key} must be text")
+        if value is not None and len(value) > _SIGN_IN_LIMITS[key]:
+            raise InvalidInputError(f"{key} is longer than {_SIGN_IN_LIMITS[key]} characters")
     if not is_json:
         # A page of another site can post a form here, but not JSON: a cross-origin
         # application/json request needs a CORS preflight, which this service never grants.
@@ -288,11 +293,11 @@ async def development_sign_in(request: Request, state: StateDep) -> Response:
     },
 )
 async def sign_out(request: Request, state: StateDep) -> RedirectResponse:
-    form = parse_qs((await read_bounded_body(request, _FORM_LIMIT)).decode(errors="replace"))
+    form = parse_form(await read_bounded_body(request, _FORM_LIMIT), (CSRF_FIELD,))
     session_id = _session_id(request)
     if session_id is not None:
         # Only a signed-in browser has something to lose; another site may not sign it out.
-        check_csrf(request, form.get(CSRF_FIELD, [""])[0])
+        check_csrf(request, form.get(CSRF_FIELD, ""))
         await run_in_threadpool(end_session, state.services, session_id)
     request.session.clear()
     return RedirectResponse("/auth/sign-in", status_code=303)
