@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
 
+import pikepdf
+
 from tests.helpers import DEPARTMENT_A
+from tests.pdfa_rules import violations
 from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.service import IssueRequest, LicenseService
@@ -42,3 +46,23 @@ def test_the_report_states_the_verdict_reasons_and_facts(
     assert "证照已注销或吊销" in text
     assert "杭州市市场监督管理局" in text and DEPARTMENT_A in text
     assert render_report(report, font, licenses.services.settings.zone) == pdf  # deterministic
+
+
+def test_the_report_is_pdf_a_2b(licenses: LicenseService) -> None:
+    data = dict(example_data(get_type(licenses.types, "business-license")))
+    identifier = licenses.issue(
+        IssueRequest(DEPARTMENT_A, "business-license", data)
+    ).license.identifier
+    report = Verifier(licenses.services, allow_fetching=False).verify_pdf(
+        licenses.document(identifier)
+    )
+    pdf = render_report(report, load_cjk_font(find_cjk_font()), licenses.services.settings.zone)
+    assert violations(pdf) == []
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        info = document.trailer.Info
+        assert str(info.Title) == "电子证照核验报告"
+        assert str(info.Keywords) == identifier
+        # The report's date is the moment of the check, in the service's zone.
+        assert report.checked_at is not None
+        local = report.checked_at.astimezone(licenses.services.settings.zone)
+        assert str(info.CreationDate).startswith(f"D:{local:%Y%m%d%H%M%S}")

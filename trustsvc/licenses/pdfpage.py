@@ -8,10 +8,13 @@ subsets of up to 255 characters (ISO 32000-1 §9.6.4, with /Widths and a
 /ToUnicode map so the text can be copied and searched), and the file is
 written in one pass with its cross-reference table.
 
-The file is prepared to meet PDF/A-2b (ISO 19005-2, level B): every font
-embedded as a subset, no encryption, an sRGB output intent (the ICC profile
-comes from Little CMS through Pillow), XMP metadata with ``pdfaid:part=2``,
-``pdfaid:conformance=B`` and the same title, author, subject, keywords,
+The file is prepared to meet PDF/A-2b (ISO 19005-2, level B, based on PDF 1.7
+= ISO 32000-1, hence the ``%PDF-1.7`` header): every font embedded as a
+subset, no encryption, an sRGB output intent (the standard sRGB IEC 61966-2.1
+ICC v2 profile shipped in ``licenses/icc``), XMP metadata with
+``pdfaid:part=2``, ``pdfaid:conformance=B``, only properties of PDF/A-2's
+predefined schemas (so no ``pdf:Trapped``, and no ``/Trapped`` in the
+information dictionary either), the same title, author, subject, keywords,
 creator, producer and dates as the document information dictionary, and a
 file identifier. Output is deterministic: the same page gives the same bytes.
 """
@@ -22,6 +25,7 @@ import functools
 import hashlib
 import zlib
 from dataclasses import dataclass, field
+from importlib import resources
 from xml.sax.saxutils import escape
 
 from reportlab.pdfbase import pdfmetrics
@@ -147,7 +151,7 @@ class PdfPage:
             f"/Title {_text(info.title)} /Author {_text(info.author)} "
             f"/Subject {_text(info.subject)} /Keywords {_text(info.keywords)} "
             f"/Creator {_text(info.creator)} /Producer {_text(info.producer)} "
-            f"/CreationDate ({info.pdf_date}) /ModDate ({info.pdf_date}) /Trapped /False >>"
+            f"/CreationDate ({info.pdf_date}) /ModDate ({info.pdf_date}) >>"
         )
         return writer.finish(catalog, info_object)
 
@@ -204,7 +208,7 @@ class _Writer:
         return self.add(head + data + b"\nendstream")
 
     def finish(self, root: int, info: int) -> bytes:
-        parts = [b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"]
+        parts = [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"]
         offsets = []
         position = len(parts[0])
         for index, body in enumerate(self._objects, start=1):
@@ -288,7 +292,6 @@ def _xmp(info: DocumentInfo) -> bytes:
 </dc:description>
 <pdf:Keywords>{fields["keywords"]}</pdf:Keywords>
 <pdf:Producer>{fields["producer"]}</pdf:Producer>
-<pdf:Trapped>False</pdf:Trapped>
 <xmp:CreatorTool>{fields["creator"]}</xmp:CreatorTool>
 <xmp:CreateDate>{fields["date"]}</xmp:CreateDate>
 <xmp:ModifyDate>{fields["date"]}</xmp:ModifyDate>
@@ -300,15 +303,19 @@ def _xmp(info: DocumentInfo) -> bytes:
     return packet.encode("utf-8")
 
 
+#: The sRGB IEC 61966-2.1 profile, ICC version 2 (PDF/A-2 validators expect v2;
+#: see licenses/icc/README.md for its origin and licence).
+SRGB_PROFILE = "sRGB-IEC61966-2.1-v2.icc"
+
+
+@functools.cache
+def srgb_profile() -> bytes:
+    """The output intent's ICC profile, read once per process."""
+    return resources.files("trustsvc.licenses").joinpath("icc", SRGB_PROFILE).read_bytes()
+
+
 @functools.cache
 def _srgb_profile_stream() -> bytes:
     """The sRGB ICC profile as a stream object body, compressed once per process."""
-    from PIL import ImageCms
-
-    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
-    # Little CMS stamps the profile with the time it was made; fix it so the
-    # PDF stays the same from run to run. The profile ID is left unset (zeros),
-    # so no checksum covers the date.
-    profile[24:36] = bytes.fromhex("07d000010001000000000000")  # 2000-01-01
-    data = zlib.compress(bytes(profile))
+    data = zlib.compress(srgb_profile())
     return b"<< /N 3 /Filter /FlateDecode /Length %d >>\nstream\n%b\nendstream" % (len(data), data)

@@ -20,6 +20,15 @@ signed revision itself: B-LT in one revision, as pyHanko's
 ETSI EN 319 142-1 advises against anyway). Nothing then follows the seal, so
 a validator that forbids any update after a DocMDP P=1 certification (Adobe
 Acrobat does) accepts it too.
+
+The sealed file stays PDF/A-2b (ISO 19005-2), which is based on PDF 1.7: the
+seal revision declares only the ESIC extension of PDF 1.7 for PAdES (ETSI EN
+319 142-1), not ISO/TS 32002, an extension of PDF 2.0 whose declaration
+would make pyHanko raise the catalog's /Version to 2.0 (ECDSA seals are PAdES
+signatures per ETSI TS 119 312 without it). And it leaves the document
+information dictionary and the XMP metadata as the page writer made them:
+pyHanko would rewrite /Producer and the modification date in one and not the
+same way in the other, and PDF/A requires the two to agree.
 """
 
 from __future__ import annotations
@@ -47,10 +56,11 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.signers.constants import DEFAULT_SIGNER_KEY_USAGE
-from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
+from pyhanko.sign.signers.constants import DEFAULT_SIGNER_KEY_USAGE, ESIC_EXTENSION_1
+from pyhanko.sign.signers.pdf_signer import PdfTimeStamper, TimestampDSSContentSettings
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.stamp import StaticStampStyle
@@ -251,6 +261,26 @@ class _StampPage(PdfContent):
         return b"/Stamp Do"
 
 
+class _PdfA2Writer(IncrementalPdfFileWriter):
+    """An incremental update that leaves the document's metadata alone (see the docstring)."""
+
+    # pyHanko has no option for this: its writer updates Info and XMP on every
+    # write, from this method (private, so pinned pyHanko; tests/pdfa_rules.py
+    # checks the result after sealing).
+    def _update_meta(self) -> None:
+        return
+
+
+class _PdfA2Signer(signers.PdfSigner):
+    """pyHanko's signer declaring the PAdES extension of PDF 1.7 only (see the docstring)."""
+
+    # What pyHanko's own method does for a PAdES seal of a SHA-256 digest, less
+    # ISO/TS 32002 for ECDSA keys (no encryption here, so no ISO/TS 32004 MAC).
+    def register_extensions(self, pdf_out: BasePdfFileWriter, *, md_algorithm: str) -> None:
+        pdf_out.ensure_output_version(version=(1, 7))
+        pdf_out.register_extension(ESIC_EXTENSION_1)
+
+
 class Sealer:
     def __init__(
         self,
@@ -379,7 +409,7 @@ class Sealer:
             validation_context=None if own_pki else prepared.context,
         )
         style = self._stamp_style(stamp_pdf) if stamp_pdf is not None else None
-        pdf_signer = signers.PdfSigner(
+        pdf_signer = _PdfA2Signer(
             metadata,
             prepared.signer,
             timestamper=self.timestamper,
@@ -387,7 +417,7 @@ class Sealer:
             new_field_spec=fields.SigFieldSpec(SEAL_FIELD, on_page=0, box=_integer_box(seal_box)),
         )
         try:
-            writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+            writer = _PdfA2Writer(BytesIO(pdf), strict=False)
             if prepared.dss is not None and profile is not SealProfile.B_T:
                 DocumentSecurityStore.supply_dss_in_writer(
                     writer,
@@ -399,10 +429,16 @@ class Sealer:
             output = pdf_signer.sign_pdf(writer, bytes_reserved=prepared.signer.reserved_size)
             signed_length = output.getbuffer().nbytes
             if own_pki and profile is SealProfile.B_LTA:
+                # The timestamp's validation data goes into the DSS of the
+                # timestamp's own revision (no VRI), not into one more revision
+                # after it, which pyHanko would write with its own metadata.
                 output = PdfTimeStamper(self.timestamper).timestamp_pdf(
-                    IncrementalPdfFileWriter(output, strict=False),
+                    _PdfA2Writer(output, strict=False),
                     "sha256",
                     validation_context=prepared.context,
+                    dss_settings=TimestampDSSContentSettings(
+                        include_vri=False, update_before_ts=True
+                    ),
                 )
         except (SigningError, PdfError, ValueError) as exc:
             raise SealingError(f"the document could not be sealed: {exc}") from exc

@@ -1,21 +1,23 @@
 """The printable verification report: one A4 page in Chinese (English beside), for the clerk's file.
 
 Pure: a ``VerificationReport`` in, PDF bytes out, set in the same embedded
-CJK font as the licenses.
+CJK font as the licenses and written by the same page writer
+(``licenses.pdfpage``), so the report is prepared to meet PDF/A-2b (ISO
+19005-2) like a license: embedded subset fonts with /ToUnicode, the sRGB
+output intent, XMP metadata that agrees with the information dictionary.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen.canvas import Canvas
 
-from trustsvc.licenses.fonts import configure_reportlab, document_lock, font_runs, text_width
-from trustsvc.licenses.render import chinese_date
+from trustsvc.licenses.fonts import font_runs, text_width
+from trustsvc.licenses.pdfpage import DocumentInfo, PdfPage, number
+from trustsvc.licenses.render import PRODUCER, chinese_date
 from trustsvc.verification.report import Verdict, VerificationReport
 
 _WIDTH, _HEIGHT = A4
@@ -57,12 +59,43 @@ _FACT_LABELS = {
 }
 
 
-def _draw(canvas: Canvas, x: float, y: float, text: str, font_name: str, size: float) -> None:
-    obj = canvas.beginText(x, y)
-    for font, run in font_runs(font_name, text):
-        obj.setFont(font, size)
-        obj.textOut(run)
-    canvas.drawText(obj)
+class _Sheet:
+    """The report's text, drawn in one colour at a time."""
+
+    def __init__(self, page: PdfPage, font_name: str) -> None:
+        self.page = page
+        self.font_name = font_name
+        self._ops: list[str] = ["BT"]
+
+    def colour(self, rgb: tuple[float, float, float]) -> None:
+        self._ops.append(" ".join(number(c) for c in rgb) + " rg")
+
+    def draw(self, x: float, y: float, text: str, size: float) -> None:
+        self._ops.append(f"1 0 0 1 {number(x)} {number(y)} Tm")
+        for font, run in font_runs(self.font_name, text):
+            for resource, codes in self.page.encode(font, run):
+                self._ops.append(f"/{resource} {number(size)} Tf <{codes}> Tj")
+
+    def finish(self) -> None:
+        self._ops.append("ET")
+        self.page.add("\n".join(self._ops))
+
+
+def _describe(report: VerificationReport, zone: ZoneInfo) -> DocumentInfo:
+    """Information dictionary and XMP metadata: the report's moment is when it was checked."""
+    moment = (report.checked_at or datetime(2000, 1, 1, tzinfo=UTC)).astimezone(zone)
+    offset = moment.strftime("%z") or "+0000"
+    zh, en = VERDICT_TEXT[report.verdict]
+    return DocumentInfo(
+        title="电子证照核验报告",
+        author="trustsvc",
+        subject=f"核验结论：{zh} Verdict: {en}",
+        keywords=report.facts.identifier or "",
+        creator="trustsvc",
+        producer=PRODUCER,
+        pdf_date=f"D:{moment:%Y%m%d%H%M%S}{offset[:3]}'{offset[3:]}'",
+        iso_date=f"{moment:%Y-%m-%dT%H:%M:%S}{offset[:3]}:{offset[3:]}",
+    )
 
 
 def _fit(text: str, font_name: str, size: float, width: float) -> list[str]:
@@ -86,75 +119,54 @@ def _value(value: object, zone: ZoneInfo) -> str:
 
 
 def render_report(report: VerificationReport, font_name: str, zone: ZoneInfo) -> bytes:
-    buffer = io.BytesIO()
-    configure_reportlab()
-    with document_lock(font_name):
-        canvas = Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1)
-        canvas.setTitle("电子证照核验报告")
-        canvas.setCreator("trustsvc")
-        canvas.setFillColorRGB(*_INK)
-        title = "电子证照核验报告"
-        _draw(
-            canvas,
-            (_WIDTH - text_width(font_name, title, 22)) / 2,
-            _HEIGHT - 90,
-            title,
-            font_name,
-            22,
-        )
-        subtitle = "E-LICENSE VERIFICATION REPORT"
-        _draw(
-            canvas,
-            (_WIDTH - text_width(font_name, subtitle, 10)) / 2,
-            _HEIGHT - 110,
-            subtitle,
-            font_name,
-            10,
-        )
+    page = PdfPage(_WIDTH, _HEIGHT)
+    sheet = _Sheet(page, font_name)
+    sheet.colour(_INK)
+    title = "电子证照核验报告"
+    sheet.draw((_WIDTH - text_width(font_name, title, 22)) / 2, _HEIGHT - 90, title, 22)
+    subtitle = "E-LICENSE VERIFICATION REPORT"
+    sheet.draw((_WIDTH - text_width(font_name, subtitle, 10)) / 2, _HEIGHT - 110, subtitle, 10)
 
-        zh, en = VERDICT_TEXT[report.verdict]
-        canvas.setFillColorRGB(*(_GREEN if report.is_valid else _RED))
-        _draw(canvas, _LEFT, _HEIGHT - 160, f"核验结论：{zh}", font_name, 18)
-        _draw(
-            canvas, _LEFT, _HEIGHT - 180, f"Verdict: {en} ({report.verdict.value})", font_name, 10
-        )
+    zh, en = VERDICT_TEXT[report.verdict]
+    sheet.colour(_GREEN if report.is_valid else _RED)
+    sheet.draw(_LEFT, _HEIGHT - 160, f"核验结论：{zh}", 18)
+    sheet.draw(_LEFT, _HEIGHT - 180, f"Verdict: {en} ({report.verdict.value})", 10)
 
-        y = _HEIGHT - 212
-        canvas.setFillColorRGB(*_INK)
-        if report.reasons:
-            _draw(canvas, _LEFT, y, "原因 Reasons", font_name, 11)
-            y -= 18
-            for reason in report.reasons:
-                for line in _fit(f"• {reason.message_zh}", font_name, 10, _RIGHT - _LEFT):
-                    _draw(canvas, _LEFT + 8, y, line, font_name, 10)
-                    y -= 14
-                canvas.setFillColorRGB(*_MUTED)
-                for line in _fit(
-                    f"  {reason.message_en} [{reason.code}]", font_name, 8.5, _RIGHT - _LEFT
-                ):
-                    _draw(canvas, _LEFT + 8, y, line, font_name, 8.5)
-                    y -= 13
-                canvas.setFillColorRGB(*_INK)
-                y -= 4
-            y -= 8
-
-        _draw(canvas, _LEFT, y, "核验事实 Facts", font_name, 11)
-        y -= 20
-        for name, value in dataclasses.asdict(report.facts).items():
-            if value is None:
-                continue
-            canvas.setFillColorRGB(*_MUTED)
-            _draw(canvas, _LEFT, y, _FACT_LABELS.get(name, name), font_name, 9)
-            canvas.setFillColorRGB(*_INK)
-            for line in _fit(_value(value, zone), font_name, 9.5, _RIGHT - _LEFT - 170):
-                _draw(canvas, _LEFT + 170, y, line, font_name, 9.5)
+    y = _HEIGHT - 212
+    sheet.colour(_INK)
+    if report.reasons:
+        sheet.draw(_LEFT, y, "原因 Reasons", 11)
+        y -= 18
+        for reason in report.reasons:
+            for line in _fit(f"• {reason.message_zh}", font_name, 10, _RIGHT - _LEFT):
+                sheet.draw(_LEFT + 8, y, line, 10)
                 y -= 14
+            sheet.colour(_MUTED)
+            for line in _fit(
+                f"  {reason.message_en} [{reason.code}]", font_name, 8.5, _RIGHT - _LEFT
+            ):
+                sheet.draw(_LEFT + 8, y, line, 8.5)
+                y -= 13
+            sheet.colour(_INK)
             y -= 4
+        y -= 8
 
-        canvas.setFillColorRGB(*_MUTED)
-        checked = _value(report.checked_at, zone) if report.checked_at else ""
-        footer = f"核验时间 Checked at：{checked}    本报告由 trustsvc 核验服务生成"
-        _draw(canvas, _LEFT, 60, footer, font_name, 8)
-        canvas.showPage()
-        canvas.save()
-    return buffer.getvalue()
+    sheet.draw(_LEFT, y, "核验事实 Facts", 11)
+    y -= 20
+    for name, value in dataclasses.asdict(report.facts).items():
+        if value is None:
+            continue
+        sheet.colour(_MUTED)
+        sheet.draw(_LEFT, y, _FACT_LABELS.get(name, name), 9)
+        sheet.colour(_INK)
+        for line in _fit(_value(value, zone), font_name, 9.5, _RIGHT - _LEFT - 170):
+            sheet.draw(_LEFT + 170, y, line, 9.5)
+            y -= 14
+        y -= 4
+
+    sheet.colour(_MUTED)
+    checked = _value(report.checked_at, zone) if report.checked_at else ""
+    footer = f"核验时间 Checked at：{checked}    本报告由 trustsvc 核验服务生成"
+    sheet.draw(_LEFT, 60, footer, 8)
+    sheet.finish()
+    return page.pdf(_describe(report, zone))

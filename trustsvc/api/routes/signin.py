@@ -276,7 +276,7 @@ async def development_sign_in(request: Request, state: StateDep) -> Response:
     summary="End the holder's session, on the server too",
     status_code=303,
     response_class=RedirectResponse,
-    responses=problem_responses(403, 413),
+    responses=problem_responses(403, 413, 422),
     openapi_extra={
         "requestBody": {
             "content": {
