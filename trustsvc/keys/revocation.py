@@ -5,7 +5,10 @@ says so. CRLs are issued on demand and kept, so that their numbers only grow
 and every service node publishes the same one; a new CRL is issued when a
 revocation happened after the last one, or when half its lifetime has passed.
 OCSP answers are signed by the delegated responder certificate for the
-issuing CA's certificates (the department seals).
+issuing CA's certificates (the department seals). A key compromise may come
+with the time the key became unfit: the CRL entry carries it as
+invalidityDate (RFC 5280 §5.3.2), and so does the OCSP single response
+(RFC 6960 §4.4).
 """
 
 from __future__ import annotations
