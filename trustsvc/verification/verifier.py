@@ -81,6 +81,8 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_TIME_LIMIT = timedelta(seconds=10)
 #: A long-lived verifier is rebuilt this often, so that trust-list changes reach it.
 REBUILD_AFTER_SECONDS = 60.0
+#: Licenses whose content hash a verifier keeps (cleared when full).
+_CONTENT_HASH_CACHE = 4096
 _HEADER = re.compile(rb"%PDF-[12]\.[0-9]")
 _TRAILING = re.compile(rb"%%EOF[\r\n\s]*\Z")
 _CONTENTS_GAP = re.compile(rb"<[0-9A-Fa-f]*>")
@@ -140,7 +142,8 @@ class _Entry:
     holder_id_digest: str = ""
     fields_json: str = "{}"
     sha256: str = ""
-    issued_at: datetime | None = None
+    #: As the driver returns it (text on SQLite): read only to date a version 1 token.
+    issued_at: object = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,20 @@ _REVOCATION = (
 
 
 _ENTRY_SELECT = select(*_ENTRY_COLUMNS).join(Department)
+#: A token's license and the revocation of the seal that signed it, in one statement.
+_TOKEN_LOOKUP = (
+    select(
+        *_ENTRY_COLUMNS,
+        CertificateRecord.revoked_at,
+        CertificateRecord.revocation_reason,
+        CertificateRecord.invalidity_date,
+    )
+    .select_from(LicenseRecord)
+    .join(Department, LicenseRecord.department_id == Department.id)
+    .outerjoin(CertificateRecord, CertificateRecord.fingerprint_sha256 == bindparam("fingerprint"))
+    .where(LicenseRecord.identifier == bindparam("identifier"))
+    .limit(1)
+)
 _LOOKUPS = {
     "identifier": _ENTRY_SELECT.where(LicenseRecord.identifier == bindparam("identifier")).limit(1),
     "document": _ENTRY_SELECT.where(
@@ -246,6 +263,9 @@ class Verifier:
         self._own_intermediates = [_der(c) for c in (services.pki.issuing, services.pki.tsa)]
         self._published: dict[bytes, _PublishedSeal] = {}
         self._lookups: dict[str, PreparedStatement] = {}
+        # A license record's facts never change (a change is a new version):
+        # its content hash is computed once per verifier, not per token check.
+        self._content_hashes: dict[tuple[int, str], bytes] = {}
 
     def _operator_roots(self) -> list[x509.Certificate]:
         with self.services.database.begin() as session:
@@ -359,7 +379,9 @@ class Verifier:
             return facts
         today = now.astimezone(self.services.settings.zone).date()
         record, revocation = self._token_lookup(claims.identifier, seal.fingerprint.hex())
-        matches = record is not None and _token_matches(parsed, seal, record)
+        matches = record is not None and _token_matches(
+            parsed, seal, record, self._license_content_hash(record)
+        )
         if revocation is not None and revocation.refuses(_signing_time(parsed, record, matches)):
             findings.append(R.TOKEN_SEAL_REVOKED)
         if record is None:
@@ -607,20 +629,43 @@ class Verifier:
     def _token_lookup(
         self, identifier: str, fingerprint: str
     ) -> tuple[_Entry | None, _Revocation | None]:
-        """The license a token names and the revocation of the seal that signed it, at once."""
-        entries = self._prepared("identifier", _LOOKUPS["identifier"])
-        revocations = self._prepared("revocation", _REVOCATION)
+        """The license a token names and the revocation of the seal that signed it.
+
+        One statement when the license is known (the seal's revocation joined
+        in); a second, for the seal alone, only for an unknown identifier.
+        """
+        lookup = self._prepared("token", _TOKEN_LOOKUP)
         with driver_cursor(self.services.database.engine) as cursor:
-            row = entries.fetch_one(cursor, identifier=identifier)
+            row = lookup.fetch_one(cursor, identifier=identifier, fingerprint=fingerprint)
+            if row is not None:
+                return _entry_of(row), _revocation_of(row[17:20])
+            revocations = self._prepared("revocation", _REVOCATION)
             revoked = revocations.fetch_one(cursor, fingerprint=fingerprint)
-        revocation = None
-        if revoked is not None and revoked[0] is not None:
-            revocation = _Revocation(
-                _as_utc(revoked[0]),
-                str(revoked[1] or "unspecified"),
-                _as_utc(revoked[2]) if revoked[2] is not None else None,
-            )
-        return (None if row is None else _entry_of(row)), revocation
+        return None, None if revoked is None else _revocation_of(revoked)
+
+    def _license_content_hash(self, record: _Entry) -> bytes | None:
+        """What a printed token's content hash must be for this record (None: unreadable)."""
+        key = (record.license_id, record.sha256)
+        cached = self._content_hashes.get(key)
+        if cached is None:
+            try:
+                fields = json.loads(record.fields_json)
+            except ValueError:
+                return None
+            facts: dict[str, str] = {
+                "holder_name": record.holder_name,
+                "holder_id_type": record.holder_id_type,
+                "holder_id": record.holder_id_digest,
+                "valid_from": record.valid_from.isoformat(),
+            }
+            if record.valid_until is not None:
+                facts["valid_until"] = record.valid_until.isoformat()
+            facts.update(fields)
+            cached = license_content_hash(record.identifier, record.type_code, facts)
+            if len(self._content_hashes) >= _CONTENT_HASH_CACHE:
+                self._content_hashes.clear()
+            self._content_hashes[key] = cached
+        return cached
 
     def _prepared(self, name: str, statement: Any) -> PreparedStatement:
         prepared = self._lookups.get(name)
@@ -773,12 +818,23 @@ def _entry_of(row: Any) -> _Entry:
     return _Entry(
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
         _as_date(row[8]), _as_date(row[9]) if row[9] is not None else None,
-        LicenseStatus(row[10]), row[11], row[12], row[13], row[14], row[15],
-        _as_utc(row[16]),
+        LicenseStatus(row[10]), row[11], row[12], row[13], row[14], row[15], row[16],
     )  # fmt: skip
 
 
-def _token_matches(parsed: ParsedToken, seal: _PublishedSeal, record: _Entry) -> bool:
+def _revocation_of(row: Any) -> _Revocation | None:
+    if row[0] is None:
+        return None
+    return _Revocation(
+        _as_utc(row[0]),
+        str(row[1] or "unspecified"),
+        _as_utc(row[2]) if row[2] is not None else None,
+    )
+
+
+def _token_matches(
+    parsed: ParsedToken, seal: _PublishedSeal, record: _Entry, license_hash: bytes | None
+) -> bool:
     """Whether a token says what the library says of the license it names.
 
     A printed token must also be signed by the seal that sealed the license;
@@ -793,24 +849,10 @@ def _token_matches(parsed: ParsedToken, seal: _PublishedSeal, record: _Entry) ->
     ):
         return False
     if claims.kind == "presentation":
-        return bytes.fromhex(record.sha256)[:16] == claims.content_hash
-    if record.seal_serial_hex != seal.serial_hex:
+        return hmac.compare_digest(bytes.fromhex(record.sha256)[:16], claims.content_hash)
+    if record.seal_serial_hex != seal.serial_hex or license_hash is None:
         return False
-    try:
-        fields = json.loads(record.fields_json)
-    except ValueError:
-        return False
-    facts: dict[str, str] = {
-        "holder_name": record.holder_name,
-        "holder_id_type": record.holder_id_type,
-        "holder_id": record.holder_id_digest,
-        "valid_from": record.valid_from.isoformat(),
-    }
-    if record.valid_until is not None:
-        facts["valid_until"] = record.valid_until.isoformat()
-    facts.update(fields)
-    expected = license_content_hash(record.identifier, record.type_code, facts)
-    return hmac.compare_digest(expected, claims.content_hash)
+    return hmac.compare_digest(license_hash, claims.content_hash)
 
 
 def _signing_time(parsed: ParsedToken, record: _Entry | None, matches: bool) -> datetime | None:
@@ -824,7 +866,7 @@ def _signing_time(parsed: ParsedToken, record: _Entry | None, matches: bool) -> 
     if signed_at is not None:
         return datetime.fromtimestamp(signed_at, UTC)
     if record is not None and matches and parsed.claims.kind == "license":
-        return record.issued_at
+        return _as_utc(record.issued_at)
     return None
 
 
