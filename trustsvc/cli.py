@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sys
-from datetime import date
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -387,19 +387,46 @@ def department_list(ctx: click.Context) -> None:
     ),
 )
 @click.option("--serial", help="Revoke only this certificate (hex serial); default all unrevoked.")
+@click.option(
+    "--invalid-since",
+    metavar="TIME",
+    help="With key_compromise: since when the key is unfit (ISO 8601; without an offset, "
+    "in the service's time zone). What it signed before stays valid; without this "
+    "option everything the key signed is refused.",
+)
 @_actor_option
 @click.pass_context
 def department_revoke_seal(
-    ctx: click.Context, code: str, reason: str, serial: str | None, actor: str | None
+    ctx: click.Context,
+    code: str,
+    reason: str,
+    serial: str | None,
+    invalid_since: str | None,
+    actor: str | None,
 ) -> None:
     """Revoke a department's seal certificate (shows in CRL and OCSP)."""
     from trustsvc.departments import revoke_seal
 
     services = _open(ctx)
     try:
-        _print_json(revoke_seal(services, code, reason, serial, _operator(actor)))
+        since = None
+        if invalid_since is not None:
+            since = _moment(invalid_since, services.settings.zone, "--invalid-since")
+        revoked = revoke_seal(
+            services, code, reason, serial, invalid_since=since, operator=_operator(actor)
+        )
+        _print_json(revoked)
     finally:
         services.close()
+
+
+def _moment(text: str, zone: tzinfo, option: str) -> datetime:
+    """An ISO 8601 time from the command line; a time without an offset is in ``zone``."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInputError(f"{option}: {text!r} is not an ISO 8601 time") from None
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
 
 
 @department.command("new-seal")

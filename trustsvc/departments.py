@@ -60,6 +60,8 @@ class SealInfo:
     issued_by_service: bool
     revoked_at: datetime | None
     revocation_reason: str | None
+    #: RFC 5280 invalidityDate: since when the key is unfit (key compromise only).
+    invalidity_date: datetime | None = None
 
     @classmethod
     def of(cls, record: CertificateRecord) -> SealInfo:
@@ -72,6 +74,7 @@ class SealInfo:
             issued_by_service=record.issuer_ca is not None,
             revoked_at=record.revoked_at,
             revocation_reason=record.revocation_reason,
+            invalidity_date=record.invalidity_date,
         )
 
 
@@ -267,14 +270,20 @@ def revoke_seal(
     code: str,
     reason: str = "unspecified",
     serial_hex: str | None = None,
+    invalid_since: datetime | None = None,
     operator: Operator | None = None,
 ) -> list[SealInfo]:
     """Revoke the department's seal certificates (all unrevoked ones, or one by serial).
 
     The revocation shows at once in the issuing CA's next CRL and in OCSP.
+    ``invalid_since`` (RFC 5280 invalidityDate) is when a compromised key
+    became unfit: what it signed before stays valid, what it signed since
+    does not; without it, everything the key signed is refused.
     """
     code = validate_credit_code(code)
     parse_reason(reason)
+    if invalid_since is not None:
+        _check_invalid_since(services, reason, invalid_since)
     with services.database.begin() as session:
         department = _department(session, code)
         targets = [
@@ -291,17 +300,40 @@ def revoke_seal(
             )
         now = services.clock.now()
         for record in targets:
+            if invalid_since is not None and invalid_since < record.not_before:
+                raise InvalidInputError(
+                    f"the invalidity date {invalid_since.isoformat()} is before seal "
+                    f"{record.serial_hex} was valid ({record.not_before.isoformat()})"
+                )
             record.revoked_at = now
             record.revocation_reason = reason
+            record.invalidity_date = invalid_since
+        details: dict[str, object] = {
+            "reason": reason,
+            "serials": [r.serial_hex for r in targets],
+        }
+        if invalid_since is not None:
+            details["invalid_since"] = invalid_since.isoformat()
         record_operation(
             session,
             operator or Operator.local(),
             OperatorAction.SEAL_REVOKE,
             code,
             now,
-            {"reason": reason, "serials": [r.serial_hex for r in targets]},
+            details,
         )
         return [SealInfo.of(r) for r in targets]
+
+
+def _check_invalid_since(services: Services, reason: str, invalid_since: datetime) -> None:
+    """An invalidity date is for a compromised key, aware, and not in the future."""
+    if reason != "key_compromise":
+        # RFC 5280 allows it with any reason; only a compromise makes it change a verdict.
+        raise InvalidInputError("an invalidity date is given only with reason key_compromise")
+    if invalid_since.tzinfo is None:
+        raise InvalidInputError("the invalidity date needs a time zone")
+    if invalid_since > services.clock.now():
+        raise InvalidInputError("the invalidity date must not be in the future")
 
 
 def import_seal(

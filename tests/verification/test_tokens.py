@@ -95,7 +95,13 @@ def test_a_genuine_token_for_an_unknown_identifier(
     unknown = str(LicenseIdentifier(parsed.type_code, parsed.issuer_code, "209900000099", 1))
     material = active_seal(licenses.services, DEPARTMENT_A).material
     claims = TokenClaims(
-        unknown, real.type_code, real.issuer_code, date(2026, 1, 1), None, content_hash(b"x")
+        unknown,
+        real.type_code,
+        real.issuer_code,
+        date(2026, 1, 1),
+        None,
+        content_hash(b"x"),
+        signed_at=real.signed_at,
     )
     genuine = sign_token(claims, material.key, seal_key_id(material.certificate))
     assert verifier.verify_token(genuine).verdict is Verdict.UNKNOWN_TO_LIBRARY

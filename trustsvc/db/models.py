@@ -120,6 +120,8 @@ class CertificateRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revocation_reason: Mapped[str | None] = mapped_column(String(32))
+    #: When the key became unfit, if known (RFC 5280 invalidityDate; key compromise only).
+    invalidity_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     department: Mapped[Department | None] = relationship(back_populates="certificates")
 

@@ -5,7 +5,10 @@ says so. CRLs are issued on demand and kept, so that their numbers only grow
 and every service node publishes the same one; a new CRL is issued when a
 revocation happened after the last one, or when half its lifetime has passed.
 OCSP answers are signed by the delegated responder certificate for the
-issuing CA's certificates (the department seals).
+issuing CA's certificates (the department seals). A key compromise may come
+with the time the key became unfit: the CRL entry carries it as
+invalidityDate (RFC 5280 §5.3.2), and so does the OCSP single response
+(RFC 6960 §4.4).
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from asn1crypto import core
 from asn1crypto import keys as asn1_keys
+from asn1crypto import ocsp as asn1_ocsp
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +34,7 @@ from trustsvc.db.models import CertificateRecord, CrlRecord
 from trustsvc.errors import InvalidInputError, NotFoundError
 from trustsvc.keys.certificates import find_issued
 from trustsvc.keys.pki import CERTIFICATE_AUTHORITIES, Pki
+from trustsvc.keys.store import SigningKey
 
 #: RFC 5280 reason codes offered to operators, by their CLI / API spelling.
 REASONS: dict[str, x509.ReasonFlags] = {
@@ -148,6 +155,11 @@ class RevocationService:
             reason = REASONS.get(record.revocation_reason or "unspecified")
             if reason is not None and reason is not x509.ReasonFlags.unspecified:
                 entry = entry.add_extension(x509.CRLReason(reason), critical=False)
+            if record.invalidity_date is not None:
+                # RFC 5280 §5.3.2: since when the key is unfit, before the revocation.
+                entry = entry.add_extension(
+                    x509.InvalidityDate(record.invalidity_date), critical=False
+                )
             builder = builder.add_revoked_certificate(entry.build())
         crl = builder.sign(self.pki.key(ca), hashes.SHA256())
         return crl.public_bytes(serialization.Encoding.DER)
@@ -188,6 +200,7 @@ class RevocationService:
             record = find_issued(session, "issuing", serial_number)
             revoked_at = record.revoked_at if record else None
             reason_name = record.revocation_reason if record else None
+            invalidity_date = record.invalidity_date if record and revoked_at else None
         now = self.clock.now()
         if record is None:
             status = ocsp.OCSPCertStatus.UNKNOWN
@@ -214,7 +227,10 @@ class RevocationService:
             if isinstance(extension.value, x509.OCSPNonce):
                 builder = builder.add_extension(extension.value, critical=False)
         response = builder.sign(self.pki.key("ocsp"), hashes.SHA256())
-        return response.public_bytes(serialization.Encoding.DER)
+        der = response.public_bytes(serialization.Encoding.DER)
+        if invalidity_date is not None:
+            der = _with_invalidity_date(der, invalidity_date, self.pki.key("ocsp"))
+        return der
 
 
 def _acceptable_request(serial_number: int, extensions: list[x509.Extension[Any]]) -> bool:
@@ -247,6 +263,41 @@ def _names_issuer(
         name_hash.finalize() == request.issuer_name_hash
         and key_hash.finalize() == request.issuer_key_hash
     )
+
+
+def _with_invalidity_date(response_der: bytes, invalidity_date: datetime, key: SigningKey) -> bytes:
+    """The answer with invalidityDate in its single response (RFC 6960 §4.4), signed again.
+
+    cryptography builds only response-level extensions; the single
+    response's are added here and the response data signed anew with the
+    responder key, the same algorithm as cryptography's (PKCS#1 v1.5 or ECDSA).
+    """
+    response = asn1_ocsp.OCSPResponse.load(response_der)
+    basic = response["response_bytes"]["response"].parsed
+    tbs = basic["tbs_response_data"]
+    tbs["responses"][0]["single_extensions"] = [
+        {
+            "extn_id": "invalidity_date",
+            "critical": False,
+            "extn_value": core.GeneralizedTime(invalidity_date),
+        }
+    ]
+    to_be_signed = tbs.dump(force=True)
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        signature = key.sign(to_be_signed, ec.ECDSA(hashes.SHA256()))
+    elif isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(to_be_signed, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        raise TypeError(f"OCSP responder key of type {type(key).__name__} is not supported")
+    basic["signature"] = signature
+    answer = asn1_ocsp.OCSPResponse(
+        {
+            "response_status": "successful",
+            "response_bytes": {"response_type": "basic_ocsp_response", "response": basic},
+        }
+    )
+    der: bytes = answer.dump(force=True)
+    return der
 
 
 def _error(status: ocsp.OCSPResponseStatus) -> bytes:

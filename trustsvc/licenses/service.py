@@ -58,7 +58,7 @@ from trustsvc.seals.appearance import render_stamp_pdf
 from trustsvc.seals.sealer import SealedDocument, Sealer, SealProfile
 from trustsvc.services import Services
 from trustsvc.storage import DatabaseDocumentStore, DocumentStore, FolderDocumentStore
-from trustsvc.verification.tokens import TokenClaims, content_hash, sign_token
+from trustsvc.verification.tokens import TokenClaims, license_content_hash, sign_token
 
 #: Serial numbers reserved at once per department and process (see ``_next_sequence``).
 _SEQUENCE_BLOCK = 16
@@ -219,9 +219,7 @@ class LicenseService:
         """What the QR token's content hash covers: the license's facts, no ID number in clear."""
         facts = data.as_dict()
         facts["holder_id"] = self.data_key.digest(data.holder_id_type.value, data.holder_id)
-        return content_hash(
-            canonical_json({"identifier": identifier, "type": license_type.code, **facts})
-        )
+        return license_content_hash(identifier, license_type.code, facts)
 
     # ---- issuing -------------------------------------------------------------
 
@@ -428,6 +426,7 @@ class LicenseService:
             valid_from=data.valid_from,
             valid_until=data.valid_until,
             content_hash=self._content_digest(str(identifier), license_type, data),
+            signed_at=int(self.services.clock.now().timestamp()),
         )
         token = sign_token(claims, seal.material.key, seal_key_id(seal.material.certificate))
         document = self._document(identifier, number, license_type, data, seal, token)

@@ -179,6 +179,7 @@ def present(
             kind="presentation",
             expires_at=int(expires_at.timestamp()),
             nonce=nonce,
+            signed_at=int(now.timestamp()),
         )
         identifier = record.identifier
     token = sign_token(claims, seal.material.key, seal_key_id(seal.material.certificate))

@@ -175,6 +175,22 @@ TOKEN_SIGNATURE_INVALID = Reason(
     "核验码签名无效或已被篡改。",
     "The token's signature is invalid or altered.",
 )
+TOKEN_SEAL_REVOKED = Reason(
+    "token_seal_revoked",
+    _S,
+    "签署核验码时该印章已失效（印章证书已吊销或密钥已泄露）。",
+    "The seal was no longer fit to sign when the token was signed "
+    "(its certificate revoked, or its key compromised).",
+)
+#: A qualifier, not a finding: its verdict is "valid", so it does not lower the
+#: verdict, but an offline answer always says what it could not check.
+OFFLINE_NOT_CHECKED = Reason(
+    "offline_not_checked",
+    Verdict.VALID,
+    "离线核验：仅核对了签名和印章，未联网核对印章吊销和证照状态。",
+    "Offline: only the signature and the seal were checked; "
+    "seal revocation and license status were not.",
+)
 TOKEN_EXPIRED = Reason("token_expired", _C, "亮证码已过期。", "The presentation code has expired.")
 TOKEN_CONTRADICTS_LIBRARY = Reason(
     "token_contradicts_library",

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import io
+import json
 import logging
 import re
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from asn1crypto import cms, crl, ocsp
@@ -64,7 +66,12 @@ from trustsvc.verification import hex_strings
 from trustsvc.verification import reasons as R
 from trustsvc.verification.presentation import ANONYMOUS, Checker, admits
 from trustsvc.verification.report import Facts, Reason, VerificationReport, conclude
-from trustsvc.verification.tokens import parse_token, signature_is_valid
+from trustsvc.verification.tokens import (
+    ParsedToken,
+    license_content_hash,
+    parse_token,
+    signature_is_valid,
+)
 from trustsvc.verification.validation_data import EmbeddedValidationData, ParsedObjects
 
 log = logging.getLogger("trustsvc.verification")
@@ -75,6 +82,8 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_TIME_LIMIT = timedelta(seconds=10)
 #: A long-lived verifier is rebuilt this often, so that trust-list changes reach it.
 REBUILD_AFTER_SECONDS = 60.0
+#: Licenses whose content hash a verifier keeps (cleared when full).
+_CONTENT_HASH_CACHE = 4096
 _HEADER = re.compile(rb"%PDF-[12]\.[0-9]")
 _TRAILING = re.compile(rb"%%EOF[\r\n\s]*\Z")
 _CONTENTS_GAP = re.compile(rb"<[0-9A-Fa-f]*>")
@@ -129,6 +138,38 @@ class _Entry:
     valid_until: date | None
     status: LicenseStatus
     seal_serial_hex: str
+    #: What an online token check compares the token with (see ``_check_token_content``).
+    type_code: str = ""
+    holder_id_digest: str = ""
+    fields_json: str = "{}"
+    sha256: str = ""
+    #: As the driver returns it (text on SQLite): read only to date a version 1 token.
+    issued_at: object = None
+
+
+@dataclass(frozen=True)
+class _Revocation:
+    """The library's record of a revoked seal certificate."""
+
+    revoked_at: datetime
+    reason: str
+    #: RFC 5280 invalidityDate, given with a key compromise.
+    invalidity_date: datetime | None
+
+    def refuses(self, signed_at: datetime | None) -> bool:
+        """Whether something signed at ``signed_at`` (None: unknown) falls after the cut.
+
+        A compromised key is unfit since its invalidity date, or since ever when
+        none was given; a key revoked for any other reason is unfit since its
+        revocation. What cannot be dated is refused.
+        """
+        if self.reason == "key_compromise":
+            cut = self.invalidity_date
+            if cut is None:
+                return True
+        else:
+            cut = self.revoked_at
+        return signed_at is None or signed_at >= cut
 
 
 _ENTRY_COLUMNS = (
@@ -144,10 +185,38 @@ _ENTRY_COLUMNS = (
     LicenseRecord.valid_until,
     LicenseRecord.status,
     LicenseRecord.seal_serial_hex,
+    LicenseRecord.type_code,
+    LicenseRecord.holder_id_digest,
+    LicenseRecord.fields_json,
+    LicenseRecord.sha256,
+    LicenseRecord.issued_at,
+)
+_REVOCATION = (
+    select(
+        CertificateRecord.revoked_at,
+        CertificateRecord.revocation_reason,
+        CertificateRecord.invalidity_date,
+    )
+    .where(CertificateRecord.fingerprint_sha256 == bindparam("fingerprint"))
+    .limit(1)
 )
 
 
 _ENTRY_SELECT = select(*_ENTRY_COLUMNS).join(Department)
+#: A token's license and the revocation of the seal that signed it, in one statement.
+_TOKEN_LOOKUP = (
+    select(
+        *_ENTRY_COLUMNS,
+        CertificateRecord.revoked_at,
+        CertificateRecord.revocation_reason,
+        CertificateRecord.invalidity_date,
+    )
+    .select_from(LicenseRecord)
+    .join(Department, LicenseRecord.department_id == Department.id)
+    .outerjoin(CertificateRecord, CertificateRecord.fingerprint_sha256 == bindparam("fingerprint"))
+    .where(LicenseRecord.identifier == bindparam("identifier"))
+    .limit(1)
+)
 _LOOKUPS = {
     "identifier": _ENTRY_SELECT.where(LicenseRecord.identifier == bindparam("identifier")).limit(1),
     "document": _ENTRY_SELECT.where(
@@ -161,6 +230,12 @@ _LOOKUPS = {
 
 def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _as_utc(value: Any) -> datetime:
+    """A UTC column read by the driver: aware (PostgreSQL) or naive UTC text (SQLite)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class Verifier:
@@ -189,6 +264,9 @@ class Verifier:
         self._own_intermediates = [_der(c) for c in (services.pki.issuing, services.pki.tsa)]
         self._published: dict[bytes, _PublishedSeal] = {}
         self._lookups: dict[str, PreparedStatement] = {}
+        # A license record's facts never change (a change is a new version):
+        # its content hash is computed once per verifier, not per token check.
+        self._content_hashes: dict[tuple[int, str], bytes] = {}
 
     def _operator_roots(self) -> list[x509.Certificate]:
         with self.services.database.begin() as session:
@@ -302,16 +380,20 @@ class Verifier:
             findings.append(R.TOKEN_EXPIRED)
         facts = replace(facts, seal_subject=seal.subject, seal_serial=seal.serial_hex)
         if offline:
+            # Said in words: the signature holds, but nobody asked the library.
+            findings.append(R.OFFLINE_NOT_CHECKED)
             return facts
         today = now.astimezone(self.services.settings.zone).date()
-        record = self._entry("identifier", identifier=claims.identifier)
+        record, revocation = self._token_lookup(claims.identifier, seal.fingerprint.hex())
+        matches = record is not None and _token_matches(
+            parsed, seal, record, self._license_content_hash(record)
+        )
+        if revocation is not None and revocation.refuses(_signing_time(parsed, record, matches)):
+            findings.append(R.TOKEN_SEAL_REVOKED)
         if record is None:
             findings.append(R.UNKNOWN_TO_LIBRARY)
             return facts
-        if record.issuer_code != claims.issuer_code or (record.valid_from, record.valid_until) != (
-            claims.valid_from,
-            claims.valid_until,
-        ):
+        if not matches:
             findings.append(R.TOKEN_CONTRADICTS_LIBRARY)
         current = library.effective_status(record, today)
         if current is not library.EffectiveStatus.VALID:
@@ -475,8 +557,8 @@ class Verifier:
         deadline.check()
         status = self._validate(reader, seal, findings, len(pdf))
         deadline.check()
-        if self._own_seal(seal):
-            self._check_own_revocation(seal, findings)
+        # Also for imported seals: a revocation recorded here counts whatever their CA says.
+        self._check_own_revocation(seal, findings)
         facts = self._check_issuer_and_library(pdf, reader, seal, status, findings)
         deadline.check()
         return facts
@@ -556,28 +638,83 @@ class Verifier:
             self._lookups[lookup] = statement
         with driver_cursor(self.services.database.engine) as cursor:
             row = statement.fetch_one(cursor, **values)
-        if row is None:
-            return None
-        return _Entry(
-            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-            _as_date(row[8]), _as_date(row[9]) if row[9] is not None else None,
-            LicenseStatus(row[10]), row[11],
-        )  # fmt: skip
+        return None if row is None else _entry_of(row)
+
+    def _token_lookup(
+        self, identifier: str, fingerprint: str
+    ) -> tuple[_Entry | None, _Revocation | None]:
+        """The license a token names and the revocation of the seal that signed it.
+
+        One statement when the license is known (the seal's revocation joined
+        in); a second, for the seal alone, only for an unknown identifier.
+        """
+        lookup = self._prepared("token", _TOKEN_LOOKUP)
+        with driver_cursor(self.services.database.engine) as cursor:
+            row = lookup.fetch_one(cursor, identifier=identifier, fingerprint=fingerprint)
+            if row is not None:
+                return _entry_of(row), _revocation_of(row[17:20])
+            revocations = self._prepared("revocation", _REVOCATION)
+            revoked = revocations.fetch_one(cursor, fingerprint=fingerprint)
+        return None, None if revoked is None else _revocation_of(revoked)
+
+    def _license_content_hash(self, record: _Entry) -> bytes | None:
+        """What a printed token's content hash must be for this record (None: unreadable)."""
+        key = (record.license_id, record.sha256)
+        cached = self._content_hashes.get(key)
+        if cached is None:
+            try:
+                fields = json.loads(record.fields_json)
+            except ValueError:
+                return None
+            facts: dict[str, str] = {
+                "holder_name": record.holder_name,
+                "holder_id_type": record.holder_id_type,
+                "holder_id": record.holder_id_digest,
+                "valid_from": record.valid_from.isoformat(),
+            }
+            if record.valid_until is not None:
+                facts["valid_until"] = record.valid_until.isoformat()
+            facts.update(fields)
+            cached = license_content_hash(record.identifier, record.type_code, facts)
+            if len(self._content_hashes) >= _CONTENT_HASH_CACHE:
+                self._content_hashes.clear()
+            self._content_hashes[key] = cached
+        return cached
+
+    def _prepared(self, name: str, statement: Any) -> PreparedStatement:
+        prepared = self._lookups.get(name)
+        if prepared is None:
+            prepared = PreparedStatement(statement, self.services.database.engine)
+            self._lookups[name] = prepared
+        return prepared
 
     def _own_seal(self, seal: _Seal) -> bool:
         return seal.certificate.issuer == self.services.pki.issuing.subject
 
     def _check_own_revocation(self, seal: _Seal, findings: list[Reason]) -> None:
-        """The library's own record: was this seal revoked before the time it claims?"""
+        """The library's own record: was this seal's key unfit at the time its timestamp proves?
+
+        The same rule as for tokens (``_Revocation.refuses``): after a key
+        compromise, a seal timestamped at or after the invalidity date is
+        refused (every seal when no date was given); after any other
+        revocation, one timestamped at or after the revocation.
+        """
         moment = _claimed_timestamp(seal.signature)
         with self.services.database.begin() as session:
-            revoked_at = session.scalar(
-                select(CertificateRecord.revoked_at).where(
-                    CertificateRecord.issuer_ca == "issuing",
-                    CertificateRecord.serial_hex == format(seal.certificate.serial_number, "x"),
+            row = session.execute(
+                select(
+                    CertificateRecord.revoked_at,
+                    CertificateRecord.revocation_reason,
+                    CertificateRecord.invalidity_date,
+                ).where(
+                    CertificateRecord.fingerprint_sha256
+                    == seal.certificate.fingerprint(hashes.SHA256()).hex()
                 )
-            )
-        if revoked_at is not None and (moment is None or revoked_at <= moment):
+            ).first()
+        if row is None or row[0] is None:
+            return
+        revocation = _Revocation(row[0], row[1] or "unspecified", row[2])
+        if revocation.refuses(moment):
             findings.append(R.SEAL_REVOKED)
 
     def _validate(
@@ -689,6 +826,62 @@ def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run(coroutine)
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+def _entry_of(row: Any) -> _Entry:
+    return _Entry(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+        _as_date(row[8]), _as_date(row[9]) if row[9] is not None else None,
+        LicenseStatus(row[10]), row[11], row[12], row[13], row[14], row[15], row[16],
+    )  # fmt: skip
+
+
+def _revocation_of(row: Any) -> _Revocation | None:
+    if row[0] is None:
+        return None
+    return _Revocation(
+        _as_utc(row[0]),
+        str(row[1] or "unspecified"),
+        _as_utc(row[2]) if row[2] is not None else None,
+    )
+
+
+def _token_matches(
+    parsed: ParsedToken, seal: _PublishedSeal, record: _Entry, license_hash: bytes | None
+) -> bool:
+    """Whether a token says what the library says of the license it names.
+
+    A printed token must also be signed by the seal that sealed the license;
+    its content hash covers the license's facts (``license_content_hash``).
+    A presentation code is signed by the department's seal of the day, and
+    its hash is that of the sealed document.
+    """
+    claims = parsed.claims
+    if record.issuer_code != claims.issuer_code or (record.valid_from, record.valid_until) != (
+        claims.valid_from,
+        claims.valid_until,
+    ):
+        return False
+    if claims.kind == "presentation":
+        return hmac.compare_digest(bytes.fromhex(record.sha256)[:16], claims.content_hash)
+    if record.seal_serial_hex != seal.serial_hex or license_hash is None:
+        return False
+    return hmac.compare_digest(license_hash, claims.content_hash)
+
+
+def _signing_time(parsed: ParsedToken, record: _Entry | None, matches: bool) -> datetime | None:
+    """When a token was signed: its own word (version 2), else the library's.
+
+    A version 1 token carries no time; when it is exactly the printed token
+    of a license in the library, the library's issuance time is when it was
+    signed. Anything else cannot be dated.
+    """
+    signed_at = parsed.claims.signed_at
+    if signed_at is not None:
+        return datetime.fromtimestamp(signed_at, UTC)
+    if record is not None and matches and parsed.claims.kind == "license":
+        return _as_utc(record.issued_at)
+    return None
 
 
 def _der(certificate: x509.Certificate) -> bytes:

@@ -125,8 +125,11 @@ async def verify_token(
     stated = client.stated_purpose(purpose)
     presentation = peek_kind(token) == "presentation"
     # A license token is checked on the event loop: a signature and one indexed read
-    # (~0.25 ms) cost less than the hop to a worker thread. A presentation code's
-    # check commits, so it goes to a thread. The access record is awaited.
+    # (~0.25 ms) cost less than the hop to a worker thread. That is safe only because
+    # the decoder is bounded (``tokens.parse_token``: size first, then a walker over a
+    # closed CBOR subset; tens of microseconds for any input, see bench/fuzz_tokens.py).
+    # A presentation code's check commits, so it goes to a thread. The access record
+    # is awaited.
     if presentation:
         check = partial(
             state.verifier.verify_token, token, checked_by=Checker.of(client), purpose=stated

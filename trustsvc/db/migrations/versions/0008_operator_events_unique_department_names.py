@@ -1,7 +1,7 @@
 """operator events; department names unique
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 
 Departments that already share a name keep it on the oldest; each later one
 is renamed "name（credit code）" so that the unique index can be built. Their
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,58 @@
+"""`department revoke-seal --invalid-since`: RFC 5280 invalidityDate from the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from tests.helpers import DEPARTMENT_A
+from trustsvc.cli import cli
+from trustsvc.config import Settings
+from trustsvc.departments import get_department
+from trustsvc.licenses.service import LicenseService
+
+
+def _run(settings: Settings, *args: str) -> tuple[int, str, str]:
+    environment = {
+        "TRUSTSVC_KEY_PASSPHRASE": settings.key_passphrase.get_secret_value(),
+        "TRUSTSVC_DATABASE_URL": settings.database_url or "",
+        "TRUSTSVC_PUBLIC_BASE_URL": settings.public_base_url,
+    }
+    result = CliRunner().invoke(
+        cli, ["--home", str(settings.home), *args], env=environment, catch_exceptions=False
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_revoke_seal_takes_an_invalidity_date(licenses: LicenseService, settings: Settings) -> None:
+    [seal] = get_department(licenses.services, DEPARTMENT_A).seals
+    since = seal.not_before.astimezone(UTC)
+    base = ["department", "revoke-seal", "--code", DEPARTMENT_A]
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    code, _out, err = _run(settings, *base, "--reason", "key_compromise", "--invalid-since", future)
+    assert code == 65 and err.startswith("trustsvc: error: ") and "future" in err
+    assert len(err.strip().splitlines()) == 1
+    code, _out, err = _run(settings, *base, "--reason", "key_compromise", "--invalid-since", "soon")
+    assert code == 65 and "ISO 8601" in err
+    code, _out, err = _run(settings, *base, "--invalid-since", since.isoformat())
+    assert code == 65 and "key_compromise" in err
+    code, out, err = _run(
+        settings, *base, "--reason", "key_compromise", "--invalid-since", since.isoformat()
+    )
+    assert code == 0, err
+    [revoked] = json.loads(out)
+    assert revoked["revocation_reason"] == "key_compromise"
+    assert datetime.fromisoformat(revoked["invalidity_date"]) == since
+
+
+@pytest.mark.parametrize("written", ["2026-11-30T08:00:00", "2026-11-30 08:00"])
+def test_a_time_without_offset_is_in_the_service_zone(written: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from trustsvc.cli import _moment
+
+    moment = _moment(written, ZoneInfo("Asia/Shanghai"), "--invalid-since")
+    assert moment == datetime(2026, 11, 30, 0, 0, tzinfo=UTC)

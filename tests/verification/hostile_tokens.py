@@ -1,0 +1,245 @@
+"""Tokens for the decoder's tests and bench/fuzz_tokens.py: genuine ones, the format as it was
+printed before issue 10 (version 1), and hand-built hostile CBOR.
+
+Built with cbor2 and the ``_raw`` helpers here, not with the decoder under test.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import cbor2
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from trustsvc.keys.store import SigningKey
+from trustsvc.licenses.identifiers import LicenseIdentifier
+from trustsvc.verification.tokens import TokenClaims, content_hash, sign_token
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+KID = bytes(range(8))
+IDENTIFIER = str(
+    LicenseIdentifier("11100000MB0000019L001", "11330100MB0000001R", "202600000001", 1)
+)
+
+
+def text(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def raw(token: str) -> bytes:
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+
+
+def claims(**changes: Any) -> TokenClaims:
+    values: dict[str, Any] = {
+        "identifier": IDENTIFIER,
+        "type_code": "11100000MB0000019L001",
+        "issuer_code": "11330100MB0000001R",
+        "valid_from": date(2026, 1, 1),
+        "valid_until": date(2031, 1, 1),
+        "content_hash": content_hash(b"license"),
+        "signed_at": 1_780_000_000,
+    }
+    values.update(changes)
+    return TokenClaims(**values)
+
+
+def genuine(key: SigningKey, **changes: Any) -> str:
+    return sign_token(claims(**changes), key, KID)
+
+
+def presentation(key: SigningKey) -> str:
+    return genuine(
+        key, kind="presentation", expires_at=1_780_000_300, nonce=bytes(16), signed_at=1_780_000_000
+    )
+
+
+def legacy(
+    key: ec.EllipticCurvePrivateKey, parts: TokenClaims, kid: bytes = KID, high_s: bool = False
+) -> str:
+    """A version 1 token exactly as ``sign_token`` wrote it before issue 10."""
+    body: dict[int, Any] = {
+        1: parts.identifier,
+        2: parts.valid_from.toordinal(),
+        4: parts.content_hash,
+    }
+    if parts.valid_until is not None:
+        body[3] = parts.valid_until.toordinal()
+    if parts.kind != "license":
+        body[5] = parts.kind
+    if parts.expires_at is not None:
+        body[6] = parts.expires_at
+    if parts.nonce is not None:
+        body[7] = parts.nonce
+    payload = cbor2.dumps(body, canonical=True)
+    protected = cbor2.dumps({1: -7, 4: kid}, canonical=True)
+    to_be_signed = cbor2.dumps(["Signature1", protected, b"", payload])
+    while True:
+        r, s = decode_dss_signature(key.sign(to_be_signed, ec.ECDSA(hashes.SHA256())))
+        if (s > P256_ORDER // 2) == high_s:
+            break
+    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return text(cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature])))
+
+
+def parts_of(token: str) -> list[Any]:
+    """[protected, unprotected, payload, signature] of a token (cbor2's reading)."""
+    message = cbor2.loads(raw(token))
+    return list(message.value)
+
+
+def rebuilt(token: str, change: Callable[[list[Any]], object]) -> str:
+    """The token with its COSE parts changed by ``change`` (the signature left as it was)."""
+    parts = parts_of(token)
+    change(parts)
+    return text(cbor2.dumps(cbor2.CBORTag(18, parts)))
+
+
+def with_payload(token: str, body: Any, canonical: bool = True) -> str:
+    def change(parts: list[Any]) -> None:
+        parts[2] = body if isinstance(body, bytes) else cbor2.dumps(body, canonical=canonical)
+
+    return rebuilt(token, change)
+
+
+def payload_of(token: str) -> dict[int, Any]:
+    body: dict[int, Any] = cbor2.loads(parts_of(token)[2])
+    return body
+
+
+def high_s(token: str) -> str:
+    """The same token with the other ECDSA signature (r, n - s): valid, but a second encoding."""
+
+    def change(parts: list[Any]) -> None:
+        signature = parts[3]
+        s = int.from_bytes(signature[32:], "big")
+        parts[3] = signature[:32] + (P256_ORDER - s).to_bytes(32, "big")
+
+    return rebuilt(token, change)
+
+
+def tag4_bomb(token: str) -> str:
+    """Issue 10's bomb: a decimal fraction 1e100000000 (tag 4) as valid-from (~250 characters)."""
+    body = payload_of(token)
+    body[2] = cbor2.CBORTag(4, [100000000, 1])
+    return with_payload(token, body)
+
+
+def _indefinite_map(token: str) -> bytes:
+    body = payload_of(token)
+    encoded = cbor2.dumps(body, canonical=True)
+    return b"\xbf" + encoded[1:] + b"\xff"
+
+
+def _non_shortest(token: str) -> bytes:
+    encoded = cbor2.dumps(payload_of(token), canonical=True)
+    # The map head as a one-byte argument: a second encoding of the same map.
+    return bytes([0xB8, encoded[0] & 0x1F]) + encoded[1:]
+
+
+def _duplicate_key(token: str) -> bytes:
+    encoded = cbor2.dumps(payload_of(token), canonical=True)
+    count = encoded[0] & 0x1F
+    # The first pair (version 2) once more, at the end.
+    return bytes([0xA0 | (count + 1)]) + encoded[1:] + b"\x00\x02"
+
+
+def _out_of_order(token: str) -> bytes:
+    body = payload_of(token)
+    return cbor2.dumps(dict(reversed(list(body.items()))))
+
+
+def _nested(depth: int) -> bytes:
+    return b"\x81" * depth + b"\x00"
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _unused_bits_set(token: str) -> str:
+    """The same bytes, but the last character's unused low bit set: a second text for them."""
+    if len(token) % 4 == 0:
+        # No unused bits: drop a byte so that there are some, then set one.
+        token = text(raw(token)[:-1])
+    last = _ALPHABET.index(token[-1])
+    return token[:-1] + _ALPHABET[last | 1]
+
+
+def hostile(token: str) -> dict[str, str]:
+    """Named hostile variants of a genuine version 2 token; none may be accepted."""
+    body = payload_of(token)
+
+    def field(key: int, value: Any) -> str:
+        changed = dict(body)
+        changed[key] = value
+        return with_payload(token, changed)
+
+    raw_token = raw(token)
+    return {
+        "tag 4 decimal fraction bomb": tag4_bomb(token),
+        "tag 5 bigfloat": field(2, cbor2.CBORTag(5, [100000000, 1])),
+        "bignum": field(2, 2**200),
+        "tag 1 epoch time": field(8, cbor2.CBORTag(1, 1_780_000_000)),
+        "float valid-from": field(2, 739000.0),
+        "half float": field(2, b"\xf9\x3c\x00"),
+        "true": field(8, True),
+        "null valid-until": field(3, None),
+        "undefined": field(3, cbor2.undefined),
+        "negative date": field(2, -1),
+        "text date": field(2, "2026-01-01"),
+        "date too late": field(2, date.max.toordinal() + 1),
+        "seconds beyond 32 bits": field(8, 2**32),
+        "long content hash": field(4, bytes(17)),
+        "long identifier": field(1, "1" * 200),
+        "identifier not text": field(1, IDENTIFIER.encode()),
+        "identifier lower case": field(1, IDENTIFIER.lower()),
+        "kind license spelt out": field(5, "license"),
+        "kind unknown": field(5, "admin"),
+        "version 3": field(0, 3),
+        "unknown key": field(9, 1),
+        "nested array": field(1, [[[[IDENTIFIER]]]]),
+        "nested map": field(1, {1: {1: {1: IDENTIFIER}}}),
+        "validity ends before it starts": field(3, body[2] - 1),
+        "no signing time": with_payload(token, {k: v for k, v in body.items() if k != 8}),
+        "indefinite map": with_payload(token, _indefinite_map(token)),
+        "non-shortest head": with_payload(token, _non_shortest(token)),
+        "duplicate key": with_payload(token, _duplicate_key(token)),
+        "keys out of order": with_payload(token, _out_of_order(token)),
+        "payload not a map": with_payload(token, [1, 2, 3]),
+        "payload deeply nested": with_payload(token, _nested(10_000)),
+        "payload trailing bytes": with_payload(token, cbor2.dumps(body, canonical=True) + b"\x00"),
+        "huge byte string length": text(raw_token[:-66] + b"\x5b" + (2**62).to_bytes(8, "big")),
+        "indefinite byte string": text(raw_token[:-66] + b"\x5f\x41\x00\xff"),
+        "trailing bytes": text(raw_token + b"\x00"),
+        "truncated": text(raw_token[:-1]),
+        "untagged": text(raw_token[1:]),
+        "tag 98 COSE_Sign": text(b"\xd8\x62" + raw_token[1:]),
+        "double tag": text(b"\xd2" + raw_token),
+        "array of five": rebuilt(token, lambda p: p.append(b"")),
+        "unprotected header": rebuilt(token, lambda p: p.__setitem__(1, {4: KID})),
+        "protected header extra key": rebuilt(
+            token, lambda p: p.__setitem__(0, cbor2.dumps({1: -7, 4: KID, 3: 0}, canonical=True))
+        ),
+        "protected header alg none": rebuilt(
+            token, lambda p: p.__setitem__(0, cbor2.dumps({1: 0, 4: KID}, canonical=True))
+        ),
+        "short key id": rebuilt(
+            token, lambda p: p.__setitem__(0, cbor2.dumps({1: -7, 4: KID[:4]}, canonical=True))
+        ),
+        "short signature": rebuilt(token, lambda p: p.__setitem__(3, p[3][:63])),
+        "zero signature": rebuilt(token, lambda p: p.__setitem__(3, bytes(64))),
+        "high-S signature": high_s(token),
+        "padding": token + "=" * (-len(token) % 4 or 4),
+        "standard base64": base64.b64encode(raw_token).decode().rstrip("=").replace("-", "+")
+        + "+/",
+        "non-zero trailing bits": _unused_bits_set(token),
+        "whitespace inside": token[:10] + " " + token[10:],
+        "non-ASCII": token[:10] + "证" + token[10:],
+        "too long": "A" * 2049,
+        "empty": "",
+    }

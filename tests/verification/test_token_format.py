@@ -1,0 +1,130 @@
+"""The strict token decoder: one encoding per token, bounded work, only InvalidTokenError."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cbor2
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+import trustsvc
+from tests.verification import hostile_tokens as H
+from trustsvc.verification.tokens import (
+    InvalidTokenError,
+    parse_token,
+    peek_kind,
+    signature_is_valid,
+)
+
+KEY = ec.generate_private_key(ec.SECP256R1())
+GENUINE = H.genuine(KEY)
+
+
+def _refused_quickly(token: str) -> InvalidTokenError:
+    started = time.thread_time()
+    with pytest.raises(InvalidTokenError) as refused:
+        parse_token(token)
+    assert time.thread_time() - started < 0.05
+    assert peek_kind(token) is None
+    return refused.value
+
+
+def test_a_new_token_is_version_2_with_its_signing_time() -> None:
+    parsed = parse_token(GENUINE)
+    assert parsed.version == 2
+    assert parsed.claims == H.claims()
+    assert parse_token(H.presentation(KEY)).claims.kind == "presentation"
+
+
+def test_sign_token_makes_low_s_signatures() -> None:
+    for _ in range(40):
+        signature = parse_token(H.genuine(KEY)).signature
+        assert int.from_bytes(signature[32:], "big") <= H.P256_ORDER // 2
+
+
+def test_the_high_s_twin_of_a_new_token_is_refused() -> None:
+    twin = H.high_s(GENUINE)
+    # It is a valid ECDSA signature over the same bytes: only the rule refuses it.
+    parts = H.parts_of(twin)
+    assert parts[2] == H.parts_of(GENUINE)[2]
+    assert "low-S" in str(_refused_quickly(twin))
+
+
+@pytest.mark.parametrize("high_s", [False, True], ids=["low-S", "high-S"])
+def test_tokens_printed_before_issue_10_still_read(high_s: bool) -> None:
+    """Version 1, exactly as the old encoder wrote it, with either signature."""
+    old = H.legacy(KEY, H.claims(signed_at=None), high_s=high_s)
+    parsed = parse_token(old)
+    assert parsed.version == 1 and parsed.claims == H.claims(signed_at=None)
+    certificate = _self_signed(KEY)
+    assert signature_is_valid(parsed, certificate)
+
+
+@pytest.mark.parametrize("name", sorted(H.hostile(GENUINE)))
+def test_hostile_tokens_are_refused_quickly(name: str) -> None:
+    _refused_quickly(H.hostile(GENUINE)[name])
+
+
+def test_only_one_encoding_reads() -> None:
+    """Re-encoding what was read gives the same bytes: nothing else was accepted."""
+    raw = H.raw(GENUINE)
+    assert cbor2.dumps(cbor2.loads(raw), canonical=True) == raw
+
+
+def test_the_tag_4_bomb_is_refused_within_50_ms_in_a_fresh_process(tmp_path: Path) -> None:
+    """Issue 10's bomb. Before the fix ``int()`` ran for minutes: the child is killed at 20 s."""
+    bomb = H.tag4_bomb(GENUINE)
+    assert len(bomb) < 300
+    script = (
+        "import sys, time\n"
+        "from trustsvc.verification.tokens import InvalidTokenError, parse_token\n"
+        "started = time.perf_counter()\n"
+        "try:\n"
+        "    parse_token(sys.argv[1])\n"
+        "except InvalidTokenError:\n"
+        "    print(time.perf_counter() - started)\n"
+    )
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", script, bomb],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+            cwd=tmp_path,
+            env=_same_code(),
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("decoding the tag 4 bomb ran for more than 20 s")
+    assert child.returncode == 0, child.stderr
+    assert float(child.stdout) < 0.05
+
+
+def _self_signed(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "token test")])
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _same_code() -> dict[str, str]:
+    """The environment for a child that imports the very trustsvc this test imported."""
+    source = str(Path(trustsvc.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")])}
