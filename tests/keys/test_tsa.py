@@ -163,3 +163,17 @@ def test_tokens_are_canonical_der(services: Services, nonce: int | None) -> None
     attributes = token["content"]["signer_infos"][0]["signed_attrs"]
     encoded = [a.dump() for a in attributes]
     assert encoded == sorted(encoded)  # DER SET OF order
+
+
+def test_tokens_carry_the_operator_tsa_policy(services: Services) -> None:
+    """Under TRUSTSVC_OID_ARC, never the private enterprise number that was not ours."""
+    response = tsp.TimeStampResp.load(
+        services.tsa.respond(_request("sha256", hashlib.sha256(b"x").digest()))
+    )
+    policy = (
+        response["time_stamp_token"]["content"]["encap_content_info"]["content"]
+        .parsed["policy"]
+        .dotted
+    )
+    assert policy == services.settings.tsa_policy == "1.3.6.1.4.1.32473.2.1"
+    assert not policy.startswith("1.3.6.1.4.1.61002")

@@ -27,6 +27,7 @@ from trustsvc.db.models import CertificateRecord, CrlRecord
 from trustsvc.errors import InvalidInputError, NotFoundError
 from trustsvc.keys.certificates import find_issued
 from trustsvc.keys.pki import CERTIFICATE_AUTHORITIES, Pki
+from trustsvc.keys.responder import OcspResponder
 
 #: RFC 5280 reason codes offered to operators, by their CLI / API spelling.
 REASONS: dict[str, x509.ReasonFlags] = {
@@ -62,6 +63,8 @@ class RevocationService:
         self.clock = clock
         self.crl_lifetime = crl_lifetime
         self.ocsp_lifetime = ocsp_lifetime
+        #: Signs the answers; short-lived and renewed (RFC 6960 §4.2.2.2.1).
+        self.responder = OcspResponder(database, pki, clock)
 
     # ---- CRL -------------------------------------------------------------
 
@@ -185,13 +188,14 @@ class RevocationService:
             revocation_time=revoked_at,
             revocation_reason=reason,
         )
-        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, self.pki.ocsp).certificates(
-            [self.pki.ocsp]
+        responder, responder_key = self.responder.current()
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, responder).certificates(
+            [responder]
         )
         for extension in request.extensions:
             if isinstance(extension.value, x509.OCSPNonce):
                 builder = builder.add_extension(extension.value, critical=False)
-        response = builder.sign(self.pki.key("ocsp"), hashes.SHA256())
+        response = builder.sign(responder_key, hashes.SHA256())
         return response.public_bytes(serialization.Encoding.DER)
 
 
