@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from trustsvc.config import DEVELOPMENT_PASSPHRASE, Settings
+from trustsvc.config import DEVELOPMENT_PASSPHRASE, DOCUMENTATION_OID_ARC, Settings
 from trustsvc.errors import ConfigurationError
 
 
@@ -39,7 +39,51 @@ def test_production_accepts_a_real_configuration(tmp_path: Path) -> None:
         key_passphrase=SecretStr("a long and private passphrase"),
         development_sign_in=False,
         public_base_url="https://licenses.example.gov.cn/",
+        oid_arc=OPERATOR_ARC,
     ).check_production()
+
+
+#: A UUID arc (ITU-T X.667): an operator's own without registration.
+OPERATOR_ARC = "2.25.329800735698586629295641978511506172918"
+
+
+def test_production_refuses_the_documentation_oid_arc(tmp_path: Path) -> None:
+    real = {
+        "key_passphrase": SecretStr("a long and private passphrase"),
+        "development_sign_in": False,
+        "public_base_url": "https://licenses.example.gov.cn/",
+    }
+    for placeholder in (
+        {},
+        {"oid_arc": DOCUMENTATION_OID_ARC + ".5"},
+        {"oid_arc": OPERATOR_ARC, "certificate_policy_oid": DOCUMENTATION_OID_ARC + ".1.1"},
+    ):
+        settings = Settings(home=tmp_path, production=True, **real, **placeholder)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="RFC 5612"):
+            settings.check_production()
+
+
+def test_oids_are_derived_from_the_operator_arc_and_checked() -> None:
+    settings = Settings(oid_arc=OPERATOR_ARC)
+    assert settings.certificate_policy == f"{OPERATOR_ARC}.1.1"
+    assert settings.tsa_policy == f"{OPERATOR_ARC}.2.1"
+    assert Settings(
+        oid_arc=OPERATOR_ARC, certificate_policy_oid="1.2.156.1"
+    ).certificate_policy == ("1.2.156.1")
+    assert Settings().tsa_policy == f"{DOCUMENTATION_OID_ARC}.2.1"
+    for bad in ("", "1", "3.1", "1.40.1", "1.3.6.1.4.1.", "1.3.06", "1.3.x", "1.2 .3"):
+        with pytest.raises(ValidationError):
+            Settings(oid_arc=bad)
+    # The PKI's pointers may be plain http (ETSI EN 319 412-2) while people get https.
+    split = Settings(public_base_url="https://a.example", pki_base_url="http://pki.a.example/")
+    assert split.pki_url_base == "http://pki.a.example"
+    assert Settings(public_base_url="https://a.example").pki_url_base == "https://a.example"
+
+
+def test_an_ocsp_answer_never_outlives_its_responder_certificate() -> None:
+    assert Settings(ocsp_lifetime_hours=12, ocsp_responder_lifetime_hours=24)
+    with pytest.raises(ValidationError, match="at least twice"):
+        Settings(ocsp_lifetime_hours=24, ocsp_responder_lifetime_hours=47)
 
 
 def test_secrets_do_not_show_in_repr() -> None:

@@ -9,12 +9,13 @@ them, so a careless deployment fails at start rather than later in the field.
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from trustsvc.errors import ConfigurationError
@@ -22,6 +23,12 @@ from trustsvc.errors import ConfigurationError
 #: The passphrase used when none is configured. Anyone can read it here, so
 #: production mode refuses it.
 DEVELOPMENT_PASSPHRASE = "trustsvc-development-passphrase"  # noqa: S105
+
+#: RFC 5612's arc for documentation examples (IANA PEN 32473): a placeholder
+#: that can never name a real policy, so production mode refuses it.
+DOCUMENTATION_OID_ARC = "1.3.6.1.4.1.32473"
+
+_OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]{0,38})){1,40}$")
 
 
 class DocumentStoreKind(StrEnum):
@@ -156,6 +163,28 @@ class Settings(BaseSettings):
         default=16 * 1024,
         description="Largest request head (request line and headers) accepted; larger gets 431.",
     )
+    oid_arc: str = Field(
+        default=DOCUMENTATION_OID_ARC,
+        description="The operator's own OID arc (e.g. under its IANA private enterprise number); "
+        "the certificate policy is <arc>.1.1 and the TSA policy <arc>.2.1. The default is "
+        "RFC 5612's documentation arc, which production mode refuses.",
+    )
+    certificate_policy_oid: str | None = Field(
+        default=None,
+        description="The policy OID put in certificatePolicies of every certificate the PKI "
+        "issues (the operator's CP/CPS); <arc>.1.1 when unset.",
+    )
+    pki_base_url: str | None = Field(
+        default=None,
+        description="Base of the CRL, OCSP and CA-certificate URLs written into certificates; "
+        "TRUSTSVC_PUBLIC_BASE_URL when unset. ETSI EN 319 412-2 wants them http:// (signed "
+        "objects; no TLS check that would itself need revocation data).",
+    )
+    ocsp_responder_lifetime_hours: Annotated[int, Field(ge=2, le=24 * 31)] = Field(
+        default=7 * 24,
+        description="Life of the OCSP responder certificate (RFC 6960 §4.2.2.2.1: short, as it "
+        "carries ocsp-nocheck); each serving process renews its own past half of it.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -186,7 +215,42 @@ class Settings(BaseSettings):
         "issuing transaction.",
     )
 
-    @field_validator("public_base_url", "tsa_url", "oidc_issuer")
+    @field_validator("oid_arc", "certificate_policy_oid")
+    @classmethod
+    def _dotted_oid(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not _OID.fullmatch(value) or (value[0] in "01" and int(value.split(".")[1]) > 39):
+            raise ValueError(f"{value!r} is not an object identifier in dotted decimal form")
+        return value
+
+    @model_validator(mode="after")
+    def _answers_end_before_their_signer(self) -> Settings:
+        # Renewed at half its life, the responder certificate then still covers
+        # every answer it signs (RFC 6960: nextUpdate within the signer's validity).
+        if self.ocsp_responder_lifetime_hours < 2 * self.ocsp_lifetime_hours:
+            raise ValueError(
+                "TRUSTSVC_OCSP_RESPONDER_LIFETIME_HOURS must be at least twice "
+                "TRUSTSVC_OCSP_LIFETIME_HOURS"
+            )
+        return self
+
+    @property
+    def certificate_policy(self) -> str:
+        """The policy OID the PKI's certificates carry."""
+        return self.certificate_policy_oid or f"{self.oid_arc}.1.1"
+
+    @property
+    def tsa_policy(self) -> str:
+        """The policy OID of the built-in TSA's tokens (RFC 3161 TSTInfo.policy)."""
+        return f"{self.oid_arc}.2.1"
+
+    @property
+    def pki_url_base(self) -> str:
+        return self.pki_base_url or self.public_base_url
+
+    @field_validator("public_base_url", "tsa_url", "oidc_issuer", "pki_base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str | None) -> str | None:
         if value is None:
@@ -242,6 +306,15 @@ class Settings(BaseSettings):
             found.append("TRUSTSVC_OIDC_ISSUER is set without TRUSTSVC_OIDC_CLIENT_ID")
         if self.seal_key_store == "pkcs11" and self.pkcs11_pin is None:
             found.append("TRUSTSVC_PKCS11_PIN is not set")
+        for name, oid in (
+            ("TRUSTSVC_OID_ARC", self.oid_arc),
+            ("TRUSTSVC_CERTIFICATE_POLICY_OID", self.certificate_policy),
+        ):
+            if oid == DOCUMENTATION_OID_ARC or oid.startswith(DOCUMENTATION_OID_ARC + "."):
+                found.append(
+                    f"{name} is under RFC 5612's documentation arc {DOCUMENTATION_OID_ARC}"
+                )
+                break
         return found
 
     def check_production(self) -> None:

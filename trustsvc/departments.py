@@ -209,6 +209,7 @@ def _issue_seal(services: Services, session: Session, department: Department) ->
             services.pki.key("issuing"),
             services.pki.urls,
             now,
+            services.pki.policy,
         )
         session.add(
             new_record(

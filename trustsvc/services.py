@@ -13,6 +13,7 @@ from trustsvc.clock import Clock, SystemClock
 from trustsvc.config import Settings
 from trustsvc.db import Database, open_database
 from trustsvc.keys.pki import Pki, init_pki, is_initialised, load_pki, seal_key_store
+from trustsvc.keys.responder import OcspResponder
 from trustsvc.keys.revocation import RevocationService
 from trustsvc.keys.store import SealKeyStore
 from trustsvc.keys.tsa import TimestampAuthority
@@ -36,7 +37,15 @@ class Services:
             crl_lifetime=timedelta(hours=self.settings.crl_lifetime_hours),
             ocsp_lifetime=timedelta(hours=self.settings.ocsp_lifetime_hours),
         )
-        self.tsa = TimestampAuthority(self.pki.tsa, self.pki.key("tsa"), self.clock)
+        self.revocation.responder = OcspResponder(
+            self.database,
+            self.pki,
+            self.clock,
+            lifetime=timedelta(hours=self.settings.ocsp_responder_lifetime_hours),
+        )
+        self.tsa = TimestampAuthority(
+            self.pki.tsa, self.pki.key("tsa"), self.clock, self.settings.tsa_policy
+        )
 
     def close(self) -> None:
         self.database.dispose()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 from typing import Any
 
 import pytest
@@ -12,11 +13,16 @@ from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+from reportlab.pdfgen.canvas import Canvas
 
 from tests.conftest import LiveServer
-from tests.helpers import as_asn1
-from trustsvc.keys.tsa import InProcessTimeStamper, make_timestamper
+from tests.helpers import DEPARTMENT_A, as_asn1
+from trustsvc.departments import active_seal
+from trustsvc.keys.tsa import InProcessTimeStamper, TimestampAuthority, make_timestamper
+from trustsvc.licenses.service import LicenseService
+from trustsvc.seals.sealer import Sealer
 from trustsvc.services import Services
+from trustsvc.verification.verifier import Verifier
 
 TIMESTAMP_QUERY = {"Content-Type": "application/timestamp-query"}
 
@@ -163,3 +169,50 @@ def test_tokens_are_canonical_der(services: Services, nonce: int | None) -> None
     attributes = token["content"]["signer_infos"][0]["signed_attrs"]
     encoded = [a.dump() for a in attributes]
     assert encoded == sorted(encoded)  # DER SET OF order
+
+
+def test_tokens_carry_the_operator_tsa_policy(services: Services) -> None:
+    """Under TRUSTSVC_OID_ARC, never the private enterprise number that was not ours."""
+    response = tsp.TimeStampResp.load(
+        services.tsa.respond(_request("sha256", hashlib.sha256(b"x").digest()))
+    )
+    policy = (
+        response["time_stamp_token"]["content"]["encap_content_info"]["content"]
+        .parsed["policy"]
+        .dotted
+    )
+    assert policy == services.settings.tsa_policy == "1.3.6.1.4.1.32473.2.1"
+    assert not policy.startswith("1.3.6.1.4.1.61002")
+
+
+def test_documents_timestamped_under_the_old_policy_verify_as_before(
+    licenses: LicenseService,
+) -> None:
+    """Tokens made before carry 1.3.6.1.4.1.61002.1.1; verification does not judge the policy."""
+    services = licenses.services
+    material = active_seal(services, DEPARTMENT_A).material
+    reports = []
+    for policy in ("1.3.6.1.4.1.61002.1.1", services.settings.tsa_policy):
+        authority = TimestampAuthority(
+            services.pki.tsa, services.pki.key("tsa"), services.clock, policy
+        )
+        sealer = Sealer(
+            make_timestamper(None, authority),
+            services.revocation,
+            services.pki.issuing,
+            services.pki.tsa,
+        )
+        sealed = sealer.seal(_page(), material, (300, 100, 420, 220), None, policy).pdf
+        reports.append(Verifier(services, allow_fetching=False).verify_pdf(sealed))
+    old, new = reports
+    assert (old.verdict, old.reasons) == (new.verdict, new.reasons)
+    assert old.facts.timestamp_authority
+    assert not any("timestamp" in reason.code for reason in old.reasons)
+
+
+def _page() -> bytes:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer)
+    canvas.drawString(100, 700, "timestamped")
+    canvas.save()
+    return buffer.getvalue()

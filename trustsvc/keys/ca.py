@@ -1,9 +1,15 @@
 """Certificate profiles of the service's PKI (RFC 5280), built with cryptography.
 
 root CA -> issuing CA -> department seal certificates and the OCSP responder;
-root CA -> timestamping certificate. Seal certificates follow the spirit of
-ETSI EN 319 412-3 for legal persons: the organisation's name, and its unified
-social credit code as ``organizationIdentifier`` ("NTRCN-" + code).
+root CA -> timestamping certificate. Seal certificates follow ETSI EN 319 412-2
+and -3 for legal persons (a non-qualified e-seal): countryName CN, the
+organisation's name, its unified social credit code as ``organizationIdentifier``
+("NTRCN-" + code), the operator's policy in certificatePolicies, CRL and OCSP
+pointers. Key usage is digitalSignature + nonRepudiation (EN 319 412-2 table 1
+type B, a content-commitment setting), as Chinese signing certificates carry
+(GM/T 0015); the type A that EN 319 412-2 prefers is a "should". Every
+certificate the PKI issues carries the operator's certificate policy, so that a
+relying party can tell under which CP/CPS it was issued.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from trustsvc.licenses.identifiers import validate_credit_code
 ROOT_LIFETIME = timedelta(days=20 * 365)
 ISSUING_LIFETIME = timedelta(days=10 * 365)
 TSA_LIFETIME = timedelta(days=10 * 365)
-OCSP_LIFETIME = timedelta(days=3 * 365)
+#: RFC 6960 §4.2.2.2.1: a responder certificate with ocsp-nocheck cannot be
+#: revoked, so it lives days, not years; the service renews it (keys.responder).
+OCSP_LIFETIME = timedelta(days=7)
 SEAL_LIFETIME = timedelta(days=3 * 365)
 #: Back-dating of notBefore, so that a clock slightly behind still accepts a new certificate.
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -117,6 +125,16 @@ def _revocation_pointers(
     return builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
 
 
+def _with_policy(builder: x509.CertificateBuilder, policy: str | None) -> x509.CertificateBuilder:
+    """RFC 5280 §4.2.1.4: the operator's policy OID, without qualifiers (the CPS is published)."""
+    if policy is None:
+        return builder
+    return builder.add_extension(
+        x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier(policy), None)]),
+        critical=False,
+    )
+
+
 def _ca_key_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=False,
@@ -155,13 +173,15 @@ def service_name(organisation: str, common_name: str) -> x509.Name:
     )
 
 
-def build_root_ca(key: SigningKey, subject: x509.Name, now: datetime) -> x509.Certificate:
+def build_root_ca(
+    key: SigningKey, subject: x509.Name, now: datetime, policy: str | None = None
+) -> x509.Certificate:
     builder = (
         _base_builder(subject, subject, key.public_key(), now, ROOT_LIFETIME)
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
     )
-    return builder.sign(key, _SIGNATURE_HASH)
+    return _with_policy(builder, policy).sign(key, _SIGNATURE_HASH)
 
 
 def build_issuing_ca(
@@ -171,6 +191,7 @@ def build_issuing_ca(
     root_key: SigningKey,
     urls: PkiUrls,
     now: datetime,
+    policy: str | None = None,
 ) -> x509.Certificate:
     builder = _base_builder(subject, root_cert.subject, key.public_key(), now, ISSUING_LIFETIME)
     builder = _issued_by(builder, root_cert)
@@ -178,7 +199,7 @@ def build_issuing_ca(
     builder = builder.add_extension(
         x509.BasicConstraints(ca=True, path_length=0), critical=True
     ).add_extension(_ca_key_usage(), critical=True)
-    return builder.sign(root_key, _SIGNATURE_HASH)
+    return _with_policy(builder, policy).sign(root_key, _SIGNATURE_HASH)
 
 
 def build_tsa_certificate(
@@ -188,6 +209,7 @@ def build_tsa_certificate(
     root_key: SigningKey,
     urls: PkiUrls,
     now: datetime,
+    policy: str | None = None,
 ) -> x509.Certificate:
     """RFC 3161 §2.3: the timeStamping purpose, alone, in a critical EKU."""
     builder = _base_builder(subject, root_cert.subject, key.public_key(), now, TSA_LIFETIME)
@@ -198,7 +220,7 @@ def build_tsa_certificate(
         .add_extension(_signing_key_usage(non_repudiation=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
     )
-    return builder.sign(root_key, _SIGNATURE_HASH)
+    return _with_policy(builder, policy).sign(root_key, _SIGNATURE_HASH)
 
 
 def build_ocsp_certificate(
@@ -207,17 +229,36 @@ def build_ocsp_certificate(
     issuing_cert: x509.Certificate,
     issuing_key: SigningKey,
     now: datetime,
+    urls: PkiUrls | None = None,
+    policy: str | None = None,
+    lifetime: timedelta = OCSP_LIFETIME,
 ) -> x509.Certificate:
-    """RFC 6960 §4.2.2.2 delegated responder, with id-pkix-ocsp-nocheck."""
-    builder = _base_builder(subject, issuing_cert.subject, key.public_key(), now, OCSP_LIFETIME)
+    """RFC 6960 §4.2.2 delegated responder, with id-pkix-ocsp-nocheck and a short life.
+
+    AIA names the issuing CA's certificate (caIssuers) only: an OCSP pointer
+    would ask a client to check the responder with itself, which nocheck rules out.
+    """
+    builder = _base_builder(subject, issuing_cert.subject, key.public_key(), now, lifetime)
     builder = _issued_by(builder, issuing_cert)
+    if urls is not None:
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(urls.certificate("issuing")),
+                    )
+                ]
+            ),
+            critical=False,
+        )
     builder = (
         builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_signing_key_usage(non_repudiation=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
         .add_extension(x509.OCSPNoCheck(), critical=False)
     )
-    return builder.sign(issuing_key, _SIGNATURE_HASH)
+    return _with_policy(builder, policy).sign(issuing_key, _SIGNATURE_HASH)
 
 
 def seal_subject(department_name: str, credit_code: str, region_code: str | None) -> x509.Name:
@@ -239,6 +280,7 @@ def build_seal_certificate(
     issuing_key: SigningKey,
     urls: PkiUrls,
     now: datetime,
+    policy: str | None = None,
 ) -> x509.Certificate:
     """A department's e-seal: digitalSignature + nonRepudiation, OCSP and CRL pointers."""
     builder = _base_builder(subject, issuing_cert.subject, public_key, now, SEAL_LIFETIME)
@@ -247,7 +289,7 @@ def build_seal_certificate(
     builder = builder.add_extension(
         x509.BasicConstraints(ca=False, path_length=None), critical=True
     ).add_extension(_signing_key_usage(non_repudiation=True), critical=True)
-    return builder.sign(issuing_key, _SIGNATURE_HASH)
+    return _with_policy(builder, policy).sign(issuing_key, _SIGNATURE_HASH)
 
 
 def credit_code_of(certificate: x509.Certificate) -> str | None:

@@ -6,6 +6,12 @@ Layout under the home::
     pki/keys/{root,issuing,tsa,ocsp}.key.pem   encrypted CA, TSA and OCSP keys
     keys/                                   department seal keys
 
+The ``ocsp`` pair is the first responder only: its certificate lives days and
+each serving process replaces it with one of its own (``keys.responder``).
+The TSA certificate comes from the root directly: with the root key online in
+the home (it signs the root CRL), a TSA issuing CA would add a key and a CRL
+without separating anything.
+
 ``init_pki`` builds everything in a hidden folder and renames it into place
 inside the database transaction that records the certificates, so a failure
 at any step leaves neither a half-made folder nor orphan rows behind.
@@ -16,6 +22,7 @@ from __future__ import annotations
 import secrets
 import shutil
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -70,6 +77,8 @@ class Pki:
     certificates: dict[str, x509.Certificate]
     keys: FileKeyStore
     urls: ca.PkiUrls
+    #: The operator's certificate policy OID, put in every certificate issued from now on.
+    policy: str | None = None
 
     @property
     def root(self) -> x509.Certificate:
@@ -124,17 +133,21 @@ def load_pki(settings: Settings) -> Pki:
     return Pki(
         certificates,
         FileKeyStore(directory / "keys", settings.key_passphrase),
-        ca.PkiUrls(settings.public_base_url),
+        ca.PkiUrls(settings.pki_url_base),
+        settings.certificate_policy,
     )
 
 
 def _build(settings: Settings, keys: FileKeyStore, clock: Clock) -> dict[str, x509.Certificate]:
     now = clock.now()
-    urls = ca.PkiUrls(settings.public_base_url)
+    urls = ca.PkiUrls(settings.pki_url_base)
     organisation = settings.organisation_name
     algorithm = settings.key_algorithm
+    policy = settings.certificate_policy
     root_key = keys.create("root", algorithm)
-    root = ca.build_root_ca(root_key, ca.service_name(organisation, f"{organisation} Root CA"), now)
+    root = ca.build_root_ca(
+        root_key, ca.service_name(organisation, f"{organisation} Root CA"), now, policy
+    )
     issuing_key = keys.create("issuing", algorithm)
     issuing = ca.build_issuing_ca(
         issuing_key,
@@ -143,6 +156,7 @@ def _build(settings: Settings, keys: FileKeyStore, clock: Clock) -> dict[str, x5
         root_key,
         urls,
         now,
+        policy,
     )
     tsa = ca.build_tsa_certificate(
         keys.create("tsa", algorithm),
@@ -151,6 +165,7 @@ def _build(settings: Settings, keys: FileKeyStore, clock: Clock) -> dict[str, x5
         root_key,
         urls,
         now,
+        policy,
     )
     ocsp = ca.build_ocsp_certificate(
         keys.create("ocsp", algorithm),
@@ -158,6 +173,9 @@ def _build(settings: Settings, keys: FileKeyStore, clock: Clock) -> dict[str, x5
         issuing,
         issuing_key,
         now,
+        urls=urls,
+        policy=policy,
+        lifetime=timedelta(hours=settings.ocsp_responder_lifetime_hours),
     )
     return {"root": root, "issuing": issuing, "tsa": tsa, "ocsp": ocsp}
 

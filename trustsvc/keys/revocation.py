@@ -34,6 +34,7 @@ from trustsvc.db.models import CertificateRecord, CrlRecord
 from trustsvc.errors import InvalidInputError, NotFoundError
 from trustsvc.keys.certificates import find_issued
 from trustsvc.keys.pki import CERTIFICATE_AUTHORITIES, Pki
+from trustsvc.keys.responder import OcspResponder
 from trustsvc.keys.store import SigningKey
 
 #: RFC 5280 reason codes offered to operators, by their CLI / API spelling.
@@ -80,6 +81,8 @@ class RevocationService:
         self.clock = clock
         self.crl_lifetime = crl_lifetime
         self.ocsp_lifetime = ocsp_lifetime
+        #: Signs the answers; short-lived and renewed (RFC 6960 §4.2.2.2.1).
+        self.responder = OcspResponder(database, pki, clock)
 
     # ---- CRL -------------------------------------------------------------
 
@@ -220,16 +223,17 @@ class RevocationService:
             revocation_time=revoked_at,
             revocation_reason=reason,
         )
-        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, self.pki.ocsp).certificates(
-            [self.pki.ocsp]
+        responder, responder_key = self.responder.current()
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, responder).certificates(
+            [responder]
         )
         for extension in extensions:
             if isinstance(extension.value, x509.OCSPNonce):
                 builder = builder.add_extension(extension.value, critical=False)
-        response = builder.sign(self.pki.key("ocsp"), hashes.SHA256())
+        response = builder.sign(responder_key, hashes.SHA256())
         der = response.public_bytes(serialization.Encoding.DER)
         if invalidity_date is not None:
-            der = _with_invalidity_date(der, invalidity_date, self.pki.key("ocsp"))
+            der = _with_invalidity_date(der, invalidity_date, responder_key)
         return der
 
 

@@ -29,13 +29,17 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
 from trustsvc.clock import Clock
+from trustsvc.config import DOCUMENTATION_OID_ARC
 from trustsvc.errors import TimestampUnavailableError
 from trustsvc.keys import der
 from trustsvc.keys.store import SigningKey
 
-#: Policy under which the built-in TSA issues tokens (an arc for this service's
-#: own use; operators with a registered policy OID configure an external TSA).
-DEFAULT_POLICY = "1.3.6.1.4.1.61002.1.1"
+#: Policy under which the built-in TSA issues tokens when none is given: under
+#: RFC 5612's documentation arc, a placeholder (the service passes
+#: ``Settings.tsa_policy``, under the operator's TRUSTSVC_OID_ARC). Tokens made
+#: before carry 1.3.6.1.4.1.61002.1.1, a number that was never ours; verification
+#: does not judge the TSA policy, so they still verify.
+DEFAULT_POLICY = f"{DOCUMENTATION_OID_ARC}.2.1"
 
 _IMPRINT_LENGTHS = {"sha256": 32, "sha384": 48, "sha512": 64}
 #: A TimeStampReq is about 60 bytes, a few hundred with a policy and extensions;

@@ -10,6 +10,7 @@ import base64
 import binascii
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -109,6 +110,14 @@ def certificate(filename: str, services: PkiServicesDep) -> Response:
             f"no certificate {filename!r}; published are "
             + ", ".join(f"{n}.pem" for n in PUBLISHED)
         )
-    if extension == "pem":
-        return Response(services.pki.pem(name), media_type="application/x-pem-file")
-    return Response(services.pki.der(name), media_type="application/pkix-cert")
+    if name == "ocsp":
+        # The responder certificate this process signs with now (it is renewed).
+        responder, _key = services.revocation.responder.current()
+        encoding = serialization.Encoding.PEM if extension == "pem" else serialization.Encoding.DER
+        body = responder.public_bytes(encoding)
+    elif extension == "pem":
+        body = services.pki.pem(name)
+    else:
+        body = services.pki.der(name)
+    media_type = "application/x-pem-file" if extension == "pem" else "application/pkix-cert"
+    return Response(body, media_type=media_type)
