@@ -163,6 +163,34 @@ def test_concurrent_issuance_never_repeats_a_serial(licenses: LicenseService) ->
             InvalidLicenseDataError,
             "holder_id",
         ),
+        (
+            DEPARTMENT_A,
+            "business-license",
+            {"credit_code": "91330106MA27U1T087"},
+            InvalidLicenseDataError,
+            "credit_code: unified social credit code .* has check character '7'",
+        ),
+        (
+            DEPARTMENT_A,
+            "business-license",
+            {"credit_code": "91330106MA2H00014Q"},
+            InvalidLicenseDataError,
+            "credit_code: '91330106MA2H00014Q' is not the holder ID",
+        ),
+        (
+            DEPARTMENT_A,
+            "business-license",
+            {"valid_from": "1900-01-01"},
+            InvalidLicenseDataError,
+            "valid_from: 1900-01-01 is before 1949-10-01",
+        ),
+        (
+            DEPARTMENT_A,
+            "business-license",
+            {"established_on": "2999-01-01"},
+            InvalidLicenseDataError,
+            "established_on: 2999-01-01 is more than 100 years after today",
+        ),
         ("91330000000000000X", "business-license", {}, InvalidInputError, "check character"),
         ("11330100MB00000099", "business-license", {}, InvalidInputError, "credit code"),
     ],
@@ -181,6 +209,21 @@ def test_bad_input_is_a_clear_error_and_stores_nothing(
         licenses.issue(IssueRequest(department, type_key, data))
     assert _license_count(licenses) == 0
     assert _stored_documents(licenses) == []
+
+
+def test_the_issued_business_license_prints_the_holders_credit_code(
+    licenses: LicenseService,
+) -> None:
+    from tests.licenses.test_render import read_page
+
+    result = _issue(licenses)
+    lines = [text for _, text, _ in read_page(licenses.document(result.license.identifier)).lines()]
+    holder_id = str(_example(licenses)["holder_id"])
+    assert "credit_code" not in result.license.fields  # kept once, sealed, as the holder ID
+    # Label and code at the top, above the title, as on the paper license.
+    title = next(i for i, line in enumerate(lines) if line.replace(" ", "") == "营业执照")
+    assert "统一社会信用代码" in lines[:title] and holder_id in lines[:title]
+    assert sum(line.count(holder_id) for line in lines) == 1
 
 
 def test_unknown_department_is_refused(licenses: LicenseService) -> None:
