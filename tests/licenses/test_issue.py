@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -305,6 +306,21 @@ def test_change_issues_the_next_version_and_supersedes(licenses: LicenseService)
         licenses.change(old.identifier, {"domicile": "x"}, "clerk", "again")
     status, _ = validate_offline(licenses.services, licenses.document(new.identifier))
     assert status.bottom_line
+
+
+def test_a_change_drops_a_field_the_type_no_longer_declares(licenses: LicenseService) -> None:
+    # Decisions issued while the type had a separate 文号 field keep changing.
+    old = _issue(licenses, "administrative-permission-decision").license
+    with licenses.services.database.begin() as session:
+        record = session.scalars(select(LicenseRecord)).one()
+        record.fields_json = json.dumps(
+            {**json.loads(record.fields_json), "document_number": "杭市监许字〔2026〕第0001号"}
+        )
+    changed = licenses.change(
+        old.identifier, {"applicant": "杭州示例生物医药股份有限公司"}, "c", "更名"
+    )
+    assert "document_number" not in changed.license.fields
+    assert changed.license.fields["applicant"] == "杭州示例生物医药股份有限公司"
 
 
 def test_expiry_follows_the_dates(licenses: LicenseService, clock: FixedClock) -> None:

@@ -519,12 +519,19 @@ class LicenseService:
             old_id, old_identifier = old.id, old.identifier
             license_type = get_type(self.types, old.type_key)
             holder_id = self.data_key.open(old.holder_id_type, old.holder_id_sealed)
+            declared = {spec.key for spec in license_type.fields}
             merged: dict[str, object] = {
                 "holder_name": old.holder_name,
                 "holder_id_type": old.holder_id_type,
                 "holder_id": holder_id,
                 "valid_from": old.valid_from.isoformat(),
-                **library.field_values(old),
+                # A field the type no longer declares (the decision's former 文号
+                # field) is not carried into the new version.
+                **{
+                    key: value
+                    for key, value in library.field_values(old).items()
+                    if key in declared
+                },
             }
             if (
                 old.valid_until is not None
