@@ -261,6 +261,11 @@ def test_issue_and_lifecycle_from_the_command_line(tmp_path: Path) -> None:
         65,
         "holder_name: required",
     )
+    early = {**json.loads(example.stdout), "valid_from": "1900-01-01"}
+    bad.write_text(json.dumps(early), encoding="utf-8")
+    assert_one_line_error(
+        run(home, *issue[:-1], str(bad)), 65, "valid_from: 1900-01-01 is before 1949-10-01"
+    )
     bad.write_text("not json", encoding="utf-8")
     assert_one_line_error(
         run(

@@ -58,6 +58,19 @@ def test_issue_needs_an_idempotency_key_and_valid_data(api: Api) -> None:
     assert listed["items"] == []  # nothing half-written
 
 
+def test_dates_out_of_range_and_a_bad_credit_code_are_422_naming_the_field(api: Api) -> None:
+    early = _issue(api, "approval-0004", valid_from="1949-09-30")
+    assert early.status_code == 422 and early.json()["code"] == "invalid-license-data"
+    assert "valid_from: 1949-09-30 is before 1949-10-01" in early.json()["title"]
+    late = _issue(api, "approval-0005", established_on="2227-01-01")
+    assert late.status_code == 422
+    assert "established_on: 2227-01-01 is more than 100 years after today" in late.json()["title"]
+    bad_code = _issue(api, "approval-0006", credit_code="91330106MA27U1T087")
+    assert bad_code.status_code == 422 and "credit_code: " in bad_code.json()["title"]
+    listed = api.http.get("/api/v1/licenses", headers=api.as_("issuer_a")).json()
+    assert listed["items"] == []
+
+
 def test_lifecycle_through_the_api(api: Api) -> None:
     identifier = _issue(api, "approval-0010").json()["identifier"]
     headers = api.as_("issuer_a")

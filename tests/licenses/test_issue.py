@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -163,6 +164,34 @@ def test_concurrent_issuance_never_repeats_a_serial(licenses: LicenseService) ->
             InvalidLicenseDataError,
             "holder_id",
         ),
+        (
+            DEPARTMENT_A,
+            "business-license",
+            {"credit_code": "91330106MA27U1T087"},
+            InvalidLicenseDataError,
+            "credit_code: unified social credit code .* has check character '7'",
+        ),
+        (
+            DEPARTMENT_A,
+            "business-license",
+            {"credit_code": "91330106MA2H00014Q"},
+            InvalidLicenseDataError,
+            "credit_code: '91330106MA2H00014Q' is not the holder ID",
+        ),
+        (
+            DEPARTMENT_A,
+            "business-license",
+            {"valid_from": "1900-01-01"},
+            InvalidLicenseDataError,
+            "valid_from: 1900-01-01 is before 1949-10-01",
+        ),
+        (
+            DEPARTMENT_A,
+            "business-license",
+            {"established_on": "2999-01-01"},
+            InvalidLicenseDataError,
+            "established_on: 2999-01-01 is more than 100 years after today",
+        ),
         ("91330000000000000X", "business-license", {}, InvalidInputError, "check character"),
         ("11330100MB00000099", "business-license", {}, InvalidInputError, "credit code"),
     ],
@@ -181,6 +210,21 @@ def test_bad_input_is_a_clear_error_and_stores_nothing(
         licenses.issue(IssueRequest(department, type_key, data))
     assert _license_count(licenses) == 0
     assert _stored_documents(licenses) == []
+
+
+def test_the_issued_business_license_prints_the_holders_credit_code(
+    licenses: LicenseService,
+) -> None:
+    from tests.licenses.test_render import read_page
+
+    result = _issue(licenses)
+    lines = [text for _, text, _ in read_page(licenses.document(result.license.identifier)).lines()]
+    holder_id = str(_example(licenses)["holder_id"])
+    assert "credit_code" not in result.license.fields  # kept once, sealed, as the holder ID
+    # Label and code at the top, above the title, as on the paper license.
+    title = next(i for i, line in enumerate(lines) if line.replace(" ", "") == "营业执照")
+    assert "统一社会信用代码" in lines[:title] and holder_id in lines[:title]
+    assert sum(line.count(holder_id) for line in lines) == 1
 
 
 def test_unknown_department_is_refused(licenses: LicenseService) -> None:
@@ -262,6 +306,21 @@ def test_change_issues_the_next_version_and_supersedes(licenses: LicenseService)
         licenses.change(old.identifier, {"domicile": "x"}, "clerk", "again")
     status, _ = validate_offline(licenses.services, licenses.document(new.identifier))
     assert status.bottom_line
+
+
+def test_a_change_drops_a_field_the_type_no_longer_declares(licenses: LicenseService) -> None:
+    # Decisions issued while the type had a separate 文号 field keep changing.
+    old = _issue(licenses, "administrative-permission-decision").license
+    with licenses.services.database.begin() as session:
+        record = session.scalars(select(LicenseRecord)).one()
+        record.fields_json = json.dumps(
+            {**json.loads(record.fields_json), "document_number": "杭市监许字〔2026〕第0001号"}
+        )
+    changed = licenses.change(
+        old.identifier, {"applicant": "杭州示例生物医药股份有限公司"}, "c", "更名"
+    )
+    assert "document_number" not in changed.license.fields
+    assert changed.license.fields["applicant"] == "杭州示例生物医药股份有限公司"
 
 
 def test_expiry_follows_the_dates(licenses: LicenseService, clock: FixedClock) -> None:

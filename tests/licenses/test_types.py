@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import date
@@ -70,7 +71,9 @@ def test_every_example_validates_and_round_trips(key: str) -> None:
     license_type = TYPES[key]
     data = validate_license_data(license_type, example_data(license_type), TODAY)
     assert data.holder_id_type in license_type.holder_kinds
-    assert [k for k, _ in data.fields] == [spec.key for spec in license_type.fields]
+    # Every field, but one that is the holder ID: that is not kept twice.
+    kept = [spec.key for spec in license_type.fields if not spec.is_holder_id(data.holder_id_type)]
+    assert [k for k, _ in data.fields] == kept
     again = validate_license_data(license_type, data.as_dict(), date(2030, 1, 1))
     assert again == data
     assert hash(again) == hash(data)
@@ -329,6 +332,8 @@ def test_open_ended_refuses_valid_until() -> None:
 # ---- malformed type files -------------------------------------------------------------
 
 BUSINESS_TOML = (SHIPPED_DIRECTORY / "business-license.toml").read_text(encoding="utf-8")
+# The shipped file with its own [layout] table taken out, for tests that add another.
+BUSINESS_TOML_NO_LAYOUT = re.sub(r"\n\[layout\]\n(?:[a-z].*\n)*", "\n", BUSINESS_TOML)
 
 
 def write_type(directory: Path, text: str, name: str = "business-license.toml") -> Path:
@@ -392,13 +397,17 @@ def test_enum_needs_choices(tmp_path: Path) -> None:
 
 
 def test_document_layout_needs_a_multiline_field(tmp_path: Path) -> None:
-    text = BUSINESS_TOML + '\n[layout]\nstyle = "document"\nfields = ["name", "domicile"]\n'
+    text = (
+        BUSINESS_TOML_NO_LAYOUT + '\n[layout]\nstyle = "document"\nfields = ["name", "domicile"]\n'
+    )
     write_type(tmp_path, text)
     assert "needs at least one multiline field" in load_error(tmp_path)
 
 
 def test_layout_names_only_declared_fields(tmp_path: Path) -> None:
-    write_type(tmp_path, BUSINESS_TOML + '\n[layout]\nstyle = "table"\nfields = ["nom"]\n')
+    write_type(
+        tmp_path, BUSINESS_TOML_NO_LAYOUT + '\n[layout]\nstyle = "table"\nfields = ["nom"]\n'
+    )
     assert "unknown fields nom" in load_error(tmp_path)
 
 
@@ -412,3 +421,117 @@ def test_two_files_may_not_share_a_type_code(tmp_path: Path) -> None:
 def test_an_empty_or_missing_directory_is_refused(tmp_path: Path) -> None:
     assert "has no *.toml files" in load_error(tmp_path)
     assert "does not exist" in load_error(tmp_path / "missing")
+
+
+# ---- the credit code of the business license (营业执照 统一社会信用代码) ------------------
+
+OTHER_CREDIT_CODE = "91330106MA2H00014Q"  # valid, but not the example holder's
+
+
+def test_the_business_license_carries_the_holders_credit_code() -> None:
+    business = TYPES["business-license"]
+    spec = business.field("credit_code")
+    assert (spec.label_zh, spec.kind) == ("统一社会信用代码", FieldKind.CREDIT_CODE)
+    assert business.layout.headline == "credit_code"
+    assert "credit_code" not in [f.key for f in business.layout_fields]  # printed once
+    # It is the holder ID: left out or given (the same code), the data are the
+    # same, and the holder ID is not kept a second time, in clear, among the fields.
+    data = validate_license_data(business, business_data(), TODAY)
+    assert data.value("credit_code") is None and data.holder_id == "91330106MA27U1T086"
+    given = validate_license_data(business, business_data(credit_code="91330106ma27u1t086"), TODAY)
+    assert given == data
+
+
+def test_a_credit_code_with_a_bad_check_character_is_refused_by_name() -> None:
+    problems = problems_of(
+        TYPES["business-license"], business_data(credit_code="91330106MA27U1T087")
+    )
+    assert list(problems) == ["credit_code"]
+    assert "check character '7', GB 32100 gives '6'" in problems["credit_code"]
+    problems = problems_of(TYPES["business-license"], business_data(credit_code="9133010"))
+    assert list(problems) == ["credit_code"] and "18 characters" in problems["credit_code"]
+
+
+def test_a_credit_code_other_than_the_holders_is_refused() -> None:
+    problems = problems_of(TYPES["business-license"], business_data(credit_code=OTHER_CREDIT_CODE))
+    assert list(problems) == ["credit_code"]
+    assert "is not the holder ID 91330106MA27U1T086" in problems["credit_code"]
+
+
+def test_the_food_permit_credit_code_follows_its_holder() -> None:
+    food = TYPES["food-business-permit"]
+    base: dict[str, object] = dict(example_data(food))
+    assert "credit_code" not in base  # the example holder's ID is its credit code
+    same = validate_license_data(food, {**base, "credit_code": base["holder_id"]}, TODAY)
+    assert same == validate_license_data(food, base, TODAY)
+    # An operator holding it under a citizen ID: the code is its own, still checked.
+    citizen = {**base, "holder_id_type": "111", "holder_id": "330106198503120044"}
+    assert validate_license_data(food, citizen, TODAY).value("credit_code") is None
+    with_code = validate_license_data(food, {**citizen, "credit_code": OTHER_CREDIT_CODE}, TODAY)
+    assert with_code.value("credit_code") == OTHER_CREDIT_CODE
+    bad = problems_of(food, {**citizen, "credit_code": "91330106MA2H00014R"})
+    assert list(bad) == ["credit_code"] and "check character" in bad["credit_code"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ('kind = "credit_code"', 'kind = "credit_code"\npattern = "9.*"', "pattern is only for"),
+        ('kind = "credit_code"', 'kind = "credit_code"\nmax_length = 18', "max_length is not"),
+        ('from_holder_id = "001"', 'from_holder_id = "999"', "unknown holder ID type"),
+        ('kind = "credit_code"', 'kind = "date"', "from_holder_id is only for text"),
+    ],
+)
+def test_credit_code_fields_are_declared_strictly(
+    tmp_path: Path, old: str, new: str, problem: str
+) -> None:
+    assert old in BUSINESS_TOML
+    write_type(tmp_path, BUSINESS_TOML.replace(old, new, 1))
+    assert problem in load_error(tmp_path)
+
+
+def test_a_headline_must_be_a_shown_one_line_field(tmp_path: Path) -> None:
+    write_type(tmp_path, BUSINESS_TOML.replace('headline = "credit_code"', 'headline = "nom"'))
+    assert "headline 'nom' is not a field shown" in load_error(tmp_path)
+    text = BUSINESS_TOML.replace('headline = "credit_code"', 'headline = "business_scope"')
+    write_type(tmp_path, text)
+    assert "must be a one-line field" in load_error(tmp_path)
+
+
+# ---- dates in a sane range ------------------------------------------------------------
+
+
+def test_dates_before_the_founding_of_the_prc_are_refused_by_name() -> None:
+    business = TYPES["business-license"]
+    assert validate_license_data(business, business_data(established_on="1949-10-01"), TODAY)
+    problems = problems_of(business, business_data(established_on="1949-09-30"))
+    assert problems == {
+        "established_on": "1949-09-30 is before 1949-10-01; no license carries such a date"
+    }
+    problems = problems_of(business, business_data(valid_from="0001-01-01"))
+    assert list(problems) == ["valid_from"] and "before 1949-10-01" in problems["valid_from"]
+
+
+def test_dates_more_than_a_hundred_years_ahead_are_refused_by_name() -> None:
+    permit = TYPES["construction-permit"]
+    data: dict[str, object] = dict(example_data(permit))
+    # TODAY is 2026-05-20: the last date allowed is 2126-05-20.
+    ok = validate_license_data(permit, {**data, "valid_until": "2126-05-20"}, TODAY)
+    assert ok.valid_until == date(2126, 5, 20)
+    problems = problems_of(permit, {**data, "valid_until": "2126-05-21"})
+    assert list(problems) == ["valid_until"]
+    assert "more than 100 years after today (2026-05-20)" in problems["valid_until"]
+    problems = problems_of(TYPES["business-license"], business_data(established_on="9999-12-31"))
+    assert list(problems) == ["established_on"]
+    # A computed end (fixed_years) is held to the same rule, and named.
+    food = TYPES["food-business-permit"]
+    late = {**example_data(food), "valid_from": "2124-01-01"}
+    assert list(problems_of(food, late)) == ["valid_until"]
+
+
+def test_the_range_follows_today_including_29_february() -> None:
+    permit = TYPES["construction-permit"]
+    data = {**example_data(permit), "valid_until": "2128-02-28"}
+    assert validate_license_data(permit, data, date(2028, 2, 29)).valid_until == date(2128, 2, 28)
+    problems = problems_of(permit, {**data, "valid_until": "2128-02-29"})
+    assert "valid_until" in problems

@@ -12,7 +12,11 @@ cryptographic seal are one and the same.
 Text is laid out and wrapped here and written by ``pdfpage`` (content stream,
 font subsets, file): Chinese breaks between any two characters, except that
 closing punctuation never starts a line and opening punctuation never ends one;
-Latin words and numbers are kept whole when they fit. When the text does not
+Latin words and numbers are kept whole when they fit, and so are a date with
+its 起/止 (2078年05月19日止) and a number with its unit (89.56平方米). A label
+breaks only before an opening bracket (法定代表人 / （负责人）), and the label
+column is as wide as the widest label up to ``LABEL_COLUMN_EMS``, so the labels
+of the shipped types never break. When the text does not
 fit, the type shrinks down to ``MINIMUM_SIZE``; below that the error says so
 instead of letting text run off the page. Glyph metrics come from the fonts
 registered with reportlab (``fonts``).
@@ -50,6 +54,8 @@ MINIMUM_SIZE = 8.0
 SEAL_DIAMETER = 42 * mm
 #: Side of the QR code, quiet zone not included.
 QR_SIZE = 30 * mm
+#: The widest the label column gets, in ems: 法定代表人（负责人） fits on one line.
+LABEL_COLUMN_EMS = 10.0
 
 _INK = (0.1, 0.1, 0.1)
 _MUTED = (0.35, 0.35, 0.35)
@@ -61,6 +67,10 @@ _FRAME_INNER = 33.0
 _LEFT = 72.0
 _RIGHT = PAGE_WIDTH - 72.0
 _NUMBER_BASELINE = PAGE_HEIGHT - 62.0
+# A headline (统一社会信用代码) at the top left: its label, then its value larger.
+_HEADLINE_LABEL_BASELINE = PAGE_HEIGHT - 56.0
+_HEADLINE_BASELINE = PAGE_HEIGHT - 74.0
+_HEADLINE_SIZE = 14.0
 _TITLE_BASELINE = PAGE_HEIGHT - 116.0
 _TITLE_SIZE = 32.0
 _TITLE_EN_SIZE = 12.0
@@ -84,13 +94,24 @@ _TIGHTEST_LEADING = 1.4
 _ROW_GAP = {"table": 0.7, "document": 0.2}
 _LABEL_GAP = 1.5  # between a label and its value, in ems
 _PARAGRAPH_INDENT = 2.0  # ems, as Chinese paragraphs are indented by two characters
-_JUSTIFY_LIMIT = 0.5  # widest letter spacing (in ems) used to justify a line
+# Widest letter spacing (in ems) used to justify a line. Ordinary breaks leave
+# at most an em or two to spread over a line; a line that ends early because a
+# date or an amount moved down whole stays ragged instead of being spread thin.
+_JUSTIFY_LIMIT = 0.12
 _SPREAD_LABELS_UP_TO = 6  # labels are spread to the column width when all are this short
 
 # Punctuation that must not start a line, and that must not end one.
 _CLOSING = frozenset("，。、；：！？）》」』】〕〉”’,.;:!?)]}%…")
 _OPENING = frozenset("（《「『【〔〈“‘([{")
 _WORD = frozenset("-_./:@#&=?%+~")
+# Pieces of a value that are never broken across lines: a date with its 起/止/至
+# (2078年05月19日止), a number with its unit (18650.42万元, 89.56平方米, 720日)
+# or with the word it counts in an address (101室, 3幢).
+_KEEP_TOGETHER = re.compile(
+    r"[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日[起止至]?"
+    r"|[0-9]+(?:\.[0-9]+)?(?:万元|平方米|公顷|日历天|天|日|元|米|m²|㎡|%"
+    r"|号|幢|栋|单元|层|室)"
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +145,9 @@ class LicenseDocument:
     paragraphs: tuple[str, ...] = ()
     #: The line under the star of the seal stamped on this license, if any.
     seal_caption: str | None = None
+    #: (label, value) printed prominently at the top left, as the 营业执照 prints
+    #: its 统一社会信用代码.
+    headline: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +169,10 @@ def render_license(document: LicenseDocument, font_name: str) -> RenderedLicense
     page = PdfPage(PAGE_WIDTH, PAGE_HEIGHT)
     _draw_frame(page)
     text = _TextWriter(page, font_name)
-    _draw_number(text, document)
+    if document.headline is not None:
+        _draw_headline(text, document.headline)
+    if document.style == "table":
+        _draw_number(text, document)
     top = _draw_heading(page, text, document)
     _draw_facts(text, document, top)
     seal_box = _draw_issuer(text, document)
@@ -157,8 +184,8 @@ def render_license(document: LicenseDocument, font_name: str) -> RenderedLicense
 
 
 def chinese_date(day: date) -> str:
-    """A date as printed on Chinese documents: 2026年11月22日."""
-    return f"{day.year}年{day.month}月{day.day}日"
+    """A date as printed on Chinese licenses: 2026年05月09日, month and day in two digits."""
+    return f"{day.year:04d}年{day.month:02d}月{day.day:02d}日"
 
 
 def validity_text(valid_from: date, valid_until: date | None) -> str:
@@ -254,14 +281,20 @@ class _Line:
     last: bool
 
 
-def _tokens(font_name: str, text: str) -> list[_Token]:
+def _tokens(font_name: str, text: str, *, label: bool = False) -> list[_Token]:
+    """The text's unbreakable pieces; a label's pieces start only at an opening bracket."""
     widths = char_widths(font_name, text)
     parts: list[list[int]] = []  # character index ranges [start, end)
+    if label:
+        kept = {i for i, ch in enumerate(text) if ch not in _OPENING}
+    else:
+        kept = {i for m in _KEEP_TOGETHER.finditer(text) for i in range(m.start() + 1, m.end())}
     glue_next = False
     for index, ch in enumerate(text):
         previous = text[index - 1] if index else ""
         joins = bool(parts) and (
-            glue_next
+            index in kept
+            or glue_next
             or (ch in _CLOSING and previous != " ")
             or (_is_word(ch) and _is_word(previous))
         )
@@ -376,6 +409,14 @@ def _draw_number(text: _TextWriter, document: LicenseDocument) -> None:
     text.line(_RIGHT - text.width(line, size), _NUMBER_BASELINE, line, size, colour=_MUTED)
 
 
+def _draw_headline(text: _TextWriter, headline: tuple[str, str]) -> None:
+    label, value = (_one_line(part) for part in headline)
+    room = (_RIGHT - _LEFT) / 2 - 12.0
+    text.line(_LEFT, _HEADLINE_LABEL_BASELINE, label, 10.0, colour=_MUTED)
+    size = _fit_size(text, value, _HEADLINE_SIZE, room, 9.0, "headline")
+    text.line(_LEFT, _HEADLINE_BASELINE, value, size, char_space=size * 0.08)
+
+
 def _draw_heading(page: PdfPage, text: _TextWriter, document: LicenseDocument) -> float:
     """Title, English title and holder; return where the facts may start."""
     title = _one_line(document.title_zh)
@@ -402,6 +443,13 @@ def _draw_heading(page: PdfPage, text: _TextWriter, document: LicenseDocument) -
         en_size = _fit_size(text, en, _TITLE_EN_SIZE, room, 8.0, "English title")
         y -= 26.0
         text.centred(PAGE_WIDTH / 2, y, en, en_size, colour=_MUTED)
+    if document.style == "document":
+        # A decision prints its number (文号) once, under its title, as on paper.
+        number_line = _one_line(document.license_number)
+        number_size = _fit_size(text, number_line, 13.0, room, 9.0, "license number")
+        y -= 22.0
+        text.centred(PAGE_WIDTH / 2, y, number_line, number_size)
+        y += 10.0  # the holder line sits closer: the number already set the heading off
     y -= 42.0
     holder = _one_line(document.holder_line)
     holder_size = _fit_size(text, holder, _HOLDER_SIZE, room, 10.0, "holder line")
@@ -432,7 +480,7 @@ def _draw_facts(text: _TextWriter, document: LicenseDocument, top: float) -> Non
     """The facts table and, for a document, its body; shrunk until they fit."""
     rows = [*document.rows, ("有效期", validity_text(document.valid_from, document.valid_until))]
     font = text.font_name
-    labels = [[_tokens(font, _one_line(label))] for label, _ in rows]
+    labels = [[_tokens(font, _one_line(label), label=True)] for label, _ in rows]
     # A value may hold several lines; a paragraph may too, each set as a paragraph.
     values = [[_tokens(font, _one_line(part)) for part in value.splitlines()] for _, value in rows]
     body = [
@@ -449,7 +497,7 @@ def _draw_facts(text: _TextWriter, document: LicenseDocument, top: float) -> Non
     room = top - _BODY_BOTTOM
 
     while True:
-        label_width = min(label_units, 8.0) * size
+        label_width = min(label_units, LABEL_COLUMN_EMS) * size
         value_left = table_left + label_width + _LABEL_GAP * size
         value_room = table_right - value_left
         leading = size * _leading(size, document.style)

@@ -42,11 +42,10 @@ from trustsvc.licenses import library
 from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
 from trustsvc.licenses.holders import mask_holder_id
 from trustsvc.licenses.identifiers import LicenseIdentifier, parse_identifier
+from trustsvc.licenses.printing import license_document
 from trustsvc.licenses.render import LicenseDocument, render_license
 from trustsvc.licenses.serials import SerialCipher
 from trustsvc.licenses.types import (
-    FieldKind,
-    LayoutStyle,
     LicenseData,
     LicenseType,
     ValidityRule,
@@ -448,35 +447,13 @@ class LicenseService:
         seal: ActiveSeal,
         token: str,
     ) -> LicenseDocument:
-        values = dict(data.fields)
-        shown = [f for f in license_type.layout_fields if values.get(f.key)]
-        if license_type.layout.style is LayoutStyle.DOCUMENT:
-            rows = tuple(
-                (f.label_zh, values[f.key]) for f in shown if f.kind is not FieldKind.MULTILINE
-            )
-            paragraphs = tuple(
-                paragraph
-                for f in shown
-                if f.kind is FieldKind.MULTILINE
-                for paragraph in values[f.key].splitlines()
-                if paragraph.strip()
-            )
-        else:
-            rows = tuple((f.label_zh, values[f.key]) for f in shown)
-            paragraphs = ()
-        return LicenseDocument(
-            title_zh=license_type.name_zh,
-            title_en=license_type.name_en,
-            style="document" if license_type.layout.style is LayoutStyle.DOCUMENT else "table",
-            rows=rows,
-            paragraphs=paragraphs,
-            holder_line=f"持证主体：{data.holder_name}",
-            issuer_name=seal.department_name,
-            issue_date=self.today(),
-            valid_from=data.valid_from,
-            valid_until=data.valid_until,
+        return license_document(
+            license_type,
+            data,
             license_number=number,
             identifier=str(identifier),
+            issuer_name=seal.department_name,
+            issue_date=self.today(),
             verify_url=f"{self.services.settings.public_base_url}/v/{token}",
             seal_caption=_STAMP_CAPTION,
         )
@@ -541,12 +518,19 @@ class LicenseService:
             old_id, old_identifier = old.id, old.identifier
             license_type = get_type(self.types, old.type_key)
             holder_id = self.data_key.open(old.holder_id_type, old.holder_id_sealed)
+            declared = {spec.key for spec in license_type.fields}
             merged: dict[str, object] = {
                 "holder_name": old.holder_name,
                 "holder_id_type": old.holder_id_type,
                 "holder_id": holder_id,
                 "valid_from": old.valid_from.isoformat(),
-                **library.field_values(old),
+                # A field the type no longer declares (the decision's former 文号
+                # field) is not carried into the new version.
+                **{
+                    key: value
+                    for key, value in library.field_values(old).items()
+                    if key in declared
+                },
             }
             if (
                 old.valid_until is not None

@@ -25,18 +25,28 @@ Schema (every key required unless marked optional)::
     label_zh = "名称"
     label_en = "Name"
     kind = "text"                       # "text" | "multiline" | "number" | "date" | "enum"
+                                        # | "credit_code" (GB 32100, check character checked)
     required = true                     # optional, default true
     pattern = "..."                     # optional regex the whole value must match
                                         # (text and number fields)
     choices = ["...", "..."]            # enum fields only, and required for them
     max_length = 100                    # optional (text, multiline, number fields)
-    unit = "万元"                       # optional display unit (number fields)
+    unit = "万元"                       # optional unit printed with the number (number fields)
+    from_holder_id = "001"              # optional (text and credit_code fields): when the
+                                        # holder's ID type is this code, the field IS the
+                                        # holder ID: it may be left out; given, it must
+                                        # equal holder_id. Either way it is not kept among
+                                        # the fields (the ID is stored only sealed); the
+                                        # page prints the holder ID in its place
     example = "杭州示例科技有限公司"    # always a string; must pass the field's rules
 
     [layout]                            # optional
     style = "table"                     # "table" (label/value rows) or "document"
                                         # (title, then the multiline paragraphs)
     fields = ["name", "..."]            # optional; fields to show, default all in order
+    headline = "credit_code"            # optional; a field printed prominently at the top
+                                        # (as the 营业执照 prints its credit code), not in
+                                        # the table
 
     [example]                           # the holder and validity of the example record
     holder_name = "..."
@@ -51,6 +61,11 @@ License data is a flat mapping (from JSON or a CSV row): ``holder_name``,
 ``per_license`` (not before ``valid_from``), must be absent for ``open_ended``,
 and for ``fixed_years`` is valid_from + years - 1 day (if given, it must equal
 that).
+
+Every date (valid_from, valid_until and each date field) must lie between
+``EARLIEST_DATE`` (1949-10-01) and 100 years after today (``today`` as the
+caller gives it: the service's day in its time zone); outside that range it is
+a typing error, refused with the field named.
 """
 
 from __future__ import annotations
@@ -78,7 +93,7 @@ from trustsvc.errors import (
     NotFoundError,
 )
 from trustsvc.licenses.holders import HolderIdType, parse_holder_id_type, validate_holder_id
-from trustsvc.licenses.identifiers import validate_license_type_code
+from trustsvc.licenses.identifiers import validate_credit_code, validate_license_type_code
 from trustsvc.text import check_encodable, clean_name
 
 _T = TypeVar("_T")
@@ -97,6 +112,10 @@ _REGION = re.compile(r"[0-9]{6}")
 # Control characters other than tab and newline never belong in license text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NUMBER_FORMAT_NAMES = frozenset({"region", "year", "sequence"})
+#: No license date lies before the founding of the People's Republic.
+EARLIEST_DATE = date(1949, 10, 1)
+#: Nor more than this many years after today.
+LATEST_YEARS_AHEAD = 100
 
 
 class FieldKind(StrEnum):
@@ -107,6 +126,8 @@ class FieldKind(StrEnum):
     NUMBER = "number"
     DATE = "date"
     ENUM = "enum"
+    CREDIT_CODE = "credit_code"
+    """A GB 32100 unified social credit code, its check character verified."""
 
 
 class ValidityRule(StrEnum):
@@ -143,6 +164,12 @@ class FieldSpec:
     max_length: int | None = None
     unit: str | None = None
     """Unit printed after a number, e.g. ``万元``."""
+    from_holder_id: HolderIdType | None = None
+    """For holders of this ID type the field is the holder ID (not kept, or checked)."""
+
+    def is_holder_id(self, id_type: HolderIdType | None) -> bool:
+        """Whether, for a holder of this ID type, the field is the holder ID itself."""
+        return self.from_holder_id is not None and id_type is self.from_holder_id
 
     def normalise(self, value: object) -> str:
         """The value in canonical text form, or ``InvalidInputError`` saying what is wrong."""
@@ -150,6 +177,11 @@ class FieldSpec:
             normalised = _normalise_number(value)
         elif self.kind is FieldKind.DATE:
             normalised = _normalise_date(value).isoformat()
+        elif self.kind is FieldKind.CREDIT_CODE:
+            try:
+                normalised = validate_credit_code(_require_text(value))
+            except InvalidIdentifierError as exc:
+                raise InvalidInputError(exc.message) from exc
         else:
             normalised = _normalise_text(value, multiline=self.kind is FieldKind.MULTILINE)
         if self.kind is FieldKind.ENUM and normalised not in self.choices:
@@ -194,6 +226,8 @@ class Layout:
     style: LayoutStyle
     fields: tuple[str, ...]
     """Field keys in the order they are shown."""
+    headline: str | None = None
+    """A field printed prominently at the top instead of in the table."""
 
 
 @dataclass(frozen=True)
@@ -223,8 +257,8 @@ class LicenseType:
 
     @property
     def layout_fields(self) -> tuple[FieldSpec, ...]:
-        """The fields to show, in layout order."""
-        return tuple(self.field(key) for key in self.layout.fields)
+        """The fields to show in the table or document, in layout order (not the headline)."""
+        return tuple(self.field(key) for key in self.layout.fields if key != self.layout.headline)
 
     def format_number(self, *, region: str, year: int, sequence: int) -> str:
         """The printed license number (证照编号) for a GB/T 2260 region, year and sequence."""
@@ -305,18 +339,41 @@ def validate_license_data(
     if raw_from is not None:
         valid_from = _checked(problems, "valid_from", lambda: _normalise_date(raw_from))
     valid_until = _valid_until(problems, license_type, data, valid_from)
+    _check_range(problems, "valid_from", valid_from, today)
+    _check_range(problems, "valid_until", valid_until, today)
 
     values: list[tuple[str, str]] = []
     for spec in license_type.fields:
         raw = _value_of(data, spec.key)
+        # A field that is the holder ID is checked against it and then not kept:
+        # the holder ID is stored sealed, never among the fields in clear.
+        is_holder_id = spec.is_holder_id(holder_id_type)
         if raw is None:
-            if spec.required:
+            if is_holder_id:
+                pass
+            elif spec.from_holder_id is not None and holder_id_type is None:
+                pass  # whether it is the holder ID is unknown; holder_id_type is reported
+            elif spec.required:
                 problems[spec.key] = "required"
             continue
         try:
-            values.append((spec.key, spec.normalise(raw)))
+            value = spec.normalise(raw)
         except InvalidInputError as exc:
             problems[spec.key] = exc.message
+            continue
+        if is_holder_id and holder_id is not None and value != holder_id:
+            assert spec.from_holder_id is not None
+            problems[spec.key] = (
+                f"{_shown(value)} is not the holder ID {holder_id}: for holder ID type "
+                f"{spec.from_holder_id.value} ({spec.from_holder_id.label_zh}) it is the "
+                "holder ID (leave it out to have it filled in)"
+            )
+            continue
+        if is_holder_id:
+            continue
+        if spec.kind is FieldKind.DATE:
+            _check_range(problems, spec.key, date.fromisoformat(value), today)
+        values.append((spec.key, value))
 
     known = RESERVED_KEYS | {spec.key for spec in license_type.fields}
     for key in data:
@@ -338,9 +395,18 @@ def validate_license_data(
 
 
 def example_data(license_type: LicenseType) -> dict[str, str]:
-    """A complete example record for the type, which ``validate_license_data`` accepts."""
+    """A complete example record for the type, which ``validate_license_data`` accepts.
+
+    A field that is the holder ID for the example's holder (``from_holder_id``) is
+    left out: it adds nothing, and a record whose holder ID is changed stays valid.
+    """
     data = dict(license_type.example)
-    data.update((spec.key, spec.example) for spec in license_type.fields)
+    id_type = data.get("holder_id_type")
+    data.update(
+        (spec.key, spec.example)
+        for spec in license_type.fields
+        if spec.from_holder_id is None or spec.from_holder_id.value != id_type
+    )
     return data
 
 
@@ -374,6 +440,27 @@ def _valid_until(
     if given is not None and valid_from is not None and given < valid_from:
         problems["valid_until"] = f"{given} is before valid_from {valid_from}"
     return given
+
+
+def latest_date(today: date) -> date:
+    """The last date license data may name: ``LATEST_YEARS_AHEAD`` years after today."""
+    try:
+        return today.replace(year=today.year + LATEST_YEARS_AHEAD)
+    except ValueError:  # 29 February, and the year 100 on is a common year
+        return date(today.year + LATEST_YEARS_AHEAD, 2, 28)
+
+
+def _check_range(problems: dict[str, str], key: str, day: date | None, today: date) -> None:
+    """Refuse a date no license can carry: a typing error, not a real date."""
+    if day is None or key in problems:
+        return
+    if day < EARLIEST_DATE:
+        problems[key] = f"{day} is before {EARLIEST_DATE}; no license carries such a date"
+    elif day > latest_date(today):
+        problems[key] = (
+            f"{day} is more than {LATEST_YEARS_AHEAD} years after today ({today}); "
+            "no license carries such a date"
+        )
 
 
 def _holder_kind(license_type: LicenseType, value: object) -> HolderIdType:
@@ -702,6 +789,7 @@ def _parse_field(table: _Table) -> FieldSpec:
     choices = table.texts("choices", required=False)
     max_length = table.get("max_length", int, required=False)
     unit = table.optional_text("unit")
+    from_holder_id_text = table.optional_text("from_holder_id")
     example = table.get("example", str, required=True)
     table.finish()
     assert example is not None
@@ -726,13 +814,21 @@ def _parse_field(table: _Table) -> FieldSpec:
     if (kind is FieldKind.ENUM) != (choices is not None):
         raise _TypeFileError(f"{where}: choices are required for enum fields and only for them")
     if max_length is not None:
-        if kind in (FieldKind.ENUM, FieldKind.DATE):
+        if kind in (FieldKind.ENUM, FieldKind.DATE, FieldKind.CREDIT_CODE):
             raise _TypeFileError(f"{where}: max_length is not for {kind} fields")
         if max_length < 1:
             raise _TypeFileError(f"{where}: max_length must be at least 1")
     if unit is not None and kind is not FieldKind.NUMBER:
         raise _TypeFileError(f"{where}: unit is only for number fields")
-    return FieldSpec(
+    from_holder_id = None
+    if from_holder_id_text is not None:
+        if kind not in (FieldKind.TEXT, FieldKind.CREDIT_CODE):
+            raise _TypeFileError(f"{where}: from_holder_id is only for text and credit_code")
+        try:
+            from_holder_id = parse_holder_id_type(from_holder_id_text)
+        except InvalidInputError as exc:
+            raise _TypeFileError(f"{where}: from_holder_id: {exc.message}") from exc
+    spec = FieldSpec(
         key=key,
         label_zh=label_zh,
         label_en=label_en,
@@ -743,7 +839,16 @@ def _parse_field(table: _Table) -> FieldSpec:
         choices=choices or (),
         max_length=max_length,
         unit=unit,
+        from_holder_id=from_holder_id,
     )
+    # Checked here too: an example the example record leaves out is checked nowhere else.
+    try:
+        spec.normalise(example)
+    except InvalidInputError as exc:
+        raise _TypeFileError(
+            f"{where}: the example does not pass the field's rules: {exc.message}"
+        ) from exc
+    return spec
 
 
 def _parse_layout(table: _Table | None, fields: tuple[FieldSpec, ...]) -> Layout:
@@ -752,6 +857,7 @@ def _parse_layout(table: _Table | None, fields: tuple[FieldSpec, ...]) -> Layout
         return Layout(style=LayoutStyle.TABLE, fields=all_keys)
     style_text = table.text("style")
     keys = table.texts("fields", required=False)
+    headline = table.optional_text("headline")
     table.finish()
     try:
         style = LayoutStyle(style_text)
@@ -766,7 +872,12 @@ def _parse_layout(table: _Table | None, fields: tuple[FieldSpec, ...]) -> Layout
     kinds = {spec.key: spec.kind for spec in fields}
     if style is LayoutStyle.DOCUMENT and not any(kinds[k] is FieldKind.MULTILINE for k in keys):
         raise _TypeFileError("[layout]: a document layout needs at least one multiline field")
-    return Layout(style=style, fields=keys)
+    if headline is not None:
+        if headline not in keys:
+            raise _TypeFileError(f"[layout]: headline {headline!r} is not a field shown")
+        if kinds[headline] is FieldKind.MULTILINE:
+            raise _TypeFileError(f"[layout]: headline {headline!r} must be a one-line field")
+    return Layout(style=style, fields=keys, headline=headline)
 
 
 def _parse_example(table: _Table) -> tuple[tuple[tuple[str, str], ...], date]:
