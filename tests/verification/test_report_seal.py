@@ -324,3 +324,34 @@ def test_verify_report_writes_a_sealed_report_from_the_command_line(tmp_path: Pa
     assert again.returncode == 1, again.stderr
     assert '"verdict": "unknown_to_library"' in again.stdout
     assert "verification_report" in again.stdout
+
+
+def test_broken_lines_keep_every_character_and_fit() -> None:
+    import random
+
+    from trustsvc.licenses.linebreak import break_lines, units
+
+    def measure(value: str) -> float:
+        return sum(1.0 if ord(ch) > 0x2E80 else 0.5 for ch in value)
+
+    pieces = [
+        "营业执照",
+        "REF-2026-0001",
+        "2026年1月5日",
+        "（杭州）",
+        "执照。",
+        "the",
+        "seal",
+        " ",
+        "a.b.c",
+    ]
+    generator = random.Random(11)
+    for _ in range(300):
+        text = "".join(generator.choice(pieces) for _ in range(generator.randint(1, 12)))
+        width = generator.uniform(3, 12)
+        lines = break_lines(text, width, measure)
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        for line in lines:
+            # Wider than the line only when it is one unit too long to fit.
+            assert measure(line) <= width + 1e-9 or len(units(line)) == 1, (text, width, lines)
+            assert not line.startswith(("，", "。", "）")) and not line.endswith("（")

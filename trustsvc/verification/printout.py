@@ -262,9 +262,12 @@ def lay_out_report(
     y -= 8
     sheet.draw(_LEFT, y, "核验事实 Facts", 11)
     y -= 20
-    for name, value in dataclasses.asdict(report.facts).items():
-        if value is None:
-            continue
+    known = {name: value for name, value in dataclasses.asdict(report.facts).items() if value}
+    if not known:
+        sheet.colour(_MUTED)
+        sheet.draw(_LEFT, y, "无（文件中没有可核对的内容）None", 9)
+        y -= 18
+    for name, value in known.items():
         sheet.colour(_MUTED)
         label_bottom = sheet.lines(_LEFT, y, _FACT_LABELS.get(name, name), 9, _VALUE_COLUMN - 8)
         sheet.colour(_INK)
