@@ -120,9 +120,22 @@ def init(ctx: click.Context, algorithm: str | None) -> None:
         ctx.find_root().obj["key_algorithm"] = algorithm
     settings = _settings(ctx)
     pki = initialise_home(settings)
+    _make_report_seal(settings)
     click.echo(f"initialised {settings.home} ({settings.key_algorithm.value})")
     click.echo(f"root CA: {pki.root.subject.rfc4514_string()}")
     click.echo(f"root fingerprint (SHA-256): {pki.root.fingerprint(_sha256()).hex()}")
+
+
+def _make_report_seal(settings: Any) -> None:
+    """The verification-report seal of a new home (an older home gets it on first use)."""
+    from trustsvc.seals.report_seal import report_seal
+    from trustsvc.services import open_services
+
+    services = open_services(settings)
+    try:
+        report_seal(services)
+    finally:
+        services.close()
 
 
 def _sha256() -> Any:
@@ -163,6 +176,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
             err=True,
         )
         initialise_home(settings)
+        _make_report_seal(settings)
     for problem in settings.development_defaults_in_use():
         click.echo(f"trustsvc: development default in use: {problem}", err=True)
     mismatch = public_url_mismatch(settings)
@@ -957,11 +971,10 @@ def verify(
 
 
 def _write_printout(services: Any, report: Any, path: Path) -> None:
-    from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
-    from trustsvc.verification.printout import render_report
+    """The report as a PDF sealed with the service's verification-report seal."""
+    from trustsvc.seals.report_seal import ReportSealer
 
-    font = load_cjk_font(find_cjk_font(services.settings.cjk_font))
-    path.write_bytes(render_report(report, font, services.settings.zone))
+    path.write_bytes(ReportSealer(services).seal(report))
 
 
 def _print_report(report: Any, as_json: bool) -> None:
@@ -1026,6 +1039,44 @@ def verify_token(
     finally:
         services.close()
     _print_report(report, as_json)
+
+
+@cli.group("report-seal")
+def report_seal_group() -> None:
+    """The service's verification-report seal (核验报告专用章), which seals printed reports."""
+
+
+@report_seal_group.command("show")
+@click.pass_context
+def report_seal_show(ctx: click.Context) -> None:
+    """Every report seal certificate, oldest first (one is made at init or first use)."""
+    from trustsvc.seals.report_seal import report_seals
+
+    services = _open(ctx)
+    try:
+        _print_json(report_seals(services))
+    finally:
+        services.close()
+
+
+@report_seal_group.command("revoke")
+@click.option(
+    "--reason",
+    default="unspecified",
+    show_default=True,
+    type=click.Choice(["unspecified", "key_compromise", "superseded", "cessation_of_operation"]),
+)
+@click.option("--actor", help="Who is acting, for the operator record (default: the OS user).")
+@click.pass_context
+def report_seal_revoke(ctx: click.Context, reason: str, actor: str | None) -> None:
+    """Revoke the report seal (CRL and OCSP); the next report is sealed with a new one."""
+    from trustsvc.seals.report_seal import revoke_report_seal
+
+    services = _open(ctx)
+    try:
+        _print_json(revoke_report_seal(services, reason, operator=_operator(actor)))
+    finally:
+        services.close()
 
 
 @cli.group()

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from trustsvc.errors import ConfigurationError
+from trustsvc.errors import ConfigurationError, TrustServiceError
 
 #: The passphrase used when none is configured. Anyone can read it here, so
 #: production mode refuses it.
@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     )
     organisation_name: str = Field(
         default="trustsvc", min_length=1, max_length=64, description="Operator named in the PKI."
+    )
+    organisation_credit_code: str | None = Field(
+        default=None,
+        description="The operator's unified social credit code (GB 32100), named in its "
+        "verification-report seal as organizationIdentifier NTRCN-<code>.",
     )
     key_algorithm: KeyAlgorithm = KeyAlgorithm.EC_P256
     tsa_url: str | None = Field(
@@ -259,6 +264,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @field_validator("organisation_credit_code")
+    @classmethod
+    def _credit_code(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from trustsvc.licenses.identifiers import validate_credit_code
+
+        try:
+            return validate_credit_code(value)
+        except TrustServiceError as exc:
+            raise ValueError(exc.message) from exc
 
     @field_validator("timezone")
     @classmethod

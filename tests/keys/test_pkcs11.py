@@ -136,3 +136,21 @@ def test_a_wrong_pin_is_a_clear_error(hsm_services: Services, softhsm: SoftHsm) 
     store = Pkcs11KeyStore(softhsm.module, softhsm.token, SecretStr("wrong-pin"))
     with pytest.raises(KeyStoreError, match="cannot be opened"):
         store.private_key("anything")
+
+
+def test_the_report_seal_key_is_made_on_the_token_and_seals_reports(
+    hsm_services: Services,
+) -> None:
+    from trustsvc.seals.report_seal import ReportSealer, report_seal
+
+    seal = report_seal(hsm_services)
+    assert not (hsm_services.settings.home / "keys").exists()
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    token_key = hsm_services.seal_keys.private_key(seal.key_id)
+    assert token_key.public_key().public_bytes(serialization.Encoding.DER, spki) == (
+        seal.material.certificate.public_key().public_bytes(serialization.Encoding.DER, spki)
+    )
+    report = Verifier(hsm_services, allow_fetching=False).verify_pdf(b"%PDF-1.7 not a license")
+    pdf = ReportSealer(hsm_services).seal(report)
+    status, _dss = validate_offline(hsm_services, pdf)
+    assert status.bottom_line

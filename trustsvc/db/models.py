@@ -122,8 +122,14 @@ class CertificateRecord(Base):
     revocation_reason: Mapped[str | None] = mapped_column(String(32))
     #: When the key became unfit, if known (RFC 5280 invalidityDate; key compromise only).
     invalidity_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: What a seal of the service's own is for (``REPORT_SEAL_PURPOSE``); NULL for others.
+    purpose: Mapped[str | None] = mapped_column(String(32))
 
     department: Mapped[Department | None] = relationship(back_populates="certificates")
+
+
+#: ``CertificateRecord.purpose`` of the service's verification-report seal (核验报告专用章).
+REPORT_SEAL_PURPOSE = "verification_report"
 
 
 class CrlRecord(Base):

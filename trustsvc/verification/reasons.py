@@ -156,6 +156,14 @@ UNKNOWN_TO_LIBRARY = Reason(
     "印章有效，但证照库中没有该证照。",
     "The seal is valid, but the license is not in this library.",
 )
+#: A report of this service, sealed with its verification-report seal: not a license.
+VERIFICATION_REPORT = Reason(
+    "verification_report",
+    _L,
+    "此文件是本服务出具的核验报告（盖核验报告专用章），不是电子证照，证照库中没有它。",
+    "This file is a verification report of this service (sealed with its report seal), "
+    "not a license; the library does not hold it.",
+)
 
 TOKEN_MALFORMED = Reason(
     "token_malformed",

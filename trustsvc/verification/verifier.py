@@ -46,6 +46,7 @@ from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from sqlalchemy import bindparam, or_, select, update
 
 from trustsvc.db.models import (
+    REPORT_SEAL_PURPOSE,
     CertificateRecord,
     CertificateRole,
     Department,
@@ -782,6 +783,10 @@ class Verifier:
         # The sealed revision identifies the document; the whole file also does
         # for records made before the sealed revision's digest was kept.
         record = self._entry("document", signed=digest, whole=whole_digest)
+        if record is None and self._is_report_seal(seal):
+            # The service's own report names the license it is about; it is not that license.
+            findings.append(R.VERIFICATION_REPORT)
+            return facts
         if record is None and claimed is not None:
             claimed_record = self._entry("identifier", identifier=claimed)
             if claimed_record is not None:
@@ -806,6 +811,20 @@ class Verifier:
         if current is not library.EffectiveStatus.VALID:
             findings.append(R.not_current(current))
         return _library_facts(facts, record, current)
+
+    def _is_report_seal(self, seal: _Seal) -> bool:
+        """Whether the seal is the service's verification-report seal (one query)."""
+        if not self._own_seal(seal):
+            return False
+        with self.services.database.begin() as session:
+            found = session.scalar(
+                select(CertificateRecord.id).where(
+                    CertificateRecord.fingerprint_sha256
+                    == seal.certificate.fingerprint(hashes.SHA256()).hex(),
+                    CertificateRecord.purpose == REPORT_SEAL_PURPOSE,
+                )
+            )
+        return found is not None
 
     def _document_facts(self, reader: PdfFileReader) -> Facts:
         return Facts(identifier=_claimed_identifier(reader))
