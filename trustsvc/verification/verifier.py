@@ -572,13 +572,17 @@ class Verifier:
         certificate's own start of validity; revocation is the library's
         business online, and cannot be known offline.
         """
+        return self._chain_is_sound(seal.certificate, seal.fingerprint)
+
+    def _chain_is_sound(self, certificate: x509.Certificate, fingerprint: bytes) -> bool:
+        """Whether ``certificate`` chains to an anchor, judged once per certificate."""
         if not self.trust_roots:
             return False
-        cached = self._chain_verdicts.get(seal.fingerprint)
+        cached = self._chain_verdicts.get(fingerprint)
         if cached is not None:
             return cached
-        trusted = self._chains_to_anchor(seal.certificate)
-        self._chain_verdicts[seal.fingerprint] = trusted
+        trusted = self._chains_to_anchor(certificate)
+        self._chain_verdicts[fingerprint] = trusted
         return trusted
 
     def _chains_to_anchor(self, certificate: x509.Certificate) -> bool:
@@ -903,15 +907,8 @@ class Verifier:
         text = str(getattr(status, "trust_problem_indic", "") or "").lower()
         if "try_later" in text:
             return R.REVOCATION_UNAVAILABLE
-        if "chain_general_failure" in text and self._issued_by_a_trusted_ca(
-            _PublishedSeal(
-                seal.certificate,
-                None,
-                "",
-                "",
-                seal.certificate.fingerprint(hashes.SHA256()),
-            )
-        ):
+        fingerprint = seal.certificate.fingerprint(hashes.SHA256())
+        if "chain_general_failure" in text and self._chain_is_sound(seal.certificate, fingerprint):
             return R.REVOCATION_UNAVAILABLE
         return reason
 
