@@ -29,6 +29,7 @@ def test_the_scanned_qr_link_opens_a_page_with_the_verdict(
     page = requests.get(link, timeout=10)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'data-verdict="valid"' in page.text and "有效" in page.text
+    assert 'data-scope="online"' in page.text
     assert identifier in page.text and "杭州市市场监督管理局" in page.text
     clock.current = datetime(2026, 12, 1, 11, 30, tzinfo=UTC)
     licenses.transition(

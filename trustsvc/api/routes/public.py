@@ -30,7 +30,7 @@ from trustsvc.api.schemas import json_response
 from trustsvc.errors import NotFoundError
 from trustsvc.licenses.types import LicenseType, get_type
 from trustsvc.verification import reasons as R
-from trustsvc.verification.report import VERDICT_TEXT, Verdict, VerificationReport
+from trustsvc.verification.report import VERDICT_TEXT, Scope, Verdict, VerificationReport
 from trustsvc.verification.tokens import MAX_TOKEN_LENGTH
 
 router = APIRouter(tags=["public"], responses=problem_responses(422, 429))
@@ -166,6 +166,12 @@ small{color:#777}
 """
 
 
+#: What the check consulted, in words.
+_SCOPE_TEXT = {
+    Scope.ONLINE: "联网核验：已核对证照库状态 · Checked online against the library",
+    Scope.OFFLINE: "离线核验：未核对证照库状态 · Offline: the library was not consulted",
+}
+
 #: Verdicts about the presentation code only: the license beside them may well be in force.
 _CODE_VERDICTS = frozenset({Verdict.PRESENTATION_USED, Verdict.PRESENTATION_EXPIRED})
 
@@ -205,6 +211,7 @@ def _page(report: VerificationReport, license_type: LicenseType | None, zone: Zo
 <strong>{zh}</strong><span>{en}</span>
 {f"<ul>{reasons}</ul>" if reasons else ""}
 {code_note}
+<p><small data-scope="{report.scope.value}">{_SCOPE_TEXT[report.scope]}</small></p>
 </section>
 <table>{rows}</table>
 </main></body></html>"""
