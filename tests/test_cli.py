@@ -240,7 +240,9 @@ def test_issue_and_lifecycle_from_the_command_line(tmp_path: Path) -> None:
     shown = json.loads(run(home, "license", "show", identifier).stdout)
     # An organisation's credit code is public; a person's ID number would be masked.
     assert shown["status"] == "valid" and shown["holder_id_type"] == "001"
-    revoked = run(home, "license", "revoke", identifier, "--reason", "注销：申请人申请")
+    revoked = run(
+        home, "license", "revoke", identifier, "--kind", "cancelled", "--reason", "申请人申请"
+    )
     assert json.loads(revoked.stdout)["status"] == "revoked"
     assert_one_line_error(run(home, "license", "resume", identifier), 65, "revoked")
     assert_one_line_error(run(home, "license", "show", "1.2.3"), 66, "no license")

@@ -709,12 +709,27 @@ def license_resume(ctx: click.Context, identifier: str, reason: str | None, acto
 
 @license_group.command("revoke")
 @click.argument("identifier")
-@click.option("--reason", required=True, help="Why: 注销 or 吊销 and the grounds (recorded).")
+@click.option(
+    "--kind",
+    type=click.Choice(["cancelled", "withdrawn"]),
+    required=True,
+    help="cancelled: 注销 (on request, no longer needed); withdrawn: 吊销 (a sanction).",
+)
+@click.option("--reason", required=True, help="The grounds (recorded, shown to verifiers).")
 @_actor_option
 @click.pass_context
-def license_revoke(ctx: click.Context, identifier: str, reason: str, actor: str) -> None:
-    """Revoke a license (注销 / 吊销)."""
-    _transition(ctx, identifier, "revoke", reason, actor)
+def license_revoke(ctx: click.Context, identifier: str, kind: str, reason: str, actor: str) -> None:
+    """Revoke a license: 注销 (cancel) or 吊销 (withdraw)."""
+    from trustsvc.licenses.library import Action, RevocationKind
+
+    licenses = _license_service(ctx)
+    try:
+        view = licenses.transition(
+            identifier, Action.REVOKE, actor, reason, revocation_kind=RevocationKind(kind)
+        )
+        _print_json(view)
+    finally:
+        licenses.services.close()
 
 
 @license_group.command("change")
@@ -926,23 +941,20 @@ def issue_batch(
 
 # ---- verification --------------------------------------------------------------
 
-_VERDICT_ZH = {
-    "valid": "有效",
-    "not_current": "证照非现行有效",
-    "modified_after_sealing": "盖章后被修改",
-    "invalid_signature": "签名无效",
-    "untrusted_issuer": "颁发机构不可信或不符",
-    "seal_certificate_revoked_or_expired": "印章证书已吊销或过期",
-    "not_sealed": "未盖电子印章",
-    "malformed_input": "文件无法核验",
-    "unknown_to_library": "证照库中无此证照",
-}
+#: ``verify`` and ``verify-token`` exit 0 for an online ``valid``, this for an offline
+#: ``valid_offline`` (the seal holds; the library was not asked), 1 for anything else.
+EXIT_VALID_OFFLINE = 3
 
 
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
-@click.option("--offline", is_flag=True, help="Use only what the document carries and the library.")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Use only the document and the home's PKI files: no database, no fetching "
+    f"(verdict valid_offline, exit {EXIT_VALID_OFFLINE}, at best).",
+)
 @click.option(
     "--report",
     "report_path",
@@ -954,11 +966,12 @@ def verify(
     ctx: click.Context, file: Path, as_json: bool, offline: bool, report_path: Path | None
 ) -> None:
     """Verify a sealed PDF: one verdict, its reasons and the facts (exit 0 only if valid)."""
+    from trustsvc.services import open_offline_services
     from trustsvc.verification.verifier import Verifier
 
-    services = _open(ctx)
+    services = open_offline_services(_settings(ctx)) if offline else _open(ctx)
     try:
-        verifier = Verifier(services, allow_fetching=not offline)
+        verifier = Verifier(services, allow_fetching=not offline, offline=offline)
         data = file.read_bytes()
         if len(data) > verifier.max_bytes:
             data = data[: verifier.max_bytes + 1]  # enough to be refused as too large
@@ -978,23 +991,33 @@ def _write_printout(services: Any, report: Any, path: Path) -> None:
 
 
 def _print_report(report: Any, as_json: bool) -> None:
+    from trustsvc.verification.report import VERDICT_TEXT
+
     if as_json:
         _print_json(report)
     else:
-        verdict = report.verdict.value
-        click.echo(f"{verdict}  {_VERDICT_ZH[verdict]}")
+        zh, en = VERDICT_TEXT[report.verdict]
+        scope = "联网核验 online" if report.scope == "online" else "离线核验 offline"
+        click.echo(f"{report.verdict.value}  {zh} / {en}  [{scope}]")
         for reason in report.reasons:
             click.echo(f"  - {reason.code}: {reason.message_zh} {reason.message_en}")
         for name, value in dataclasses.asdict(report.facts).items():
             if value is not None:
                 click.echo(f"  {name}: {_jsonable(value)}")
+    if report.is_valid_offline:
+        sys.exit(EXIT_VALID_OFFLINE)
     if not report.is_valid:
         sys.exit(EXIT_FAILURE)
 
 
 @cli.command("verify-token")
 @click.argument("token")
-@click.option("--offline", is_flag=True, help="Signature and issuer only; no database is read.")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Signature, issuer and the token's dates only; no database is read "
+    f"(verdict valid_offline, exit {EXIT_VALID_OFFLINE}, at best).",
+)
 @click.option(
     "--checked-by",
     default="cli",
@@ -1022,16 +1045,17 @@ def verify_token(
     report_path: Path | None,
 ) -> None:
     """Verify a QR token, or the whole scanned link (exit 0 only if valid)."""
-    from trustsvc.services import open_services
+    from trustsvc.services import open_offline_services, open_services
     from trustsvc.verification.presentation import checker_named
     from trustsvc.verification.verifier import Verifier
 
     token = token.strip().rsplit("/v/", 1)[-1]
-    services = open_services(_settings(ctx))
+    settings = _settings(ctx)
+    services = open_offline_services(settings) if offline else open_services(settings)
     try:
         # Offline nothing is recorded and no database is read: nobody to check as.
         checker = checked_by if offline else checker_named(services, checked_by, purpose)
-        report = Verifier(services, allow_fetching=False).verify_token(
+        report = Verifier(services, allow_fetching=False, offline=offline).verify_token(
             token, offline=offline, checked_by=checker, purpose=purpose
         )
         if report_path is not None:

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import NullPool
 
 from trustsvc.clock import Clock, SystemClock
 from trustsvc.config import Settings
 from trustsvc.db import Database, open_database
+from trustsvc.errors import ConfigurationError
 from trustsvc.keys.pki import Pki, init_pki, is_initialised, load_pki, seal_key_store
 from trustsvc.keys.responder import OcspResponder
 from trustsvc.keys.revocation import RevocationService
@@ -60,6 +66,25 @@ def open_services(settings: Settings, clock: Clock | None = None) -> Services:
     return Services(settings, clock or SystemClock(), database, pki, seal_key_store(settings))
 
 
+def open_offline_services(settings: Settings, clock: Clock | None = None) -> Services:
+    """An initialised home's PKI without its database: for offline verification.
+
+    The database is never opened, migrated or connected to: its engine has no
+    way to connect, so anything that would read it fails instead.
+    """
+    settings.check_production()
+    pki = load_pki(settings)
+    database = Database(_unconnectable_engine(), sessionmaker())
+    return Services(settings, clock or SystemClock(), database, pki, seal_key_store(settings))
+
+
+def _unconnectable_engine() -> Engine:
+    def refuse() -> Any:
+        raise ConfigurationError("offline: no database is read")
+
+    return create_engine("sqlite://", creator=refuse, poolclass=NullPool)
+
+
 def initialise_home(settings: Settings, clock: Clock | None = None) -> Pki:
     """Create a new home's PKI and database schema."""
     settings.check_production()
@@ -73,4 +98,10 @@ def initialise_home(settings: Settings, clock: Clock | None = None) -> Pki:
         database.dispose()
 
 
-__all__ = ["Services", "initialise_home", "is_initialised", "open_services"]
+__all__ = [
+    "Services",
+    "initialise_home",
+    "is_initialised",
+    "open_offline_services",
+    "open_services",
+]

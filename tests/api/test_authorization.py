@@ -321,7 +321,7 @@ TABLE: tuple[Row, ...] = (
     _lifecycle("change", {"changes": {"area": "90.12"}, "reason": "面积更正"}),
     _lifecycle("suspend", {"reason": "核查"}),
     _lifecycle("resume", {"reason": "核查完毕"}),
-    _lifecycle("revoke", {"reason": "吊销"}),
+    _lifecycle("revoke", {"kind": "withdrawn", "reason": "违法经营"}),
     # Verifiers, stating one of their purposes.
     Row(
         "POST",

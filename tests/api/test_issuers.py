@@ -98,10 +98,13 @@ def test_lifecycle_through_the_api(api: Api) -> None:
         "/api/v1/licenses", params={"status": "superseded"}, headers=headers
     ).json()
     assert [item["identifier"] for item in superseded["items"]] == [identifier]
+    revoke = f"/api/v1/licenses/{new['identifier']}/revoke"
+    # Which revocation it is must be said: 注销 (cancelled) or 吊销 (withdrawn).
+    assert api.http.post(revoke, json={"reason": "吊销"}, headers=headers).status_code == 422
     revoked = api.http.post(
-        f"/api/v1/licenses/{new['identifier']}/revoke", json={"reason": "吊销"}, headers=headers
-    )
-    assert revoked.json()["status"] == "revoked"
+        revoke, json={"kind": "withdrawn", "reason": "违法经营"}, headers=headers
+    ).json()
+    assert revoked["status"] == "revoked" and revoked["revocation_kind"] == "withdrawn"
 
 
 def test_list_is_paginated_filtered_and_limited_to_the_department(api: Api) -> None:

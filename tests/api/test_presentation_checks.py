@@ -40,7 +40,7 @@ def test_a_code_for_one_verifier_is_refused_to_another_and_stays_unused(api: Api
     )
     assert refused.status_code == 200
     body = refused.json()
-    assert body["verdict"] == "not_current"
+    assert body["verdict"] == "presentation_refused"
     assert [r["code"] for r in body["reasons"]] == ["presentation_for_another_verifier"]
     assert body["facts"]["holder_name_masked"] is None
     assert _used(api) == [False]
@@ -105,7 +105,7 @@ def test_an_anonymous_open_of_a_bearer_code_uses_it_up(api: Api) -> None:
     token = _code(api, single_use=True)
     assert 'data-verdict="valid"' in api.http.get(f"/v/{token}").text
     assert _used(api) == [True]
-    assert 'data-verdict="not_current"' in api.http.get(f"/v/{token}").text
+    assert 'data-verdict="presentation_used"' in api.http.get(f"/v/{token}").text
 
 
 def test_the_holder_names_a_verifier_from_a_real_list(api: Api) -> None:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import requests
 
 from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A
 from tests.licenses.pdf_checks import read_qr_codes
-from trustsvc.licenses.library import Action
+from trustsvc.clock import FixedClock
+from trustsvc.licenses.library import Action, RevocationKind
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.verification.presentation import checks_of, present
@@ -19,17 +22,24 @@ def _issue(licenses: LicenseService, type_key: str = "real-estate-certificate") 
 
 
 def test_the_scanned_qr_link_opens_a_page_with_the_verdict(
-    licenses: LicenseService, live_server: LiveServer
+    licenses: LicenseService, live_server: LiveServer, clock: FixedClock
 ) -> None:
     identifier, link = _issue(licenses)
     assert link.startswith(live_server.base_url)
     page = requests.get(link, timeout=10)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'data-verdict="valid"' in page.text and "有效" in page.text
+    assert 'data-scope="online"' in page.text
     assert identifier in page.text and "杭州市市场监督管理局" in page.text
-    licenses.transition(identifier, Action.REVOKE, "clerk", "吊销")
+    clock.current = datetime(2026, 12, 1, 11, 30, tzinfo=UTC)
+    licenses.transition(
+        identifier, Action.REVOKE, "clerk", "违法经营", revocation_kind=RevocationKind.WITHDRAWN
+    )
     page = requests.get(link, timeout=10)
-    assert 'data-verdict="not_current"' in page.text and "证照已注销或吊销" in page.text
+    assert 'data-verdict="not_current"' in page.text
+    # 吊销 (a sanction), not 注销; when (in the service's zone) and why.
+    assert "证照已于2026年12月01日 19:30吊销，原因：违法经营。" in page.text
+    assert "已吊销 <small>revoked</small>" in page.text and "已注销" not in page.text
 
 
 def test_the_page_never_shows_the_holder_id(
@@ -61,7 +71,12 @@ def test_a_presentation_scan_is_recorded_for_the_holder(
     # A code naming neither verifier nor purpose is a bearer code: the open uses it up.
     code = present(licenses, identifier, actor="holder", single_use=True)
     assert 'data-verdict="valid"' in requests.get(code.link, timeout=10).text
-    assert 'data-verdict="not_current"' in requests.get(code.link, timeout=10).text
+    spent = requests.get(code.link, timeout=10).text
+    # The code is spent, not the license: a fresh code is asked for, the license shown in force.
+    assert 'data-verdict="presentation_used"' in spent and "请持证人重新出示" in spent
+    assert (
+        "现行有效 <small>valid</small>" in spent and "ask the holder to show a fresh code" in spent
+    )
     [check] = checks_of(licenses, identifier)
     assert check.checked_by == "public page" and check.purpose is None
 

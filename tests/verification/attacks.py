@@ -886,7 +886,7 @@ def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def seal_with_lookalike(
-    pdf: bytes, pki: LookalikePki, timestamper: TimeStamper, box: tuple[int, int, int, int]
+    pdf: bytes, pki: LookalikePki, timestamper: TimeStamper | None, box: tuple[int, int, int, int]
 ) -> bytes:
     """A certification signature like the service's, from the look-alike seal, with a DSS."""
     key = asn1_keys.PrivateKeyInfo.load(

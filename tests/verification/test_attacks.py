@@ -278,8 +278,14 @@ def test_a_license_resealed_by_another_department_is_untrusted(licenses: License
     _assert_verdict(_verify(licenses, resealed), Verdict.UNTRUSTED_ISSUER)
 
 
-def test_a_seal_from_a_lookalike_ca_is_untrusted(licenses: LicenseService) -> None:
-    """Same names as the service's root, issuing CA and A's seal; other keys."""
+@pytest.mark.parametrize("timestamped", [True, False], ids=["timestamped", "no-timestamp"])
+def test_a_seal_from_a_lookalike_ca_is_untrusted(
+    licenses: LicenseService, timestamped: bool
+) -> None:
+    """Same names as the service's root, issuing CA and A's seal; other keys.
+
+    Without a timestamp too: a missing timestamp never hides who sealed (issue 11).
+    """
     services = licenses.services
     pki = attacks.lookalike_pki(
         services.pki.root.subject,
@@ -289,8 +295,11 @@ def test_a_seal_from_a_lookalike_ca_is_untrusted(licenses: LicenseService) -> No
         services.clock.now(),
     )
     page = attacks.first_revision(_issue(licenses))
-    forged = attacks.seal_with_lookalike(page, pki, make_timestamper(None, services.tsa), _SEAL_BOX)
+    timestamper = make_timestamper(None, services.tsa) if timestamped else None
+    forged = attacks.seal_with_lookalike(page, pki, timestamper, _SEAL_BOX)
     _assert_verdict(_verify(licenses, forged), Verdict.UNTRUSTED_ISSUER)
+    # Changed after the look-alike sealed it: still, first of all, not the issuer's seal.
+    _assert_verdict(_verify(licenses, attacks.add_page(forged)), Verdict.UNTRUSTED_ISSUER)
 
 
 # ---- 8. hostile inputs ---------------------------------------------------------------

@@ -88,7 +88,8 @@ def test_a_child_past_the_hard_limit_is_killed_and_replaced(
     began = time.monotonic()
     report = isolated.verify_pdf(HANG, clock.now())
     assert time.monotonic() - began < 30  # the child sleeps 600 s; 2 s is the hard limit
-    assert report.verdict is Verdict.MALFORMED_INPUT
+    # The service could not decide: not the document's fault (issue 11).
+    assert report.verdict is Verdict.NOT_EVALUABLE
     assert [r.code for r in report.reasons] == ["time_limit_exceeded"]
     assert isolated.verify_pdf(document, clock.now()).verdict is Verdict.VALID
 
@@ -99,7 +100,7 @@ def test_a_child_out_of_memory_or_dead_fails_closed_and_the_next_one_works(
 ) -> None:
     document = licenses.document(_issue(licenses))
     report = isolated.verify_pdf(marker, clock.now())
-    assert report.verdict is Verdict.MALFORMED_INPUT and not report.is_valid
+    assert report.verdict is Verdict.NOT_EVALUABLE and not report.is_valid
     assert [r.code for r in report.reasons] == ["not_evaluable"]
     assert isolated.verify_pdf(document, clock.now()).verdict is Verdict.VALID
 
@@ -116,7 +117,8 @@ def test_a_child_that_cannot_open_the_service_fails_closed(
         report = isolated.verify_pdf(document, clock.now())
     finally:
         isolated.close()
-    assert not report.is_valid and [r.code for r in report.reasons] == ["not_evaluable"]
+    assert report.verdict is Verdict.NOT_EVALUABLE
+    assert [r.code for r in report.reasons] == ["not_evaluable"]
 
 
 def test_a_report_crosses_as_json_and_its_verdict_follows_from_its_reasons(
@@ -133,7 +135,7 @@ def test_a_report_crosses_as_json_and_its_verdict_follows_from_its_reasons(
     assert report_from_json(report_to_json(stopped)) == stopped
     # A child cannot claim "valid" beside a reason: the verdict is worked out again.
     forged = report_to_json(stopped).replace(b'{"reasons"', b'{"verdict": "valid", "reasons"')
-    assert report_from_json(forged).verdict is Verdict.MALFORMED_INPUT
+    assert report_from_json(forged).verdict is Verdict.NOT_EVALUABLE
     for garbage in (b"", b"[]", b'{"reasons": [], "facts": {}}', b'{"reasons": 1}'):
         with pytest.raises((ValueError, KeyError, TypeError)):
             report_from_json(garbage)

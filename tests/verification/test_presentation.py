@@ -55,9 +55,9 @@ def test_an_expired_code_is_refused_and_not_recorded(
     code = present(licenses, identifier, actor="holder")
     clock.advance(timedelta(minutes=5, seconds=1))
     report = verifier.verify_token(code.token, checked_by="clerk")
-    assert report.verdict is Verdict.NOT_CURRENT
+    assert report.verdict is Verdict.PRESENTATION_EXPIRED
     assert [r.code for r in report.reasons] == ["token_expired"]
-    assert verifier.verify_token(code.token, offline=True).verdict is Verdict.NOT_CURRENT
+    assert verifier.verify_token(code.token, offline=True).verdict is Verdict.PRESENTATION_EXPIRED
     assert checks_of(licenses, identifier) == []
 
 
@@ -66,7 +66,7 @@ def test_a_single_use_code_works_once(licenses: LicenseService, verifier: Verifi
     code = present(licenses, identifier, actor="holder", single_use=True)
     assert verifier.verify_token(code.token, checked_by="clerk").verdict is Verdict.VALID
     again = verifier.verify_token(code.token, checked_by="someone else")
-    assert again.verdict is Verdict.NOT_CURRENT
+    assert again.verdict is Verdict.PRESENTATION_USED
     assert [r.code for r in again.reasons] == ["presentation_already_used"]
     assert len(checks_of(licenses, identifier)) == 1
 
@@ -124,7 +124,7 @@ def test_a_code_for_one_verifier_is_refused_to_others_and_not_used_up(
     for intruder in (other, Checker(counter.name), Checker("public page")):
         # Another client, the right name without the client's key, a phone: all refused.
         refused = verifier.verify_token(code.token, checked_by=intruder)
-        assert refused.verdict is Verdict.NOT_CURRENT
+        assert refused.verdict is Verdict.PRESENTATION_REFUSED
         assert _codes(refused) == ["presentation_for_another_verifier"]
         assert counter.name in refused.reasons[0].message_en
         assert refused.facts.holder_name_masked is None and refused.facts.status is None

@@ -44,7 +44,7 @@ def test_the_report_states_the_verdict_reasons_and_facts(
     assert "电子证照核验报告" in text
     # The verdict in words; its code is for machines (JSON), not printed.
     assert "证照非现行有效" in text and "not_current" not in text
-    assert "证照已注销或吊销" in text
+    assert "注销或吊销" in text
     assert "杭州市市场监督管理局" in text and DEPARTMENT_A in text
     assert render_report(report, font, licenses.services.settings.zone) == pdf  # deterministic
 

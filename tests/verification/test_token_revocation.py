@@ -299,7 +299,7 @@ def test_an_offline_answer_says_what_it_did_not_check(
 ) -> None:
     _identifier, token = _issue(licenses, monkeypatch)
     report = Verifier(licenses.services, allow_fetching=False).verify_token(token, offline=True)
-    assert report.verdict is Verdict.VALID
+    assert report.verdict is Verdict.VALID_OFFLINE and report.scope == "offline"
     [qualifier] = report.reasons
     assert qualifier.code == "offline_not_checked"
     assert "未联网核对印章吊销和证照状态" in qualifier.message_zh

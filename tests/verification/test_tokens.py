@@ -41,7 +41,7 @@ def test_the_printed_token_verifies_online_and_offline(
     online = verifier.verify_token(token)
     assert online.verdict is Verdict.VALID
     assert online.facts.identifier == identifier and online.facts.status == "valid"
-    assert verifier.verify_token(token, offline=True).verdict is Verdict.VALID
+    assert verifier.verify_token(token, offline=True).verdict is Verdict.VALID_OFFLINE
 
 
 def test_offline_reads_no_database(
@@ -53,7 +53,7 @@ def test_offline_reads_no_database(
         raise AssertionError("offline verification touched the database")
 
     monkeypatch.setattr(Database, "begin", no_database)
-    assert verifier.verify_token(token, offline=True).verdict is Verdict.VALID
+    assert verifier.verify_token(token, offline=True).verdict is Verdict.VALID_OFFLINE
 
 
 def test_a_token_altered_in_any_byte_is_refused(
@@ -106,7 +106,7 @@ def test_a_genuine_token_for_an_unknown_identifier(
     genuine = sign_token(claims, material.key, seal_key_id(material.certificate))
     assert verifier.verify_token(genuine).verdict is Verdict.UNKNOWN_TO_LIBRARY
     # Offline, only the signature can be judged.
-    assert verifier.verify_token(genuine, offline=True).verdict is Verdict.VALID
+    assert verifier.verify_token(genuine, offline=True).verdict is Verdict.VALID_OFFLINE
 
 
 def test_a_revoked_license_token_is_not_current_online(

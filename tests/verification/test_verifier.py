@@ -174,7 +174,7 @@ def test_a_verification_past_its_time_limit_is_not_valid(licenses: LicenseServic
     assert _verifier(licenses).verify_pdf(pdf).verdict is Verdict.VALID
     verifier = Verifier(licenses.services, allow_fetching=False, time_limit=timedelta(0))
     report = verifier.verify_pdf(pdf)
-    assert report.verdict is Verdict.MALFORMED_INPUT
+    assert report.verdict is Verdict.NOT_EVALUABLE
     assert [r.code for r in report.reasons] == ["time_limit_exceeded"]
 
 
@@ -202,7 +202,7 @@ def test_the_time_limit_is_checked_between_stages(
     monkeypatch.setattr(verifier_module, "validate_pdf_signature", slow_validation)
     monkeypatch.setattr(verifier, "_entry", recorded_entry)
     report = verifier.verify_pdf(licenses.document(identifier))
-    assert report.verdict is Verdict.MALFORMED_INPUT
+    assert report.verdict is Verdict.NOT_EVALUABLE
     assert [r.code for r in report.reasons] == ["time_limit_exceeded"]
     assert library_lookups == []
 

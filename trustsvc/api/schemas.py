@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,7 +18,7 @@ from trustsvc.licenses.batch import check_row
 from trustsvc.licenses.jobs import MAX_ROWS, JobView
 from trustsvc.licenses.service import LicenseView
 from trustsvc.text import is_encodable
-from trustsvc.verification.report import VerificationReport
+from trustsvc.verification.report import VERDICT_TEXT, Scope, Verdict, VerificationReport
 
 
 def _contains_nul(value: object) -> bool:
@@ -101,6 +101,15 @@ class ReasonBody(_Body):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class RevokeBody(_Body):
+    """A revocation: which it is (注销 cancelled, 吊销 withdrawn as a sanction) and why."""
+
+    kind: Literal["cancelled", "withdrawn"] = Field(
+        description="cancelled: 注销 (on request, no longer needed); withdrawn: 吊销 (a sanction)"
+    )
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class BatchBody(_Body):
     type: str = Field(min_length=1, max_length=64)
     rows: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ROWS)
@@ -127,6 +136,9 @@ class LicenseOut(BaseModel):
     status_reason: str | None
     sha256: str
     supersedes: str | None
+    revocation_kind: Literal["cancelled", "withdrawn"] | None = Field(
+        default=None, description="A revocation's kind: cancelled (注销) or withdrawn (吊销)"
+    )
 
     @classmethod
     def of(cls, view: LicenseView) -> LicenseOut:
@@ -160,7 +172,7 @@ class JobOut(BaseModel):
 
 class ReasonOut(BaseModel):
     code: str
-    verdict: str
+    verdict: Verdict
     message_zh: str
     message_en: str
 
@@ -179,12 +191,31 @@ class FactsOut(BaseModel):
     valid_from: date | None
     valid_until: date | None
     status: str | None
+    status_since: datetime | None = Field(
+        default=None, description="When the license stopped being in force (UTC)"
+    )
+    status_reason: str | None = None
+    revocation_kind: Literal["cancelled", "withdrawn"] | None = Field(
+        default=None, description="A revocation's kind: cancelled (注销) or withdrawn (吊销)"
+    )
+    current_identifier: str | None = Field(
+        default=None, description="For a superseded license: the identifier of the version in force"
+    )
+    current_number: str | None = Field(
+        default=None, description="For a superseded license: the number of the version in force"
+    )
 
 
 class VerificationOut(BaseModel):
-    """The verdict (valid, not_current, modified_after_sealing, ...), its reasons and facts."""
+    """The verdict (see ``Verdict``), its reasons and facts, and what could be consulted.
 
-    verdict: str
+    ``valid`` is true only for ``valid``: an offline ``valid_offline`` is not.
+    """
+
+    verdict: Verdict
+    verdict_zh: str
+    verdict_en: str
+    scope: Scope = Field(description="online: library and revocation consulted; offline: not")
     valid: bool
     reasons: list[ReasonOut]
     facts: FactsOut
@@ -193,12 +224,15 @@ class VerificationOut(BaseModel):
     @classmethod
     def of(cls, report: VerificationReport) -> VerificationOut:
         return cls(
-            verdict=report.verdict.value,
+            verdict=report.verdict,
+            verdict_zh=VERDICT_TEXT[report.verdict][0],
+            verdict_en=VERDICT_TEXT[report.verdict][1],
+            scope=report.scope,
             valid=report.is_valid,
             reasons=[
                 ReasonOut(
                     code=r.code,
-                    verdict=r.verdict.value,
+                    verdict=r.verdict,
                     message_zh=r.message_zh,
                     message_en=r.message_en,
                 )

@@ -187,6 +187,8 @@ class LicenseRecord(Base):
     status: Mapped[LicenseStatus] = mapped_column(_enum_column(LicenseStatus, "license_status"))
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status_reason: Mapped[str | None] = mapped_column(String(500))
+    #: For a revoked license: "cancelled" (注销, on request) or "withdrawn" (吊销, a sanction).
+    revocation_kind: Mapped[str | None] = mapped_column(String(16))
     #: SHA-256 of the sealed PDF, also its key in the document store.
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     #: SHA-256 of the revision the seal signs (the PDF up to the end of its
@@ -214,6 +216,8 @@ class LicenseEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
+    #: A revocation's kind: "cancelled" (注销) or "withdrawn" (吊销).
+    revocation_kind: Mapped[str | None] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

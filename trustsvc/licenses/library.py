@@ -51,6 +51,16 @@ class Action(StrEnum):
     REVOKE = "revoke"
 
 
+class RevocationKind(StrEnum):
+    """Which revocation it was: the law keeps them apart, and so does the library."""
+
+    #: 注销: the license is cancelled, on the holder's request or because it is no
+    #: longer needed (the business closed, the holder died).
+    CANCELLED = "cancelled"
+    #: 吊销: the license is withdrawn as an administrative sanction.
+    WITHDRAWN = "withdrawn"
+
+
 #: action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[Action, tuple[frozenset[LicenseStatus], LicenseStatus]] = {
     Action.SUSPEND: (frozenset({LicenseStatus.VALID}), LicenseStatus.SUSPENDED),
@@ -153,13 +163,29 @@ def apply_transition(
     actor: str,
     reason: str | None,
     now: datetime,
+    revocation_kind: RevocationKind | None = None,
 ) -> None:
+    """Move ``record`` by ``action``; a revocation says which it was (None: not said)."""
     check_transition(record, action, reason, now.date())
+    if revocation_kind is not None and action is not Action.REVOKE:
+        raise InvalidInputError(f"only a revocation has a kind, not {action.value}")
     _allowed, target = TRANSITIONS[action]
-    record_event(session, record, action, actor, reason, record.status.value, target.value, now)
+    kind = revocation_kind.value if revocation_kind is not None else None
+    record_event(
+        session,
+        record,
+        action,
+        actor,
+        reason,
+        record.status.value,
+        target.value,
+        now,
+        revocation_kind=kind,
+    )
     record.status = target
     record.status_changed_at = now
     record.status_reason = reason
+    record.revocation_kind = kind
 
 
 def record_event(
@@ -171,6 +197,8 @@ def record_event(
     from_status: str | None,
     to_status: str,
     now: datetime,
+    *,
+    revocation_kind: str | None = None,
 ) -> None:
     session.add(
         LicenseEvent(
@@ -180,6 +208,7 @@ def record_event(
             reason=reason,
             from_status=from_status,
             to_status=to_status,
+            revocation_kind=revocation_kind,
             at=now,
         )
     )

@@ -103,6 +103,8 @@ class LicenseView:
     status_reason: str | None
     sha256: str
     supersedes: str | None
+    #: A revoked license's kind: "cancelled" (注销) or "withdrawn" (吊销); None: not said.
+    revocation_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,7 @@ class LicenseService:
             status_reason=record.status_reason,
             sha256=record.sha256,
             supersedes=supersedes,
+            revocation_kind=record.revocation_kind,
         )
 
     def _content_digest(
@@ -492,15 +495,31 @@ class LicenseService:
     # ---- lifecycle -----------------------------------------------------------
 
     def transition(
-        self, identifier: str, action: library.Action, actor: str, reason: str | None
+        self,
+        identifier: str,
+        action: library.Action,
+        actor: str,
+        reason: str | None,
+        *,
+        revocation_kind: library.RevocationKind | None = None,
     ) -> LicenseView:
-        """Suspend, resume or revoke; refused with a clear error when not allowed."""
+        """Suspend, resume or revoke; refused with a clear error when not allowed.
+
+        A revocation says whether it is 注销 (cancelled) or 吊销 (withdrawn);
+        the CLI and the API require it, None is "not said" (as before it was kept).
+        """
         if action not in (library.Action.SUSPEND, library.Action.RESUME, library.Action.REVOKE):
             raise InvalidInputError(f"{action.value} is not a status change")
         with self.services.database.begin() as session:
             record = library.find_for_update(session, identifier.upper())
             library.apply_transition(
-                session, record, action, actor, reason, self.services.clock.now()
+                session,
+                record,
+                action,
+                actor,
+                reason,
+                self.services.clock.now(),
+                revocation_kind,
             )
         return self.show(identifier)
 

@@ -5,8 +5,9 @@ deadline between stages, but a single stage inside pyHanko can still run long,
 and a thread cannot be stopped. The API therefore verifies uploads here: each
 verification runs in a child process with an address-space limit, and a child
 that is still busy ``grace`` after the verifier's own time limit is killed and
-replaced. The verdict is then ``malformed_input`` (time_limit_exceeded); a
-child that dies gives ``not_evaluable``. Neither is ever valid.
+replaced. The verdict is then ``not_evaluable`` (reason time_limit_exceeded),
+as for a child that dies (reason not_evaluable): the service could not
+decide, which is never blamed on the document, and never valid.
 
 The children are started when first needed (each opens the service's
 database and PKI, which takes a moment) and are kept for later requests. A

@@ -34,7 +34,7 @@ from trustsvc.licenses.linebreak import break_lines
 from trustsvc.licenses.pdfpage import DocumentInfo, PdfPage, number
 from trustsvc.licenses.render import PRODUCER, SEAL_DIAMETER, chinese_date
 from trustsvc.licenses.types import load_types
-from trustsvc.verification.report import Verdict, VerificationReport
+from trustsvc.verification.report import VERDICT_TEXT, VerificationReport
 
 _WIDTH, _HEIGHT = A4
 _LEFT, _RIGHT = 64.0, _WIDTH - 64.0
@@ -43,21 +43,6 @@ _RED = (0.75, 0.05, 0.05)
 _INK = (0.1, 0.1, 0.1)
 _MUTED = (0.4, 0.4, 0.4)
 _RULE = (0.75, 0.75, 0.75)
-
-VERDICT_TEXT = {
-    Verdict.VALID: ("有效", "Valid"),
-    Verdict.NOT_CURRENT: ("证照非现行有效", "Not current"),
-    Verdict.MODIFIED_AFTER_SEALING: ("盖章后被修改", "Modified after sealing"),
-    Verdict.INVALID_SIGNATURE: ("签名无效", "Invalid signature"),
-    Verdict.UNTRUSTED_ISSUER: ("颁发机构不可信或不符", "Untrusted or wrong issuer"),
-    Verdict.SEAL_CERTIFICATE_REVOKED_OR_EXPIRED: (
-        "印章证书已吊销或过期",
-        "Seal certificate revoked or expired",
-    ),
-    Verdict.NOT_SEALED: ("未盖电子印章", "Not sealed"),
-    Verdict.MALFORMED_INPUT: ("文件无法核验", "Malformed input"),
-    Verdict.UNKNOWN_TO_LIBRARY: ("证照库中无此证照", "Unknown to the library"),
-}
 
 _FACT_LABELS = {
     "identifier": "证照标识 Identifier",

@@ -1,10 +1,19 @@
-"""The findings verification can report: stable codes, their verdict, Chinese and English text."""
+"""The findings verification can report: stable codes, their verdict, Chinese and English text.
+
+Times in the sentences are for people: in the service's time zone, written
+2026年12月01日 19:30 (see ``people_time``); the report's facts keep UTC.
+"""
 
 from __future__ import annotations
 
-from trustsvc.licenses.library import EffectiveStatus
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from trustsvc.licenses.library import EffectiveStatus, RevocationKind
 from trustsvc.verification.report import Reason, Verdict
 
+_R = Verdict.PRESENTATION_REFUSED
 _M, _N, _I, _X, _U, _S, _L, _C = (
     Verdict.MALFORMED_INPUT,
     Verdict.NOT_SEALED,
@@ -32,16 +41,23 @@ ENCRYPTED = Reason(
 )
 NOT_EVALUABLE = Reason(
     "not_evaluable",
-    _M,
-    "核验过程未能完成，不能认定有效。",
-    "Verification could not be completed; it is not valid.",
+    Verdict.NOT_EVALUABLE,
+    "核验过程未能完成，不能认定有效，请稍后重试。",
+    "Verification could not be completed; it is not valid. Try again later.",
 )
 
 TIME_LIMIT_EXCEEDED = Reason(
     "time_limit_exceeded",
-    _M,
+    Verdict.NOT_EVALUABLE,
     "核验超出时间上限而中止，不能认定有效。",
     "Verification was stopped at its time limit; it is not valid.",
+)
+REVOCATION_UNAVAILABLE = Reason(
+    "revocation_unavailable",
+    Verdict.NOT_EVALUABLE,
+    "无法取得印章证书的吊销状态，暂不能认定有效，请稍后重试。",
+    "The seal certificate's revocation status could not be obtained; "
+    "it is not valid for now. Try again later.",
 )
 
 
@@ -81,7 +97,10 @@ SIGNATURE_BROKEN = Reason(
     "The e-seal's signature does not match the document.",
 )
 NO_TIMESTAMP = Reason(
-    "timestamp_missing", _I, "电子印章缺少可信时间戳。", "The e-seal has no trusted timestamp."
+    "timestamp_missing",
+    Verdict.TIMESTAMP_MISSING,
+    "电子印章缺少可信时间戳。",
+    "The e-seal has no trusted timestamp.",
 )
 TIMESTAMP_BROKEN = Reason(
     "timestamp_invalid", _I, "电子印章的时间戳无效。", "The e-seal's timestamp is invalid."
@@ -190,16 +209,21 @@ TOKEN_SEAL_REVOKED = Reason(
     "The seal was no longer fit to sign when the token was signed "
     "(its certificate revoked, or its key compromised).",
 )
-#: A qualifier, not a finding: its verdict is "valid", so it does not lower the
-#: verdict, but an offline answer always says what it could not check.
+#: A qualifier, not a finding: its verdict is "valid_offline", which ranks below
+#: every finding; an offline answer always says what it could not check.
 OFFLINE_NOT_CHECKED = Reason(
     "offline_not_checked",
-    Verdict.VALID,
+    Verdict.VALID_OFFLINE,
     "离线核验：仅核对了签名和印章，未联网核对印章吊销和证照状态。",
     "Offline: only the signature and the seal were checked; "
     "seal revocation and license status were not.",
 )
-TOKEN_EXPIRED = Reason("token_expired", _C, "亮证码已过期。", "The presentation code has expired.")
+TOKEN_EXPIRED = Reason(
+    "token_expired",
+    Verdict.PRESENTATION_EXPIRED,
+    "亮证码已过期，请持证人重新出示。",
+    "The presentation code has expired: ask the holder to show a fresh code.",
+)
 TOKEN_CONTRADICTS_LIBRARY = Reason(
     "token_contradicts_library",
     _X,
@@ -215,9 +239,9 @@ PRESENTATION_UNKNOWN = Reason(
 )
 PRESENTATION_USED = Reason(
     "presentation_already_used",
-    _C,
-    "该亮证码为一次性使用，已被核验过。",
-    "This single-use presentation code has been used already.",
+    Verdict.PRESENTATION_USED,
+    "该亮证码为一次性使用，已被核验过，请持证人重新出示。",
+    "This single-use presentation code has been used already: ask the holder to show a fresh code.",
 )
 
 
@@ -225,7 +249,7 @@ def presentation_for(verifier: str) -> Reason:
     """The code names another verifier: it is refused here and not used up."""
     return Reason(
         "presentation_for_another_verifier",
-        _C,
+        _R,
         f"该亮证码仅供「{verifier}」核验，请到其窗口出示。",
         f"This presentation code is for {verifier} only: have it checked there.",
     )
@@ -235,7 +259,7 @@ def presentation_purpose(purpose: str) -> Reason:
     """The code names a purpose the checker did not state (or may not state)."""
     return Reason(
         "presentation_purpose_mismatch",
-        _C,
+        _R,
         f"该亮证码仅可用于「{purpose}」，须由获准该事由的核验方说明该事由后核验。",
         f"This presentation code is only for the purpose {purpose!r}, stated by a verifier "
         "allowed it.",
@@ -244,7 +268,7 @@ def presentation_purpose(purpose: str) -> Reason:
 
 PRESENTATION_PURPOSE_NOT_ALLOWED = Reason(
     "presentation_purpose_not_allowed",
-    _C,
+    _R,
     "核验方说明的事由不在其获准的事由之内。",
     "The checker stated a purpose it is not allowed.",
 )
@@ -258,14 +282,87 @@ PRESENTATION_CHECKER_REFUSALS = frozenset(
     }
 )
 
-_STATUS_TEXT = {
+
+def people_time(moment: datetime, zone: ZoneInfo) -> str:
+    """A moment for people, in the service's zone: 2026年12月01日 19:30."""
+    return moment.astimezone(zone).strftime("%Y年%m月%d日 %H:%M")
+
+
+def people_day(day: date) -> str:
+    """A day for people: 2026年12月01日."""
+    return day.strftime("%Y年%m月%d日")
+
+
+def _en_time(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} ({zone.key})"
+
+
+#: A license's status in words, Chinese and English: the one place they are defined.
+STATUS_TEXT: dict[str, tuple[str, str]] = {
+    EffectiveStatus.VALID: ("现行有效", "in force"),
+    EffectiveStatus.SUSPENDED: ("已暂停", "suspended"),
     EffectiveStatus.REVOKED: ("已注销或吊销", "revoked"),
     EffectiveStatus.SUPERSEDED: ("已变更，被新版本取代", "superseded by a newer version"),
-    EffectiveStatus.SUSPENDED: ("已暂停", "suspended"),
     EffectiveStatus.EXPIRED: ("已过有效期", "expired"),
+    "not_yet_valid": ("尚未生效", "not yet in force"),
+    RevocationKind.CANCELLED: ("已注销", "cancelled (注销)"),
+    RevocationKind.WITHDRAWN: ("已吊销", "withdrawn (吊销)"),
 }
 
 
-def not_current(status: EffectiveStatus) -> Reason:
-    zh, en = _STATUS_TEXT[status]
-    return Reason(f"license_{status.value}", _C, f"证照{zh}。", f"The license is {en}.")
+def status_words(status: str, revocation_kind: str | None = None) -> tuple[str, str]:
+    """A status (and a revocation's kind) in words; the code itself when unknown."""
+    if status == EffectiveStatus.REVOKED and revocation_kind in STATUS_TEXT:
+        return STATUS_TEXT[revocation_kind]
+    return STATUS_TEXT.get(status, (status, status))
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """What the library recorded when a license stopped being in force."""
+
+    at: datetime | None = None
+    reason: str | None = None
+    revocation_kind: str | None = None
+    #: For a superseded license: the version now in force.
+    current_identifier: str | None = None
+    current_number: str | None = None
+
+
+def not_current(
+    status: EffectiveStatus,
+    change: StatusChange | None = None,
+    *,
+    zone: ZoneInfo | None = None,
+    valid_until: date | None = None,
+) -> Reason:
+    """Suspended, revoked, superseded or expired: what happened, when, why, and what now."""
+    change = change or StatusChange()
+    zh_status, en_status = status_words(status.value, change.revocation_kind)
+    zh, en = f"证照{zh_status}", f"The license is {en_status}"
+    if status is EffectiveStatus.EXPIRED and valid_until is not None:
+        zh += f"（有效期至{people_day(valid_until)}）"
+        en += f" (valid until {valid_until.isoformat()})"
+    elif change.at is not None and zone is not None:
+        zh = f"证照已于{people_time(change.at, zone)}{zh_status.removeprefix('已')}"
+        en = f"The license was {en_status} on {_en_time(change.at, zone)}"
+    if change.reason:
+        zh += f"，原因：{change.reason}"
+        en += f"; reason: {change.reason}"
+    if status is EffectiveStatus.SUPERSEDED and change.current_identifier:
+        zh += f"。现行版本：{change.current_identifier}（证照编号{change.current_number}）"
+        en += (
+            f". The version in force: {change.current_identifier} (number {change.current_number})"
+        )
+    return Reason(f"license_{status.value}", _C, zh + "。", en + ".")
+
+
+def not_yet_valid(valid_from: date) -> Reason:
+    """In force only from a later day."""
+    return Reason(
+        "license_not_yet_valid",
+        Verdict.NOT_YET_VALID,
+        f"证照尚未生效，自{people_day(valid_from)}起有效。",
+        f"The license is not yet in force: valid from {valid_from.isoformat()}.",
+    )

@@ -13,6 +13,12 @@ document and its current status.
 
 Fail closed: anything that cannot be evaluated becomes a finding, never a
 pass. A report is ``valid`` only when no check produced a finding at all.
+What the service could not decide (a crash, the time limit, a revocation
+source out of reach) is ``not_evaluable``, never blamed on the document.
+
+Offline (``Verifier(offline=True)``) nothing but the home's PKI files and
+the document or token is read, never the database: the answer's scope is
+``offline`` and its best verdict ``valid_offline``.
 """
 
 from __future__ import annotations
@@ -66,7 +72,7 @@ from trustsvc.services import Services
 from trustsvc.verification import hex_strings
 from trustsvc.verification import reasons as R
 from trustsvc.verification.presentation import ANONYMOUS, Checker, admits
-from trustsvc.verification.report import Facts, Reason, VerificationReport, conclude
+from trustsvc.verification.report import Facts, Reason, Scope, VerificationReport, conclude
 from trustsvc.verification.tokens import (
     ParsedToken,
     license_content_hash,
@@ -76,6 +82,10 @@ from trustsvc.verification.tokens import (
 from trustsvc.verification.validation_data import EmbeddedValidationData, ParsedObjects
 
 log = logging.getLogger("trustsvc.verification")
+
+EXPIRED = library.EffectiveStatus.EXPIRED
+#: The status shown for a license in force only from a later day (not a stored status).
+NOT_YET_VALID_STATUS = "not_yet_valid"
 
 #: Documents larger than this are refused before parsing.
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -92,6 +102,10 @@ _CONTENTS_GAP = re.compile(rb"<[0-9A-Fa-f]*>")
 
 class _TimeLimitExceeded(Exception):
     """The verification ran past its time limit (checked between stages)."""
+
+
+class _RevocationUnavailable(Exception):
+    """The service's own revocation answers could not be had (its database, its responder)."""
 
 
 class _Deadline:
@@ -146,6 +160,10 @@ class _Entry:
     sha256: str = ""
     #: As the driver returns it (text on SQLite): read only to date a version 1 token.
     issued_at: object = None
+    #: As the driver returns them: read only for a license not in force.
+    status_changed_at: object = None
+    status_reason: str | None = None
+    revocation_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,7 +209,11 @@ _ENTRY_COLUMNS = (
     LicenseRecord.fields_json,
     LicenseRecord.sha256,
     LicenseRecord.issued_at,
+    LicenseRecord.status_changed_at,
+    LicenseRecord.status_reason,
+    LicenseRecord.revocation_kind,
 )
+_REVOCATION_COLUMNS = slice(len(_ENTRY_COLUMNS), len(_ENTRY_COLUMNS) + 3)
 _REVOCATION = (
     select(
         CertificateRecord.revoked_at,
@@ -204,6 +226,12 @@ _REVOCATION = (
 
 
 _ENTRY_SELECT = select(*_ENTRY_COLUMNS).join(Department)
+#: The version that replaced a license (a change supersedes the version it replaces).
+_SUCCESSOR = select(
+    LicenseRecord.id, LicenseRecord.identifier, LicenseRecord.license_number, LicenseRecord.status
+).where(LicenseRecord.supersedes_id == bindparam("license_id"))
+#: How many changes are followed to the version in force (a chain is never this long).
+_MAX_SUCCESSORS = 100
 #: A token's license and the revocation of the seal that signed it, in one statement.
 _TOKEN_LOOKUP = (
     select(
@@ -250,12 +278,16 @@ class Verifier:
         allow_fetching: bool = True,
         extra_trust_roots: Iterable[x509.Certificate] = (),
         time_limit: timedelta = DEFAULT_TIME_LIMIT,
+        offline: bool = False,
     ) -> None:
         self.services = services
         self.max_bytes = max_bytes
-        self.allow_fetching = allow_fetching
+        self.offline = offline
+        self.allow_fetching = allow_fetching and not offline
         self.time_limit = time_limit
-        self.trust_roots = [services.pki.root, *extra_trust_roots, *self._operator_roots()]
+        # Offline, the operator's extra anchors (kept in the database) are not read.
+        operator_roots = [] if offline else self._operator_roots()
+        self.trust_roots = [services.pki.root, *extra_trust_roots, *operator_roots]
         # Whether a seal certificate chains to the anchors cannot change while
         # the anchors do not: judged once per certificate.
         self._chain_verdicts: dict[bytes, bool] = {}
@@ -281,9 +313,11 @@ class Verifier:
     # ---- the one entry point ---------------------------------------------------
 
     def verify_pdf(self, pdf: bytes) -> VerificationReport:
-        """Verify a sealed PDF; past ``time_limit`` the verdict is ``malformed_input``."""
+        """Verify a sealed PDF; past ``time_limit`` the verdict is ``not_evaluable``."""
         deadline = _Deadline(self.time_limit)
-        return self._fail_closed(lambda findings: self._verify(pdf, findings, deadline))
+        return self._fail_closed(
+            lambda findings: self._verify(pdf, findings, deadline), offline=self.offline
+        )
 
     def verify_token(
         self,
@@ -304,8 +338,10 @@ class Verifier:
         ``purpose`` what it states; see ``trustsvc.verification.presentation``.
         """
         checker = checked_by if isinstance(checked_by, Checker) else Checker(checked_by)
+        offline = offline or self.offline
         return self._fail_closed(
-            lambda findings: self._verify_token(token, offline, findings, checker, purpose)
+            lambda findings: self._verify_token(token, offline, findings, checker, purpose),
+            offline=offline,
         )
 
     def status_of(self, identifier: str) -> VerificationReport:
@@ -316,16 +352,19 @@ class Verifier:
             if record is None:
                 findings.append(R.UNKNOWN_TO_LIBRARY)
                 return Facts(identifier=identifier)
-            today = self.services.clock.now().astimezone(self.services.settings.zone).date()
-            current = library.effective_status(record, today)
-            if current is not library.EffectiveStatus.VALID:
-                findings.append(R.not_current(current))
-            return _library_facts(Facts(), record, current)
+            return self._check_status(Facts(), record, self._today(), findings)
 
         return self._fail_closed(check)
 
-    def _fail_closed(self, check: Callable[[list[Reason]], Facts]) -> VerificationReport:
-        """Run a check; anything that goes wrong inside it is a finding, never a pass."""
+    def _fail_closed(
+        self, check: Callable[[list[Reason]], Facts], *, offline: bool = False
+    ) -> VerificationReport:
+        """Run a check; anything that goes wrong inside it is a finding, never a pass.
+
+        A document too deeply nested to parse is the document's fault
+        (``malformed_input``); the time limit, an unreachable revocation source
+        or any other failure is the service's (``not_evaluable``).
+        """
         checked_at = self.services.clock.now()
         findings: list[Reason] = []
         facts = Facts()
@@ -335,12 +374,67 @@ class Verifier:
             findings.append(R.MALFORMED_STRUCTURE)
         except _TimeLimitExceeded:
             findings.append(R.TIME_LIMIT_EXCEEDED)
+        except _RevocationUnavailable:
+            log.warning("revocation status unavailable", exc_info=True)
+            findings.append(R.REVOCATION_UNAVAILABLE)
         except TrustServiceError:
             raise
         except Exception:
             log.exception("verification could not be completed")
             findings.append(R.NOT_EVALUABLE)
-        return conclude(findings, facts, checked_at)
+        scope = Scope.OFFLINE if offline else Scope.ONLINE
+        return conclude(findings, facts, checked_at, scope)
+
+    def _today(self) -> date:
+        return self.services.clock.now().astimezone(self.services.settings.zone).date()
+
+    def _check_status(
+        self, facts: Facts, record: _Entry, today: date, findings: list[Reason]
+    ) -> Facts:
+        """The library's word on a license: in force, or what happened to it and when."""
+        current = library.effective_status(record, today)
+        facts = _library_facts(facts, record, current)
+        if current is library.EffectiveStatus.VALID:
+            if record.valid_from > today:
+                findings.append(R.not_yet_valid(record.valid_from))
+                return replace(facts, status=NOT_YET_VALID_STATUS)
+            return facts
+        change = R.StatusChange()
+        if current is not library.EffectiveStatus.EXPIRED:
+            change = R.StatusChange(
+                at=_as_utc(record.status_changed_at) if record.status_changed_at else None,
+                reason=record.status_reason,
+                revocation_kind=record.revocation_kind,
+            )
+            if current is library.EffectiveStatus.SUPERSEDED:
+                change = self._with_current_version(change, record.license_id)
+        findings.append(
+            R.not_current(
+                current, change, zone=self.services.settings.zone, valid_until=record.valid_until
+            )
+        )
+        return replace(
+            facts,
+            status_since=change.at,
+            status_reason=change.reason,
+            revocation_kind=change.revocation_kind,
+            current_identifier=change.current_identifier,
+            current_number=change.current_number,
+        )
+
+    def _with_current_version(self, change: R.StatusChange, license_id: int) -> R.StatusChange:
+        """Follow the changes from a superseded version to the one that replaced it last."""
+        successors = self._prepared("successor", _SUCCESSOR)
+        identifier = number = None
+        with driver_cursor(self.services.database.engine) as cursor:
+            for _ in range(_MAX_SUCCESSORS):
+                row = successors.fetch_one(cursor, license_id=license_id)
+                if row is None:
+                    break
+                license_id, identifier, number = row[0], row[1], row[2]
+                if LicenseStatus(row[3]) is not LicenseStatus.SUPERSEDED:
+                    break
+        return replace(change, current_identifier=identifier, current_number=number)
 
     def _verify_token(
         self,
@@ -380,11 +474,16 @@ class Verifier:
         if claims.expires_at is not None and claims.expires_at < now.timestamp():
             findings.append(R.TOKEN_EXPIRED)
         facts = replace(facts, seal_subject=seal.subject, seal_serial=seal.serial_hex)
+        today = now.astimezone(self.services.settings.zone).date()
         if offline:
+            # The dates are in the token: they are checked offline too.
+            if claims.valid_until is not None and claims.valid_until < today:
+                findings.append(R.not_current(EXPIRED, valid_until=claims.valid_until))
+            elif claims.valid_from > today:
+                findings.append(R.not_yet_valid(claims.valid_from))
             # Said in words: the signature holds, but nobody asked the library.
             findings.append(R.OFFLINE_NOT_CHECKED)
             return facts
-        today = now.astimezone(self.services.settings.zone).date()
         record, revocation = self._token_lookup(claims.identifier, seal.fingerprint.hex())
         matches = record is not None and _token_matches(
             parsed, seal, record, self._license_content_hash(record)
@@ -396,14 +495,12 @@ class Verifier:
             return facts
         if not matches:
             findings.append(R.TOKEN_CONTRADICTS_LIBRARY)
-        current = library.effective_status(record, today)
-        if current is not library.EffectiveStatus.VALID:
-            findings.append(R.not_current(current))
+        library_facts = self._check_status(facts, record, today, findings)
         if claims.kind == "presentation" and not self._check_presentation(
             claims.nonce, record, findings, checked_by, purpose
         ):
             return facts  # what the code itself says, not the library's facts
-        return _library_facts(facts, record, current)
+        return library_facts
 
     def _check_presentation(
         self,
@@ -476,13 +573,17 @@ class Verifier:
         certificate's own start of validity; revocation is the library's
         business online, and cannot be known offline.
         """
+        return self._chain_is_sound(seal.certificate, seal.fingerprint)
+
+    def _chain_is_sound(self, certificate: x509.Certificate, fingerprint: bytes) -> bool:
+        """Whether ``certificate`` chains to an anchor, judged once per certificate."""
         if not self.trust_roots:
             return False
-        cached = self._chain_verdicts.get(seal.fingerprint)
+        cached = self._chain_verdicts.get(fingerprint)
         if cached is not None:
             return cached
-        trusted = self._chains_to_anchor(seal.certificate)
-        self._chain_verdicts[seal.fingerprint] = trusted
+        trusted = self._chains_to_anchor(certificate)
+        self._chain_verdicts[fingerprint] = trusted
         return trusted
 
     def _chains_to_anchor(self, certificate: x509.Certificate) -> bool:
@@ -558,11 +659,28 @@ class Verifier:
         deadline.check()
         status = self._validate(reader, seal, findings, len(pdf))
         deadline.check()
+        if self.offline:
+            return self._check_issuer_offline(reader, seal, status, findings)
         # Also for imported seals: a revocation recorded here counts whatever their CA says.
         self._check_own_revocation(seal, findings)
         facts = self._check_issuer_and_library(pdf, reader, seal, status, findings)
         deadline.check()
         return facts
+
+    def _check_issuer_offline(
+        self,
+        reader: PdfFileReader,
+        seal: _Seal,
+        status: PdfSignatureStatus | None,
+        findings: list[Reason],
+    ) -> Facts:
+        """Offline: the seal must be the department the document names; no library, no status."""
+        sealer_code = credit_code_of(seal.certificate)
+        claimed = _claimed_identifier(reader)
+        if sealer_code is None or claimed is None or _issuer_of(claimed) != sealer_code:
+            findings.append(R.WRONG_ISSUER)
+        findings.append(R.OFFLINE_NOT_CHECKED)
+        return replace(_seal_facts(seal, status, sealer_code), identifier=claimed)
 
     def _seal(
         self, pdf: bytes, signature: EmbeddedPdfSignature, findings: list[Reason]
@@ -602,15 +720,21 @@ class Verifier:
             certificates.extend(embedded.certificates)
             ocsps.extend(embedded.ocsps)
             crls.extend(embedded.crls)
-        elif self._own_seal(seal):
-            # A fresh answer each time: parsed, not kept.
-            ocsps.append(
-                ocsp.OCSPResponse.load(self.services.revocation.ocsp_for(seal.certificate))
-            )
-            crls.extend(
-                self._parsed.load(crl.CertificateList, self.services.revocation.current_crl(ca))
-                for ca in ("root", "issuing")
-            )
+        elif self._own_seal(seal) and not self.offline:
+            # A fresh answer each time: parsed, not kept. Without one (the
+            # database or the responder down) nothing can be decided.
+            try:
+                ocsps.append(
+                    ocsp.OCSPResponse.load(self.services.revocation.ocsp_for(seal.certificate))
+                )
+                crls.extend(
+                    self._parsed.load(crl.CertificateList, self.services.revocation.current_crl(ca))
+                    for ca in ("root", "issuing")
+                )
+            except TrustServiceError:
+                raise
+            except Exception as exc:
+                raise _RevocationUnavailable from exc
         if self._own_seal(seal):
             certificates.extend(self._parsed.certificates(self._own_intermediates))
         return ValidationContext(
@@ -619,7 +743,9 @@ class Verifier:
             ocsps=ocsps,
             crls=crls,
             allow_fetching=self.allow_fetching,
-            revocation_mode="hard-fail",
+            # Offline, revocation after sealing cannot be known (the answer says
+            # so); what the document embeds is still checked.
+            revocation_mode="soft-fail" if self.offline else "hard-fail",
             # Judge the seal at the time its timestamp proves, as PAdES intends:
             # a seal certificate that expired or was revoked later does not
             # undo what was sealed before.
@@ -653,7 +779,7 @@ class Verifier:
         with driver_cursor(self.services.database.engine) as cursor:
             row = lookup.fetch_one(cursor, identifier=identifier, fingerprint=fingerprint)
             if row is not None:
-                return _entry_of(row), _revocation_of(row[17:20])
+                return _entry_of(row), _revocation_of(row[_REVOCATION_COLUMNS])
             revocations = self._prepared("revocation", _REVOCATION)
             revoked = revocations.fetch_one(cursor, fingerprint=fingerprint)
         return None, None if revoked is None else _revocation_of(revoked)
@@ -701,17 +827,20 @@ class Verifier:
         revocation, one timestamped at or after the revocation.
         """
         moment = _claimed_timestamp(seal.signature)
-        with self.services.database.begin() as session:
-            row = session.execute(
-                select(
-                    CertificateRecord.revoked_at,
-                    CertificateRecord.revocation_reason,
-                    CertificateRecord.invalidity_date,
-                ).where(
-                    CertificateRecord.fingerprint_sha256
-                    == seal.certificate.fingerprint(hashes.SHA256()).hex()
-                )
-            ).first()
+        try:
+            with self.services.database.begin() as session:
+                row = session.execute(
+                    select(
+                        CertificateRecord.revoked_at,
+                        CertificateRecord.revocation_reason,
+                        CertificateRecord.invalidity_date,
+                    ).where(
+                        CertificateRecord.fingerprint_sha256
+                        == seal.certificate.fingerprint(hashes.SHA256()).hex()
+                    )
+                ).first()
+        except Exception as exc:
+            raise _RevocationUnavailable from exc
         if row is None or row[0] is None:
             return
         revocation = _Revocation(row[0], row[1] or "unspecified", row[2])
@@ -756,7 +885,7 @@ class Verifier:
         if not status.docmdp_ok:
             findings.append(R.CHANGED_AFTER_SEALING)
         if not status.trusted:
-            findings.append(_trust_reason(status))
+            findings.append(self._trust_reason(status, seal))
         timestamp = status.timestamp_validity
         if timestamp is None:
             findings.append(R.NO_TIMESTAMP)
@@ -765,6 +894,24 @@ class Verifier:
         elif not timestamp.trusted:
             findings.append(R.TIMESTAMP_UNTRUSTED)
         return status
+
+    def _trust_reason(self, status: PdfSignatureStatus, seal: _Seal) -> Reason:
+        """Why pyHanko does not trust the seal; "cannot know the revocation" is no verdict on it.
+
+        pyHanko reports missing revocation answers as a general chain failure
+        (or "try later" when they are stale); when the chain itself is sound,
+        what failed is the revocation source.
+        """
+        reason = _trust_reason(status)
+        if reason is not R.UNTRUSTED_CHAIN:
+            return reason
+        text = str(getattr(status, "trust_problem_indic", "") or "").lower()
+        if "try_later" in text:
+            return R.REVOCATION_UNAVAILABLE
+        fingerprint = seal.certificate.fingerprint(hashes.SHA256())
+        if "chain_general_failure" in text and self._chain_is_sound(seal.certificate, fingerprint):
+            return R.REVOCATION_UNAVAILABLE
+        return reason
 
     def _check_issuer_and_library(
         self,
@@ -807,10 +954,7 @@ class Verifier:
             seal.certificate.serial_number, "x"
         ):
             findings.append(R.WRONG_ISSUER)
-        current = library.effective_status(record, today)
-        if current is not library.EffectiveStatus.VALID:
-            findings.append(R.not_current(current))
-        return _library_facts(facts, record, current)
+        return self._check_status(facts, record, today, findings)
 
     def _is_report_seal(self, seal: _Seal) -> bool:
         """Whether the seal is the service's verification-report seal (one query)."""
@@ -852,6 +996,7 @@ def _entry_of(row: Any) -> _Entry:
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
         _as_date(row[8]), _as_date(row[9]) if row[9] is not None else None,
         LicenseStatus(row[10]), row[11], row[12], row[13], row[14], row[15], row[16],
+        row[17], row[18], row[19],
     )  # fmt: skip
 
 

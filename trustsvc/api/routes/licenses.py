@@ -24,6 +24,7 @@ from trustsvc.api.schemas import (
     LicenseOut,
     LicensePage,
     ReasonBody,
+    RevokeBody,
 )
 from trustsvc.errors import ForbiddenError, InvalidInputError
 from trustsvc.licenses import library
@@ -188,6 +189,18 @@ def resume(identifier: str, body: ReasonBody, client: IssuerDep, state: StateDep
     return _transition(identifier, library.Action.RESUME, body, client, state)
 
 
-@router.post("/licenses/{identifier}/revoke", response_model=LicenseOut, summary="Revoke")
-def revoke(identifier: str, body: ReasonBody, client: IssuerDep, state: StateDep) -> LicenseOut:
-    return _transition(identifier, library.Action.REVOKE, body, client, state)
+@router.post(
+    "/licenses/{identifier}/revoke",
+    response_model=LicenseOut,
+    summary="Revoke: 注销 (kind cancelled) or 吊销 (kind withdrawn), with the reason",
+)
+def revoke(identifier: str, body: RevokeBody, client: IssuerDep, state: StateDep) -> LicenseOut:
+    _own(client, state.licenses.show(identifier))
+    view = state.licenses.transition(
+        identifier,
+        library.Action.REVOKE,
+        _actor(client),
+        body.reason,
+        revocation_kind=library.RevocationKind(body.kind),
+    )
+    return LicenseOut.of(view)

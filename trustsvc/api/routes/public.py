@@ -16,7 +16,8 @@ from __future__ import annotations
 import html
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Response
 from fastapi.concurrency import run_in_threadpool
@@ -27,11 +28,9 @@ from trustsvc.api.deps import ApiState, PublicStateDep
 from trustsvc.api.errors import problem_responses
 from trustsvc.api.schemas import json_response
 from trustsvc.errors import NotFoundError
-from trustsvc.licenses.library import EffectiveStatus
 from trustsvc.licenses.types import LicenseType, get_type
 from trustsvc.verification import reasons as R
-from trustsvc.verification.printout import VERDICT_TEXT
-from trustsvc.verification.report import VerificationReport
+from trustsvc.verification.report import VERDICT_TEXT, Scope, Verdict, VerificationReport
 from trustsvc.verification.tokens import MAX_TOKEN_LENGTH
 
 router = APIRouter(tags=["public"], responses=problem_responses(422, 429))
@@ -41,7 +40,7 @@ class PublicStatus(BaseModel):
     """The current status of a license and the facts anyone may know."""
 
     identifier: str
-    verdict: str
+    verdict: Verdict
     status: str | None
     license_type: str | None
     license_number: str | None
@@ -51,13 +50,29 @@ class PublicStatus(BaseModel):
     valid_from: date | None
     valid_until: date | None
     reasons: list[str]
+    verdict_zh: str
+    verdict_en: str
+    #: When the license stopped being in force (UTC), why, and which revocation it was.
+    status_since: datetime | None = None
+    status_reason: str | None = None
+    revocation_kind: Literal["cancelled", "withdrawn"] | None = None
+    current_identifier: str | None = None
+    current_number: str | None = None
 
 
 def _public(report: VerificationReport, identifier: str) -> PublicStatus:
     facts = report.facts
+    zh, en = VERDICT_TEXT[report.verdict]
     return PublicStatus(
         identifier=facts.identifier or identifier,
-        verdict=report.verdict.value,
+        verdict=report.verdict,
+        verdict_zh=zh,
+        verdict_en=en,
+        status_since=facts.status_since,
+        status_reason=facts.status_reason,
+        revocation_kind=facts.revocation_kind,  # type: ignore[arg-type]
+        current_identifier=facts.current_identifier,
+        current_number=facts.current_number,
         status=facts.status,
         license_type=facts.license_type,
         license_number=facts.license_number,
@@ -92,30 +107,40 @@ _FACTS = (
     ("valid_from", "有效期起", "Valid from"),
     ("valid_until", "有效期至", "Valid until"),
     ("status", "当前状态", "Status"),
+    ("status_since", "状态变更时间", "Since"),
+    ("status_reason", "原因", "Reason"),
+    ("current_identifier", "现行版本", "Version in force"),
+    ("current_number", "现行版本编号", "Its number"),
 )
 
 
-#: A license's status in words; the pages show the code beside them.
-STATUS_TEXT: dict[str, str] = {
-    EffectiveStatus.VALID: "现行有效",
-    EffectiveStatus.SUSPENDED: "已暂停",
-    EffectiveStatus.REVOKED: "已注销或吊销",
-    EffectiveStatus.SUPERSEDED: "已被新版本取代",
-    EffectiveStatus.EXPIRED: "已过有效期",
-}
+#: A license's status in words (Chinese); the pages show the code beside them.
+STATUS_TEXT: dict[str, str] = {key: zh for key, (zh, _en) in R.STATUS_TEXT.items()}
 
 
-def status_html(status: str) -> str:
-    zh = STATUS_TEXT.get(status)
-    return f"{zh} <small>{html.escape(status)}</small>" if zh else html.escape(status)
+def status_html(status: str, revocation_kind: str | None = None) -> str:
+    zh, _en = R.status_words(status, revocation_kind)
+    if zh == status:
+        return html.escape(status)
+    return f"{html.escape(zh)} <small>{html.escape(status)}</small>"
 
 
-def _cell(key: str, value: object, license_type: LicenseType | None) -> str:
+def _cell(
+    key: str,
+    value: object,
+    license_type: LicenseType | None,
+    zone: ZoneInfo,
+    revocation_kind: str | None,
+) -> str:
     if key == "status":
-        return status_html(str(value))
+        return status_html(str(value), revocation_kind)
     if key == "license_type" and license_type is not None:
         zh, en = license_type.name_zh, license_type.name_en
         return f"{html.escape(zh)} <small>{html.escape(en)}</small>"
+    if isinstance(value, datetime):
+        return html.escape(R.people_time(value, zone))
+    if isinstance(value, date):
+        return html.escape(R.people_day(value))
     return html.escape(_text(value))
 
 
@@ -131,6 +156,8 @@ h1{font-size:1.2rem;margin:0 0 1rem}
 .verdict.valid strong{color:#0b7a3b}
 .verdict.elsewhere{border-left-color:#8a6d00}
 .verdict.elsewhere strong{color:#8a6d00}
+.verdict.code strong{color:#8a6d00}
+.verdict.code{border-left-color:#8a6d00}
 table{width:100%;border-collapse:collapse;background:#fff}
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid #eee;vertical-align:top}
 td{overflow-wrap:anywhere}
@@ -139,16 +166,37 @@ small{color:#777}
 """
 
 
-def _page(report: VerificationReport, license_type: LicenseType | None = None) -> str:
+#: What the check consulted, in words.
+_SCOPE_TEXT = {
+    Scope.ONLINE: "联网核验：已核对证照库状态 · Checked online against the library",
+    Scope.OFFLINE: "离线核验：未核对证照库状态 · Offline: the library was not consulted",
+}
+
+#: Verdicts about the presentation code only: the license beside them may well be in force.
+_CODE_VERDICTS = frozenset({Verdict.PRESENTATION_USED, Verdict.PRESENTATION_EXPIRED})
+
+
+def _page(report: VerificationReport, license_type: LicenseType | None, zone: ZoneInfo) -> str:
     zh, en = VERDICT_TEXT[report.verdict]
     verdict_class = "verdict valid" if report.is_valid else "verdict"
+    if report.verdict in _CODE_VERDICTS:
+        verdict_class = "verdict code"
     facts = asdict(report.facts)
+    kind = report.facts.revocation_kind
     rows = "".join(
         f"<tr><th>{label_zh}<br><small>{label_en}</small></th>"
-        f"<td>{_cell(key, facts[key], license_type)}</td></tr>"
+        f"<td>{_cell(key, facts[key], license_type, zone, kind)}</td></tr>"
         for key, label_zh, label_en in _FACTS
         if facts.get(key) is not None
     )
+    code_note = ""
+    if report.verdict in _CODE_VERDICTS:
+        # The code is spent, not the license: its status is in the table below.
+        code_note = (
+            "<p>此亮证码已不能使用，请持证人重新出示。证照本身的状态见下表。<br>"
+            "<small>This code can no longer be used: ask the holder to show a fresh code. "
+            "The license's own status is shown below.</small></p>"
+        )
     reasons = "".join(
         f"<li>{html.escape(r.message_zh)}<br><small>{html.escape(r.message_en)}</small></li>"
         for r in report.reasons
@@ -162,6 +210,8 @@ def _page(report: VerificationReport, license_type: LicenseType | None = None) -
 <section class="{verdict_class}" id="verdict" data-verdict="{report.verdict.value}">
 <strong>{zh}</strong><span>{en}</span>
 {f"<ul>{reasons}</ul>" if reasons else ""}
+{code_note}
+<p><small data-scope="{report.scope.value}">{_SCOPE_TEXT[report.scope]}</small></p>
 </section>
 <table>{rows}</table>
 </main></body></html>"""
@@ -185,7 +235,8 @@ async def scanned(
     state.metrics.verifications.labels("public_page", report.verdict.value).inc()
     if any(r.code in R.PRESENTATION_CHECKER_REFUSALS for r in report.reasons):
         return HTMLResponse(_elsewhere_page(report), status_code=200)
-    return HTMLResponse(_page(report, _license_type(state, report)), status_code=200)
+    page = _page(report, _license_type(state, report), state.services.settings.zone)
+    return HTMLResponse(page, status_code=200)
 
 
 def _elsewhere_page(report: VerificationReport) -> str:
