@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from tests.api.conftest import PURPOSES, Api
+from tests.api.conftest import PURPOSES, Api, csrf_token_of
 from trustsvc.access.clients import add_client
 from trustsvc.db.models import Presentation
 
@@ -126,7 +126,8 @@ def test_the_holder_names_a_verifier_from_a_real_list(api: Api) -> None:
     assert '<option value="某商业银行">' in page and '<option value="">' in page
     holder.post(
         "/me/present",
-        content=f"identifier={identifier}&verifier=%E6%9F%90%E5%95%86%E4%B8%9A%E9%93%B6%E8%A1%8C",
+        content=f"identifier={identifier}&verifier=%E6%9F%90%E5%95%86%E4%B8%9A%E9%93%B6%E8%A1%8C"
+        f"&csrf_token={csrf_token_of(holder)}",
         headers=_FORM,
     )
     shown = _LINK.search(holder.get("/me").text)
