@@ -348,9 +348,7 @@ def hostile_v3(token: str) -> dict[str, str]:
         "typ header unordered": rebuilt(
             token, lambda p: p.__setitem__(0, cbor2.dumps({16: TYPE, 1: -7, 4: KID}))
         ),
-        "version 3 payload under the version 2 header": rebuilt(
-            token, header({1: -7, 4: KID})
-        ),
+        "version 3 payload under the version 2 header": rebuilt(token, header({1: -7, 4: KID})),
         "high-S signature": high_s(token),
         "zero signature": rebuilt(token, lambda p: p.__setitem__(3, bytes(64))),
         "non-zero trailing bits": _unused_bits_set(token),

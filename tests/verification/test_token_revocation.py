@@ -61,9 +61,7 @@ def _printed_before_issue_11(licenses: LicenseService, claims: TokenClaims) -> T
     """The claims as a version 1 / 2 token of the same license carried them: the content
     hash over all facts, the holder's ID number as its keyed digest."""
     license_type = get_type(licenses.types, "business-license")
-    data = validate_license_data(
-        license_type, dict(example_data(license_type)), claims.valid_from
-    )
+    data = validate_license_data(license_type, dict(example_data(license_type)), claims.valid_from)
     facts = data.as_dict()
     facts["holder_id"] = licenses.data_key.digest(data.holder_id_type.value, data.holder_id)
     old_hash = license_content_hash(claims.identifier, license_type.code, facts, version=1)

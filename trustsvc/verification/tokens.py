@@ -198,9 +198,7 @@ def _sig_structure(protected: bytes, payload: bytes) -> bytes:
 def sign_token(claims: TokenClaims, key: SigningKey, kid: bytes) -> str:
     """The base64url version 3 token for ``claims``, signed with a department's seal key."""
     algorithm = _ES256 if isinstance(key, ec.EllipticCurvePrivateKey) else _PS256
-    protected: bytes = cbor2.dumps(
-        {_ALG: algorithm, _KID: kid, _TYP: TOKEN_TYPE}, canonical=True
-    )
+    protected: bytes = cbor2.dumps({_ALG: algorithm, _KID: kid, _TYP: TOKEN_TYPE}, canonical=True)
     payload = _payload(claims)
     to_be_signed = _sig_structure(protected, payload)
     if isinstance(key, ec.EllipticCurvePrivateKey):
@@ -436,9 +434,7 @@ def _v3_payload_fields(payload: bytes) -> tuple[dict[int, object], str]:
     index = 0
     for _ in range(count):
         # The next key must be one of those after the previous one, byte for byte.
-        while index < len(_V3_FIELDS) and not payload.startswith(
-            _V3_FIELDS[index][0], reader.pos
-        ):
+        while index < len(_V3_FIELDS) and not payload.startswith(_V3_FIELDS[index][0], reader.pos):
             index += 1
         if index == len(_V3_FIELDS):
             raise InvalidTokenError("token fields are unknown, repeated or out of order")
