@@ -68,7 +68,7 @@ _IDENTIFIER, _FROM, _UNTIL, _CONTENT_HASH, _KIND, _EXPIRES, _NONCE, _SIGNED_AT =
 #: The format every new token has (docs/token.md); 1 and 2 are still read.
 TOKEN_VERSION = 3
 #: Version 3's COSE ``typ`` (RFC 9596, header 16): the profile and its version.
-TOKEN_TYPE = "application/x.trustsvc-token;v=3"
+PROFILE_MEDIA_TYPE = "application/x.trustsvc-token;v=3"
 _TYP = 16
 #: Version 3's claims: the CWT-registered ones (RFC 8392 §3.1.4, 3.1.6, 3.1.7) in their
 #: registered meanings, and private-use keys (the CWT registry's range below -65536).
@@ -198,7 +198,9 @@ def _sig_structure(protected: bytes, payload: bytes) -> bytes:
 def sign_token(claims: TokenClaims, key: SigningKey, kid: bytes) -> str:
     """The base64url version 3 token for ``claims``, signed with a department's seal key."""
     algorithm = _ES256 if isinstance(key, ec.EllipticCurvePrivateKey) else _PS256
-    protected: bytes = cbor2.dumps({_ALG: algorithm, _KID: kid, _TYP: TOKEN_TYPE}, canonical=True)
+    protected: bytes = cbor2.dumps(
+        {_ALG: algorithm, _KID: kid, _TYP: PROFILE_MEDIA_TYPE}, canonical=True
+    )
     payload = _payload(claims)
     to_be_signed = _sig_structure(protected, payload)
     if isinstance(key, ec.EllipticCurvePrivateKey):
@@ -329,12 +331,12 @@ _PROTECTED_PREFIXES = {
 }
 
 
-#: Version 3's protected header, {1: alg, 4: h'<8 bytes>', 16: TOKEN_TYPE}, around the key id.
+#: Version 3's protected header, {1: alg, 4: h'<8 bytes>', 16: typ}, around the key id.
 _V3_PROTECTED_PREFIXES = {
     b"\xa3\x01\x26\x04\x48": _ES256,
     b"\xa3\x01\x38\x24\x04\x48": _PS256,
 }
-_V3_PROTECTED_SUFFIX: bytes = cbor2.dumps(_TYP) + cbor2.dumps(TOKEN_TYPE)
+_V3_PROTECTED_SUFFIX: bytes = cbor2.dumps(_TYP) + cbor2.dumps(PROFILE_MEDIA_TYPE)
 
 
 def _protected_header(protected: bytes) -> tuple[int, bytes, bool]:
@@ -350,7 +352,7 @@ def _protected_header(protected: bytes) -> tuple[int, bytes, bool]:
             return algorithm, protected[len(head) : len(head) + _KID_LENGTH], True
     raise InvalidTokenError(
         "token header must be exactly {1: ES256 or PS256, 4: an 8-byte key id"
-        f"[, 16: {TOKEN_TYPE!r}]}}"
+        f"[, 16: {PROFILE_MEDIA_TYPE!r}]}}"
     )
 
 
