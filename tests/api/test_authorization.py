@@ -256,6 +256,7 @@ TABLE: tuple[Row, ...] = (
         everyone(),
         lambda w: Call("GET", f"/pki/certs/seals/{w.seal_kid.hex()}.pem"),
     ),
+    Row("GET", "/pki/trust-bundle", everyone(), _get("/pki/trust-bundle")),
     Row("GET", "/pki/crl/{ca}", everyone(), _get("/pki/crl/issuing.crl")),
     Row(
         "GET",

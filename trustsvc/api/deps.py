@@ -15,6 +15,7 @@ from trustsvc.access.clients import Authenticator, Client
 from trustsvc.access.refusals import RefusalBudget
 from trustsvc.api.observability import Metrics
 from trustsvc.api.ratelimit import RateLimiter, address_key
+from trustsvc.keys.bundle import TrustBundles
 from trustsvc.db.models import ClientRole
 from trustsvc.errors import AuthenticationError, ForbiddenError
 from trustsvc.ledger.access import AccessLog
@@ -46,6 +47,8 @@ class ApiState:
     #: Callers without a key, by address: the public routes, and /pki/* apart.
     public_limiter: RateLimiter = field(default_factory=RateLimiter)
     pki_limiter: RateLimiter = field(default_factory=RateLimiter)
+    #: The signed trust bundle, re-made when its version changes.
+    trust_bundles: TrustBundles = field(default_factory=TrustBundles)
 
     @property
     def verifier(self) -> Verifier:

@@ -17,9 +17,10 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from trustsvc.api.deps import PkiServicesDep, read_bounded_body
+from trustsvc.api.deps import PkiServicesDep, read_bounded_body, state_of
 from trustsvc.api.errors import problem_responses
 from trustsvc.errors import NotFoundError
+from trustsvc.keys.bundle import MEDIA_TYPE as TRUST_BUNDLE_MEDIA_TYPE
 from trustsvc.keys.pki import PUBLISHED, published_seal_certificate
 from trustsvc.keys.revocation import MAX_OCSP_REQUEST_BYTES
 from trustsvc.keys.tsa import MAX_REQUEST_BYTES
@@ -147,4 +148,25 @@ def seal_certificate(filename: str, services: PkiServicesDep) -> Response:
         )
     return Response(
         certificate.public_bytes(serialization.Encoding.DER), media_type="application/pkix-cert"
+    )
+
+
+@router.get(
+    "/trust-bundle",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pkcs7-mime": {}}},
+        **problem_responses(503),
+    },
+    summary="The signed trust bundle: CAs and every seal certificate with its status "
+    "(CMS SignedData over JSON, docs/trust-bundle.md)",
+)
+def trust_bundle(request: Request, services: PkiServicesDep) -> Response:
+    signed = state_of(request).trust_bundles.current(
+        services.database, services.pki, services.clock.now(), services.settings.public_base_url
+    )
+    return Response(
+        signed,
+        media_type=TRUST_BUNDLE_MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="trust-bundle.p7m"'},
     )
