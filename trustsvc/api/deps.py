@@ -15,9 +15,9 @@ from trustsvc.access.clients import Authenticator, Client
 from trustsvc.access.refusals import RefusalBudget
 from trustsvc.api.observability import Metrics
 from trustsvc.api.ratelimit import RateLimiter, address_key
-from trustsvc.keys.bundle import TrustBundles
 from trustsvc.db.models import ClientRole
 from trustsvc.errors import AuthenticationError, ForbiddenError
+from trustsvc.keys.bundle import TrustBundles
 from trustsvc.ledger.access import AccessLog
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.service import LicenseService

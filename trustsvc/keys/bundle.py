@@ -117,7 +117,7 @@ def bundle_document(database: Database, now: datetime, service_url: str) -> tupl
 
 
 def sign_bundle(pki: Pki, document: bytes) -> bytes:
-    """CMS SignedData (DER) over ``document``, with the signer's and the issuing CA's certificate."""
+    """CMS SignedData (DER) over ``document``, with the signer's and issuing CA's certificates."""
     signer = pki.trust_list
     if signer is None:
         raise TrustBundleUnavailableError(
@@ -165,6 +165,23 @@ class BundledCertificate:
     revoked_at: datetime | None
     revocation_reason: str | None
     invalidity_date: datetime | None
+
+    def refuses(self, signed_at: datetime | None) -> bool:
+        """Whether a token signed at ``signed_at`` (None: undatable) is refused by its status.
+
+        The library's rule (README, seal revocation): a compromised key is unfit
+        since its invalidity date, or since ever without one; any other
+        revocation counts from its time; what cannot be dated is refused.
+        """
+        if self.revoked_at is None:
+            return False
+        if self.revocation_reason == "key_compromise":
+            if self.invalidity_date is None:
+                return True
+            cut = self.invalidity_date
+        else:
+            cut = self.revoked_at
+        return signed_at is None or signed_at >= cut
 
 
 @dataclass(frozen=True)
