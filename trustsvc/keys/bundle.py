@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from trustsvc.db import Database
 from trustsvc.db.models import CertificateRecord, CertificateRole
@@ -89,10 +89,12 @@ def _entry(record: CertificateRecord) -> dict[str, Any]:
 def bundle_version(database: Database) -> int:
     """How many certificate recordings and revocations the bundle's contents have seen."""
     with database.begin() as session:
-        rows = session.execute(
-            select(CertificateRecord.revoked_at).where(CertificateRecord.role.in_(_ROLES))
-        ).all()
-    return len(rows) + sum(1 for (revoked_at,) in rows if revoked_at is not None)
+        recorded, revoked = session.execute(
+            select(func.count(), func.count(CertificateRecord.revoked_at)).where(
+                CertificateRecord.role.in_(_ROLES)
+            )
+        ).one()
+    return int(recorded) + int(revoked)
 
 
 def bundle_document(database: Database, now: datetime, service_url: str) -> tuple[int, bytes]:
