@@ -1,7 +1,7 @@
 """Fuzz the QR token decoder for longer than the suite does, and print the figures.
 
 Feeds ``parse_token`` and ``peek_kind`` random text, random bytes, mutated
-genuine tokens (license, presentation, version 1), hostile CBOR values in
+genuine tokens (version 3 license and presentation, versions 2 and 1), hostile CBOR in
 the payload and the COSE parts (tags, bignums, floats, nesting, the tag 4
 bomb) and raw CBOR heads spliced in anywhere. Fails (exit 1) if anything but
 ``InvalidTokenError`` escapes or a call takes 50 ms of CPU time or more
@@ -42,7 +42,8 @@ def _value(rng: random.Random, depth: int = 0) -> Any:
     if choice == 4:
         return rng.choice([True, False, None, cbor2.undefined])
     if choice == 5:
-        return cbor2.CBORTag(rng.choice([0, 1, 2, 3, 4, 5, 18, 24, 258]), rng.randrange(2**40))
+        tags = [0, 1, 2, 3, 4, 5, 18, 24, 100, 258, 1004]
+        return cbor2.CBORTag(rng.choice(tags), rng.randrange(2**40))
     if choice == 6:
         return cbor2.CBORTag(4, [rng.choice([10**6, 10**8, 10**9]), 1])
     if choice == 7:
@@ -75,7 +76,9 @@ def _mutated(rng: random.Random, seed: str) -> str:
 def _payload(rng: random.Random, seed: str) -> str:
     body = H.payload_of(seed)
     for _ in range(rng.randrange(1, 4)):
-        body[rng.randrange(-1, 12)] = _value(rng)
+        # Version 1 / 2 keys, CWT claims, and keys around version 3's private ones.
+        key = rng.choice([rng.randrange(-1, 12), rng.randrange(-65545, -65535)])
+        body[key] = _value(rng)
     return H.with_payload(seed, body, canonical=rng.random() < 0.5)
 
 
@@ -102,8 +105,13 @@ def main() -> None:
     arguments = parser.parse_args()
     rng = random.Random(arguments.seed)
     key = ec.generate_private_key(ec.SECP256R1())
-    seeds = [H.genuine(key), H.presentation(key), H.legacy(key, H.claims(signed_at=None))]
-    corpus = [t for s in seeds[:1] for t in H.hostile(s).values()]
+    seeds = [
+        H.genuine(key),
+        H.presentation(key),
+        H.version_2(key),
+        H.legacy(key, H.claims(signed_at=None)),
+    ]
+    corpus = [t for s in seeds[:3] for t in H.hostile(s).values()]
     makers: list[Callable[[], str]] = [
         lambda: "".join(chr(rng.randrange(32, 127)) for _ in range(rng.randrange(400))),
         lambda: H.text(rng.randbytes(rng.randrange(600))),

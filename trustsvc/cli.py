@@ -1034,6 +1034,13 @@ def _print_report(report: Any, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write a one-page verification report (PDF).",
 )
+@click.option(
+    "--trust-bundle",
+    "bundle_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --offline: a trust bundle (/pki/trust-bundle) whose seal statuses count; "
+    "its signature is checked against the home's root.",
+)
 @click.pass_context
 def verify_token(
     ctx: click.Context,
@@ -1043,21 +1050,30 @@ def verify_token(
     purpose: str | None,
     as_json: bool,
     report_path: Path | None,
+    bundle_path: Path | None,
 ) -> None:
     """Verify a QR token, or the whole scanned link (exit 0 only if valid)."""
     from trustsvc.services import open_offline_services, open_services
     from trustsvc.verification.presentation import checker_named
     from trustsvc.verification.verifier import Verifier
 
+    if bundle_path is not None and not offline:
+        _fail(
+            "--trust-bundle is for --offline checks (online, the library knows more)",
+            EXIT_INVALID_INPUT,
+        )
     token = token.strip().rsplit("/v/", 1)[-1]
     settings = _settings(ctx)
     services = open_offline_services(settings) if offline else open_services(settings)
     try:
+        bundle = _trust_bundle(services, bundle_path) if bundle_path is not None else None
         # Offline nothing is recorded and no database is read: nobody to check as.
         checker = checked_by if offline else checker_named(services, checked_by, purpose)
         report = Verifier(services, allow_fetching=False, offline=offline).verify_token(
             token, offline=offline, checked_by=checker, purpose=purpose
         )
+        if bundle is not None:
+            report = _with_bundle(report, token, bundle)
         if report_path is not None:
             _write_printout(services, report, report_path)
     finally:
@@ -1101,6 +1117,60 @@ def report_seal_revoke(ctx: click.Context, reason: str, actor: str | None) -> No
         _print_json(revoke_report_seal(services, reason, operator=_operator(actor)))
     finally:
         services.close()
+
+
+def _trust_bundle(services: Any, path: Path) -> Any:
+    """The bundle in ``path``, its signature checked against the home's root, or one error line."""
+    from trustsvc.keys.bundle import MAX_BUNDLE_BYTES, read_bundle
+
+    try:
+        if path.stat().st_size > MAX_BUNDLE_BYTES:
+            _fail(f"{path} is larger than a trust bundle can be", EXIT_INVALID_INPUT)
+        data = path.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}", EXIT_INVALID_INPUT)
+    bundle = read_bundle(data, services.pki.root, services.clock.now())
+    click.echo(f"trust bundle version {bundle.version} of {bundle.issued_at.isoformat()}", err=True)
+    return bundle
+
+
+def _with_bundle(report: Any, token: str, bundle: Any) -> Any:
+    """The offline report, with the token's seal status as the bundle states it."""
+    from datetime import UTC, datetime
+
+    from trustsvc.verification import reasons as R
+    from trustsvc.verification.report import conclude
+    from trustsvc.verification.tokens import InvalidTokenError, parse_token
+
+    try:
+        parsed = parse_token(token.strip())
+    except InvalidTokenError:
+        return report
+    seal = bundle.seal(parsed.kid)
+    signed_at = parsed.claims.signed_at
+    moment = datetime.fromtimestamp(signed_at, UTC) if signed_at is not None else None
+    if seal is None or not seal.refuses(moment) or R.TOKEN_SEAL_REVOKED in report.reasons:
+        return report
+    return conclude([*report.reasons, R.TOKEN_SEAL_REVOKED], report.facts, report.checked_at)
+
+
+@cli.command("trust-bundle-signer")
+@click.pass_context
+def trust_bundle_signer(ctx: click.Context) -> None:
+    """Give a home made before the trust bundle its signer (new homes have one)."""
+    from trustsvc.clock import SystemClock
+    from trustsvc.db import open_database
+    from trustsvc.keys.pki import add_trust_list_signer
+
+    settings = _settings(ctx)
+    database = open_database(settings.resolved_database_url)
+    try:
+        pki = add_trust_list_signer(settings, database, SystemClock())
+    finally:
+        database.dispose()
+    signer = pki.trust_list
+    assert signer is not None
+    click.echo(f"trust bundle signer: {signer.subject.rfc4514_string()}")
 
 
 @cli.group()

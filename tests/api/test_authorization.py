@@ -120,6 +120,7 @@ class World:
         for name in ("to-revoke", "to-rotate"):
             add_client(api.services, name, "verifier", purposes=["核查"])
         seal = current_seal(api.services, DEPARTMENT_A)
+        self.seal_kid = hashlib.sha256(seal.public_bytes(serialization.Encoding.DER)).digest()[:8]
         self.ocsp_request = (
             ocsp.OCSPRequestBuilder()
             .add_certificate(seal, api.services.pki.issuing, hashes.SHA256())
@@ -249,6 +250,13 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/openapi.json", everyone(), _get("/openapi.json")),
     Row("GET", "/docs", everyone(), _get("/docs")),
     Row("GET", "/pki/certs/{filename}", everyone(), _get("/pki/certs/issuing.pem")),
+    Row(
+        "GET",
+        "/pki/certs/seals/{filename}",
+        everyone(),
+        lambda w: Call("GET", f"/pki/certs/seals/{w.seal_kid.hex()}.pem"),
+    ),
+    Row("GET", "/pki/trust-bundle", everyone(), _get("/pki/trust-bundle")),
     Row("GET", "/pki/crl/{ca}", everyone(), _get("/pki/crl/issuing.crl")),
     Row(
         "GET",

@@ -1,5 +1,6 @@
-"""Tokens for the decoder's tests and bench/fuzz_tokens.py: genuine ones, the format as it was
-printed before issue 10 (version 1), and hand-built hostile CBOR.
+"""Tokens for the decoder's tests and bench/fuzz_tokens.py: genuine ones (version 3), the
+formats as they were printed before issue 10 (version 1) and issue 11 (version 2), and
+hand-built hostile CBOR for versions 2 and 3.
 
 Built with cbor2 and the ``_raw`` helpers here, not with the decoder under test.
 """
@@ -60,9 +61,14 @@ def presentation(key: SigningKey) -> str:
 
 
 def legacy(
-    key: ec.EllipticCurvePrivateKey, parts: TokenClaims, kid: bytes = KID, high_s: bool = False
+    key: ec.EllipticCurvePrivateKey,
+    parts: TokenClaims,
+    kid: bytes = KID,
+    high_s: bool = False,
+    version: int = 1,
 ) -> str:
-    """A version 1 token exactly as ``sign_token`` wrote it before issue 10."""
+    """A version 1 token exactly as ``sign_token`` wrote it before issue 10, or (``version=2``,
+    always low-S) a version 2 token as it wrote it before issue 11."""
     body: dict[int, Any] = {
         1: parts.identifier,
         2: parts.valid_from.toordinal(),
@@ -76,6 +82,10 @@ def legacy(
         body[6] = parts.expires_at
     if parts.nonce is not None:
         body[7] = parts.nonce
+    if version == 2:
+        assert parts.signed_at is not None and not high_s
+        body[0] = 2
+        body[8] = parts.signed_at
     payload = cbor2.dumps(body, canonical=True)
     protected = cbor2.dumps({1: -7, 4: kid}, canonical=True)
     to_be_signed = cbor2.dumps(["Signature1", protected, b"", payload])
@@ -85,6 +95,10 @@ def legacy(
             break
     signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
     return text(cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature])))
+
+
+def version_2(key: ec.EllipticCurvePrivateKey, **changes: Any) -> str:
+    return legacy(key, claims(**changes), version=2)
 
 
 def parts_of(token: str) -> list[Any]:
@@ -171,6 +185,13 @@ def _unused_bits_set(token: str) -> str:
 
 
 def hostile(token: str) -> dict[str, str]:
+    """Named hostile variants of a genuine version 2 or 3 token; none may be accepted."""
+    if parts_of(token)[0][0] == 0xA3:
+        return hostile_v3(token)
+    return hostile_v2(token)
+
+
+def hostile_v2(token: str) -> dict[str, str]:
     """Named hostile variants of a genuine version 2 token; none may be accepted."""
     body = payload_of(token)
 
@@ -243,3 +264,113 @@ def hostile(token: str) -> dict[str, str]:
         "too long": "A" * 2049,
         "empty": "",
     }
+
+
+#: Version 3 claim keys (docs/token.md).
+EXP, IAT, CTI = 4, 6, 7
+IDENTIFIER_KEY, FROM_KEY, UNTIL_KEY, CONTENT_KEY, DOCUMENT_KEY = range(-65537, -65542, -1)
+TYPE = "application/x.trustsvc-token;v=3"
+
+
+def _non_shortest_key(token: str) -> bytes:
+    """The identifier's key -65537 as an 8-byte head: the same map, a second encoding."""
+    encoded = cbor2.dumps(payload_of(token), canonical=True)
+    short = b"\x3a\x00\x01\x00\x00"
+    return encoded.replace(short, b"\x3b" + (65536).to_bytes(8, "big"), 1)
+
+
+def hostile_v3(token: str) -> dict[str, str]:
+    """Named hostile variants of a genuine version 3 token; none may be accepted."""
+    body = payload_of(token)
+    presentation_code = EXP in body
+
+    def field(key: int, value: Any) -> str:
+        changed = dict(body)
+        changed[key] = value
+        return with_payload(token, changed)
+
+    def without(key: int) -> str:
+        return with_payload(token, {k: v for k, v in body.items() if k != key})
+
+    def header(value: dict[int, Any]) -> Callable[[list[Any]], object]:
+        return lambda p: p.__setitem__(0, cbor2.dumps(value, canonical=True))
+
+    raw_token = raw(token)
+    variants = {
+        "tag 4 decimal fraction bomb": field(FROM_KEY, cbor2.CBORTag(4, [100000000, 1])),
+        "tag 100 date": field(FROM_KEY, cbor2.CBORTag(100, body[FROM_KEY])),
+        "tag 1004 date": field(FROM_KEY, cbor2.CBORTag(1004, "2026-01-01")),
+        "tag 1 iat": field(IAT, cbor2.CBORTag(1, 1_780_000_000)),
+        "bignum date": field(FROM_KEY, 2**200),
+        "negative bignum date": field(FROM_KEY, -(2**200)),
+        "float iat": field(IAT, 1_780_000_000.0),
+        "true": field(IAT, True),
+        "null valid-until": field(UNTIL_KEY, None),
+        "date before 1900": field(FROM_KEY, -25568),
+        "date after 9999": field(FROM_KEY, 2932897),
+        "negative iat": field(IAT, -1),
+        "iat beyond 32 bits": field(IAT, 2**32),
+        "text date": field(FROM_KEY, "2026-01-01"),
+        "validity ends before it starts": field(UNTIL_KEY, body[FROM_KEY] - 1),
+        "long identifier": field(IDENTIFIER_KEY, "1" * 200),
+        "identifier not text": field(IDENTIFIER_KEY, IDENTIFIER.encode()),
+        "identifier lower case": field(IDENTIFIER_KEY, IDENTIFIER.lower()),
+        "nested identifier": field(IDENTIFIER_KEY, [[[[IDENTIFIER]]]]),
+        "version 2 key in a version 3 token": field(0, 2),
+        "version 2 identifier key": field(1, IDENTIFIER),
+        "CWT iss": field(1, "11330100MB0000001R"),
+        "CWT nbf": field(5, 1_780_000_000),
+        "private key not ours": field(-65542, b"x"),
+        "private key beyond ours": field(-70000, 1),
+        "no iat": without(IAT),
+        "no identifier": without(IDENTIFIER_KEY),
+        "no valid-from": without(FROM_KEY),
+        "non-shortest key": with_payload(token, _non_shortest_key(token)),
+        "indefinite map": with_payload(token, _indefinite_map(token)),
+        "non-shortest head": with_payload(token, _non_shortest(token)),
+        "keys out of order": with_payload(token, _out_of_order(token)),
+        "payload not a map": with_payload(token, [1, 2, 3]),
+        "payload deeply nested": with_payload(token, _nested(10_000)),
+        "payload trailing bytes": with_payload(token, cbor2.dumps(body, canonical=True) + b"\x00"),
+        "huge byte string length": text(raw_token[:-66] + b"\x5b" + (2**62).to_bytes(8, "big")),
+        "trailing bytes": text(raw_token + b"\x00"),
+        "truncated": text(raw_token[:-1]),
+        "untagged": text(raw_token[1:]),
+        "unprotected header": rebuilt(token, lambda p: p.__setitem__(1, {16: TYPE})),
+        "typ of another version": rebuilt(
+            token, header({1: -7, 4: KID, 16: TYPE.replace("v=3", "v=4")})
+        ),
+        "typ as a number": rebuilt(token, header({1: -7, 4: KID, 16: 61})),
+        "content type instead of typ": rebuilt(token, header({1: -7, 3: TYPE, 4: KID})),
+        "typ with an extra header": rebuilt(token, header({1: -7, 4: KID, 16: TYPE, 17: 0})),
+        "typ alg none": rebuilt(token, header({1: 0, 4: KID, 16: TYPE})),
+        "typ short key id": rebuilt(token, header({1: -7, 4: KID[:4], 16: TYPE})),
+        "typ header unordered": rebuilt(
+            token, lambda p: p.__setitem__(0, cbor2.dumps({16: TYPE, 1: -7, 4: KID}))
+        ),
+        "version 3 payload under the version 2 header": rebuilt(token, header({1: -7, 4: KID})),
+        "high-S signature": high_s(token),
+        "zero signature": rebuilt(token, lambda p: p.__setitem__(3, bytes(64))),
+        "non-zero trailing bits": _unused_bits_set(token),
+    }
+    if presentation_code:
+        variants.update(
+            {
+                "presentation without cti": without(CTI),
+                "presentation without exp": without(EXP),
+                "presentation with a content hash too": field(CONTENT_KEY, bytes(16)),
+                "presentation without its document hash": without(DOCUMENT_KEY),
+                "short cti": field(CTI, bytes(8)),
+            }
+        )
+    else:
+        variants.update(
+            {
+                "license with exp": field(EXP, 1_780_000_300),
+                "license with cti": field(CTI, bytes(16)),
+                "license with a document hash": field(DOCUMENT_KEY, bytes(16)),
+                "license without its content hash": without(CONTENT_KEY),
+                "long content hash": field(CONTENT_KEY, bytes(17)),
+            }
+        )
+    return variants

@@ -27,6 +27,14 @@ from trustsvc.verification.tokens import (
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 GENUINE = H.genuine(KEY)
+VERSION_2 = H.version_2(KEY)
+#: Every hostile variant of a version 3 license token, a version 3 presentation code and a
+#: version 2 license token (the versions still read).
+HOSTILE = {
+    **{f"v3 {name}": token for name, token in H.hostile(GENUINE).items()},
+    **{f"v3 presentation {name}": token for name, token in H.hostile(H.presentation(KEY)).items()},
+    **{f"v2 {name}": token for name, token in H.hostile(VERSION_2).items()},
+}
 
 
 def _refused_quickly(token: str) -> InvalidTokenError:
@@ -38,11 +46,24 @@ def _refused_quickly(token: str) -> InvalidTokenError:
     return refused.value
 
 
-def test_a_new_token_is_version_2_with_its_signing_time() -> None:
+def test_a_new_token_is_version_3_with_its_signing_time() -> None:
     parsed = parse_token(GENUINE)
-    assert parsed.version == 2
+    assert parsed.version == 3
     assert parsed.claims == H.claims()
-    assert parse_token(H.presentation(KEY)).claims.kind == "presentation"
+    protected = cbor2.loads(H.parts_of(GENUINE)[0])
+    assert protected == {1: -7, 4: H.KID, 16: "application/x.trustsvc-token;v=3"}
+    body = H.payload_of(GENUINE)
+    assert body[H.IAT] == 1_780_000_000 and body[H.FROM_KEY] == 20454  # 2026-01-01
+    code = parse_token(H.presentation(KEY))
+    assert code.version == 3 and code.claims.kind == "presentation"
+    assert code.claims.expires_at == 1_780_000_300 and code.claims.nonce == bytes(16)
+
+
+def test_version_2_tokens_still_read() -> None:
+    """Printed between issues 10 and 11: same claims, same strictness."""
+    parsed = parse_token(VERSION_2)
+    assert parsed.version == 2 and parsed.claims == H.claims()
+    assert signature_is_valid(parsed, _self_signed(KEY))
 
 
 def test_sign_token_makes_low_s_signatures() -> None:
@@ -69,20 +90,24 @@ def test_tokens_printed_before_issue_10_still_read(high_s: bool) -> None:
     assert signature_is_valid(parsed, certificate)
 
 
-@pytest.mark.parametrize("name", sorted(H.hostile(GENUINE)))
+@pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_tokens_are_refused_quickly(name: str) -> None:
-    _refused_quickly(H.hostile(GENUINE)[name])
+    _refused_quickly(HOSTILE[name])
 
 
 def test_only_one_encoding_reads() -> None:
     """Re-encoding what was read gives the same bytes: nothing else was accepted."""
-    raw = H.raw(GENUINE)
-    assert cbor2.dumps(cbor2.loads(raw), canonical=True) == raw
+    for token in (GENUINE, H.presentation(KEY), VERSION_2):
+        raw = H.raw(token)
+        assert cbor2.dumps(cbor2.loads(raw), canonical=True) == raw
+        parts = H.parts_of(token)
+        for encoded in (parts[0], parts[2]):
+            assert cbor2.dumps(cbor2.loads(encoded), canonical=True) == encoded
 
 
 def test_the_tag_4_bomb_is_refused_within_50_ms_in_a_fresh_process(tmp_path: Path) -> None:
     """Issue 10's bomb. Before the fix ``int()`` ran for minutes: the child is killed at 20 s."""
-    bomb = H.tag4_bomb(GENUINE)
+    bomb = H.tag4_bomb(VERSION_2)
     assert len(bomb) < 300
     script = (
         "import sys, time\n"

@@ -22,7 +22,12 @@ from trustsvc.verification.tokens import MAX_TOKEN_LENGTH, InvalidTokenError, pa
 
 BOUND = 0.05
 KEY = ec.generate_private_key(ec.SECP256R1())
-SEEDS = [H.genuine(KEY), H.presentation(KEY), H.legacy(KEY, H.claims(signed_at=None))]
+SEEDS = [
+    H.genuine(KEY),
+    H.presentation(KEY),
+    H.version_2(KEY),
+    H.legacy(KEY, H.claims(signed_at=None)),
+]
 BUDGET = settings(
     max_examples=150,
     deadline=timedelta(milliseconds=200),
@@ -90,7 +95,9 @@ _LEAVES = (
     | st.booleans()
     | st.none()
     | st.just(cbor2.undefined)
-    | st.builds(cbor2.CBORTag, st.sampled_from([0, 1, 2, 3, 4, 5, 18, 24, 258]), st.integers())
+    | st.builds(
+        cbor2.CBORTag, st.sampled_from([0, 1, 2, 3, 4, 5, 18, 24, 100, 258, 1004]), st.integers()
+    )
     | st.builds(lambda: cbor2.CBORTag(4, [100000000, 1]))
 )
 _VALUES = st.recursive(
@@ -103,7 +110,10 @@ _VALUES = st.recursive(
 
 
 @BUDGET
-@given(st.sampled_from(SEEDS), st.dictionaries(st.integers(-1, 12), _VALUES, max_size=4))
+@given(
+    st.sampled_from(SEEDS),
+    st.dictionaries(st.integers(-1, 12) | st.integers(-65545, -65535), _VALUES, max_size=4),
+)
 def test_hostile_payload_fields(seed: str, changes: dict[int, Any]) -> None:
     body = H.payload_of(seed)
     body.update(changes)

@@ -21,10 +21,16 @@ from trustsvc.keys.certificates import seal_key_id
 from trustsvc.licenses import service as license_service
 from trustsvc.licenses.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.licenses.service import IssueRequest, LicenseService
-from trustsvc.licenses.types import example_data, get_type
+from trustsvc.licenses.types import example_data, get_type, validate_license_data
 from trustsvc.seals.sealer import SealMaterial
 from trustsvc.verification.report import Verdict
-from trustsvc.verification.tokens import TokenClaims, content_hash, parse_token, sign_token
+from trustsvc.verification.tokens import (
+    TokenClaims,
+    content_hash,
+    license_content_hash,
+    parse_token,
+    sign_token,
+)
 from trustsvc.verification.verifier import Verifier
 
 
@@ -49,6 +55,17 @@ def _signed_now(licenses: LicenseService, material: SealMaterial, claims: TokenC
     return sign_token(
         replace(claims, signed_at=moment), material.key, seal_key_id(material.certificate)
     )
+
+
+def _printed_before_issue_11(licenses: LicenseService, claims: TokenClaims) -> TokenClaims:
+    """The claims as a version 1 / 2 token of the same license carried them: the content
+    hash over all facts, the holder's ID number as its keyed digest."""
+    license_type = get_type(licenses.types, "business-license")
+    data = validate_license_data(license_type, dict(example_data(license_type)), claims.valid_from)
+    facts = data.as_dict()
+    facts["holder_id"] = licenses.data_key.digest(data.holder_id_type.value, data.holder_id)
+    old_hash = license_content_hash(claims.identifier, license_type.code, facts, version=1)
+    return replace(claims, content_hash=old_hash, signed_at=None)
 
 
 def _made_up(claims: TokenClaims) -> TokenClaims:
@@ -123,7 +140,7 @@ def test_a_printed_version_1_token_is_dated_by_the_library(
     material = active_seal(licenses.services, DEPARTMENT_A).material
     assert isinstance(material.key, ec.EllipticCurvePrivateKey)
     kid = seal_key_id(material.certificate)
-    old = H.legacy(material.key, replace(claims, signed_at=None), kid=kid, high_s=True)
+    old = H.legacy(material.key, _printed_before_issue_11(licenses, claims), kid=kid, high_s=True)
     forged_old = H.legacy(material.key, _made_up(replace(claims, signed_at=None)), kid=kid)
     assert _verdict(licenses, old) is Verdict.VALID
     clock.advance(timedelta(hours=2))

@@ -17,6 +17,7 @@ from trustsvc.api.observability import Metrics
 from trustsvc.api.ratelimit import RateLimiter, address_key
 from trustsvc.db.models import ClientRole
 from trustsvc.errors import AuthenticationError, ForbiddenError
+from trustsvc.keys.bundle import TrustBundles
 from trustsvc.ledger.access import AccessLog
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.service import LicenseService
@@ -46,6 +47,8 @@ class ApiState:
     #: Callers without a key, by address: the public routes, and /pki/* apart.
     public_limiter: RateLimiter = field(default_factory=RateLimiter)
     pki_limiter: RateLimiter = field(default_factory=RateLimiter)
+    #: The signed trust bundle, re-made when its version changes.
+    trust_bundles: TrustBundles = field(default_factory=TrustBundles)
 
     @property
     def verifier(self) -> Verifier:

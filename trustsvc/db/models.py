@@ -78,6 +78,8 @@ class CertificateRole(StrEnum):
     EXTERNAL_CA = "external_ca"
     #: A root the operator added to the trust list.
     TRUST_ANCHOR = "trust_anchor"
+    #: The key that signs the published trust bundle (/pki/trust-bundle).
+    TRUST_LIST = "trust_list"
 
 
 class Department(Base):

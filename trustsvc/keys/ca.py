@@ -32,6 +32,10 @@ TSA_LIFETIME = timedelta(days=10 * 365)
 #: RFC 6960 §4.2.2.2.1: a responder certificate with ocsp-nocheck cannot be
 #: revoked, so it lives days, not years; the service renews it (keys.responder).
 OCSP_LIFETIME = timedelta(days=7)
+TRUST_LIST_LIFETIME = timedelta(days=3 * 365)
+#: id-tsl-kp-tslSigning (ETSI TS 119 612 §5.7.1): the purpose of a key that signs a list
+#: of trusted certificates and their status, which the trust bundle is.
+TSL_SIGNING = x509.ObjectIdentifier("0.4.0.2231.3.0")
 SEAL_LIFETIME = timedelta(days=3 * 365)
 #: Back-dating of notBefore, so that a clock slightly behind still accepts a new certificate.
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -257,6 +261,29 @@ def build_ocsp_certificate(
         .add_extension(_signing_key_usage(non_repudiation=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
         .add_extension(x509.OCSPNoCheck(), critical=False)
+    )
+    return _with_policy(builder, policy).sign(issuing_key, _SIGNATURE_HASH)
+
+
+def build_trust_list_certificate(
+    key: SigningKey,
+    subject: x509.Name,
+    issuing_cert: x509.Certificate,
+    issuing_key: SigningKey,
+    urls: PkiUrls,
+    now: datetime,
+    policy: str | None = None,
+) -> x509.Certificate:
+    """The trust bundle's signer: its own key, for that purpose alone (tslSigning EKU)."""
+    builder = _base_builder(
+        subject, issuing_cert.subject, key.public_key(), now, TRUST_LIST_LIFETIME
+    )
+    builder = _issued_by(builder, issuing_cert)
+    builder = _revocation_pointers(builder, urls, "issuing", with_ocsp=True)
+    builder = (
+        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_signing_key_usage(non_repudiation=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([TSL_SIGNING]), critical=True)
     )
     return _with_policy(builder, policy).sign(issuing_key, _SIGNATURE_HASH)
 

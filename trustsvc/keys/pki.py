@@ -4,6 +4,9 @@ Layout under the home::
 
     pki/certs/{root,issuing,tsa,ocsp}.pem   published certificates
     pki/keys/{root,issuing,tsa,ocsp}.key.pem   encrypted CA, TSA and OCSP keys
+    pki/{certs,keys}/trust-list.*           the trust bundle's signer (homes made before
+                                            issue 11 add it with `trustsvc trust-bundle-signer`)
+    pki/seals/<key id>.pem                  every seal certificate, by its token key id
     keys/                                   department seal keys
 
 The ``ocsp`` pair is the first responder only: its certificate lives days and
@@ -22,7 +25,7 @@ from __future__ import annotations
 import secrets
 import shutil
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -46,14 +49,17 @@ from trustsvc.keys.store import FileKeyStore, SealKeyStore, SigningKey
 PUBLISHED = ("root", "issuing", "tsa", "ocsp")
 #: The CAs whose CRLs are published at /pki/crl/{name}.
 CERTIFICATE_AUTHORITIES = ("root", "issuing")
+#: The trust bundle's signer, issued by the issuing CA (optional in homes made before it).
+TRUST_LIST = "trust-list"
 
 _ROLES = {
     "root": CertificateRole.ROOT_CA,
     "issuing": CertificateRole.ISSUING_CA,
     "tsa": CertificateRole.TSA,
     "ocsp": CertificateRole.OCSP,
+    TRUST_LIST: CertificateRole.TRUST_LIST,
 }
-_ISSUER = {"root": None, "issuing": "root", "tsa": "root", "ocsp": "issuing"}
+_ISSUER = {"root": None, "issuing": "root", "tsa": "root", "ocsp": "issuing", TRUST_LIST: "issuing"}
 
 
 def pki_directory(home: Path) -> Path:
@@ -96,6 +102,11 @@ class Pki:
     def ocsp(self) -> x509.Certificate:
         return self.certificates["ocsp"]
 
+    @property
+    def trust_list(self) -> x509.Certificate | None:
+        """The trust bundle's signer, if the home has one."""
+        return self.certificates.get(TRUST_LIST)
+
     def key(self, name: str) -> SigningKey:
         return self.keys.private_key(name)
 
@@ -129,6 +140,14 @@ def load_pki(settings: Settings) -> Pki:
         except (OSError, ValueError) as exc:
             raise ConfigurationError(
                 f"PKI certificate {name!r} in {directory} is unreadable"
+            ) from exc
+    signer = directory / "certs" / f"{TRUST_LIST}.pem"
+    if signer.is_file():
+        try:
+            certificates[TRUST_LIST] = x509.load_pem_x509_certificate(signer.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                f"the trust bundle signer in {directory} is unreadable"
             ) from exc
     return Pki(
         certificates,
@@ -177,7 +196,61 @@ def _build(settings: Settings, keys: FileKeyStore, clock: Clock) -> dict[str, x5
         policy=policy,
         lifetime=timedelta(hours=settings.ocsp_responder_lifetime_hours),
     )
-    return {"root": root, "issuing": issuing, "tsa": tsa, "ocsp": ocsp}
+    trust_list = _trust_list_certificate(settings, keys, issuing, issuing_key, now)
+    return {"root": root, "issuing": issuing, "tsa": tsa, "ocsp": ocsp, TRUST_LIST: trust_list}
+
+
+def _trust_list_certificate(
+    settings: Settings,
+    keys: FileKeyStore,
+    issuing: x509.Certificate,
+    issuing_key: SigningKey,
+    now: datetime,
+) -> x509.Certificate:
+    organisation = settings.organisation_name
+    return ca.build_trust_list_certificate(
+        keys.create(TRUST_LIST, settings.key_algorithm),
+        ca.service_name(organisation, f"{organisation} Trust Bundle Signer"),
+        issuing,
+        issuing_key,
+        ca.PkiUrls(settings.pki_url_base),
+        now,
+        policy=settings.certificate_policy,
+    )
+
+
+def add_trust_list_signer(settings: Settings, database: Database, clock: Clock) -> Pki:
+    """Give a home made before issue 11 its trust bundle signer; all or nothing."""
+    pki = load_pki(settings)
+    if pki.trust_list is not None:
+        raise HomeAlreadyInitialisedError(
+            f"home {settings.home} has a trust bundle signer already; nothing was changed"
+        )
+    certificate_path = pki_directory(settings.home) / "certs" / f"{TRUST_LIST}.pem"
+    keys = pki.keys
+    try:
+        certificate = _trust_list_certificate(
+            settings, keys, pki.issuing, pki.key("issuing"), clock.now()
+        )
+        with database.begin() as session:
+            session.add(
+                new_record(
+                    certificate,
+                    CertificateRole.TRUST_LIST,
+                    "issuing",
+                    clock.now(),
+                    key_id=TRUST_LIST,
+                )
+            )
+            session.flush()
+            temporary = certificate_path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+            temporary.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+            temporary.replace(certificate_path)
+    except BaseException:
+        certificate_path.unlink(missing_ok=True)
+        keys.delete(TRUST_LIST)
+        raise
+    return load_pki(settings)
 
 
 def init_pki(settings: Settings, database: Database, clock: Clock) -> Pki:

@@ -22,7 +22,14 @@ need a low-S ECDSA signature (s <= n/2) for the same reason.
 Versions: version 1 (no version key, no signing time) is what was printed
 before issue 10 and is still read; version 2 (key 0 = 2) carries the time it
 was signed (key 8, Unix seconds), which lets a verifier refuse tokens signed
-after a seal key was compromised. Every token signed now is version 2.
+after a seal key was compromised; both stay readable because they are on
+paper. Version 3 (issue 11) is the documented profile, docs/token.md: a CWT
+(RFC 8392) whose protected header names the profile and its version (COSE
+``typ``, RFC 9596), with the registered claims iat / exp / cti used in their
+registered meanings and private-use claim keys (< -65536) for the rest, dates
+as days since 1970-01-01 (the count of RFC 8943 tag 100, untagged), and a
+content hash a third party can recompute from the printed license. Every
+token signed now is version 3.
 """
 
 from __future__ import annotations
@@ -58,11 +65,20 @@ _ES256, _PS256 = -7, -37
 #: carried there and not repeated.
 _VERSION = 0
 _IDENTIFIER, _FROM, _UNTIL, _CONTENT_HASH, _KIND, _EXPIRES, _NONCE, _SIGNED_AT = range(1, 9)
-#: The format every new token has; version 1 has neither key 0 nor key 8.
-TOKEN_VERSION = 2
+#: The format every new token has (docs/token.md); 1 and 2 are still read.
+TOKEN_VERSION = 3
+#: Version 3's COSE ``typ`` (RFC 9596, header 16): the profile and its version.
+PROFILE_MEDIA_TYPE = "application/x.trustsvc-token;v=3"
+_TYP = 16
+#: Version 3's claims: the CWT-registered ones (RFC 8392 §3.1.4, 3.1.6, 3.1.7) in their
+#: registered meanings, and private-use keys (the CWT registry's range below -65536).
+_EXP, _IAT, _CTI = 4, 6, 7
+_V3_IDENTIFIER, _V3_FROM, _V3_UNTIL, _V3_CONTENT_HASH, _V3_DOCUMENT_HASH = range(-65537, -65542, -1)
+#: Version 3 dates are days since this day (RFC 8943's tag 100 epoch), without the tag.
+DAY_EPOCH = date(1970, 1, 1)
 #: A token of more than this many characters is not one of ours; refused before decoding.
 MAX_TOKEN_LENGTH = 2048
-_MAX_PROTECTED = 32
+_MAX_PROTECTED = 64
 _MAX_PAYLOAD = 512
 _MAX_IDENTIFIER_BYTES = 128
 _KID_LENGTH = 8
@@ -71,8 +87,12 @@ _NONCE_LENGTH = 16
 _ES256_SIGNATURE_LENGTH = 64
 #: RSA-PSS signatures are as long as the modulus: 2048, 3072 or 4096 bits.
 _PS256_SIGNATURE_LENGTHS = frozenset({256, 384, 512})
-#: Days are proleptic Gregorian ordinals (``date.toordinal``), 1900-01-01 to 9999-12-31.
-_MIN_DAY, _MAX_DAY = date(1900, 1, 1).toordinal(), date.max.toordinal()
+#: Days are proleptic Gregorian ordinals (``date.toordinal``), 1900-01-01 to 9999-12-31
+#: (versions 1 and 2), or days since 1970-01-01 over the same range (version 3).
+_FIRST_DAY = date(1900, 1, 1)
+_MIN_DAY, _MAX_DAY = _FIRST_DAY.toordinal(), date.max.toordinal()
+_MIN_EPOCH_DAY = (_FIRST_DAY - DAY_EPOCH).days
+_MAX_EPOCH_DAY = (date.max - DAY_EPOCH).days
 #: Moments are Unix seconds that fit in 32 bits (until 2106).
 _MAX_SECONDS = 2**32 - 1
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -111,15 +131,27 @@ def content_hash(canonical_content: bytes) -> bytes:
     return hashlib.sha256(canonical_content).digest()[:16]
 
 
-def license_content_hash(identifier: str, type_code: str, facts: Mapping[str, str]) -> bytes:
+#: Facts a version 3 content hash leaves out: what the printed license does not show
+#: (the holder's ID number is kept as a keyed digest a third party cannot recompute).
+_UNPRINTED_FACTS = frozenset({"holder_id", "holder_id_type"})
+
+
+def license_content_hash(
+    identifier: str, type_code: str, facts: Mapping[str, str], version: int = TOKEN_VERSION
+) -> bytes:
     """What a printed token's content hash covers: the identifier, the type and the facts.
 
     ``facts`` is the license data in its flat form with the holder's ID number
     replaced by its keyed digest; the issuer computes it at issuance and the
-    verifier again from the library record.
+    verifier again from the library record. Versions 1 and 2 cover all of it;
+    version 3 only what the license shows (docs/token.md, "Content hash"), so
+    that whoever holds the license can recompute it: SHA-256, first 16 bytes,
+    of the RFC 8785 (JCS) form of a JSON object of strings, which for such an
+    object is exactly this ``json.dumps``.
     """
+    shown = facts if version < 3 else {k: v for k, v in facts.items() if k not in _UNPRINTED_FACTS}
     canonical = json.dumps(
-        {"identifier": identifier, "type": type_code, **facts},
+        {"identifier": identifier, "type": type_code, **shown},
         ensure_ascii=False,
         sort_keys=True,
         separators=(",", ":"),
@@ -127,26 +159,33 @@ def license_content_hash(identifier: str, type_code: str, facts: Mapping[str, st
     return content_hash(canonical)
 
 
+def _epoch_day(day: date) -> int:
+    return (day - DAY_EPOCH).days
+
+
 def _payload(claims: TokenClaims) -> bytes:
+    """The version 3 claims set (docs/token.md), in deterministic CBOR."""
     if claims.signed_at is None:
         raise ValueError("a token carries the time it was signed")
-    if claims.kind not in ("license", "presentation"):
-        raise ValueError(f"unknown token kind {claims.kind!r}")
     body: dict[int, Any] = {
-        _VERSION: TOKEN_VERSION,
-        _IDENTIFIER: claims.identifier,
-        _FROM: claims.valid_from.toordinal(),
-        _CONTENT_HASH: claims.content_hash,
-        _SIGNED_AT: claims.signed_at,
+        _IAT: claims.signed_at,
+        _V3_IDENTIFIER: claims.identifier,
+        _V3_FROM: _epoch_day(claims.valid_from),
     }
     if claims.valid_until is not None:
-        body[_UNTIL] = claims.valid_until.toordinal()
-    if claims.kind != "license":
-        body[_KIND] = claims.kind
-    if claims.expires_at is not None:
-        body[_EXPIRES] = claims.expires_at
-    if claims.nonce is not None:
-        body[_NONCE] = claims.nonce
+        body[_V3_UNTIL] = _epoch_day(claims.valid_until)
+    if claims.kind == "license":
+        if claims.expires_at is not None or claims.nonce is not None:
+            raise ValueError("a printed token has no expiry and no nonce")
+        body[_V3_CONTENT_HASH] = claims.content_hash
+    elif claims.kind == "presentation":
+        if claims.expires_at is None or claims.nonce is None:
+            raise ValueError("a presentation code has an expiry and a nonce")
+        body[_EXP] = claims.expires_at
+        body[_CTI] = claims.nonce
+        body[_V3_DOCUMENT_HASH] = claims.content_hash
+    else:
+        raise ValueError(f"unknown token kind {claims.kind!r}")
     encoded: bytes = cbor2.dumps(body, canonical=True)
     return encoded
 
@@ -157,9 +196,11 @@ def _sig_structure(protected: bytes, payload: bytes) -> bytes:
 
 
 def sign_token(claims: TokenClaims, key: SigningKey, kid: bytes) -> str:
-    """The base64url version 2 token for ``claims``, signed with a department's seal key."""
+    """The base64url version 3 token for ``claims``, signed with a department's seal key."""
     algorithm = _ES256 if isinstance(key, ec.EllipticCurvePrivateKey) else _PS256
-    protected: bytes = cbor2.dumps({_ALG: algorithm, _KID: kid}, canonical=True)
+    protected: bytes = cbor2.dumps(
+        {_ALG: algorithm, _KID: kid, _TYP: PROFILE_MEDIA_TYPE}, canonical=True
+    )
     payload = _payload(claims)
     to_be_signed = _sig_structure(protected, payload)
     if isinstance(key, ec.EllipticCurvePrivateKey):
@@ -184,7 +225,7 @@ class ParsedToken:
     claims: TokenClaims
     to_be_signed: bytes
     signature: bytes
-    #: 1 (printed before issue 10) or 2.
+    #: 1 (printed before issue 10), 2 (before issue 11) or 3.
     version: int = TOKEN_VERSION
 
 
@@ -242,7 +283,8 @@ class _Cbor:
 #: Each payload key's CBOR major type and bounds: the value's range for an
 #: unsigned integer, the length's for a byte or text string.
 _FIELDS: dict[int, tuple[int, int, int]] = {
-    _VERSION: (_UINT, TOKEN_VERSION, TOKEN_VERSION),
+    # Key 0 is version 2's marker; version 3 is told by its header.
+    _VERSION: (_UINT, 2, 2),
     _IDENTIFIER: (_TSTR, 1, _MAX_IDENTIFIER_BYTES),
     _FROM: (_UINT, _MIN_DAY, _MAX_DAY),
     _UNTIL: (_UINT, _MIN_DAY, _MAX_DAY),
@@ -289,14 +331,29 @@ _PROTECTED_PREFIXES = {
 }
 
 
-def _protected_header(protected: bytes) -> tuple[int, bytes]:
+#: Version 3's protected header, {1: alg, 4: h'<8 bytes>', 16: typ}, around the key id.
+_V3_PROTECTED_PREFIXES = {
+    b"\xa3\x01\x26\x04\x48": _ES256,
+    b"\xa3\x01\x38\x24\x04\x48": _PS256,
+}
+_V3_PROTECTED_SUFFIX: bytes = cbor2.dumps(_TYP) + cbor2.dumps(PROFILE_MEDIA_TYPE)
+
+
+def _protected_header(protected: bytes) -> tuple[int, bytes, bool]:
+    """The algorithm, the key id, and whether the header is version 3's."""
     prefix = protected[: len(protected) - _KID_LENGTH]
     algorithm = _PROTECTED_PREFIXES.get(prefix)
-    if algorithm is None:
-        raise InvalidTokenError(
-            "token header must be exactly {1: ES256 or PS256, 4: an 8-byte key id}"
-        )
-    return algorithm, protected[len(prefix) :]
+    if algorithm is not None:
+        return algorithm, protected[len(prefix) :], False
+    if protected.endswith(_V3_PROTECTED_SUFFIX):
+        head = protected[: len(protected) - len(_V3_PROTECTED_SUFFIX) - _KID_LENGTH]
+        algorithm = _V3_PROTECTED_PREFIXES.get(head)
+        if algorithm is not None:
+            return algorithm, protected[len(head) : len(head) + _KID_LENGTH], True
+    raise InvalidTokenError(
+        "token header must be exactly {1: ES256 or PS256, 4: an 8-byte key id"
+        f"[, 16: {PROFILE_MEDIA_TYPE!r}]}}"
+    )
 
 
 def _payload_fields(payload: bytes) -> dict[int, object]:
@@ -331,6 +388,87 @@ def _payload_fields(payload: bytes) -> dict[int, object]:
     return values
 
 
+#: Version 3's claims in their one order (RFC 8949 §4.2.1: by the bytes of the encoded
+#: key), each as its encoded key, the CBOR major types its value may have, and the bounds
+#: of the value (an integer) or of the length (a byte or text string).
+_V3_FIELDS: tuple[tuple[bytes, int, tuple[int, ...], int, int], ...] = tuple(
+    (cbor2.dumps(key), key, majors, low, high)
+    for key, majors, low, high in (
+        (_EXP, (_UINT,), 0, _MAX_SECONDS),
+        (_IAT, (_UINT,), 0, _MAX_SECONDS),
+        (_CTI, (_BSTR,), _NONCE_LENGTH, _NONCE_LENGTH),
+        (_V3_IDENTIFIER, (_TSTR,), 1, _MAX_IDENTIFIER_BYTES),
+        (_V3_FROM, (_UINT, _NINT), _MIN_EPOCH_DAY, _MAX_EPOCH_DAY),
+        (_V3_UNTIL, (_UINT, _NINT), _MIN_EPOCH_DAY, _MAX_EPOCH_DAY),
+        (_V3_CONTENT_HASH, (_BSTR,), _HASH_LENGTH, _HASH_LENGTH),
+        (_V3_DOCUMENT_HASH, (_BSTR,), _HASH_LENGTH, _HASH_LENGTH),
+    )
+)
+_V3_LICENSE = frozenset({_IAT, _V3_IDENTIFIER, _V3_FROM, _V3_CONTENT_HASH})
+_V3_PRESENTATION = frozenset({_EXP, _IAT, _CTI, _V3_IDENTIFIER, _V3_FROM, _V3_DOCUMENT_HASH})
+_V3_SHAPES: dict[frozenset[int], str] = {
+    keys: kind
+    for required, kind in ((_V3_LICENSE, "license"), (_V3_PRESENTATION, "presentation"))
+    for keys in (required, required | {_V3_UNTIL})
+}
+#: Where each version 3 claim goes in the version 1 / 2 numbering ``_claims`` reads.
+_V3_AS_OLD = {
+    _EXP: _EXPIRES,
+    _IAT: _SIGNED_AT,
+    _CTI: _NONCE,
+    _V3_IDENTIFIER: _IDENTIFIER,
+    _V3_FROM: _FROM,
+    _V3_UNTIL: _UNTIL,
+    _V3_CONTENT_HASH: _CONTENT_HASH,
+    _V3_DOCUMENT_HASH: _CONTENT_HASH,
+}
+_ORDINAL_OF_EPOCH = DAY_EPOCH.toordinal()
+
+
+def _v3_payload_fields(payload: bytes) -> tuple[dict[int, object], str]:
+    """Version 3's claims, in the version 1 / 2 numbering, and the kind their keys make."""
+    reader = _Cbor(payload)
+    count = reader.head(_MAP)
+    if count > len(_V3_FIELDS):
+        raise InvalidTokenError("token has too many fields")
+    values: dict[int, object] = {}
+    seen: set[int] = set()
+    index = 0
+    for _ in range(count):
+        # The next key must be one of those after the previous one, byte for byte.
+        while index < len(_V3_FIELDS) and not payload.startswith(_V3_FIELDS[index][0], reader.pos):
+            index += 1
+        if index == len(_V3_FIELDS):
+            raise InvalidTokenError("token fields are unknown, repeated or out of order")
+        encoded_key, key, majors, low, high = _V3_FIELDS[index]
+        index += 1
+        reader.pos += len(encoded_key)
+        major = payload[reader.pos] >> 5 if reader.pos < len(payload) else -1
+        if major not in majors:
+            raise InvalidTokenError("token field has the wrong type")
+        argument = reader.head(major)
+        value = -1 - argument if major == _NINT else argument
+        if not low <= value <= high:
+            raise InvalidTokenError("token field is out of range or has the wrong length")
+        old = _V3_AS_OLD[key]
+        if major in (_BSTR, _TSTR):
+            start = reader.pos
+            reader.pos = end = start + value
+            if end > len(payload):
+                raise InvalidTokenError("token is truncated")
+            values[old] = payload[start:end]
+        elif key in (_V3_FROM, _V3_UNTIL):
+            values[old] = value + _ORDINAL_OF_EPOCH
+        else:
+            values[old] = value
+        seen.add(key)
+    reader.end()
+    kind = _V3_SHAPES.get(frozenset(seen))
+    if kind is None:
+        raise InvalidTokenError("token lacks or adds fields for its version and kind")
+    return values, kind
+
+
 def _check_signature_shape(algorithm: int, signature: bytes, version: int) -> None:
     if algorithm == _ES256:
         if len(signature) != _ES256_SIGNATURE_LENGTH:
@@ -358,17 +496,21 @@ def parse_token(token: str) -> ParsedToken:
     message = _Cbor(raw)
     message.pos = 2
     protected = message.bstr(1, _MAX_PROTECTED)
-    algorithm, kid = _protected_header(protected)
+    algorithm, kid, profiled = _protected_header(protected)
     if message.head(_MAP) != 0:
         raise InvalidTokenError("token's unprotected header must be empty")
     payload = message.bstr(1, _MAX_PAYLOAD)
     signature = message.bstr(1, max(_PS256_SIGNATURE_LENGTHS))
     message.end()
-    values = _payload_fields(payload)
-    shape = _SHAPES.get(frozenset(values))
-    if shape is None:
-        raise InvalidTokenError("token lacks or adds fields for its version and kind")
-    version, kind = shape
+    if profiled:
+        values, kind = _v3_payload_fields(payload)
+        version = 3
+    else:
+        values = _payload_fields(payload)
+        shape = _SHAPES.get(frozenset(values))
+        if shape is None:
+            raise InvalidTokenError("token lacks or adds fields for its version and kind")
+        version, kind = shape
     _check_signature_shape(algorithm, signature, version)
     claims = _claims(values, kind)
     return ParsedToken(

@@ -299,7 +299,7 @@ class Verifier:
         self._lookups: dict[str, PreparedStatement] = {}
         # A license record's facts never change (a change is a new version):
         # its content hash is computed once per verifier, not per token check.
-        self._content_hashes: dict[tuple[int, str], bytes] = {}
+        self._content_hashes: dict[tuple[int, str, int], bytes] = {}
 
     def _operator_roots(self) -> list[x509.Certificate]:
         with self.services.database.begin() as session:
@@ -486,7 +486,7 @@ class Verifier:
             return facts
         record, revocation = self._token_lookup(claims.identifier, seal.fingerprint.hex())
         matches = record is not None and _token_matches(
-            parsed, seal, record, self._license_content_hash(record)
+            parsed, seal, record, self._license_content_hash(record, parsed.version)
         )
         if revocation is not None and revocation.refuses(_signing_time(parsed, record, matches)):
             findings.append(R.TOKEN_SEAL_REVOKED)
@@ -784,9 +784,10 @@ class Verifier:
             revoked = revocations.fetch_one(cursor, fingerprint=fingerprint)
         return None, None if revoked is None else _revocation_of(revoked)
 
-    def _license_content_hash(self, record: _Entry) -> bytes | None:
-        """What a printed token's content hash must be for this record (None: unreadable)."""
-        key = (record.license_id, record.sha256)
+    def _license_content_hash(self, record: _Entry, version: int) -> bytes | None:
+        """What a printed token's content hash must be for this record (None: unreadable);
+        the token's version says what the hash covers."""
+        key = (record.license_id, record.sha256, version)
         cached = self._content_hashes.get(key)
         if cached is None:
             try:
@@ -802,7 +803,7 @@ class Verifier:
             if record.valid_until is not None:
                 facts["valid_until"] = record.valid_until.isoformat()
             facts.update(fields)
-            cached = license_content_hash(record.identifier, record.type_code, facts)
+            cached = license_content_hash(record.identifier, record.type_code, facts, version)
             if len(self._content_hashes) >= _CONTENT_HASH_CACHE:
                 self._content_hashes.clear()
             self._content_hashes[key] = cached

@@ -1,4 +1,5 @@
-"""Public PKI endpoints: RFC 3161 timestamps, RFC 6960 OCSP, CRLs, CA certificates.
+"""Public PKI endpoints: RFC 3161 timestamps, RFC 6960 OCSP, CRLs, CA certificates,
+every seal certificate by the key id tokens name it with, and the signed trust bundle.
 
 These carry no personal data and need no key: relying parties and validators
 fetch them from the URLs written into the certificates.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -15,10 +17,11 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from trustsvc.api.deps import PkiServicesDep, read_bounded_body
+from trustsvc.api.deps import PkiServicesDep, read_bounded_body, state_of
 from trustsvc.api.errors import problem_responses
 from trustsvc.errors import NotFoundError
-from trustsvc.keys.pki import PUBLISHED
+from trustsvc.keys.bundle import MEDIA_TYPE as TRUST_BUNDLE_MEDIA_TYPE
+from trustsvc.keys.pki import PUBLISHED, published_seal_certificate
 from trustsvc.keys.revocation import MAX_OCSP_REQUEST_BYTES
 from trustsvc.keys.tsa import MAX_REQUEST_BYTES
 
@@ -26,6 +29,8 @@ router = APIRouter(prefix="/pki", tags=["pki"], responses=problem_responses(422,
 
 #: A TimeStampReq or OCSPRequest is a few hundred bytes; anything far larger is not one.
 _REQUEST_LIMIT = max(MAX_REQUEST_BYTES, MAX_OCSP_REQUEST_BYTES)
+#: A seal certificate's file name: its token key id in lower-case hex, and the encoding.
+_SEAL_FILE = re.compile(r"([0-9a-f]{16})\.(pem|der)")
 #: Base64 of the largest request, for the GET form.
 _ENCODED_LIMIT = 4 * ((MAX_OCSP_REQUEST_BYTES + 2) // 3)
 
@@ -121,3 +126,55 @@ def certificate(filename: str, services: PkiServicesDep) -> Response:
         body = services.pki.der(name)
     media_type = "application/x-pem-file" if extension == "pem" else "application/pkix-cert"
     return Response(body, media_type=media_type)
+
+
+@router.get(
+    "/certs/seals/{filename}",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pkix-cert": {}, "application/x-pem-file": {}}},
+        **problem_responses(404),
+    },
+    summary="A seal certificate, named by the key id its tokens carry (<kid hex>.pem or .der)",
+)
+def seal_certificate(filename: str, services: PkiServicesDep) -> Response:
+    match = _SEAL_FILE.fullmatch(filename)
+    certificate = (
+        published_seal_certificate(services.settings.home, bytes.fromhex(match[1]))
+        if match
+        else None
+    )
+    if match is None or certificate is None:
+        raise NotFoundError(
+            f"no seal certificate {filename[:40]!r}; seal certificates are published as "
+            "<key id: 16 lower-case hex digits>.pem or .der"
+        )
+    if match[2] == "pem":
+        return Response(
+            certificate.public_bytes(serialization.Encoding.PEM),
+            media_type="application/x-pem-file",
+        )
+    return Response(
+        certificate.public_bytes(serialization.Encoding.DER), media_type="application/pkix-cert"
+    )
+
+
+@router.get(
+    "/trust-bundle",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pkcs7-mime": {}}},
+        **problem_responses(503),
+    },
+    summary="The signed trust bundle: CAs and every seal certificate with its status "
+    "(CMS SignedData over JSON, docs/trust-bundle.md)",
+)
+def trust_bundle(request: Request, services: PkiServicesDep) -> Response:
+    signed = state_of(request).trust_bundles.current(
+        services.database, services.pki, services.clock.now(), services.settings.public_base_url
+    )
+    return Response(
+        signed,
+        media_type=TRUST_BUNDLE_MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="trust-bundle.p7m"'},
+    )
