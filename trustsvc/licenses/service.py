@@ -39,6 +39,7 @@ from trustsvc.keys.certificates import seal_key_id
 from trustsvc.keys.data_key import DataKey, load_or_create_data_key
 from trustsvc.keys.tsa import make_timestamper
 from trustsvc.licenses import library
+from trustsvc.licenses.entitlement import require_entitlement
 from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
 from trustsvc.licenses.holders import mask_holder_id
 from trustsvc.licenses.identifiers import LicenseIdentifier, parse_identifier
@@ -235,6 +236,11 @@ class LicenseService:
                 replay = self._replay(session, seal.department_id, request.idempotency_key, digest)
             if replay is not None:
                 return replay
+        # Refused before any work; checked again where the license is recorded.
+        with self.services.database.begin() as session:
+            require_entitlement(
+                session, license_type, seal.department_code, self.services.clock.now()
+            )
         sequence = self._next_sequence(seal.department_id)
         year = self.today().year
         identifier = LicenseIdentifier(
@@ -309,6 +315,8 @@ class LicenseService:
                 session.flush()
                 # After the first write: see ``confirm_seal_in_standing``.
                 confirm_seal_in_standing(session, seal, now)
+                # As of the moment recorded as its issuance, which verification judges by.
+                require_entitlement(session, license_type, seal.department_code, now)
                 library.record_event(
                     session, record, library.Action.ISSUE, request.actor, None, None, "valid", now
                 )
@@ -559,6 +567,8 @@ class LicenseService:
         merged.update(changes)
         data = validate_license_data(license_type, merged, self.today())
         seal = active_seal(self.services, department_code)
+        with self.services.database.begin() as session:
+            require_entitlement(session, license_type, department_code, self.services.clock.now())
         previous = parse_identifier(old_identifier)
         identifier_new = previous.next_version()
         with self.services.database.begin() as session:
@@ -589,6 +599,7 @@ class LicenseService:
                 session.add(record)
                 session.flush()
                 confirm_seal_in_standing(session, seal, now)
+                require_entitlement(session, license_type, department_code, now)
                 library.record_event(
                     session, record, library.Action.CHANGE, actor, reason, None, "valid", now
                 )

@@ -57,8 +57,10 @@ from trustsvc.errors import InvalidInputError, TrustServiceError
 from trustsvc.keys.ca import credit_code_of
 from trustsvc.keys.pki import published_seal_certificate
 from trustsvc.licenses import library
+from trustsvc.licenses.entitlement import EntitlementBook, packaged_types, type_by_code
 from trustsvc.licenses.holders import mask_holder_name
 from trustsvc.licenses.identifiers import parse_identifier
+from trustsvc.licenses.types import LicenseType
 from trustsvc.services import Services
 from trustsvc.verification import hex_strings
 from trustsvc.verification import reasons as R
@@ -189,6 +191,7 @@ class Verifier:
         self._own_intermediates = [_der(c) for c in (services.pki.issuing, services.pki.tsa)]
         self._published: dict[bytes, _PublishedSeal] = {}
         self._lookups: dict[str, PreparedStatement] = {}
+        self._entitlements = EntitlementBook(services.database)
 
     def _operator_roots(self) -> list[x509.Certificate]:
         with self.services.database.begin() as session:
@@ -305,6 +308,7 @@ class Verifier:
             return facts
         today = now.astimezone(self.services.settings.zone).date()
         record = self._entry("identifier", identifier=claims.identifier)
+        self._check_token_entitlement(claims.type_code, claims.issuer_code, record, now, findings)
         if record is None:
             findings.append(R.UNKNOWN_TO_LIBRARY)
             return facts
@@ -654,21 +658,68 @@ class Verifier:
                 else:
                     findings.append(R.NOT_THE_ISSUED_DOCUMENT)
                 return facts
+        sealed_at = _claimed_timestamp(seal.signature) or self.services.clock.now()
         if record is None:
             # Not ours: the document itself says who should have sealed it.
             if sealer_code is None or (claimed is not None and _issuer_of(claimed) != sealer_code):
                 findings.append(R.WRONG_ISSUER)
             else:
+                if claimed is not None:
+                    license_type = type_by_code(parse_identifier(claimed).type_code)
+                    self._check_entitlement(license_type, sealer_code, sealed_at, findings)
                 findings.append(R.UNKNOWN_TO_LIBRARY)
             return replace(facts, identifier=claimed)
         if record.issuer_code != sealer_code or record.seal_serial_hex != format(
             seal.certificate.serial_number, "x"
         ):
             findings.append(R.WRONG_ISSUER)
+        else:
+            license_type = packaged_types().get(record.type_key)
+            self._check_entitlement(license_type, sealer_code, sealed_at, findings)
         current = library.effective_status(record, today)
         if current is not library.EffectiveStatus.VALID:
             findings.append(R.not_current(current))
         return _library_facts(facts, record, current)
+
+    def _check_entitlement(
+        self,
+        license_type: LicenseType | None,
+        issuer_code: str | None,
+        moment: datetime,
+        findings: list[Reason],
+    ) -> None:
+        """Sealed by a department not entitled to the type at the time it was sealed?
+
+        The rule is the one issuance applies (``trustsvc.licenses.issuers``);
+        a department or type the service does not know is left to the other checks.
+        """
+        if license_type is None or issuer_code is None:
+            return
+        if self._entitlements.entitled(license_type, issuer_code, moment) is False:
+            findings.append(R.ISSUER_NOT_ENTITLED)
+
+    def _check_token_entitlement(
+        self,
+        type_code: str,
+        issuer_code: str,
+        record: _Entry | None,
+        now: datetime,
+        findings: list[Reason],
+    ) -> None:
+        """The entitlement check for a token: as of its issuance when the library has it."""
+        if record is None:
+            # A token names no time; one the library does not know is judged as of now.
+            self._check_entitlement(type_by_code(type_code), issuer_code, now, findings)
+            return
+        license_type = packaged_types().get(record.type_key)
+        if license_type is None or self._entitlements.entitled(license_type, issuer_code, now):
+            return
+        # Not entitled now: it may have been when the license was issued (rarely asked).
+        with self.services.database.begin() as session:
+            issued_at = session.scalar(
+                select(LicenseRecord.issued_at).where(LicenseRecord.id == record.license_id)
+            )
+        self._check_entitlement(license_type, issuer_code, issued_at or now, findings)
 
     def _document_facts(self, reader: PdfFileReader) -> Facts:
         return Facts(identifier=_claimed_identifier(reader))
