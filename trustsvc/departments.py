@@ -455,6 +455,8 @@ class ActiveSeal:
     serial_hex: str
     key_id: str
     material: SealMaterial
+    #: The department's kind, for the license types' issuer rules.
+    kind: str | None = None
 
 
 def active_seal(services: Services, code: str) -> ActiveSeal:
@@ -502,6 +504,7 @@ def active_seal(services: Services, code: str) -> ActiveSeal:
             serial_hex=record.serial_hex,
             key_id=record.key_id,
             material=SealMaterial(certificate, key, chain, roots),
+            kind=department.kind,
         )
 
 

@@ -4,10 +4,11 @@ The rule itself is ``trustsvc.licenses.issuers.is_entitled``; this module reads
 what it needs from the database: a department's kind and region, and the
 explicit grants and denials (``trustsvc department allow-type`` /
 ``deny-type``), each kept with its time so that a decision applies to seals
-made after it and never to those made before. Issuance checks inside its own
-transaction (``require_entitlement``); verification reads a snapshot
-(``EntitlementBook``) refreshed every few seconds, so that the hot path costs
-a dictionary lookup and no query.
+made after it and never to those made before. Issuance asks a snapshot
+(``EntitlementBook``, refreshed every few seconds) before any work, and decides
+inside the transaction that records the license (``require_entitlement``: one
+indexed query); verification reads only the snapshot, so that its hot path
+costs a dictionary lookup and no query.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustsvc.db import Database
 from trustsvc.db.models import Department, TypeEntitlement
+from trustsvc.departments import ActiveSeal
 from trustsvc.errors import InvalidInputError, NotFoundError, TypeNotEntitledError
 from trustsvc.ledger.operators import Operator, OperatorAction, record_operation
 from trustsvc.licenses.identifiers import validate_credit_code
@@ -54,25 +56,29 @@ def _issuer(department: Department) -> Issuer:
     return Issuer(department.code, department_kind(department.kind), department.region_code)
 
 
-def _decisions(session: Session, department_id: int, type_key: str) -> list[Decision]:
-    rows = session.execute(
-        select(TypeEntitlement.at, TypeEntitlement.allowed).where(
-            TypeEntitlement.department_id == department_id,
-            TypeEntitlement.type_key == type_key,
-        )
-    ).all()
-    return [Decision(at, allowed) for at, allowed in rows]
+_DECISIONS = select(TypeEntitlement.at, TypeEntitlement.allowed).where(
+    TypeEntitlement.department_id == bindparam("department_id"),
+    TypeEntitlement.type_key == bindparam("type_key"),
+)
 
 
 def require_entitlement(
-    session: Session, license_type: LicenseType, department_code: str, moment: datetime
+    session: Session, license_type: LicenseType, seal: ActiveSeal, moment: datetime
 ) -> None:
-    """Refuse (``TypeNotEntitledError``) if the department may not issue the type at ``moment``."""
-    department = session.scalar(select(Department).where(Department.code == department_code))
-    if department is None:
-        raise NotFoundError(f"no department with credit code {department_code}")
-    decisions = _decisions(session, department.id, license_type.key)
-    if not is_entitled(license_type.issuers, _issuer(department), decisions, moment):
+    """Refuse (``TypeNotEntitledError``) if the sealing department may not issue the type.
+
+    The department's kind and region come with its seal (read when the seal
+    was); the explicit decisions are read here, in the caller's transaction:
+    one indexed query.
+    """
+    decisions = [
+        Decision(at, allowed)
+        for at, allowed in session.execute(
+            _DECISIONS, {"department_id": seal.department_id, "type_key": license_type.key}
+        )
+    ]
+    issuer = Issuer(seal.department_code, department_kind(seal.kind), seal.region_code)
+    if not is_entitled(license_type.issuers, issuer, decisions, moment):
         explicit = any(d.at <= moment for d in decisions)
         why = (
             "it was denied this type (trustsvc department deny-type)"
@@ -80,8 +86,8 @@ def require_entitlement(
             else f"the type is issued by {license_type.issuers.describe()}"
         )
         raise TypeNotEntitledError(
-            f"department {department.name} ({department.code}) is not entitled to issue "
-            f"{license_type.name_zh} ({license_type.key}): {why}"
+            f"department {seal.department_name} ({seal.department_code}) is not entitled to "
+            f"issue {license_type.name_zh} ({license_type.key}): {why}"
         )
 
 
