@@ -286,3 +286,17 @@ def test_a_library_license_of_a_type_its_issuer_was_never_entitled_to_is_refused
     assert [r.code for r in report.reasons] == ["issuer_not_entitled"]
     by_token = Verifier(plain.services).verify_token(_token_of(plain.document(identifier)))
     assert [r.code for r in by_token.reasons] == ["issuer_not_entitled"]
+
+
+def test_a_license_issued_just_after_a_grant_verifies_though_its_timestamp_is_rounded(
+    plain: LicenseService, clock: FixedClock
+) -> None:
+    """The timestamp's time is whole seconds (accuracy 1 s): a library license is judged
+    as of the issuance the library recorded, not the rounded-down time."""
+    clock.advance(timedelta(milliseconds=700))
+    set_entitlement(plain.services, DEPARTMENT_A, "real-estate-certificate", allowed=True)
+    identifier = _issue(plain, DEPARTMENT_A, "real-estate-certificate")
+    pdf = plain.document(identifier)
+    verifier = Verifier(plain.services, allow_fetching=False)
+    assert verifier.verify_pdf(pdf).verdict is Verdict.VALID
+    assert verifier.verify_token(_token_of(pdf)).verdict is Verdict.VALID

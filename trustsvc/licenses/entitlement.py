@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -184,15 +184,25 @@ class EntitlementBook:
             return fresh
 
     def entitled(
-        self, license_type: LicenseType, issuer_code: str, moment: datetime
+        self,
+        license_type: LicenseType,
+        issuer_code: str,
+        moment: datetime | Callable[[], datetime],
     ) -> bool | None:
-        """Whether the department might issue the type at ``moment``; None if it is unknown."""
+        """Whether the department might issue the type at ``moment``; None if it is unknown.
+
+        ``moment`` may be a function, called only when the answer depends on the time
+        (there are explicit decisions): finding the moment may cost a query.
+        """
         snapshot = self._current()
         issuer = snapshot.issuers.get(issuer_code)
         if issuer is None:
             return None
         decisions = snapshot.decisions.get((issuer_code, license_type.key), ())
-        return is_entitled(license_type.issuers, issuer, decisions, moment)
+        if not decisions:
+            return license_type.issuers.admits(issuer)
+        when = moment() if callable(moment) else moment
+        return is_entitled(license_type.issuers, issuer, decisions, when)
 
 
 def type_by_code(code: str) -> LicenseType | None:

@@ -308,7 +308,13 @@ class Verifier:
             return facts
         today = now.astimezone(self.services.settings.zone).date()
         record = self._entry("identifier", identifier=claims.identifier)
-        self._check_token_entitlement(claims.type_code, claims.issuer_code, record, now, findings)
+        if record is None:
+            # A token names no time; one the library does not know is judged as of now.
+            self._check_entitlement(
+                type_by_code(claims.type_code), claims.issuer_code, now, findings
+            )
+        else:
+            self._check_library_entitlement(record, claims.issuer_code, findings)
         if record is None:
             findings.append(R.UNKNOWN_TO_LIBRARY)
             return facts
@@ -673,9 +679,8 @@ class Verifier:
             seal.certificate.serial_number, "x"
         ):
             findings.append(R.WRONG_ISSUER)
-        else:
-            license_type = packaged_types().get(record.type_key)
-            self._check_entitlement(license_type, sealer_code, sealed_at, findings)
+        elif sealer_code is not None:
+            self._check_library_entitlement(record, sealer_code, findings)
         current = library.effective_status(record, today)
         if current is not library.EffectiveStatus.VALID:
             findings.append(R.not_current(current))
@@ -685,7 +690,7 @@ class Verifier:
         self,
         license_type: LicenseType | None,
         issuer_code: str | None,
-        moment: datetime,
+        moment: datetime | Callable[[], datetime],
         findings: list[Reason],
     ) -> None:
         """Sealed by a department not entitled to the type at the time it was sealed?
@@ -698,28 +703,21 @@ class Verifier:
         if self._entitlements.entitled(license_type, issuer_code, moment) is False:
             findings.append(R.ISSUER_NOT_ENTITLED)
 
-    def _check_token_entitlement(
-        self,
-        type_code: str,
-        issuer_code: str,
-        record: _Entry | None,
-        now: datetime,
-        findings: list[Reason],
+    def _check_library_entitlement(
+        self, record: _Entry, issuer_code: str, findings: list[Reason]
     ) -> None:
-        """The entitlement check for a token: as of its issuance when the library has it."""
-        if record is None:
-            # A token names no time; one the library does not know is judged as of now.
-            self._check_entitlement(type_by_code(type_code), issuer_code, now, findings)
-            return
+        """A library license is judged as of the issuance the library recorded (when the
+        answer depends on the time at all: only then is that time read)."""
+
+        def issued_at() -> datetime:
+            with self.services.database.begin() as session:
+                moment = session.scalar(
+                    select(LicenseRecord.issued_at).where(LicenseRecord.id == record.license_id)
+                )
+            return moment or self.services.clock.now()
+
         license_type = packaged_types().get(record.type_key)
-        if license_type is None or self._entitlements.entitled(license_type, issuer_code, now):
-            return
-        # Not entitled now: it may have been when the license was issued (rarely asked).
-        with self.services.database.begin() as session:
-            issued_at = session.scalar(
-                select(LicenseRecord.issued_at).where(LicenseRecord.id == record.license_id)
-            )
-        self._check_entitlement(license_type, issuer_code, issued_at or now, findings)
+        self._check_entitlement(license_type, issuer_code, issued_at, findings)
 
     def _document_facts(self, reader: PdfFileReader) -> Facts:
         return Facts(identifier=_claimed_identifier(reader))
