@@ -3,8 +3,8 @@
 Every call states a purpose (用证事由) that the client is allowed, and is
 answered only with licenses of the types that purpose may see (the purpose
 catalogue, ``trustsvc.access.purposes``); a call without a purpose, with
-another, or asking for a type the purpose may not see, is refused and the refusal recorded like an
-answer, so the holder sees attempts too. Answers carry the minimal facts a
+another, or asking for a type the purpose may not see, is refused and the
+refusal recorded like an answer, so the holder sees attempts too. Answers carry the minimal facts a
 relying department needs, never the holder's ID number. A client refused
 more often than its refusal budget allows is answered 429 instead, and only
 the first such answer is recorded (see ``trustsvc.access.refusals``).

@@ -313,11 +313,9 @@ class Verifier:
             self._check_entitlement(
                 type_by_code(claims.type_code), claims.issuer_code, now, findings
             )
-        else:
-            self._check_library_entitlement(record, claims.issuer_code, findings)
-        if record is None:
             findings.append(R.UNKNOWN_TO_LIBRARY)
             return facts
+        self._check_library_entitlement(record, claims.issuer_code, findings)
         if record.issuer_code != claims.issuer_code or (record.valid_from, record.valid_until) != (
             claims.valid_from,
             claims.valid_until,
@@ -664,13 +662,14 @@ class Verifier:
                 else:
                     findings.append(R.NOT_THE_ISSUED_DOCUMENT)
                 return facts
-        sealed_at = _claimed_timestamp(seal.signature) or self.services.clock.now()
         if record is None:
             # Not ours: the document itself says who should have sealed it.
             if sealer_code is None or (claimed is not None and _issuer_of(claimed) != sealer_code):
                 findings.append(R.WRONG_ISSUER)
             else:
                 if claimed is not None:
+                    # As of the time the seal's timestamp claims (checked with the seal).
+                    sealed_at = _claimed_timestamp(seal.signature) or self.services.clock.now()
                     license_type = type_by_code(parse_identifier(claimed).type_code)
                     self._check_entitlement(license_type, sealer_code, sealed_at, findings)
                 findings.append(R.UNKNOWN_TO_LIBRARY)
