@@ -173,7 +173,14 @@ def licenses(services: Services) -> Iterator[LicenseService]:
     """The license service with two departments that can seal: A (region 330100) and B."""
     from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
     from trustsvc.departments import add_department
+    from trustsvc.licenses.entitlement import set_entitlement
 
     add_department(services, "杭州市市场监督管理局", DEPARTMENT_A, "330100")
     add_department(services, "宁波市住房和城乡建设局", DEPARTMENT_B, "330200")
+    # The kinds come from the names; A (market regulation) also issues the real-estate
+    # certificates that many tests use, by an explicit grant (the type's rule names
+    # natural-resources departments; tests/licenses/test_entitlement.py tests the rule).
+    set_entitlement(
+        services, DEPARTMENT_A, "real-estate-certificate", allowed=True, reason="test fixture"
+    )
     yield LicenseService(services)

@@ -86,3 +86,12 @@ def validate_seal_certificate(
     )
     validator = CertificateValidator(as_asn1(certificate), validation_context=context)
     return asyncio.run(validator.async_validate_usage({"digital_signature", "non_repudiation"}))
+
+
+def add_purposes(services: Services, *purposes: str, types: tuple[str, ...] = ()) -> None:
+    """Put purposes in the purpose catalogue, each seeing ``types`` (default: every type)."""
+    from trustsvc.access.purposes import add_purpose
+    from trustsvc.licenses.entitlement import packaged_types
+
+    for purpose in purposes:
+        add_purpose(services, purpose, types or tuple(packaged_types()))

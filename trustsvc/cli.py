@@ -352,10 +352,20 @@ def _open(ctx: click.Context) -> Any:
 @click.option("--code", required=True, help="Unified social credit code (18 characters, GB 32100).")
 @click.option("--region", help="Administrative division code (6 digits, GB/T 2260).")
 @click.option("--no-seal", is_flag=True, help="Register only; the seal comes later (import-seal).")
+@click.option(
+    "--kind",
+    help="Department kind, e.g. market-regulation (市场监督管理); default: what the name states.",
+)
 @_actor_option
 @click.pass_context
 def department_add(
-    ctx: click.Context, name: str, code: str, region: str | None, no_seal: bool, actor: str | None
+    ctx: click.Context,
+    name: str,
+    code: str,
+    region: str | None,
+    no_seal: bool,
+    kind: str | None,
+    actor: str | None,
 ) -> None:
     """Register a department and issue its seal certificate."""
     from trustsvc.departments import add_department
@@ -364,7 +374,13 @@ def department_add(
     try:
         _print_json(
             add_department(
-                services, name, code, region, with_seal=not no_seal, operator=_operator(actor)
+                services,
+                name,
+                code,
+                region,
+                with_seal=not no_seal,
+                operator=_operator(actor),
+                kind=kind,
             )
         )
     finally:
@@ -495,6 +511,114 @@ def department_import_seal(
                 _operator(actor),
             )
         )
+    finally:
+        services.close()
+
+
+@department.command("set-kind")
+@click.option("--code", required=True, help="The department's credit code.")
+@click.option("--kind", help="Its kind (e.g. natural-resources); omit to clear it.")
+@_actor_option
+@click.pass_context
+def department_set_kind(ctx: click.Context, code: str, kind: str | None, actor: str | None) -> None:
+    """Set the department's kind, which license types' issuer rules name."""
+    from trustsvc.departments import set_kind
+
+    services = _open(ctx)
+    try:
+        _print_json(set_kind(services, code, kind, _operator(actor)))
+    finally:
+        services.close()
+
+
+def _entitlement_command(allowed: bool) -> Any:
+    @click.option("--code", required=True, help="The department's credit code.")
+    @click.option("--type", "type_key", required=True, help="License type key or code.")
+    @click.option("--reason", help="Why, for the operator record.")
+    @_actor_option
+    @click.pass_context
+    def command(
+        ctx: click.Context, code: str, type_key: str, reason: str | None, actor: str | None
+    ) -> None:
+        from trustsvc.licenses.entitlement import set_entitlement
+
+        services = _open(ctx)
+        try:
+            _print_json(
+                set_entitlement(
+                    services,
+                    code,
+                    type_key,
+                    allowed=allowed,
+                    reason=reason,
+                    operator=_operator(actor),
+                )
+            )
+        finally:
+            services.close()
+
+    return command
+
+
+department.command(
+    "allow-type",
+    help="Entitle a department to a license type from now on, over the type's own rule.",
+)(_entitlement_command(True))
+department.command(
+    "deny-type",
+    help="Refuse a department a license type from now on (what it sealed before stays valid).",
+)(_entitlement_command(False))
+
+
+@cli.group()
+def purpose() -> None:
+    """The purpose catalogue (用证事由): which license types a lookup under each may see."""
+
+
+@purpose.command("add")
+@click.argument("name")
+@click.option(
+    "--type", "type_keys", multiple=True, required=True, help="A type it may see; repeat."
+)
+@_actor_option
+@click.pass_context
+def purpose_add(
+    ctx: click.Context, name: str, type_keys: tuple[str, ...], actor: str | None
+) -> None:
+    """Add a purpose and the license types it may see."""
+    from trustsvc.access.purposes import add_purpose
+
+    services = _open(ctx)
+    try:
+        _print_json(add_purpose(services, name, type_keys, _operator(actor)))
+    finally:
+        services.close()
+
+
+@purpose.command("list")
+@click.pass_context
+def purpose_list(ctx: click.Context) -> None:
+    """List the catalogue (JSON); ``migrated`` entries came from old clients: review them."""
+    from trustsvc.access.purposes import list_purposes
+
+    services = _open(ctx)
+    try:
+        _print_json(list_purposes(services))
+    finally:
+        services.close()
+
+
+@purpose.command("remove")
+@click.argument("name")
+@_actor_option
+@click.pass_context
+def purpose_remove(ctx: click.Context, name: str, actor: str | None) -> None:
+    """Remove a purpose that no active client may state."""
+    from trustsvc.access.purposes import remove_purpose
+
+    services = _open(ctx)
+    try:
+        _print_json(remove_purpose(services, name, _operator(actor)))
     finally:
         services.close()
 

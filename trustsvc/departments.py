@@ -38,6 +38,7 @@ from trustsvc.keys.store import SigningKey, as_signing_key
 from trustsvc.ledger.operators import Operator, OperatorAction, record_operation
 from trustsvc.licenses.fonts import char_widths, find_cjk_font, load_cjk_font
 from trustsvc.licenses.identifiers import validate_credit_code
+from trustsvc.licenses.issuers import kind_from_name, parse_kind
 from trustsvc.seals.sealer import SealMaterial
 from trustsvc.services import Services
 from trustsvc.text import clean_name
@@ -85,6 +86,8 @@ class DepartmentInfo:
     region_code: str | None
     created_at: datetime
     seals: tuple[SealInfo, ...]
+    #: Its kind (``DepartmentKind`` slug), which license types' issuer rules name.
+    kind: str | None = None
 
     @classmethod
     def of(cls, department: Department) -> DepartmentInfo:
@@ -98,6 +101,7 @@ class DepartmentInfo:
             region_code=department.region_code,
             created_at=department.created_at,
             seals=tuple(SealInfo.of(r) for r in seals),
+            kind=department.kind,
         )
 
 
@@ -142,11 +146,18 @@ def add_department(
     region_code: str | None = None,
     with_seal: bool = True,
     operator: Operator | None = None,
+    kind: str | None = None,
 ) -> DepartmentInfo:
-    """Register a department and, unless told otherwise, issue its seal certificate."""
+    """Register a department and, unless told otherwise, issue its seal certificate.
+
+    ``kind`` (a ``DepartmentKind`` slug or Chinese name) decides which license
+    types it may issue; when not given it is the kind the official name states
+    (…市场监督管理局), or none.
+    """
     code = validate_credit_code(code)
     name = _validate_name(name)
     region = validate_region_code(region_code) if region_code else None
+    department_kind = parse_kind(kind) if kind else kind_from_name(name)
     _check_drawable(services, name)
     with services.database.begin() as session:
         if session.scalar(select(Department.id).where(Department.code == code)) is not None:
@@ -156,7 +167,13 @@ def add_department(
     try:
         with services.database.begin() as session:
             now = services.clock.now()
-            department = Department(code=code, name=name, region_code=region, created_at=now)
+            department = Department(
+                code=code,
+                name=name,
+                region_code=region,
+                created_at=now,
+                kind=department_kind.value if department_kind else None,
+            )
             session.add(department)
             session.flush()
             if with_seal:
@@ -173,6 +190,8 @@ def add_department(
                 {
                     "name": name,
                     "region_code": region,
+                    "kind": department_kind.value if department_kind else None,
+                    "kind_from_name": kind is None and department_kind is not None,
                     "seal_serial": info.seals[0].serial_hex if info.seals else None,
                 },
             )
@@ -252,6 +271,28 @@ def new_seal(services: Services, code: str, operator: Operator | None = None) ->
         if key_id is not None:
             services.seal_keys.delete(key_id)
         raise
+
+
+def set_kind(
+    services: Services, code: str, kind: str | None, operator: Operator | None = None
+) -> DepartmentInfo:
+    """Set (or, with None, clear) a department's kind; licenses already sealed are unaffected."""
+    code = validate_credit_code(code)
+    department_kind = parse_kind(kind) if kind else None
+    with services.database.begin() as session:
+        department = _department(session, code)
+        previous = department.kind
+        department.kind = department_kind.value if department_kind else None
+        record_operation(
+            session,
+            operator or Operator.local(),
+            OperatorAction.DEPARTMENT_KIND,
+            code,
+            services.clock.now(),
+            {"from": previous, "to": department.kind},
+        )
+        session.flush()
+        return DepartmentInfo.of(department)
 
 
 def list_departments(services: Services) -> list[DepartmentInfo]:
@@ -447,6 +488,8 @@ class ActiveSeal:
     serial_hex: str
     key_id: str
     material: SealMaterial
+    #: The department's kind, for the license types' issuer rules.
+    kind: str | None = None
 
 
 def active_seal(services: Services, code: str) -> ActiveSeal:
@@ -494,6 +537,7 @@ def active_seal(services: Services, code: str) -> ActiveSeal:
             serial_hex=record.serial_hex,
             key_id=record.key_id,
             material=SealMaterial(certificate, key, chain, roots),
+            kind=department.kind,
         )
 
 

@@ -172,6 +172,12 @@ class PurposeRefusedError(ForbiddenError):
     code = "purpose-refused"
 
 
+class TypeNotEntitledError(ForbiddenError):
+    """The department may not issue licenses of this type (its rule, or a denial)."""
+
+    code = "type-not-entitled"
+
+
 class CommandLineOnlyError(ForbiddenError):
     """An operator action kept to the command line (minting an admin client, say)."""
 

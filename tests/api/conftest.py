@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
+from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, add_purposes
 from trustsvc.access.clients import add_client
+from trustsvc.access.purposes import add_purpose
 from trustsvc.api.app import create_app
 from trustsvc.config import Settings
 from trustsvc.licenses.service import IssueRequest, LicenseService
@@ -25,6 +26,10 @@ from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
 
 PURPOSES = ("办理不动产抵押登记", "办理营业执照变更")
+#: The license types each of PURPOSES may see.
+PURPOSE_TYPES = (("real-estate-certificate", "business-license"),) * 2
+#: Further catalogue entries (every type) for the clients tests make on their own.
+OTHER_PURPOSES = ("核查", "核验", "贷款审查")
 #: A citizen who holds the example real-estate certificate.
 CITIZEN_ID = "330106198503120044"
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -77,6 +82,10 @@ def api(services: Services, licenses: LicenseService) -> Iterator[Api]:
     app = create_app(services.settings, services=services)
     with TestClient(app, base_url=services.settings.public_base_url) as http:
         made = Api(http, services, app.state.api.licenses)
+        # A verifier's purposes are entries of the purpose catalogue, each seeing its types.
+        for purpose, types in zip(PURPOSES, PURPOSE_TYPES, strict=True):
+            add_purpose(services, purpose, types)
+        add_purposes(services, *OTHER_PURPOSES)
         for who, role, options in (
             ("issuer_a", "issuer", {"department_code": DEPARTMENT_A}),
             ("issuer_b", "issuer", {"department_code": DEPARTMENT_B}),

@@ -29,9 +29,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import CITIZEN_ID, PURPOSES, Api, csrf_token_of
-from tests.helpers import DEPARTMENT_A, current_seal
+from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, current_seal
 from trustsvc.access.clients import Authenticator, add_client
 from trustsvc.api.errors import PROBLEM_JSON
+from trustsvc.licenses.entitlement import set_entitlement
 from trustsvc.licenses.identifiers import citizen_id_check_character
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.types import example_data, get_type
@@ -101,6 +102,8 @@ class World:
         self.api = api
         self._numbers = itertools.count()
         self._subjects: dict[str, str] = {}
+        # Department B may issue the type too, so that along a row only the caller varies.
+        set_entitlement(api.services, DEPARTMENT_B, LICENSE_TYPE, allowed=True)
         self.license = api.issue()
         self.pdf = api.licenses.document(self.license)
         self.token = present(
@@ -409,6 +412,7 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("GET", "/api/v1/access-events", admins(), _get("/api/v1/access-events")),
     Row("GET", "/api/v1/operator-events", admins(), _get("/api/v1/operator-events")),
+    Row("GET", "/api/v1/purposes", admins(), _get("/api/v1/purposes")),
     Row("GET", "/metrics", admins(), _get("/metrics")),
     # Signing out is a redirect (303) to the start page, for anyone. Last: it ends the
     # holder's session.

@@ -111,6 +111,8 @@ def test_client_commands_print_the_key_once_and_list_no_secret(services: Service
             check=False,
         )
 
+    catalogued = run("purpose", "add", "核验营业执照", "--type", "business-license")
+    assert catalogued.returncode == 0, catalogued.stderr
     added = run("client", "add", "third party", "--role", "verifier", "--purpose", "核验营业执照")
     assert added.returncode == 0, added.stderr
     key = added.stdout.strip().splitlines()[-1]

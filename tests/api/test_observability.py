@@ -9,7 +9,7 @@ import logging
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import CITIZEN_ID, PURPOSES, Api
-from tests.helpers import DEPARTMENT_A
+from tests.helpers import DEPARTMENT_A, add_purposes
 from trustsvc.access.clients import add_client
 from trustsvc.api.app import create_app
 from trustsvc.api.observability import JsonLogFormatter, RequestLog
@@ -60,6 +60,7 @@ def test_request_logs_are_json_with_route_templates_never_ids_or_keys(
 ) -> None:
     stream = io.StringIO()
     app = create_app(services.settings, services=services, request_log=RequestLog(stream))
+    add_purposes(services, "核验")
     _info, key = add_client(services, "verifier", "verifier", purposes=["核验"])
     with TestClient(app) as http:
         identifier = licenses.issue(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from tests.helpers import add_purposes
 from trustsvc.access.clients import Client, add_client
 from trustsvc.db.models import ClientRole
 from trustsvc.ledger.access import Access, AccessAction, AccessLog, Outcome, access_events
@@ -18,6 +19,7 @@ def _access(purpose: str) -> Access:
 def test_rows_of_one_batch_are_committed_together_and_a_bad_one_fails_alone(
     services: Services,
 ) -> None:
+    add_purposes(services, "开户")
     info, _key = add_client(services, "银行", "verifier", purposes=["开户"])
     ghost = Client(999_999, "ghost", ClientRole.VERIFIER, None, None, (), None)
     log = AccessLog(services)

@@ -14,14 +14,16 @@ from tests.helpers import DEPARTMENT_A
 from tests.test_departments import _outside_pkcs12
 from trustsvc.access import clients
 from trustsvc.access.clients import add_client, revoke_client, rotate_key
+from trustsvc.access.purposes import add_purpose, remove_purpose
 from trustsvc.clock import FixedClock
 from trustsvc.config import KeyAlgorithm
-from trustsvc.departments import add_department, import_seal, new_seal, revoke_seal
+from trustsvc.departments import add_department, import_seal, new_seal, revoke_seal, set_kind
 from trustsvc.errors import ConflictError
 from trustsvc.keys import ca
 from trustsvc.keys.store import generate_private_key
 from trustsvc.keys.trust import add_trust_anchor
 from trustsvc.ledger.operators import Operator, OperatorAction, operator_events
+from trustsvc.licenses.entitlement import set_entitlement
 from trustsvc.services import Services
 
 
@@ -32,9 +34,14 @@ def test_every_operator_action_is_recorded(services: Services, clock: FixedClock
     new_seal(services, DEPARTMENT_A, alice)
     revoke_seal(services, DEPARTMENT_A, "key_compromise", operator=alice)
     import_seal(services, DEPARTMENT_A, _outside_pkcs12(clock, DEPARTMENT_A, b"pw"), b"pw", alice)
+    add_purpose(services, "贷款审查", ["business-license"], alice)
     add_client(services, "某银行", "verifier", purposes=["贷款审查"], operator=alice)
     rotate_key(services, "某银行", timedelta(hours=1), alice)
     revoke_client(services, "某银行", alice)
+    remove_purpose(services, "贷款审查", alice)
+    set_kind(services, DEPARTMENT_A, "health", alice)
+    set_entitlement(services, DEPARTMENT_A, "business-license", allowed=True, operator=alice)
+    set_entitlement(services, DEPARTMENT_A, "business-license", allowed=False, operator=alice)
     root = ca.build_root_ca(
         generate_private_key(KeyAlgorithm.EC_P256),
         ca.service_name("省级电子认证中心", "Provincial Root CA"),
@@ -48,9 +55,14 @@ def test_every_operator_action_is_recorded(services: Services, clock: FixedClock
         "seal_issue",
         "seal_revoke",
         "seal_import",
+        "purpose_add",
         "client_add",
         "client_rotate",
         "client_revoke",
+        "purpose_remove",
+        "department_kind",
+        "type_allow",
+        "type_deny",
         "trust_add",
     ]
     assert {(e.actor, e.origin) for e in entries} == {("alice", "cli@desk-1")}
@@ -59,9 +71,13 @@ def test_every_operator_action_is_recorded(services: Services, clock: FixedClock
     assert entries[0].at == clock.now() - timedelta(seconds=1)
     assert entries[2].details["reason"] == "key_compromise"
     assert len(entries[2].details["serials"]) == 2
-    assert entries[4].target == "某银行"
-    assert entries[4].details["role"] == "verifier"
-    assert entries[7].target == anchor.fingerprint_sha256
+    assert entries[4].target == "贷款审查"
+    assert entries[4].details["types"] == ["business-license"]
+    assert entries[5].target == "某银行"
+    assert entries[5].details["role"] == "verifier"
+    assert entries[9].details == {"from": "market-regulation", "to": "health"}
+    assert entries[11].details == {"type": "business-license", "reason": None}
+    assert entries[12].target == anchor.fingerprint_sha256
     assert all(e.at.tzinfo is not None for e in entries)
     # No secret in the record.
     assert not any("tsk_" in str(e.details) for e in entries)
@@ -81,16 +97,17 @@ def test_a_change_and_its_record_commit_together(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("record store unavailable")
 
+    add_purpose(services, "贷款审查", ["business-license"])
     monkeypatch.setattr(clients, "record_operation", broken)
     with pytest.raises(RuntimeError):
         add_client(services, "某银行", "verifier", purposes=["贷款审查"])
     monkeypatch.undo()
-    # Nothing was made: the name is free, and the record is empty.
-    assert operator_events(services) == []
+    # Nothing was made: the name is free, and the record holds only the purpose.
+    assert [e.action for e in operator_events(services)] == ["purpose_add"]
     add_client(services, "某银行", "verifier", purposes=["贷款审查"])
     with pytest.raises(ConflictError):
         add_client(services, "某银行", "verifier", purposes=["贷款审查"])
-    assert len(operator_events(services)) == 1
+    assert len(operator_events(services)) == 2
 
 
 def test_the_record_is_paged_and_filtered(services: Services) -> None:

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import DEPARTMENT_A
+from tests.helpers import DEPARTMENT_A, add_purposes
 from trustsvc.access.clients import add_client, revoke_client
+from trustsvc.access.purposes import list_purposes
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import Presentation
 from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
@@ -93,7 +94,12 @@ def test_lifetimes_are_bounded(licenses: LicenseService) -> None:
 P1, P2 = "办理餐饮许可", "办理营业执照变更"
 
 
+def _catalogued(services: Services) -> set[str]:
+    return {p.name for p in list_purposes(services)}
+
+
 def _verifier(services: Services, name: str, *purposes: str) -> Checker:
+    add_purposes(services, *(p for p in purposes if p not in _catalogued(services)))
     info, _key = add_client(services, name, "verifier", purposes=purposes)
     return Checker.of(info.client)
 

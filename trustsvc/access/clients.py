@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from trustsvc.access.purposes import require_known
 from trustsvc.db.models import ApiClient, ApiKey, ClientRole, Department
 from trustsvc.errors import (
     AuthenticationError,
@@ -160,6 +161,8 @@ def add_client(
     now = services.clock.now()
     try:
         with services.database.begin() as session:
+            # Every purpose must be an entry of the catalogue (see ``access.purposes``).
+            require_known(session, cleaned)
             department = None
             if department_code is not None:
                 department = session.scalar(

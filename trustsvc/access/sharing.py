@@ -1,8 +1,10 @@
 """Cross-department lookup (数据共享): does a holder hold a current license, and which.
 
-Every call states a purpose (用证事由) that the client is allowed; a call
-without one, or with another, is refused and the refusal recorded like an
-answer, so the holder sees attempts too. Answers carry the minimal facts a
+Every call states a purpose (用证事由) that the client is allowed, and is
+answered only with licenses of the types that purpose may see (the purpose
+catalogue, ``trustsvc.access.purposes``); a call without a purpose, with
+another, or asking for a type the purpose may not see, is refused and the
+refusal recorded like an answer, so the holder sees attempts too. Answers carry the minimal facts a
 relying department needs, never the holder's ID number. A client refused
 more often than its refusal budget allows is answered 429 instead, and only
 the first such answer is recorded (see ``trustsvc.access.refusals``).
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from trustsvc.access.clients import Client
+from trustsvc.access.purposes import types_of
 from trustsvc.access.refusals import LIMIT_REACHED, RefusalBudget
 from trustsvc.db.models import LicenseRecord
 from trustsvc.errors import (
@@ -65,6 +68,20 @@ def _check_purpose(client: Client, purpose: str | None) -> str:
     return stated
 
 
+def _visible_types(licenses: LicenseService, purpose: str, type_key: str | None) -> frozenset[str]:
+    """The types a lookup under ``purpose`` may return; refused when it may not see ``type_key``."""
+    with licenses.services.database.begin() as session:
+        visible = types_of(session, purpose)
+    if visible is None:
+        # Made before the catalogue and never migrated, or removed: fail closed.
+        raise PurposeRefusedError(f"the purpose {purpose!r} is not in the purpose catalogue")
+    if type_key is not None and type_key not in visible:
+        raise PurposeRefusedError(
+            f"the purpose {purpose!r} may not see licenses of type {type_key!r}"
+        )
+    return visible
+
+
 def lookup(
     licenses: LicenseService,
     client: Client,
@@ -87,6 +104,7 @@ def lookup(
         stated = _check_purpose(client, purpose)
         if type_key is not None and type_key not in licenses.types:
             raise InvalidInputError(f"unknown license type {type_key!r}")
+        visible = _visible_types(licenses, stated, type_key)
     except TrustServiceError as exc:
         overdrawn = refusals.spend(client.id) if refusals is not None else None
         if overdrawn is None or overdrawn.first:
@@ -113,6 +131,7 @@ def lookup(
             session,
             library.LicenseQuery(
                 type_key=type_key,
+                type_keys=tuple(sorted(visible)),
                 holder_id_digest=digest,
                 effective_status=library.EffectiveStatus.VALID,
                 today=licenses.today(),

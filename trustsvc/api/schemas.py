@@ -10,6 +10,7 @@ from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trustsvc.access.clients import MAX_PURPOSES, MAX_RATE_LIMIT, ClientInfo
+from trustsvc.access.purposes import Purpose
 from trustsvc.access.sharing import LookupAnswer, SharedLicense
 from trustsvc.errors import InvalidInputError
 from trustsvc.ledger.access import AccessEntry, AccessPage
@@ -325,6 +326,24 @@ class ClientBody(_Body):
 
 class RotateBody(_Body):
     grace_seconds: int = Field(default=0, ge=0, le=30 * 86400)
+
+
+class PurposeOut(BaseModel):
+    """A purpose (用证事由) of the catalogue and the license types it may see."""
+
+    name: str
+    types: list[str]
+    created_at: datetime
+    migrated: bool
+
+    @classmethod
+    def of(cls, purpose: Purpose) -> PurposeOut:
+        return cls(
+            name=purpose.name,
+            types=list(purpose.types),
+            created_at=purpose.created_at,
+            migrated=purpose.migrated,
+        )
 
 
 class ClientOut(BaseModel):

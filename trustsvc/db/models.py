@@ -93,6 +93,8 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True, index=True)
     region_code: Mapped[str | None] = mapped_column(String(6))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: What sort of department it is (``trustsvc.licenses.entitlement.DepartmentKind``).
+    kind: Mapped[str | None] = mapped_column(String(40))
 
     certificates: Mapped[list[CertificateRecord]] = relationship(back_populates="department")
 
@@ -414,3 +416,36 @@ class OperatorEvent(Base):
     target: Mapped[str] = mapped_column(String(200))
     #: The particulars, as a JSON object (never a secret).
     details_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class TypeEntitlement(Base):
+    """An explicit grant or denial of one license type to one department: append-only.
+
+    The newest row at or before a moment decides for that moment, over the
+    type's own rule; so a later denial leaves licenses sealed before it valid.
+    """
+
+    __tablename__ = "type_entitlements"
+    __table_args__ = (Index("ix_type_entitlements_department_type", "department_id", "type_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    type_key: Mapped[str] = mapped_column(String(64))
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class PurposeEntry(Base):
+    """A purpose (用证事由) of the catalogue and the license types it may see."""
+
+    __tablename__ = "purposes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: JSON list of license type keys.
+    types_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Made by migration 0013 from a client's free-text purpose, with every type: to review.
+    migrated: Mapped[bool] = mapped_column(Boolean)

@@ -1,7 +1,8 @@
 """The operator record: who changed the service's trust configuration, when and from where.
 
 Making, revoking and rotating API clients, adding departments, issuing,
-revoking and importing seals, trusting roots: each is one row written in the
+revoking and importing seals, trusting roots, granting or denying
+license types, keeping the purpose catalogue: each is one row written in the
 same transaction as the change itself, so a change without its row (or a
 row without its change) cannot be committed. The shape follows the access
 record and the license events (time, actor, action, target, particulars),
@@ -33,10 +34,15 @@ class OperatorAction(StrEnum):
     CLIENT_REVOKE = "client_revoke"
     CLIENT_ROTATE = "client_rotate"
     DEPARTMENT_ADD = "department_add"
+    DEPARTMENT_KIND = "department_kind"
     SEAL_ISSUE = "seal_issue"
     SEAL_REVOKE = "seal_revoke"
     SEAL_IMPORT = "seal_import"
     TRUST_ADD = "trust_add"
+    TYPE_ALLOW = "type_allow"
+    TYPE_DENY = "type_deny"
+    PURPOSE_ADD = "purpose_add"
+    PURPOSE_REMOVE = "purpose_remove"
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,8 @@ class LicenseQuery:
     today: date | None = None
     limit: int = 50
     offset: int = 0
+    #: Only licenses of these types (a lookup's purpose); None: any type.
+    type_keys: tuple[str, ...] | None = None
 
 
 def search(session: Session, query: LicenseQuery) -> Sequence[LicenseRecord]:
@@ -240,6 +242,8 @@ def search(session: Session, query: LicenseQuery) -> Sequence[LicenseRecord]:
         statement = statement.where(Department.code == query.department_code)
     if query.type_key:
         statement = statement.where(LicenseRecord.type_key == query.type_key)
+    if query.type_keys is not None:
+        statement = statement.where(LicenseRecord.type_key.in_(query.type_keys))
     if query.holder_id_digest:
         statement = statement.where(LicenseRecord.holder_id_digest == query.holder_id_digest)
     if query.status:

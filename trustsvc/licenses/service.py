@@ -39,6 +39,7 @@ from trustsvc.keys.certificates import seal_key_id
 from trustsvc.keys.data_key import DataKey, load_or_create_data_key
 from trustsvc.keys.tsa import make_timestamper
 from trustsvc.licenses import library
+from trustsvc.licenses.entitlement import EntitlementBook, require_entitlement
 from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
 from trustsvc.licenses.holders import mask_holder_id
 from trustsvc.licenses.identifiers import LicenseIdentifier, parse_identifier
@@ -147,6 +148,7 @@ class LicenseService:
             services.pki.tsa,
             SealProfile(settings.seal_profile),
         )
+        self.entitlements = EntitlementBook(services.database)
         self._font_name: str | None = None
         self._sequence_blocks: dict[int, range] = {}
         self._sequence_lock = threading.Lock()
@@ -235,6 +237,7 @@ class LicenseService:
                 replay = self._replay(session, seal.department_id, request.idempotency_key, digest)
             if replay is not None:
                 return replay
+        self._refuse_early(license_type, seal)
         sequence = self._next_sequence(seal.department_id)
         year = self.today().year
         identifier = LicenseIdentifier(
@@ -276,6 +279,18 @@ class LicenseService:
         view = self.view(record, issuer_name=seal.department_name, holder_id=data.holder_id)
         return IssueResult(view, created=True)
 
+    def _refuse_early(self, license_type: LicenseType, seal: ActiveSeal) -> None:
+        """Refuse a type the department is not entitled to before any work is done.
+
+        The snapshot may be seconds old: what it refuses is confirmed in the
+        database (a grant just made counts), and what it lets through is decided
+        where the license is recorded (``require_entitlement``).
+        """
+        now = self.services.clock.now()
+        if self.entitlements.entitled(license_type, seal.department_code, now) is not True:
+            with self.services.database.begin() as session:
+                require_entitlement(session, license_type, seal, now)
+
     def _seal_and_record(
         self,
         request: IssueRequest,
@@ -309,6 +324,8 @@ class LicenseService:
                 session.flush()
                 # After the first write: see ``confirm_seal_in_standing``.
                 confirm_seal_in_standing(session, seal, now)
+                # As of the moment recorded as its issuance, which verification judges by.
+                require_entitlement(session, license_type, seal, now)
                 library.record_event(
                     session, record, library.Action.ISSUE, request.actor, None, None, "valid", now
                 )
@@ -561,6 +578,7 @@ class LicenseService:
         merged.update(changes)
         data = validate_license_data(license_type, merged, self.today())
         seal = active_seal(self.services, department_code)
+        self._refuse_early(license_type, seal)
         previous = parse_identifier(old_identifier)
         identifier_new = previous.next_version()
         with self.services.database.begin() as session:
@@ -591,6 +609,7 @@ class LicenseService:
                 session.add(record)
                 session.flush()
                 confirm_seal_in_standing(session, seal, now)
+                require_entitlement(session, license_type, seal, now)
                 library.record_event(
                     session, record, library.Action.CHANGE, actor, reason, None, "valid", now
                 )

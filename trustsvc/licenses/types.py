@@ -16,6 +16,13 @@ Schema (every key required unless marked optional)::
                                         # (证照编号); only {region}, {year}, {sequence}
     holder_kinds = ["001"]              # allowed holder ID type codes (see holders.py)
 
+    [issuers]                           # who may issue it (see issuers.py); at least one key
+    any_department = true               # optional: every department (then nothing else)
+    kinds = ["market-regulation"]       # optional: department kinds (slugs of DepartmentKind)
+    regions = ["33"]                    # optional: GB/T 2260 prefixes (2, 4 or 6 digits);
+                                        # with kinds, a department must match both
+    codes = ["..."]                     # optional: credit codes entitled outright
+
     [validity]
     rule = "open_ended"                 # "fixed_years" | "open_ended" (长期) | "per_license"
     years = 5                           # only with "fixed_years"
@@ -94,6 +101,7 @@ from trustsvc.errors import (
 )
 from trustsvc.licenses.holders import HolderIdType, parse_holder_id_type, validate_holder_id
 from trustsvc.licenses.identifiers import validate_credit_code, validate_license_type_code
+from trustsvc.licenses.issuers import IssuerRule, parse_kind, validate_region_prefix
 from trustsvc.text import check_encodable, clean_name
 
 _T = TypeVar("_T")
@@ -248,6 +256,8 @@ class LicenseType:
     layout: Layout
     example: tuple[tuple[str, str], ...]
     """Holder and validity keys of the example record (the ``[example]`` table)."""
+    issuers: IssuerRule
+    """Which departments may issue it (the ``[issuers]`` table), before explicit grants."""
 
     def field(self, key: str) -> FieldSpec:
         for spec in self.fields:
@@ -690,6 +700,9 @@ def _parse_type_file(file: Traversable) -> LicenseType:
     name_en = top.text("name_en")
     number_format = _parse_number_format(top.text("number_format"))
     holder_kinds = _parse_holder_kinds(top)
+    issuers_table = top.table("issuers", required=True)
+    assert issuers_table is not None
+    issuers = _parse_issuers(issuers_table)
     validity_table = top.table("validity", required=True)
     assert validity_table is not None
     validity = _parse_validity(validity_table)
@@ -711,6 +724,7 @@ def _parse_type_file(file: Traversable) -> LicenseType:
         fields=fields,
         layout=layout,
         example=example,
+        issuers=issuers,
     )
     try:
         validate_license_data(license_type, example_data(license_type), example_day)
@@ -748,6 +762,27 @@ def _parse_holder_kinds(top: _Table) -> tuple[HolderIdType, ...]:
         return tuple(parse_holder_id_type(code) for code in codes)
     except InvalidInputError as exc:
         raise _TypeFileError(f"holder_kinds: {exc.message}") from exc
+
+
+def _parse_issuers(table: _Table) -> IssuerRule:
+    any_department = table.get("any_department", bool, required=False)
+    kinds = table.texts("kinds", required=False) or ()
+    regions = table.texts("regions", required=False) or ()
+    codes = table.texts("codes", required=False) or ()
+    table.finish()
+    if any_department is not None and (not any_department or kinds or regions or codes):
+        raise _TypeFileError("[issuers]: any_department = true stands alone (or leave it out)")
+    if not (any_department or kinds or regions or codes):
+        raise _TypeFileError("[issuers]: name who may issue it (any_department, kinds, ...)")
+    try:
+        return IssuerRule(
+            any_department=bool(any_department),
+            kinds=frozenset(parse_kind(kind) for kind in kinds),
+            regions=tuple(validate_region_prefix(prefix) for prefix in regions),
+            codes=frozenset(validate_credit_code(code) for code in codes),
+        )
+    except InvalidInputError as exc:
+        raise _TypeFileError(f"[issuers]: {exc.message}") from exc
 
 
 def _parse_validity(table: _Table) -> Validity:

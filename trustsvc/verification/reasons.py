@@ -151,6 +151,12 @@ WRONG_ISSUER = Reason(
     "加盖印章的部门不是该证照的颁发机构。",
     "The department whose seal is applied is not the license's issuer.",
 )
+ISSUER_NOT_ENTITLED = Reason(
+    "issuer_not_entitled",
+    _U,
+    "加盖印章的部门无权颁发该类证照。",
+    "The sealing department is not entitled to issue licenses of this type.",
+)
 NOT_THE_ISSUED_DOCUMENT = Reason(
     "not_the_issued_document",
     _X,

@@ -66,8 +66,10 @@ from trustsvc.errors import InvalidInputError, TrustServiceError
 from trustsvc.keys.ca import credit_code_of
 from trustsvc.keys.pki import published_seal_certificate
 from trustsvc.licenses import library
+from trustsvc.licenses.entitlement import EntitlementBook, packaged_types, type_by_code
 from trustsvc.licenses.holders import mask_holder_name
 from trustsvc.licenses.identifiers import parse_identifier
+from trustsvc.licenses.types import LicenseType
 from trustsvc.services import Services
 from trustsvc.verification import hex_strings
 from trustsvc.verification import reasons as R
@@ -300,6 +302,7 @@ class Verifier:
         # A license record's facts never change (a change is a new version):
         # its content hash is computed once per verifier, not per token check.
         self._content_hashes: dict[tuple[int, str, int], bytes] = {}
+        self._entitlements = EntitlementBook(services.database)
 
     def _operator_roots(self) -> list[x509.Certificate]:
         with self.services.database.begin() as session:
@@ -491,8 +494,13 @@ class Verifier:
         if revocation is not None and revocation.refuses(_signing_time(parsed, record, matches)):
             findings.append(R.TOKEN_SEAL_REVOKED)
         if record is None:
+            # A token names no time; one the library does not know is judged as of now.
+            self._check_entitlement(
+                type_by_code(claims.type_code), claims.issuer_code, now, findings
+            )
             findings.append(R.UNKNOWN_TO_LIBRARY)
             return facts
+        self._check_library_entitlement(record, claims.issuer_code, findings)
         if not matches:
             findings.append(R.TOKEN_CONTRADICTS_LIBRARY)
         library_facts = self._check_status(facts, record, today, findings)
@@ -949,12 +957,19 @@ class Verifier:
             if sealer_code is None or (claimed is not None and _issuer_of(claimed) != sealer_code):
                 findings.append(R.WRONG_ISSUER)
             else:
+                if claimed is not None:
+                    # As of the time the seal's timestamp claims (checked with the seal).
+                    sealed_at = _claimed_timestamp(seal.signature) or self.services.clock.now()
+                    license_type = type_by_code(parse_identifier(claimed).type_code)
+                    self._check_entitlement(license_type, sealer_code, sealed_at, findings)
                 findings.append(R.UNKNOWN_TO_LIBRARY)
             return replace(facts, identifier=claimed)
         if record.issuer_code != sealer_code or record.seal_serial_hex != format(
             seal.certificate.serial_number, "x"
         ):
             findings.append(R.WRONG_ISSUER)
+        elif sealer_code is not None:
+            self._check_library_entitlement(record, sealer_code, findings)
         return self._check_status(facts, record, today, findings)
 
     def _is_report_seal(self, seal: _Seal) -> bool:
@@ -970,6 +985,39 @@ class Verifier:
                 )
             )
         return found is not None
+
+    def _check_entitlement(
+        self,
+        license_type: LicenseType | None,
+        issuer_code: str | None,
+        moment: datetime | Callable[[], datetime],
+        findings: list[Reason],
+    ) -> None:
+        """Sealed by a department not entitled to the type at the time it was sealed?
+
+        The rule is the one issuance applies (``trustsvc.licenses.issuers``);
+        a department or type the service does not know is left to the other checks.
+        """
+        if license_type is None or issuer_code is None:
+            return
+        if self._entitlements.entitled(license_type, issuer_code, moment) is False:
+            findings.append(R.ISSUER_NOT_ENTITLED)
+
+    def _check_library_entitlement(
+        self, record: _Entry, issuer_code: str, findings: list[Reason]
+    ) -> None:
+        """A library license is judged as of the issuance the library recorded (when the
+        answer depends on the time at all: only then is that time read)."""
+
+        def issued_at() -> datetime:
+            with self.services.database.begin() as session:
+                moment = session.scalar(
+                    select(LicenseRecord.issued_at).where(LicenseRecord.id == record.license_id)
+                )
+            return moment or self.services.clock.now()
+
+        license_type = packaged_types().get(record.type_key)
+        self._check_entitlement(license_type, issuer_code, issued_at, findings)
 
     def _document_facts(self, reader: PdfFileReader) -> Facts:
         return Facts(identifier=_claimed_identifier(reader))

@@ -21,6 +21,7 @@ from trustsvc.access.clients import (
     revoke_client,
     rotate_key,
 )
+from trustsvc.access.purposes import list_purposes
 from trustsvc.api.deps import AdminDep, StateDep
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import (
@@ -30,6 +31,7 @@ from trustsvc.api.schemas import (
     NewKeyOut,
     OperatorEventOut,
     OperatorEventPage,
+    PurposeOut,
     RotateBody,
 )
 from trustsvc.db.models import ClientRole
@@ -142,6 +144,15 @@ def operator_record(
         items=[OperatorEventOut.of(e) for e in entries],
         next_before=entries[-1].id if len(entries) == limit else None,
     )
+
+
+@router.get(
+    "/api/v1/purposes",
+    response_model=list[PurposeOut],
+    summary="The purpose catalogue (用证事由) and the license types each purpose may see",
+)
+def purposes(_admin: AdminDep, state: StateDep) -> list[PurposeOut]:
+    return [PurposeOut.of(p) for p in list_purposes(state.services)]
 
 
 def _operator(admin: Client, request: Request) -> Operator:
