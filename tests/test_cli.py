@@ -283,3 +283,16 @@ def test_issue_and_lifecycle_from_the_command_line(tmp_path: Path) -> None:
         65,
         "not a readable JSON file",
     )
+
+
+def test_a_sealed_report_is_refused_offline_before_any_work(tmp_path: Path) -> None:
+    # The report seal's record is in the database, which an offline check never opens.
+    document = tmp_path / "license.pdf"
+    document.write_bytes(b"%PDF-1.7\n")
+    for command in (
+        ["verify", str(document)],
+        ["verify-token", "AAAA"],
+    ):
+        result = run(tmp_path / "none", *command, "--offline", "--report", str(tmp_path / "r.pdf"))
+        assert_one_line_error(result, 65, "--report")
+        assert not (tmp_path / "r.pdf").exists()

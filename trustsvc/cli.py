@@ -1093,6 +1093,7 @@ def verify(
     from trustsvc.services import open_offline_services
     from trustsvc.verification.verifier import Verifier
 
+    _refuse_offline_report(offline, report_path)
     services = open_offline_services(_settings(ctx)) if offline else _open(ctx)
     try:
         verifier = Verifier(services, allow_fetching=not offline, offline=offline)
@@ -1105,6 +1106,17 @@ def verify(
     finally:
         services.close()
     _print_report(report, as_json)
+
+
+def _refuse_offline_report(offline: bool, report_path: Path | None) -> None:
+    # The report is sealed with the service's report seal, whose record is in the
+    # database that an offline check never opens: refuse before any work.
+    if offline and report_path is not None:
+        _fail(
+            "--report seals the report with the service's seal, which needs its database: "
+            "leave out --offline or --report",
+            EXIT_INVALID_INPUT,
+        )
 
 
 def _write_printout(services: Any, report: Any, path: Path) -> None:
@@ -1181,6 +1193,7 @@ def verify_token(
     from trustsvc.verification.presentation import checker_named
     from trustsvc.verification.verifier import Verifier
 
+    _refuse_offline_report(offline, report_path)
     if bundle_path is not None and not offline:
         _fail(
             "--trust-bundle is for --offline checks (online, the library knows more)",
