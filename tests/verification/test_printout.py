@@ -10,7 +10,7 @@ import pikepdf
 from tests.helpers import DEPARTMENT_A
 from tests.pdfa_rules import violations
 from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
-from trustsvc.licenses.library import Action
+from trustsvc.licenses.library import Action, RevocationKind
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.verification.printout import render_report
@@ -47,6 +47,22 @@ def test_the_report_states_the_verdict_reasons_and_facts(
     assert "注销或吊销" in text
     assert "杭州市市场监督管理局" in text and DEPARTMENT_A in text
     assert render_report(report, font, licenses.services.settings.zone) == pdf  # deterministic
+
+
+def test_the_report_names_a_withdrawal_as_such(licenses: LicenseService, tmp_path: Path) -> None:
+    data = dict(example_data(get_type(licenses.types, "business-license")))
+    identifier = licenses.issue(
+        IssueRequest(DEPARTMENT_A, "business-license", data)
+    ).license.identifier
+    licenses.transition(
+        identifier, Action.REVOKE, "clerk", "违法经营", revocation_kind=RevocationKind.WITHDRAWN
+    )
+    report = Verifier(licenses.services, allow_fetching=False).verify_pdf(
+        licenses.document(identifier)
+    )
+    font = load_cjk_font(find_cjk_font())
+    text = _text_of(render_report(report, font, licenses.services.settings.zone), tmp_path)
+    assert "已吊销" in text and "注销或吊销" not in text
 
 
 def test_the_report_is_pdf_a_2b(licenses: LicenseService) -> None:

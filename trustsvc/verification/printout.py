@@ -29,7 +29,7 @@ from reportlab.lib.pagesizes import A4
 
 from trustsvc.keys.ca import ORGANISATION_ID_PREFIX
 from trustsvc.licenses.fonts import font_runs, text_width
-from trustsvc.licenses.library import EffectiveStatus
+from trustsvc.licenses.library import EffectiveStatus, RevocationKind
 from trustsvc.licenses.linebreak import break_lines
 from trustsvc.licenses.pdfpage import DocumentInfo, PdfPage, number
 from trustsvc.licenses.render import PRODUCER, SEAL_DIAMETER, chinese_date
@@ -67,6 +67,12 @@ _STATUS_WORDS = {
     EffectiveStatus.REVOKED: "已注销或吊销 Revoked",
     EffectiveStatus.SUPERSEDED: "已变更，被新版本取代 Superseded",
     EffectiveStatus.EXPIRED: "已过有效期 Expired",
+}
+
+#: A revocation in the words the law keeps apart (注销 on request, 吊销 as a sanction).
+_REVOCATION_WORDS = {
+    RevocationKind.CANCELLED.value: "已注销 Cancelled",
+    RevocationKind.WITHDRAWN.value: "已吊销 Withdrawn",
 }
 
 #: Time zones named as people in China name them; others by their IANA name.
@@ -257,6 +263,8 @@ def lay_out_report(
         label_bottom = sheet.lines(_LEFT, y, _FACT_LABELS.get(name, name), 9, _VALUE_COLUMN - 8)
         sheet.colour(_INK)
         text = _value(name, value, zone, names)
+        if name == "status" and report.facts.revocation_kind in _REVOCATION_WORDS:
+            text = _REVOCATION_WORDS[report.facts.revocation_kind]
         value_bottom = sheet.lines(_LEFT + _VALUE_COLUMN, y, text, 9.5, width - _VALUE_COLUMN)
         y = min(label_bottom, value_bottom) - 4
 
