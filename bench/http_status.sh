@@ -38,6 +38,7 @@ from pathlib import Path
 
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.access.clients import add_client
+from trustsvc.access.purposes import add_purpose
 from trustsvc.config import load_settings
 from trustsvc.departments import add_department
 from trustsvc.licenses.identifiers import credit_code_check_character
@@ -56,6 +57,7 @@ data = example_data(get_type(licenses.types, "business-license"))
 view = licenses.issue(IssueRequest(code, "business-license", data)).license
 [link] = read_qr_codes(licenses.document(view.identifier))  # as a phone would
 token = link.rsplit("/", 1)[1]
+add_purpose(services, "核验", ["business-license"])
 _info, key = add_client(
     services, "bench", "verifier", purposes=["核验"], rate_limit_per_minute=1_000_000
 )

@@ -560,17 +560,24 @@ def _int(value: object) -> int:
     return value
 
 
-def peek_kind(token: str) -> str | None:
-    """The kind a token claims ("license", "presentation"), or None if it cannot be read.
+def try_parse_token(token: str) -> ParsedToken | None:
+    """The token decoded, or None if it is not one: for routing a request.
 
-    For routing a request only (a presentation check writes, a license check does
-    not); it proves nothing, and ``parse_token`` and the signature decide. The
-    strict decoder is bounded, so this is safe on the event loop.
+    A route that must know the kind (a presentation check writes, a license
+    check does not) decodes once and hands the result to the verifier, which
+    decides; decoding proves nothing by itself. The strict decoder is bounded,
+    so this is safe on the event loop.
     """
     try:
-        return parse_token(token).claims.kind
+        return parse_token(token)
     except InvalidTokenError:
         return None
+
+
+def peek_kind(token: str) -> str | None:
+    """The kind a token claims ("license", "presentation"), or None if it cannot be read."""
+    parsed = try_parse_token(token)
+    return None if parsed is None else parsed.claims.kind
 
 
 def signature_is_valid(parsed: ParsedToken, certificate: x509.Certificate) -> bool:

@@ -324,7 +324,7 @@ class Verifier:
 
     def verify_token(
         self,
-        token: str,
+        token: str | ParsedToken,
         *,
         offline: bool = False,
         checked_by: str | Checker = ANONYMOUS,
@@ -441,17 +441,20 @@ class Verifier:
 
     def _verify_token(
         self,
-        token: str,
+        token: str | ParsedToken,
         offline: bool,
         findings: list[Reason],
         checked_by: Checker,
         purpose: str | None,
     ) -> Facts:
-        try:
-            parsed = parse_token(token.strip())
-        except InvalidInputError:
-            findings.append(R.TOKEN_MALFORMED)
-            return Facts()
+        if isinstance(token, ParsedToken):
+            parsed = token  # decoded by the caller already (tokens.try_parse_token)
+        else:
+            try:
+                parsed = parse_token(token.strip())
+            except InvalidInputError:
+                findings.append(R.TOKEN_MALFORMED)
+                return Facts()
         claims = parsed.claims
         if claims.kind not in ("license", "presentation"):
             findings.append(R.TOKEN_MALFORMED)

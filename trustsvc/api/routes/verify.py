@@ -26,7 +26,7 @@ from trustsvc.ledger.access import Access, AccessAction, Outcome
 from trustsvc.verification import reasons as R
 from trustsvc.verification.presentation import Checker
 from trustsvc.verification.report import VerificationReport
-from trustsvc.verification.tokens import MAX_TOKEN_LENGTH, peek_kind
+from trustsvc.verification.tokens import MAX_TOKEN_LENGTH, try_parse_token
 from trustsvc.verification.verifier import DEFAULT_MAX_BYTES
 
 router = APIRouter(
@@ -123,20 +123,23 @@ async def verify_token(
 ) -> Response:
     state = state_of(request)  # not a dependency: on this route each one shows in the rate
     stated = client.stated_purpose(purpose)
-    presentation = peek_kind(token) == "presentation"
+    # Decoded once: the kind routes the check, and the verifier takes the result.
+    parsed = try_parse_token(token)
+    presentation = parsed is not None and parsed.claims.kind == "presentation"
     # A license token is checked on the event loop: a signature and one indexed read
     # (~0.25 ms) cost less than the hop to a worker thread. That is safe only because
     # the decoder is bounded (``tokens.parse_token``: size first, then a walker over a
     # closed CBOR subset; tens of microseconds for any input, see bench/fuzz_tokens.py).
     # A presentation code's check commits, so it goes to a thread. The access record
     # is awaited.
+    decoded = token if parsed is None else parsed
     if presentation:
         check = partial(
-            state.verifier.verify_token, token, checked_by=Checker.of(client), purpose=stated
+            state.verifier.verify_token, decoded, checked_by=Checker.of(client), purpose=stated
         )
         report = await run_in_threadpool(check)
     else:
-        report = state.verifier.verify_token(token, checked_by=client.name, purpose=stated)
+        report = state.verifier.verify_token(decoded, checked_by=client.name, purpose=stated)
     refused = next(
         (r.code for r in report.reasons if r.code in R.PRESENTATION_CHECKER_REFUSALS), None
     )
