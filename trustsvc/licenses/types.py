@@ -15,6 +15,10 @@ Schema (every key required unless marked optional)::
     number_format = "{region}{year}{sequence:06d}"   # the printed license number
                                         # (证照编号); only {region}, {year}, {sequence}
     holder_kinds = ["001"]              # allowed holder ID type codes (see holders.py)
+    unique_per_holder = true            # optional, default false: a holder may hold at
+                                        # most one current (valid or suspended) license
+                                        # of this type; a second is refused unless it is
+                                        # a change (变更) of the first
 
     [validity]
     rule = "open_ended"                 # "fixed_years" | "open_ended" (长期) | "per_license"
@@ -214,6 +218,8 @@ class LicenseType:
     layout: Layout
     example: tuple[tuple[str, str], ...]
     """Holder and validity keys of the example record (the ``[example]`` table)."""
+    unique_per_holder: bool = False
+    """A holder may hold at most one current (valid or suspended) license of this type."""
 
     def field(self, key: str) -> FieldSpec:
         for spec in self.fields:
@@ -235,6 +241,15 @@ class LicenseType:
         if sequence < 1:
             raise InvalidInputError(f"sequence {sequence} must be at least 1")
         return self.number_format.format(region=region, year=year, sequence=sequence)
+
+    def number_scope_year(self, year: int) -> int:
+        """The year whose counter numbers this type: 0 when its numbers do not print a year.
+
+        A format without ``{year}`` (食品经营许可证: JY1 + region + sequence) must
+        not start again at 1 each January, or its numbers would repeat.
+        """
+        names = {name for _, name, _, _ in string.Formatter().parse(self.number_format)}
+        return year if "year" in names else 0
 
 
 @dataclass(frozen=True)
@@ -603,6 +618,7 @@ def _parse_type_file(file: Traversable) -> LicenseType:
     name_en = top.text("name_en")
     number_format = _parse_number_format(top.text("number_format"))
     holder_kinds = _parse_holder_kinds(top)
+    unique_per_holder = top.get("unique_per_holder", bool, required=False) or False
     validity_table = top.table("validity", required=True)
     assert validity_table is not None
     validity = _parse_validity(validity_table)
@@ -624,6 +640,7 @@ def _parse_type_file(file: Traversable) -> LicenseType:
         fields=fields,
         layout=layout,
         example=example,
+        unique_per_holder=unique_per_holder,
     )
     try:
         validate_license_data(license_type, example_data(license_type), example_day)
