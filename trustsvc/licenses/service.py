@@ -276,7 +276,18 @@ class LicenseService:
         holder_digest = self.data_key.digest(data.holder_id_type.value, data.holder_id)
         if license_type.unique_per_holder:
             # Refused before a number is spent; the unique index settles races.
-            self._refuse_duplicate(license_type, holder_digest)
+            try:
+                self._refuse_duplicate(license_type, holder_digest)
+            except DuplicateLicenseError:
+                # A twin request with this key may have been recorded since the check above.
+                if request.idempotency_key is not None:
+                    with self.services.database.begin() as session:
+                        replay = self._replay(
+                            session, seal.department_id, request.idempotency_key, digest
+                        )
+                    if replay is not None:
+                        return replay
+                raise
         sequence = self._next_sequence(seal.department_id)
         year = self.today().year
         identifier = LicenseIdentifier(
