@@ -25,7 +25,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, not_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -167,20 +167,32 @@ def versions_of(session: Session, record: LicenseRecord) -> Sequence[LicenseReco
     ).all()
 
 
-def current_for_holder(
+@dataclass(frozen=True)
+class HolderPlace:
+    """What a holder holds of a type: the current license, and whether a lapsed one holds on."""
+
+    current: LicenseRecord | None
+    #: A license whose validity ended still holds the place (``release_lapsed_holder``).
+    lapsed_holds: bool
+
+
+def holder_place(
     session: Session, type_key: str, holder_id_digest: str, today: date
-) -> LicenseRecord | None:
-    """A current (valid or suspended, not lapsed) license of the type the holder holds."""
-    return session.scalar(
+) -> HolderPlace:
+    """The holder's valid or suspended licenses of the type, told apart by their dates."""
+    held = session.scalars(
         select(LicenseRecord)
         .where(
             LicenseRecord.type_key == type_key,
             LicenseRecord.holder_id_digest == holder_id_digest,
             LicenseRecord.status.in_([LicenseStatus.VALID, LicenseStatus.SUSPENDED]),
-            or_(LicenseRecord.valid_until.is_(None), LicenseRecord.valid_until >= today),
         )
         .order_by(LicenseRecord.id)
-        .limit(1)
+    ).all()
+    current = [r for r in held if r.valid_until is None or r.valid_until >= today]
+    return HolderPlace(
+        current[0] if current else None,
+        any(r.current_holder_digest is not None and r not in current for r in held),
     )
 
 
@@ -253,7 +265,7 @@ def apply_transition(
     record.status_changed_at = now
     record.status_reason = reason
     if target in (LicenseStatus.REVOKED, LicenseStatus.SUPERSEDED):
-        # No longer held: the holder may be issued another (see ``current_for_holder``).
+        # No longer held: the holder may be issued another (see ``holder_place``).
         record.current_holder_digest = None
 
 

@@ -13,6 +13,15 @@ and an auditor can list them all (``trustsvc license numbers``).
 
 Settling and voiding are compare-and-set on ``reserved``: a number that the
 sweep voided is never also issued, and an issued one never voided.
+
+The reservation's commit does not wait for the disk (SQLite ``synchronous =
+NORMAL`` in WAL mode, PostgreSQL ``synchronous_commit = off``, for that one
+transaction): it saves one flush per license. It is safe because nothing is
+handed out under the number before the license is recorded, and the recording
+commit, which does wait, makes every earlier commit durable with it (the
+write-ahead log is written in order). A power cut in between loses the
+reservation and the counter step together, so the number is reserved again by
+the next issuance: neither a gap nor a number printed twice on a license.
 """
 
 from __future__ import annotations
@@ -22,9 +31,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trustsvc.clock import Clock
@@ -109,6 +119,49 @@ def reserve(
     session.add(row)
     session.flush()
     return Reservation(row.id, row.number, sequence)
+
+
+def reserve_promptly(
+    database: Database,
+    *,
+    department_id: int,
+    type_key: str,
+    scope_year: int,
+    year: int,
+    number_of: Callable[[int], str],
+    actor: str,
+    now: datetime,
+) -> Reservation:
+    """``reserve`` in a transaction of its own whose commit does not wait for the disk."""
+    with database.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            before = int(connection.exec_driver_sql("PRAGMA synchronous").scalar_one())
+            connection.exec_driver_sql("PRAGMA synchronous = NORMAL")
+            connection.commit()
+        try:
+            with Session(bind=connection) as session, session.begin():
+                if not sqlite:
+                    session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                return reserve(
+                    session,
+                    department_id=department_id,
+                    type_key=type_key,
+                    scope_year=scope_year,
+                    year=year,
+                    number_of=number_of,
+                    actor=actor,
+                    now=now,
+                )
+        finally:
+            if sqlite:
+                try:
+                    connection.exec_driver_sql(f"PRAGMA synchronous = {before}")
+                    connection.commit()
+                except SQLAlchemyError:
+                    # Never hand a connection that does not wait for the disk to the next user.
+                    connection.invalidate()
+                    raise
 
 
 def settle_issued(

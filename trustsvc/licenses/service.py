@@ -274,10 +274,11 @@ class LicenseService:
             if replay is not None:
                 return replay
         holder_digest = self.data_key.digest(data.holder_id_type.value, data.holder_id)
+        release_lapsed = False
         if license_type.unique_per_holder:
             # Refused before a number is spent; the unique index settles races.
             try:
-                self._refuse_duplicate(license_type, holder_digest)
+                release_lapsed = self._refuse_duplicate(license_type, holder_digest)
             except DuplicateLicenseError:
                 # A twin request with this key may have been recorded since the check above.
                 if request.idempotency_key is not None:
@@ -299,7 +300,15 @@ class LicenseService:
         reservation = self._reserve_number(seal, license_type, year, request.actor)
         try:
             record = self._issue_reserved(
-                request, identifier, reservation, license_type, data, seal, digest, holder_digest
+                request,
+                identifier,
+                reservation,
+                license_type,
+                data,
+                seal,
+                digest,
+                holder_digest,
+                release_lapsed,
             )
         except _Replayed as replayed:
             self._void_number(
@@ -326,13 +335,21 @@ class LicenseService:
         seal: ActiveSeal,
         digest: str,
         holder_digest: str,
+        release_lapsed: bool,
     ) -> LicenseRecord:
         """Seal and record a license whose serial and number are reserved."""
         withdrawn = 0
         while True:
             try:
                 return self._seal_and_record(
-                    request, identifier, reservation, license_type, data, seal, digest
+                    request,
+                    identifier,
+                    reservation,
+                    license_type,
+                    data,
+                    seal,
+                    digest,
+                    release_lapsed,
                 )
             except SealUnavailableError:
                 # Revoked while this license was being sealed (``SealWithdrawnError``,
@@ -358,13 +375,13 @@ class LicenseService:
                     "the license could not be recorded: a concurrent issuance conflicted"
                 ) from None
 
-    def _refuse_duplicate(self, license_type: LicenseType, holder_digest: str) -> None:
+    def _refuse_duplicate(self, license_type: LicenseType, holder_digest: str) -> bool:
+        """Refuse a holder who holds a current license; True if a lapsed one holds the place."""
         with self.services.database.begin() as session:
-            held = library.current_for_holder(
-                session, license_type.key, holder_digest, self.today()
-            )
+            place = library.holder_place(session, license_type.key, holder_digest, self.today())
+            held = place.current
             if held is None:
-                return
+                return place.lapsed_holds
             status = library.effective_status(held, self.today()).value
             raise DuplicateLicenseError(
                 f"the holder already holds {license_type.name_zh} {held.license_number} "
@@ -378,19 +395,18 @@ class LicenseService:
         self, seal: ActiveSeal, license_type: LicenseType, year: int, actor: str
     ) -> numbers.Reservation:
         region = seal.region_code or "000000"
-        with self.services.database.begin() as session:
-            return numbers.reserve(
-                session,
-                department_id=seal.department_id,
-                type_key=license_type.key,
-                scope_year=license_type.number_scope_year(year),
-                year=year,
-                number_of=lambda sequence: license_type.format_number(
-                    region=region, year=year, sequence=sequence
-                ),
-                actor=actor,
-                now=self.services.clock.now(),
-            )
+        return numbers.reserve_promptly(
+            self.services.database,
+            department_id=seal.department_id,
+            type_key=license_type.key,
+            scope_year=license_type.number_scope_year(year),
+            year=year,
+            number_of=lambda sequence: license_type.format_number(
+                region=region, year=year, sequence=sequence
+            ),
+            actor=actor,
+            now=self.services.clock.now(),
+        )
 
     def _void_number(self, reservation: numbers.Reservation, reason: str) -> None:
         """Best effort: a number this fails to void, the sweep voids later."""
@@ -409,6 +425,7 @@ class LicenseService:
         data: LicenseData,
         seal: ActiveSeal,
         digest: str,
+        release_lapsed: bool = False,
     ) -> LicenseRecord:
         """Seal, store and record one license; what is stored is removed if it is not recorded."""
         number = reservation.number
@@ -430,7 +447,7 @@ class LicenseService:
         )
         try:
             with self.services.database.begin() as session:
-                if record.current_holder_digest is not None:
+                if release_lapsed and record.current_holder_digest is not None:
                     library.release_lapsed_holder(
                         session, license_type.key, record.current_holder_digest, self.today()
                     )
