@@ -27,7 +27,8 @@ the next issuance: neither a gap nor a number printed twice on a license.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -121,18 +122,12 @@ def reserve(
     return Reservation(row.id, row.number, sequence)
 
 
-def reserve_promptly(
-    database: Database,
-    *,
-    department_id: int,
-    type_key: str,
-    scope_year: int,
-    year: int,
-    number_of: Callable[[int], str],
-    actor: str,
-    now: datetime,
-) -> Reservation:
-    """``reserve`` in a transaction of its own whose commit does not wait for the disk."""
+@contextmanager
+def prompt_transaction(database: Database) -> Iterator[Session]:
+    """A unit of work whose commit does not wait for the disk: for the reservation only.
+
+    Commits on success, rolls back on an exception, like ``Database.begin``.
+    """
     with database.engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
@@ -143,16 +138,7 @@ def reserve_promptly(
             with Session(bind=connection) as session, session.begin():
                 if not sqlite:
                     session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-                return reserve(
-                    session,
-                    department_id=department_id,
-                    type_key=type_key,
-                    scope_year=scope_year,
-                    year=year,
-                    number_of=number_of,
-                    actor=actor,
-                    now=now,
-                )
+                yield session
         finally:
             if sqlite:
                 try:

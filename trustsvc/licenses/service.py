@@ -268,37 +268,33 @@ class LicenseService:
         data = validate_license_data(license_type, request.data, self.today())
         seal = active_seal(self.services, request.department_code)
         digest = request_digest(seal.department_code, license_type, data)
-        if request.idempotency_key is not None:
-            with self.services.database.begin() as session:
-                replay = self._replay(session, seal.department_id, request.idempotency_key, digest)
+        holder_digest = self.data_key.digest(data.holder_id_type.value, data.holder_id)
+        year = self.today().year
+        # One short transaction before sealing: the replay, the holder's place, the number.
+        with numbers.prompt_transaction(self.services.database) as session:
+            replay = self._replay_of(session, seal, request, digest)
             if replay is not None:
                 return replay
-        holder_digest = self.data_key.digest(data.holder_id_type.value, data.holder_id)
-        release_lapsed = False
-        if license_type.unique_per_holder:
-            # Refused before a number is spent; the unique index settles races.
-            try:
-                release_lapsed = self._refuse_duplicate(license_type, holder_digest)
-            except DuplicateLicenseError:
-                # A twin request with this key may have been recorded since the check above.
-                if request.idempotency_key is not None:
-                    with self.services.database.begin() as session:
-                        replay = self._replay(
-                            session, seal.department_id, request.idempotency_key, digest
-                        )
+            release_lapsed = False
+            if license_type.unique_per_holder:
+                # Refused before a number is spent; the unique index settles races.
+                try:
+                    release_lapsed = self._refuse_duplicate(license_type, holder_digest, session)
+                except DuplicateLicenseError:
+                    # A twin request with this key may have been recorded since the check above.
+                    replay = self._replay_of(session, seal, request, digest)
                     if replay is not None:
                         return replay
-                raise
-        sequence = self._next_sequence(seal.department_id)
-        year = self.today().year
-        identifier = LicenseIdentifier(
-            license_type.code,
-            seal.department_code,
-            self.serials.serial(seal.department_code, year, sequence),
-            1,
-        )
-        reservation = self._reserve_number(seal, license_type, year, request.actor)
+                    raise
+            reservation = self._reserve_number(session, seal, license_type, year, request.actor)
         try:
+            sequence = self._next_sequence(seal.department_id)
+            identifier = LicenseIdentifier(
+                license_type.code,
+                seal.department_code,
+                self.serials.serial(seal.department_code, year, sequence),
+                1,
+            )
             record = self._issue_reserved(
                 request,
                 identifier,
@@ -375,28 +371,44 @@ class LicenseService:
                     "the license could not be recorded: a concurrent issuance conflicted"
                 ) from None
 
-    def _refuse_duplicate(self, license_type: LicenseType, holder_digest: str) -> bool:
+    def _replay_of(
+        self, session: Session, seal: ActiveSeal, request: IssueRequest, digest: str
+    ) -> IssueResult | None:
+        if request.idempotency_key is None:
+            return None
+        return self._replay(session, seal.department_id, request.idempotency_key, digest)
+
+    def _refuse_duplicate(
+        self, license_type: LicenseType, holder_digest: str, session: Session | None = None
+    ) -> bool:
         """Refuse a holder who holds a current license; True if a lapsed one holds the place."""
-        with self.services.database.begin() as session:
-            place = library.holder_place(session, license_type.key, holder_digest, self.today())
-            held = place.current
-            if held is None:
-                return place.lapsed_holds
-            status = library.effective_status(held, self.today()).value
-            raise DuplicateLicenseError(
-                f"the holder already holds {license_type.name_zh} {held.license_number} "
-                f"({held.identifier}, {status}), and a holder may hold only one; "
-                "change (变更) that license, or revoke it first",
-                held.identifier,
-                held.license_number,
-            )
+        if session is None:
+            with self.services.database.begin() as own:
+                return self._refuse_duplicate(license_type, holder_digest, own)
+        place = library.holder_place(session, license_type.key, holder_digest, self.today())
+        held = place.current
+        if held is None:
+            return place.lapsed_holds
+        status = library.effective_status(held, self.today()).value
+        raise DuplicateLicenseError(
+            f"the holder already holds {license_type.name_zh} {held.license_number} "
+            f"({held.identifier}, {status}), and a holder may hold only one; "
+            "change (变更) that license, or revoke it first",
+            held.identifier,
+            held.license_number,
+        )
 
     def _reserve_number(
-        self, seal: ActiveSeal, license_type: LicenseType, year: int, actor: str
+        self,
+        session: Session,
+        seal: ActiveSeal,
+        license_type: LicenseType,
+        year: int,
+        actor: str,
     ) -> numbers.Reservation:
         region = seal.region_code or "000000"
-        return numbers.reserve_promptly(
-            self.services.database,
+        return numbers.reserve(
+            session,
             department_id=seal.department_id,
             type_key=license_type.key,
             scope_year=license_type.number_scope_year(year),
