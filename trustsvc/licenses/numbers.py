@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -96,9 +96,9 @@ def reserve(
     if after is None:
         # The first number of this department, type and year: make its counter,
         # tolerating a twin that makes it at the same moment.
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         session.execute(
-            insert(NumberCounter)
+            upsert(NumberCounter)
             .values(
                 department_id=department_id, type_key=type_key, scope_year=scope_year, next_value=1
             )
@@ -106,20 +106,24 @@ def reserve(
         )
         after = session.execute(statement).scalar_one()
     sequence = after - 1
-    row = LicenseNumberRecord(
-        department_id=department_id,
-        type_key=type_key,
-        scope_year=scope_year,
-        year=year,
-        sequence=sequence,
-        number=number_of(sequence),
-        state=NumberState.RESERVED,
-        reserved_at=now,
-        reserved_by=actor[:200],
-    )
-    session.add(row)
-    session.flush()
-    return Reservation(row.id, row.number, sequence)
+    number = number_of(sequence)
+    # A Core insert: no ORM object to track for a row this unit of work never reads.
+    reservation_id = session.execute(
+        insert(LicenseNumberRecord)
+        .values(
+            department_id=department_id,
+            type_key=type_key,
+            scope_year=scope_year,
+            year=year,
+            sequence=sequence,
+            number=number,
+            state=NumberState.RESERVED,
+            reserved_at=now,
+            reserved_by=actor[:200],
+        )
+        .returning(LicenseNumberRecord.id)
+    ).scalar_one()
+    return Reservation(reservation_id, number, sequence)
 
 
 @contextmanager
