@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import json
 import logging
 import multiprocessing
@@ -58,13 +59,22 @@ def prepare(home: Path) -> Settings:
     return settings
 
 
+_holders = itertools.count(1)
+
+
+def holder() -> dict[str, str]:
+    """A credit code of its own per license: a business license is unique per holder."""
+    body = f"91330100MA{next(_holders):07d}"
+    return {"holder_id_type": "001", "holder_id": body + credit_code_check_character(body)}
+
+
 def write_rows(settings: Settings, path: Path, rows: int) -> None:
     services = open_services(settings)
     example = example_data(get_type(LicenseService(services).types, "business-license"))
     services.close()
     with path.open("w", encoding="utf-8") as handle:
         for index in range(rows):
-            row = {**example, "holder_name": f"杭州第{index}号科技有限公司"}
+            row = {**example, **holder(), "holder_name": f"杭州第{index}号科技有限公司"}
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
@@ -214,7 +224,7 @@ def run_stages(settings: Settings, rows: int) -> dict[str, float]:
                 IssueRequest(
                     DEPARTMENT,
                     "business-license",
-                    {**example, "holder_name": f"杭州第{index}号分公司"},
+                    {**example, **holder(), "holder_name": f"杭州第{index}号分公司"},
                     idempotency_key=f"stages-{index}",
                 )
             )

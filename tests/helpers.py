@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -30,6 +31,17 @@ def credit_code(body: str) -> str:
 
 DEPARTMENT_A = credit_code("11330100MB0000001")
 DEPARTMENT_B = credit_code("11330100MB0000002")
+
+_holders = itertools.count(1)
+
+
+def enterprise_holder() -> dict[str, str]:
+    """A made-up enterprise holder not used before in this process (a fresh credit code).
+
+    Business licenses and food business permits are unique per holder: a test
+    that issues several needs as many holders.
+    """
+    return {"holder_id_type": "001", "holder_id": credit_code(f"91330106MA{next(_holders):07d}")}
 
 
 def make_sealer(services: Services) -> Sealer:

@@ -40,6 +40,8 @@ COMMANDS = [
     ["license", "resume"],
     ["license", "revoke"],
     ["license", "change"],
+    ["license", "history"],
+    ["license", "numbers"],
     ["client"],
     ["client", "add"],
     ["client", "list"],

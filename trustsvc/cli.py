@@ -740,21 +740,109 @@ def license_group() -> None:
     """Licenses in the library: show, list, and lifecycle changes."""
 
 
+_number_department_option = click.option(
+    "--department",
+    "department_code",
+    help="Look a printed number up among this department's licenses only.",
+)
+
+
+def _local(moment: datetime, zone: Any) -> str:
+    """A moment as people read it: the service's time zone, to the second."""
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 @license_group.command("show")
 @click.argument("identifier")
+@_number_department_option
 @click.option(
     "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the PDF."
 )
 @click.pass_context
-def license_show(ctx: click.Context, identifier: str, out_path: Path | None) -> None:
-    """Show one license (JSON)."""
+def license_show(
+    ctx: click.Context, identifier: str, department_code: str | None, out_path: Path | None
+) -> None:
+    """Show one license (JSON), named by its identifier or its printed number (证照编号).
+
+    ``issued_at`` is UTC; ``issued_at_local`` the same moment in the service's time zone.
+    """
     licenses = _license_service(ctx)
     try:
-        _print_json(licenses.show(identifier))
+        view = licenses.show(identifier, department_code)
+        shown = _jsonable(view)
+        shown["issued_at_local"] = _local(view.issued_at, licenses.services.settings.zone)
+        _print_json(shown)
         if out_path is not None:
-            out_path.write_bytes(licenses.document(identifier))
+            out_path.write_bytes(licenses.document(view.identifier))
     finally:
         licenses.services.close()
+
+
+@license_group.command("history")
+@click.argument("identifier")
+@_number_department_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable (times in UTC).")
+@click.pass_context
+def license_history(
+    ctx: click.Context, identifier: str, department_code: str | None, as_json: bool
+) -> None:
+    """Every lifecycle event of a license (all versions): who, when, why, from and to status."""
+    licenses = _license_service(ctx)
+    try:
+        history = licenses.history(identifier, department_code)
+        zone = licenses.services.settings.zone
+    finally:
+        licenses.services.close()
+    if as_json:
+        _print_json(history)
+        return
+    click.echo(f"{history.license_number}  {history.identifier}")
+    for event in history.events:
+        change = f"{event.from_status or '-'} -> {event.to_status}"
+        why = f"  reason: {event.reason}" if event.reason else ""
+        click.echo(
+            f"{_local(event.at, zone)}  v{event.version}  {event.action:<8} {change:<24}"
+            f" by {event.actor}{why}"
+        )
+
+
+@license_group.command("numbers")
+@click.option("--department", "department_code", required=True, help="The department's code.")
+@click.option("--type", "type_key", required=True, help="License type key.")
+@click.option("--year", required=True, type=click.IntRange(1000, 9999), help="Year of issue.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable (times in UTC).")
+@click.pass_context
+def license_numbers(
+    ctx: click.Context, department_code: str, type_key: str, year: int, as_json: bool
+) -> None:
+    """Every printed number (证照编号) reserved in a year: issued, void (作废) or reserved."""
+    from trustsvc.licenses.numbers import account
+    from trustsvc.licenses.types import get_type
+
+    licenses = _license_service(ctx)
+    try:
+        license_type = get_type(licenses.types, type_key)
+        with licenses.services.database.begin() as session:
+            ledger = account(
+                session,
+                department_code.strip().upper(),
+                license_type.key,
+                license_type.number_scope_year(year),
+                year,
+            )
+        zone = licenses.services.settings.zone
+    finally:
+        licenses.services.close()
+    if as_json:
+        _print_json(ledger)
+        return
+    for entry in ledger.entries:
+        what = entry.identifier if entry.state == "issued" else entry.void_reason or ""
+        click.echo(f"{entry.number}  {entry.state:<8}  {_local(entry.reserved_at, zone)}  {what}")
+    click.echo(
+        f"first={ledger.first or '-'} last={ledger.last or '-'} issued={ledger.issued} "
+        f"void={ledger.void} reserved={ledger.reserved} missing={len(ledger.missing)}"
+    )
 
 
 @license_group.command("list")
@@ -1323,9 +1411,14 @@ def store() -> None:
 )
 @click.pass_context
 def store_sweep(ctx: click.Context, grace_minutes: int | None) -> None:
-    """Remove stored documents no license was recorded for, and dead temporary files."""
+    """Remove stored documents no license was recorded for, and dead temporary files.
+
+    Also voids (作废) license numbers reserved longer ago than the grace period
+    by an issuance that never recorded its license (a crash).
+    """
     from datetime import timedelta
 
+    from trustsvc.licenses.numbers import void_abandoned
     from trustsvc.licenses.service import LicenseService
     from trustsvc.licenses.sweep import sweep_documents
     from trustsvc.services import open_services
@@ -1336,12 +1429,14 @@ def store_sweep(ctx: click.Context, grace_minutes: int | None) -> None:
         report = sweep_documents(
             LicenseService(services).store, services.database, services.clock, grace
         )
+        voided = void_abandoned(services.database, services.clock, grace)
     finally:
         services.close()
     click.echo(
         f"removed {report.documents_removed} unrecorded document(s) older than "
         f"{int(grace.total_seconds() // 60)} min, {report.temporaries_removed} temporary file(s)"
     )
+    click.echo(f"voided {voided} abandoned license number reservation(s)")
 
 
 def main() -> None:

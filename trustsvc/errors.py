@@ -109,6 +109,24 @@ class DuplicateDepartmentError(ConflictError):
     code = "duplicate-department"
 
 
+class DuplicateLicenseError(ConflictError):
+    """The holder already holds a current license of a type that allows only one."""
+
+    code = "duplicate-license"
+
+    def __init__(self, message: str, identifier: str, license_number: str) -> None:
+        super().__init__(message)
+        #: The license the holder already holds.
+        self.identifier = identifier
+        self.license_number = license_number
+
+
+class AmbiguousLicenseNumberError(ConflictError):
+    """A printed license number names licenses of more than one department or type."""
+
+    code = "ambiguous-license-number"
+
+
 class PkiError(TrustServiceError):
     """A certificate, CRL, OCSP or timestamp operation failed."""
 

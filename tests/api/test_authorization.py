@@ -329,6 +329,12 @@ TABLE: tuple[Row, ...] = (
         issuers(200),
         lambda w: Call("GET", f"/api/v1/licenses/{w.license}/pdf"),
     ),
+    Row(
+        "GET",
+        "/api/v1/licenses/{identifier}/history",
+        issuers(200),
+        lambda w: Call("GET", f"/api/v1/licenses/{w.license}/history"),
+    ),
     _lifecycle("change", {"changes": {"area": "90.12"}, "reason": "面积更正"}),
     _lifecycle("suspend", {"reason": "核查"}),
     _lifecycle("resume", {"reason": "核查完毕"}),

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
 from tests.api.conftest import Api
-from tests.helpers import DEPARTMENT_A
+from tests.helpers import DEPARTMENT_A, credit_code
 from tests.licenses.pdf_checks import validate_offline
 from trustsvc.licenses.types import example_data, get_type
 
 
+def _holder(seed: str) -> dict[str, str]:
+    """A made-up enterprise holder of its own for ``seed``: always the same one for it."""
+    n = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % 10**7
+    return {"holder_id_type": "001", "holder_id": credit_code(f"91330106MB{n:07d}")}
+
+
 def _data(api: Api, type_key: str = "business-license", **changes: Any) -> dict[str, Any]:
-    return {**example_data(get_type(api.licenses.types, type_key)), **changes}
+    data: dict[str, Any] = dict(example_data(get_type(api.licenses.types, type_key)))
+    if api.licenses.types[type_key].unique_per_holder and "holder_id" not in changes:
+        # One holder per holder name: a holder may hold only one license of this type.
+        data.update(_holder(str(changes.get("holder_name", data["holder_name"]))))
+    return {**data, **changes}
 
 
 def _issue(api: Api, key: str, type_key: str = "business-license", **changes: Any) -> Any:
     return api.http.post(
         "/api/v1/licenses",
-        json={"type": type_key, "data": _data(api, type_key, **changes)},
+        json={"type": type_key, "data": {**_data(api, type_key), **_holder(key), **changes}},
         headers={**api.as_("issuer_a"), "Idempotency-Key": key},
     )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.helpers import DEPARTMENT_A
+from tests.helpers import DEPARTMENT_A, credit_code
 from trustsvc.db.models import LicenseRecord
 from trustsvc.licenses.service import LicenseService
 from trustsvc.licenses.types import example_data, get_type
@@ -38,7 +38,12 @@ def _write_csv(licenses: LicenseService, path: Path, bad_rows: set[int]) -> None
         writer = csv.DictWriter(handle, fieldnames=list(example))
         writer.writeheader()
         for index in range(1, ROWS + 1):
-            row = {**example, "holder_name": f"杭州第{index}号科技有限公司"}
+            row = {
+                **example,
+                "holder_name": f"杭州第{index}号科技有限公司",
+                # A holder of its own per row: a holder may hold one business license.
+                "holder_id": credit_code(f"91330106MC{index:07d}"),
+            }
             if index in bad_rows:
                 row["holder_id"] = "91330106MA27U1T080"  # wrong check character
             writer.writerow(row)

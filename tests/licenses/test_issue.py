@@ -12,7 +12,7 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from sqlalchemy import func, select
 
-from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, current_seal
+from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, current_seal, enterprise_holder
 from tests.licenses.pdf_checks import read_qr_codes, validate_offline
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import LicenseEvent, LicenseRecord
@@ -37,7 +37,11 @@ def _example(licenses: LicenseService, type_key: str = "business-license") -> di
 
 def _issue(licenses: LicenseService, type_key: str = "business-license", **extra: object):  # type: ignore[no-untyped-def]
     code = DEPARTMENT_B if type_key == "construction-permit" else DEPARTMENT_A
-    return licenses.issue(IssueRequest(code, type_key, {**_example(licenses, type_key), **extra}))
+    # A holder of its own: some types allow a holder only one current license.
+    holder = enterprise_holder() if licenses.types[type_key].unique_per_holder else {}
+    return licenses.issue(
+        IssueRequest(code, type_key, {**_example(licenses, type_key), **holder, **extra})
+    )
 
 
 def _license_count(licenses: LicenseService) -> int:
@@ -246,9 +250,10 @@ def test_a_revoked_seal_cannot_issue(licenses: LicenseService) -> None:
 
 
 def test_holder_ids_are_not_stored_in_clear(licenses: LicenseService) -> None:
-    data = _example(licenses)
+    holder = enterprise_holder()
+    data = {**_example(licenses), **holder}
     holder_id = str(data["holder_id"])
-    _issue(licenses)
+    _issue(licenses, **holder)
     database_file = licenses.services.settings.home / "trustsvc.db"
     if database_file.exists():
         raw = database_file.read_bytes() + b"".join(
@@ -344,7 +349,11 @@ def test_two_processes_share_the_serial_space(licenses: LicenseService) -> None:
             IssueRequest(
                 DEPARTMENT_A,
                 "business-license",
-                {**_example(licenses), "holder_name": f"杭州第{index}号公司"},
+                {
+                    **_example(licenses),
+                    **enterprise_holder(),
+                    "holder_name": f"杭州第{index}号公司",
+                },
             )
         ).license
         identifiers.append(view.identifier)
@@ -362,7 +371,11 @@ def test_identifiers_cannot_be_guessed_from_one_another(licenses: LicenseService
             IssueRequest(
                 DEPARTMENT_A,
                 "business-license",
-                {**_example(licenses), "holder_name": f"杭州第{index}号公司"},
+                {
+                    **_example(licenses),
+                    **enterprise_holder(),
+                    "holder_name": f"杭州第{index}号公司",
+                },
             )
         )
         .license

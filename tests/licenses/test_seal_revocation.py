@@ -18,7 +18,7 @@ from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import func, select, update
 
-from tests.helpers import DEPARTMENT_A, current_seal
+from tests.helpers import DEPARTMENT_A, current_seal, enterprise_holder
 from trustsvc.access.clients import add_client
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import CertificateRecord, CertificateRole, Department, LicenseRecord
@@ -32,6 +32,8 @@ from trustsvc.services import Services, open_services
 
 def _request(licenses: LicenseService, name: str) -> IssueRequest:
     data = dict(example_data(get_type(licenses.types, "business-license")))
+    # A holder of its own per request: a holder may hold only one business license.
+    data.update(enterprise_holder())
     return IssueRequest(DEPARTMENT_A, "business-license", {**data, "holder_name": name})
 
 
@@ -166,7 +168,9 @@ def test_a_batch_job_stops_sealing_once_the_seal_is_revoked(
     licenses: LicenseService, other: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = dict(example_data(get_type(licenses.types, "business-license")))
-    rows = [{**data, "holder_name": f"杭州第{i}科技有限公司"} for i in range(3)]
+    rows = [
+        {**data, **enterprise_holder(), "holder_name": f"杭州第{i}科技有限公司"} for i in range(3)
+    ]
     licenses.issue(_request(licenses, "杭州预热科技有限公司"))
     calls = _revoke_during_sealing(
         licenses, monkeypatch, lambda: revoke_seal(other, DEPARTMENT_A, "key_compromise")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, make_sealer
+from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder, make_sealer
 from tests.licenses.conftest import licenses as _licenses_fixture  # noqa: F401 (as `licenses`)
 from tests.verification import attacks
 from trustsvc.departments import active_seal
@@ -35,9 +35,9 @@ _HOSTILE_INPUT_SECONDS = 5.0
 def _issue_identifier(licenses: LicenseService) -> str:
     """Issue a business license of department A; its identifier."""
     license_type = get_type(licenses.types, "business-license")
-    result = licenses.issue(
-        IssueRequest(DEPARTMENT_A, "business-license", dict(example_data(license_type)))
-    )
+    # A holder of its own each time: a business license is unique per holder.
+    data = {**example_data(license_type), **enterprise_holder()}
+    result = licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data))
     return result.license.identifier
 
 

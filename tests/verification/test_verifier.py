@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from reportlab.pdfgen.canvas import Canvas
 
-from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, make_sealer
+from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder, make_sealer
 from trustsvc.clock import FixedClock
 from trustsvc.departments import active_seal, revoke_seal
 from trustsvc.licenses.library import Action
@@ -20,6 +20,8 @@ from trustsvc.verification.verifier import Verifier
 def _issue(licenses: LicenseService, type_key: str = "business-license") -> str:
     code = DEPARTMENT_B if type_key == "construction-permit" else DEPARTMENT_A
     data = dict(example_data(get_type(licenses.types, type_key)))
+    if licenses.types[type_key].unique_per_holder:
+        data.update(enterprise_holder())  # a holder may hold only one of these
     return licenses.issue(IssueRequest(code, type_key, data)).license.identifier
 
 

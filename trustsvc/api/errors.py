@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trustsvc.errors import (
     AuthenticationError,
+    DuplicateLicenseError,
     RateLimitedError,
     TrustServiceError,
     UpstreamUnavailableError,
@@ -106,7 +107,10 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     if exc.http_status >= 500 and not isinstance(exc, UpstreamUnavailableError):
         log.error("service error: %s", exc.message)
         return problem(exc.http_status, exc.code, "The service could not complete the request")
-    response = problem(exc.http_status, exc.code, exc.message)
+    extra: dict[str, str] = {}
+    if isinstance(exc, DuplicateLicenseError):
+        extra = {"identifier": exc.identifier, "license_number": exc.license_number}
+    response = problem(exc.http_status, exc.code, exc.message, **extra)
     if isinstance(exc, AuthenticationError):
         response.headers["WWW-Authenticate"] = 'Bearer realm="trustsvc"'
     if isinstance(exc, RateLimitedError):

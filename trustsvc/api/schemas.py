@@ -17,7 +17,7 @@ from trustsvc.ledger.access import AccessEntry, AccessPage
 from trustsvc.ledger.operators import OperatorEntry
 from trustsvc.licenses.batch import check_row
 from trustsvc.licenses.jobs import MAX_ROWS, JobView
-from trustsvc.licenses.service import LicenseView
+from trustsvc.licenses.service import LicenseHistory, LicenseView
 from trustsvc.text import is_encodable
 from trustsvc.verification.report import VERDICT_TEXT, Scope, Verdict, VerificationReport
 
@@ -146,6 +146,35 @@ class LicenseOut(BaseModel):
         return cls(**asdict(view))
 
 
+class LicenseEventOut(BaseModel):
+    """One lifecycle event: who did what to which version, when (UTC) and why."""
+
+    identifier: str
+    version: int
+    action: str
+    actor: str
+    reason: str | None
+    from_status: str | None
+    to_status: str
+    at: datetime
+
+
+class LicenseHistoryOut(BaseModel):
+    """Every lifecycle event of a license, across its versions, oldest first."""
+
+    identifier: str
+    license_number: str
+    events: list[LicenseEventOut]
+
+    @classmethod
+    def of(cls, history: LicenseHistory) -> LicenseHistoryOut:
+        return cls(
+            identifier=history.identifier,
+            license_number=history.license_number,
+            events=[LicenseEventOut(**asdict(e)) for e in history.events],
+        )
+
+
 class LicensePage(BaseModel):
     items: list[LicenseOut]
     limit: int
@@ -165,6 +194,8 @@ class JobOut(BaseModel):
     results: list[dict[str, Any]]
     created_at: datetime
     finished_at: datetime | None
+    #: Rows not issued because they repeat an earlier row or a license the holder holds.
+    duplicates: int = 0
 
     @classmethod
     def of(cls, view: JobView) -> JobOut:

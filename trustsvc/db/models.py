@@ -166,6 +166,9 @@ class LicenseRecord(Base):
     __table_args__ = (
         UniqueConstraint("issuer_code", "serial", "version", name="uq_licenses_serial_version"),
         UniqueConstraint("department_id", "idempotency_key", name="uq_licenses_idempotency"),
+        # At most one current license of a type per holder, where the type says so (see
+        # ``current_holder_digest``); NULLs are distinct, so other licenses are not held back.
+        UniqueConstraint("type_key", "current_holder_digest", name="uq_licenses_current_holder"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -204,6 +207,10 @@ class LicenseRecord(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     #: SHA-256 of the normalised request, to refuse a reused key with other data.
     request_digest: Mapped[str] = mapped_column(String(64))
+    #: The holder digest while this license holds its holder's one place (a type that is
+    #: ``unique_per_holder``, valid or suspended); NULL otherwise and once it is revoked,
+    #: superseded or found expired.
+    current_holder_digest: Mapped[str | None] = mapped_column(String(64))
 
     department: Mapped[Department] = relationship()
 
@@ -232,6 +239,58 @@ class SerialCounter(Base):
 
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
     next_value: Mapped[int] = mapped_column(BigInteger)
+
+
+class NumberState(StrEnum):
+    """What became of a reserved license number."""
+
+    RESERVED = "reserved"
+    ISSUED = "issued"
+    VOID = "void"
+
+
+class NumberCounter(Base):
+    """The next printed license number (证照编号) of a department, type and year.
+
+    ``scope_year`` is 0 for a type whose number format has no year: its numbers
+    run on across years.
+    """
+
+    __tablename__ = "number_counters"
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    type_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_value: Mapped[int] = mapped_column(BigInteger)
+
+
+class LicenseNumberRecord(Base):
+    """Every printed license number reserved, and what became of it (issued or void, 作废)."""
+
+    __tablename__ = "license_numbers"
+    __table_args__ = (
+        UniqueConstraint(
+            "department_id", "type_key", "scope_year", "sequence", name="uq_license_numbers"
+        ),
+        # The sweep looks for reservations left behind, oldest first.
+        Index("ix_license_numbers_state", "state", "reserved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    type_key: Mapped[str] = mapped_column(String(64))
+    scope_year: Mapped[int] = mapped_column(Integer)
+    #: The year the number was reserved in (its printed year, when the format has one).
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    number: Mapped[str] = mapped_column(String(64))
+    state: Mapped[NumberState] = mapped_column(_enum_column(NumberState, "number_state"))
+    reserved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reserved_by: Mapped[str] = mapped_column(String(200))
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    license_id: Mapped[int | None] = mapped_column(ForeignKey("licenses.id"))
+    #: Why the number was voided (作废): the failure, the refusal, or an abandoned reservation.
+    void_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class StoredDocument(Base):

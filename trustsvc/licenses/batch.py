@@ -4,8 +4,12 @@ Each row becomes one ``issue`` call with an idempotency key derived from the
 row (its ``idempotency_key`` column when given, else its position and content),
 so running the same file again after an interruption issues only the rows not
 yet issued and reports the others as already issued. A bad row is reported and
-skipped; it never stops the batch. Rows are read lazily and at most a small
-window of them is in flight, so memory stays flat however long the file.
+skipped; it never stops the batch. A row that repeats an earlier one (the very
+same data, or the same holder in a type that is unique per holder) is reported
+as a duplicate of that row and not issued; a row whose holder already holds a
+license of such a type is reported as a duplicate of that license. Rows are
+read lazily and at most a small window of them is in flight, so memory stays
+flat however long the file.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from trustsvc.config import Settings
-from trustsvc.errors import InvalidInputError, TrustServiceError
+from trustsvc.errors import DuplicateLicenseError, InvalidInputError, TrustServiceError
 from trustsvc.strictjson import parse_json
 from trustsvc.text import is_encodable
 
@@ -37,11 +41,13 @@ _WINDOW_PER_WORKER = 4
 @dataclass(frozen=True)
 class RowOutcome:
     row: int
-    status: str  # "issued" | "already_issued" | "error"
+    status: str  # "issued" | "already_issued" | "duplicate" | "error"
     identifier: str | None = None
     license_number: str | None = None
     sha256: str | None = None
     error: str | None = None
+    #: For a duplicate of an earlier row of the same batch: that row.
+    duplicate_of_row: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,41 @@ class BatchSummary:
     already_issued: int
     errors: int
     report: str
+    duplicates: int = 0
+
+
+class RepeatedRows:
+    """Remembers the rows of one batch, to tell a row that repeats an earlier one.
+
+    A row repeats another when its data (all but its idempotency key) is the
+    same, or, in a type that is unique per holder, when its holder is.
+    """
+
+    def __init__(self, unique_per_holder: bool) -> None:
+        self.unique_per_holder = unique_per_holder
+        self._seen: dict[str, int] = {}
+
+    def _keys(self, row: Mapping[str, object]) -> list[str]:
+        data = {k: v for k, v in row.items() if k != "idempotency_key"}
+        content = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+        keys = ["data:" + hashlib.sha256(content.encode()).hexdigest()]
+        holder = row.get("holder_id")
+        if self.unique_per_holder and isinstance(holder, str) and holder.strip():
+            kind = str(row.get("holder_id_type", "")).strip()
+            keys.append(f"holder:{kind}:{holder.strip().upper()}")
+        return keys
+
+    def earlier(self, index: int, row: Mapping[str, object]) -> int | None:
+        """The earlier row ``row`` (number ``index``) repeats, else None; remembers it."""
+        if "__error__" in row:
+            return None
+        keys = self._keys(row)
+        for key in keys:
+            if key in self._seen:
+                return self._seen[key]
+        for key in keys:
+            self._seen[key] = index
+        return None
 
 
 #: Bounds of a batch file and of every row, from the command line or the API. A
@@ -226,6 +267,14 @@ def _issue_row(job: tuple[int, dict[str, object], str, str]) -> RowOutcome:
                 actor="batch",
             )
         )
+    except DuplicateLicenseError as exc:
+        return RowOutcome(
+            index,
+            "duplicate",
+            exc.identifier,
+            exc.license_number,
+            error=exc.message,
+        )
     except TrustServiceError as exc:
         return RowOutcome(index, "error", error=exc.message)
     except Exception as exc:  # a bug must not sink the other rows; it is logged and reported
@@ -254,10 +303,12 @@ def run_batch(
     progress: Callable[[int], None] | None = None,
 ) -> BatchSummary:
     """Issue every row of ``path``; write one JSON line per row to ``report_path``."""
+    from trustsvc.licenses.types import get_type, load_types
+
     workers = workers or os.cpu_count() or 1
-    counts = {"issued": 0, "already_issued": 0, "error": 0}
+    counts = {"issued": 0, "already_issued": 0, "duplicate": 0, "error": 0}
     rows = 0
-    jobs = ((i, row, department_code, type_key) for i, row in enumerate(read_rows(path), start=1))
+    repeated = RepeatedRows(get_type(load_types(), type_key).unique_per_holder)
     with report_path.open("w", encoding="utf-8") as report:
 
         def record(outcome: RowOutcome) -> None:
@@ -268,17 +319,38 @@ def run_batch(
             if progress:
                 progress(1)
 
+        def jobs() -> Iterator[tuple[int, dict[str, object], str, str]]:
+            for index, row in enumerate(read_rows(path), start=1):
+                earlier = repeated.earlier(index, row)
+                if earlier is None:
+                    yield index, row, department_code, type_key
+                else:
+                    # Reported here, in row order with the rest, and never issued.
+                    record(
+                        RowOutcome(
+                            index,
+                            "duplicate",
+                            error=f"repeats row {earlier}",
+                            duplicate_of_row=earlier,
+                        )
+                    )
+
         if workers == 1:
             _start_worker(settings)
             try:
-                for job in jobs:
+                for job in jobs():
                     record(_issue_row(job))
             finally:
                 _worker_service.services.close()
         else:
-            _run_pool(settings, jobs, workers, record)
+            _run_pool(settings, jobs(), workers, record)
     return BatchSummary(
-        rows, counts["issued"], counts["already_issued"], counts["error"], str(report_path)
+        rows,
+        counts["issued"],
+        counts["already_issued"],
+        counts["error"],
+        str(report_path),
+        counts["duplicate"],
     )
 
 

@@ -6,7 +6,10 @@ issued. Any process of any node may work on it: a job is claimed by an
 atomic compare-and-set on its heartbeat, which the worker refreshes after
 every row, so a job whose process died is taken over once its heartbeat is
 stale. Every row carries an idempotency key, so a taken-over job re-issues
-nothing: rows issued before the crash come back as already issued.
+nothing: rows issued before the crash come back as already issued. A row that
+repeats an earlier row of the job, or names a holder who already holds a license
+of a type that is unique per holder, is reported as a ``duplicate`` (naming the
+row or the license) and not issued.
 """
 
 from __future__ import annotations
@@ -25,8 +28,14 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from trustsvc.db.models import BatchJob, Department, JobStatus
-from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError, TrustServiceError
-from trustsvc.licenses.batch import check_row
+from trustsvc.errors import (
+    ConflictError,
+    DuplicateLicenseError,
+    InvalidInputError,
+    NotFoundError,
+    TrustServiceError,
+)
+from trustsvc.licenses.batch import RepeatedRows, check_row
 from trustsvc.licenses.service import IssueRequest, LicenseService, canonical_json
 
 log = logging.getLogger("trustsvc.jobs")
@@ -49,11 +58,12 @@ class JobView:
     results: list[dict[str, Any]]
     created_at: datetime
     finished_at: datetime | None
+    duplicates: int = 0
 
 
 def _view(job: BatchJob) -> JobView:
     results: list[dict[str, Any]] = json.loads(job.results_json)
-    count = {"issued": 0, "already_issued": 0, "error": 0}
+    count = {"issued": 0, "already_issued": 0, "duplicate": 0, "error": 0}
     for result in results:
         count[result["status"]] += 1
     return JobView(
@@ -68,6 +78,7 @@ def _view(job: BatchJob) -> JobView:
         results=results,
         created_at=job.created_at,
         finished_at=job.finished_at,
+        duplicates=count["duplicate"],
     )
 
 
@@ -214,10 +225,26 @@ class JobRunner:
             plain = self.licenses.data_key.open(f"job:{job_id}", base64.b64decode(job.rows_json))
             results: list[dict[str, Any]] = json.loads(job.results_json)
         rows: list[dict[str, object]] = json.loads(plain)[1]
+        license_type = self.licenses.types.get(type_key)
+        repeated = RepeatedRows(license_type is not None and license_type.unique_per_holder)
+        for index in range(len(results)):  # a job taken over remembers the rows done
+            repeated.earlier(index + 1, rows[index])
         for index in range(len(results), len(rows)):
             if self._stop.is_set():
                 return  # another process (or this one, restarted) takes over
-            results.append(self._issue(job_id, index, rows[index], code, type_key))
+            earlier = repeated.earlier(index + 1, rows[index])
+            if earlier is None:
+                results.append(self._issue(job_id, index, rows[index], code, type_key))
+            else:
+                results.append(
+                    {
+                        "row": index + 1,
+                        "status": "duplicate",
+                        "code": "duplicate-row",
+                        "duplicate_of_row": earlier,
+                        "error": f"repeats row {earlier}",
+                    }
+                )
             finished = len(results) == len(rows)
             with services.database.begin() as session:
                 values: dict[str, object] = {
@@ -241,6 +268,15 @@ class JobRunner:
             result = self.licenses.issue(
                 IssueRequest(code, type_key, data, idempotency_key=key, actor=f"batch {job_id}")
             )
+        except DuplicateLicenseError as exc:
+            return {
+                "row": index + 1,
+                "status": "duplicate",
+                "code": exc.code,
+                "identifier": exc.identifier,
+                "license_number": exc.license_number,
+                "error": exc.message,
+            }
         except TrustServiceError as exc:
             return {"row": index + 1, "status": "error", "code": exc.code, "error": exc.message}
         except Exception as exc:  # one bad row must not sink the batch; logged and reported

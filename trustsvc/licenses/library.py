@@ -7,6 +7,13 @@ the dates. Sequence numbers are reserved from a per-issuer counter by an atomic
 ``UPDATE ... RETURNING``, so they never repeat, also across processes and
 nodes; a reservation whose issuance fails leaves a gap, never a duplicate.
 An identifier's serial is its sequence number enciphered (see ``serials``).
+
+A license is found by its identifier or by its printed number (证照编号); a
+number names every version of one license (a change keeps it), so it finds the
+newest, and a number that names licenses of two departments or types is
+refused as ambiguous rather than guessed. A type that is unique per holder
+keeps the holder's one place in ``current_holder_digest``, under a unique
+index, so that two issuances at once cannot both take it.
 """
 
 from __future__ import annotations
@@ -30,7 +37,12 @@ from trustsvc.db.models import (
     LicenseStatus,
     SerialCounter,
 )
-from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError
+from trustsvc.errors import (
+    AmbiguousLicenseNumberError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
 
 
 class EffectiveStatus(StrEnum):
@@ -122,6 +134,98 @@ def find(session: Session, identifier: str) -> LicenseRecord:
     return record
 
 
+def resolve(session: Session, key: str, department_code: str | None = None) -> LicenseRecord:
+    """The license ``key`` names: an identifier, or a printed number (its newest version).
+
+    Numbers are looked for only among ``department_code``'s licenses when it is
+    given (a number is the issuer's own sequence: another issuer may print the
+    same one). Not found: ``NotFoundError``; a number of several licenses:
+    ``AmbiguousLicenseNumberError`` naming them.
+    """
+    key = key.strip()
+    if not key or len(key) > 128:
+        raise NotFoundError("no license with that identifier or number")
+    record = session.scalar(select(LicenseRecord).where(LicenseRecord.identifier == key.upper()))
+    if record is not None:
+        return record
+    statement = select(LicenseRecord).where(LicenseRecord.license_number == key)
+    if department_code is not None:
+        statement = statement.join(Department).where(Department.code == department_code)
+    versions = session.scalars(statement.order_by(LicenseRecord.version.desc())).all()
+    if not versions:
+        raise NotFoundError(f"no license with identifier or number {key}")
+    newest: dict[tuple[str, str], LicenseRecord] = {}
+    for version in versions:  # newest first
+        newest.setdefault((version.issuer_code, version.serial), version)
+    if len(newest) > 1:
+        named = sorted(r.identifier for r in newest.values())
+        raise AmbiguousLicenseNumberError(
+            f"number {key} names {len(named)} licenses ({', '.join(named[:5])}); "
+            "give the identifier, or the department"
+        )
+    return versions[0]
+
+
+def versions_of(session: Session, record: LicenseRecord) -> Sequence[LicenseRecord]:
+    """Every version of the license ``record`` is one of (same issuer and serial), oldest first."""
+    return session.scalars(
+        select(LicenseRecord)
+        .where(
+            LicenseRecord.issuer_code == record.issuer_code, LicenseRecord.serial == record.serial
+        )
+        .order_by(LicenseRecord.version)
+    ).all()
+
+
+@dataclass(frozen=True)
+class HolderPlace:
+    """What a holder holds of a type: the current license, and whether a lapsed one holds on."""
+
+    current: LicenseRecord | None
+    #: A license whose validity ended still holds the place (``release_lapsed_holder``).
+    lapsed_holds: bool
+
+
+def holder_place(
+    session: Session, type_key: str, holder_id_digest: str, today: date
+) -> HolderPlace:
+    """The holder's valid or suspended licenses of the type, told apart by their dates."""
+    held = session.scalars(
+        select(LicenseRecord)
+        .where(
+            LicenseRecord.type_key == type_key,
+            LicenseRecord.holder_id_digest == holder_id_digest,
+            LicenseRecord.status.in_([LicenseStatus.VALID, LicenseStatus.SUSPENDED]),
+        )
+        .order_by(LicenseRecord.id)
+    ).all()
+    current = [r for r in held if r.valid_until is None or r.valid_until >= today]
+    return HolderPlace(
+        current[0] if current else None,
+        any(r.current_holder_digest is not None and r not in current for r in held),
+    )
+
+
+def release_lapsed_holder(
+    session: Session, type_key: str, holder_id_digest: str, today: date
+) -> None:
+    """Give up the holder's place held by a license whose validity has ended.
+
+    "Expired" is never stored, so the place is released when a new license
+    wants it: in the transaction that records the new one.
+    """
+    session.execute(
+        update(LicenseRecord)
+        .where(
+            LicenseRecord.type_key == type_key,
+            LicenseRecord.current_holder_digest == holder_id_digest,
+            LicenseRecord.valid_until.is_not(None),
+            LicenseRecord.valid_until < today,
+        )
+        .values(current_holder_digest=None)
+    )
+
+
 def find_for_update(session: Session, identifier: str) -> LicenseRecord:
     """The record, locked against concurrent transitions until the transaction ends."""
     record = session.scalar(
@@ -186,6 +290,9 @@ def apply_transition(
     record.status_changed_at = now
     record.status_reason = reason
     record.revocation_kind = kind
+    if target in (LicenseStatus.REVOKED, LicenseStatus.SUPERSEDED):
+        # No longer held: the holder may be issued another (see ``holder_place``).
+        record.current_holder_digest = None
 
 
 def record_event(

@@ -3,10 +3,14 @@
 ``issue`` is one unit of work as far as anyone can see: input is validated,
 a serial reserved, the document rendered, sealed and stored, and only then is
 the library record inserted, in one transaction with its event. A crash before
-that insert leaves at most a reserved serial and an unreferenced document
-(content-addressed, harmless): no half-issued license is ever visible. An
-idempotency key makes retries safe: the same key with the same data returns
-the license already issued; with other data it is refused.
+that insert leaves at most a reserved serial, a reserved number (voided by the
+sweep, see ``numbers``) and an unreferenced document (content-addressed,
+harmless): no half-issued license is ever visible. An issuance that fails
+voids its printed number, saying why. An idempotency key makes retries safe:
+the same key with the same data returns the license already issued; with other
+data it is refused. A type that is unique per holder refuses a second current
+license of the holder (``DuplicateLicenseError``); a change (变更) replaces the
+holder's license in the same transaction, so it is never refused as one.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trustsvc.config import DocumentStoreKind
-from trustsvc.db.models import LicenseRecord, LicenseStatus
+from trustsvc.db.models import LicenseEvent, LicenseRecord, LicenseStatus
 from trustsvc.departments import ActiveSeal, active_seal, confirm_seal_in_standing
 from trustsvc.errors import (
     ConflictError,
+    DuplicateLicenseError,
     InvalidInputError,
     SealUnavailableError,
     TrustServiceError,
@@ -38,7 +43,7 @@ from trustsvc.errors import (
 from trustsvc.keys.certificates import seal_key_id
 from trustsvc.keys.data_key import DataKey, load_or_create_data_key
 from trustsvc.keys.tsa import make_timestamper
-from trustsvc.licenses import library
+from trustsvc.licenses import library, numbers
 from trustsvc.licenses.entitlement import EntitlementBook, require_entitlement
 from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
 from trustsvc.licenses.holders import mask_holder_id
@@ -60,7 +65,8 @@ from trustsvc.services import Services
 from trustsvc.storage import DatabaseDocumentStore, DocumentStore, FolderDocumentStore
 from trustsvc.verification.tokens import TokenClaims, license_content_hash, sign_token
 
-#: Serial numbers reserved at once per department and process (see ``_next_sequence``).
+#: Serial numbers reserved at once per department and process (see ``_next_sequence``);
+#: only for identifiers: printed numbers are reserved one by one (see ``numbers``).
 _SEQUENCE_BLOCK = 16
 #: Who acts when no one is named (the CLI on the operator's machine).
 DEFAULT_ACTOR = "operator"
@@ -69,8 +75,40 @@ _STAMP_CAPTION = "电子印章"
 log = logging.getLogger("trustsvc.licenses")
 
 
-class _IdempotencyRaceLost(Exception):
-    """The record insert lost to another issuance with the same idempotency key."""
+class _RecordConflict(Exception):
+    """The record insert broke a unique rule: a twin idempotency key, or the holder's place."""
+
+
+class _Replayed(Exception):
+    """A concurrent issuance with the same idempotency key won; its answer is the answer."""
+
+    def __init__(self, result: IssueResult) -> None:
+        super().__init__("replayed")
+        self.result = result
+
+
+@dataclass(frozen=True)
+class LicenseEventView:
+    """One lifecycle event of one version of a license."""
+
+    identifier: str
+    version: int
+    action: str
+    actor: str
+    reason: str | None
+    from_status: str | None
+    to_status: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LicenseHistory:
+    """Every event of every version of a license, oldest first."""
+
+    identifier: str
+    license_number: str
+    issuer_code: str
+    events: tuple[LicenseEventView, ...]
 
 
 @dataclass(frozen=True)
@@ -232,30 +270,87 @@ class LicenseService:
         data = validate_license_data(license_type, request.data, self.today())
         seal = active_seal(self.services, request.department_code)
         digest = request_digest(seal.department_code, license_type, data)
-        if request.idempotency_key is not None:
-            with self.services.database.begin() as session:
-                replay = self._replay(session, seal.department_id, request.idempotency_key, digest)
+        # Before a number is spent: a type the department may not issue is refused.
+        self._refuse_early(license_type, seal)
+        holder_digest = self.data_key.digest(data.holder_id_type.value, data.holder_id)
+        year = self.today().year
+        # One short transaction before sealing: the replay, the holder's place, the number.
+        with numbers.prompt_transaction(self.services.database) as session:
+            replay = self._replay_of(session, seal, request, digest)
             if replay is not None:
                 return replay
-        self._refuse_early(license_type, seal)
-        sequence = self._next_sequence(seal.department_id)
-        year = self.today().year
-        identifier = LicenseIdentifier(
-            license_type.code,
-            seal.department_code,
-            self.serials.serial(seal.department_code, year, sequence),
-            1,
-        )
-        number = license_type.format_number(
-            region=seal.region_code or "000000", year=year, sequence=sequence
-        )
+            release_lapsed = False
+            if license_type.unique_per_holder:
+                # Refused before a number is spent; the unique index settles races.
+                try:
+                    release_lapsed = self._refuse_duplicate(license_type, holder_digest, session)
+                except DuplicateLicenseError:
+                    # A twin request with this key may have been recorded since the check above.
+                    replay = self._replay_of(session, seal, request, digest)
+                    if replay is not None:
+                        return replay
+                    raise
+            reservation = self._reserve_number(session, seal, license_type, year, request.actor)
+        try:
+            sequence = self._next_sequence(seal.department_id)
+            identifier = LicenseIdentifier(
+                license_type.code,
+                seal.department_code,
+                self.serials.serial(seal.department_code, year, sequence),
+                1,
+            )
+            record = self._issue_reserved(
+                request,
+                identifier,
+                reservation,
+                license_type,
+                data,
+                seal,
+                digest,
+                holder_digest,
+                release_lapsed,
+            )
+        except _Replayed as replayed:
+            self._void_number(
+                reservation,
+                "not used: an issuance with the same idempotency key was recorded first",
+            )
+            return replayed.result
+        except TrustServiceError as exc:
+            self._void_number(reservation, f"issuance failed ({exc.code}): {exc.message}")
+            raise
+        except BaseException as exc:
+            self._void_number(reservation, f"issuance failed: {type(exc).__name__}")
+            raise
+        view = self.view(record, issuer_name=seal.department_name, holder_id=data.holder_id)
+        return IssueResult(view, created=True)
+
+    def _issue_reserved(
+        self,
+        request: IssueRequest,
+        identifier: LicenseIdentifier,
+        reservation: numbers.Reservation,
+        license_type: LicenseType,
+        data: LicenseData,
+        seal: ActiveSeal,
+        digest: str,
+        holder_digest: str,
+        release_lapsed: bool,
+    ) -> LicenseRecord:
+        """Seal and record a license whose serial and number are reserved."""
         withdrawn = 0
         while True:
             try:
-                record = self._seal_and_record(
-                    request, identifier, number, license_type, data, seal, digest
+                return self._seal_and_record(
+                    request,
+                    identifier,
+                    reservation,
+                    license_type,
+                    data,
+                    seal,
+                    digest,
+                    release_lapsed,
                 )
-                break
             except SealUnavailableError:
                 # Revoked while this license was being sealed (``SealWithdrawnError``,
                 # or the sealer's own OCSP check): seal it again with the
@@ -264,20 +359,78 @@ class LicenseService:
                 if withdrawn > 1:
                     raise
                 seal = active_seal(self.services, request.department_code)
-            except _IdempotencyRaceLost:
-                # The same idempotency key won a race in another process or thread.
-                assert request.idempotency_key is not None
-                with self.services.database.begin() as session:
-                    replay = self._replay(
-                        session, seal.department_id, request.idempotency_key, digest
-                    )
-                if replay is None:
-                    raise ConflictError(
-                        "the license could not be recorded: a concurrent issuance conflicted"
-                    ) from None
-                return replay
-        view = self.view(record, issuer_name=seal.department_name, holder_id=data.holder_id)
-        return IssueResult(view, created=True)
+            except _RecordConflict:
+                # Another process or thread won a race: the same idempotency key, or
+                # the holder's one place in a type that is unique per holder.
+                if request.idempotency_key is not None:
+                    with self.services.database.begin() as session:
+                        replay = self._replay(
+                            session, seal.department_id, request.idempotency_key, digest
+                        )
+                    if replay is not None:
+                        raise _Replayed(replay) from None
+                if license_type.unique_per_holder:
+                    self._refuse_duplicate(license_type, holder_digest)
+                raise ConflictError(
+                    "the license could not be recorded: a concurrent issuance conflicted"
+                ) from None
+
+    def _replay_of(
+        self, session: Session, seal: ActiveSeal, request: IssueRequest, digest: str
+    ) -> IssueResult | None:
+        if request.idempotency_key is None:
+            return None
+        return self._replay(session, seal.department_id, request.idempotency_key, digest)
+
+    def _refuse_duplicate(
+        self, license_type: LicenseType, holder_digest: str, session: Session | None = None
+    ) -> bool:
+        """Refuse a holder who holds a current license; True if a lapsed one holds the place."""
+        if session is None:
+            with self.services.database.begin() as own:
+                return self._refuse_duplicate(license_type, holder_digest, own)
+        place = library.holder_place(session, license_type.key, holder_digest, self.today())
+        held = place.current
+        if held is None:
+            return place.lapsed_holds
+        status = library.effective_status(held, self.today()).value
+        raise DuplicateLicenseError(
+            f"the holder already holds {license_type.name_zh} {held.license_number} "
+            f"({held.identifier}, {status}), and a holder may hold only one; "
+            "change (变更) that license, or revoke it first",
+            held.identifier,
+            held.license_number,
+        )
+
+    def _reserve_number(
+        self,
+        session: Session,
+        seal: ActiveSeal,
+        license_type: LicenseType,
+        year: int,
+        actor: str,
+    ) -> numbers.Reservation:
+        region = seal.region_code or "000000"
+        return numbers.reserve(
+            session,
+            department_id=seal.department_id,
+            type_key=license_type.key,
+            scope_year=license_type.number_scope_year(year),
+            year=year,
+            number_of=lambda sequence: license_type.format_number(
+                region=region, year=year, sequence=sequence
+            ),
+            actor=actor,
+            now=self.services.clock.now(),
+        )
+
+    def _void_number(self, reservation: numbers.Reservation, reason: str) -> None:
+        """Best effort: a number this fails to void, the sweep voids later."""
+        try:
+            with self.services.database.begin() as session:
+                numbers.void(session, reservation.id, reason, self.services.clock.now())
+        except SQLAlchemyError:
+            log.warning("number %s could not be voided now; the sweep will", reservation.number)
 
     def _refuse_early(self, license_type: LicenseType, seal: ActiveSeal) -> None:
         """Refuse a type the department is not entitled to before any work is done.
@@ -295,13 +448,15 @@ class LicenseService:
         self,
         request: IssueRequest,
         identifier: LicenseIdentifier,
-        number: str,
+        reservation: numbers.Reservation,
         license_type: LicenseType,
         data: LicenseData,
         seal: ActiveSeal,
         digest: str,
+        release_lapsed: bool = False,
     ) -> LicenseRecord:
         """Seal, store and record one license; what is stored is removed if it is not recorded."""
+        number = reservation.number
         sealed = self._produce(identifier, number, license_type, data, seal)
         now = self.services.clock.now()
         sha256 = self.store.put(sealed.pdf, now)
@@ -320,20 +475,27 @@ class LicenseService:
         )
         try:
             with self.services.database.begin() as session:
+                if release_lapsed and record.current_holder_digest is not None:
+                    library.release_lapsed_holder(
+                        session, license_type.key, record.current_holder_digest, self.today()
+                    )
                 session.add(record)
                 session.flush()
                 # After the first write: see ``confirm_seal_in_standing``.
                 confirm_seal_in_standing(session, seal, now)
                 # As of the moment recorded as its issuance, which verification judges by.
                 require_entitlement(session, license_type, seal, now)
+                if not numbers.settle_issued(session, reservation, record.id, now):
+                    raise ConflictError(
+                        f"license number {number} was voided while the license was being "
+                        "sealed (the issuance took longer than the sweep's grace period)"
+                    )
                 library.record_event(
                     session, record, library.Action.ISSUE, request.actor, None, None, "valid", now
                 )
         except IntegrityError as exc:
             self._discard(sha256)
-            if request.idempotency_key is not None:
-                raise _IdempotencyRaceLost from exc
-            raise
+            raise _RecordConflict from exc
         except BaseException:
             self._discard(sha256)
             raise
@@ -371,6 +533,7 @@ class LicenseService:
         reason: str | None = None,
     ) -> LicenseRecord:
         id_type = data.holder_id_type.value
+        holder_digest = self.data_key.digest(id_type, data.holder_id)
         return LicenseRecord(
             identifier=str(identifier),
             license_number=number,
@@ -382,7 +545,8 @@ class LicenseService:
             version=identifier.version,
             holder_name=data.holder_name,
             holder_id_type=id_type,
-            holder_id_digest=self.data_key.digest(id_type, data.holder_id),
+            holder_id_digest=holder_digest,
+            current_holder_digest=holder_digest if license_type.unique_per_holder else None,
             holder_id_sealed=self.data_key.seal(id_type, data.holder_id),
             fields_json=canonical_json(dict(data.fields)).decode(),
             valid_from=data.valid_from,
@@ -480,14 +644,50 @@ class LicenseService:
 
     # ---- reading -------------------------------------------------------------
 
-    def show(self, identifier: str) -> LicenseView:
+    def show(self, key: str, department_code: str | None = None) -> LicenseView:
+        """A license by identifier or printed number (see ``library.resolve``)."""
         with self.services.database.begin() as session:
-            return self.view(library.find(session, identifier.upper()))
+            return self.view(library.resolve(session, key, department_code))
 
-    def document(self, identifier: str) -> bytes:
+    def document(self, key: str, department_code: str | None = None) -> bytes:
         with self.services.database.begin() as session:
-            sha256 = library.find(session, identifier.upper()).sha256
+            sha256 = library.resolve(session, key, department_code).sha256
         return self.store.get(sha256)
+
+    def history(self, key: str, department_code: str | None = None) -> LicenseHistory:
+        """Every lifecycle event of the license ``key`` names, across its versions."""
+        with self.services.database.begin() as session:
+            record = library.resolve(session, key, department_code)
+            versions = library.versions_of(session, record)
+            by_id = {v.id: v for v in versions}
+            events = session.scalars(
+                select(LicenseEvent)
+                .where(LicenseEvent.license_id.in_(list(by_id)))
+                .order_by(LicenseEvent.at, LicenseEvent.id)
+            ).all()
+            newest = versions[-1]
+            return LicenseHistory(
+                identifier=newest.identifier,
+                license_number=newest.license_number,
+                issuer_code=newest.issuer_code,
+                events=tuple(
+                    LicenseEventView(
+                        identifier=by_id[e.license_id].identifier,
+                        version=by_id[e.license_id].version,
+                        action=e.action,
+                        actor=e.actor,
+                        reason=e.reason,
+                        from_status=e.from_status,
+                        to_status=e.to_status,
+                        at=e.at,
+                    )
+                    for e in events
+                ),
+            )
+
+    def _identifier_of(self, key: str, department_code: str | None) -> str:
+        with self.services.database.begin() as session:
+            return library.resolve(session, key, department_code).identifier
 
     def search(
         self,
@@ -513,10 +713,11 @@ class LicenseService:
 
     def transition(
         self,
-        identifier: str,
+        key: str,
         action: library.Action,
         actor: str,
         reason: str | None,
+        department_code: str | None = None,
         *,
         revocation_kind: library.RevocationKind | None = None,
     ) -> LicenseView:
@@ -527,8 +728,9 @@ class LicenseService:
         """
         if action not in (library.Action.SUSPEND, library.Action.RESUME, library.Action.REVOKE):
             raise InvalidInputError(f"{action.value} is not a status change")
+        identifier = self._identifier_of(key, department_code)
         with self.services.database.begin() as session:
-            record = library.find_for_update(session, identifier.upper())
+            record = library.find_for_update(session, identifier)
             library.apply_transition(
                 session,
                 record,
@@ -542,14 +744,16 @@ class LicenseService:
 
     def change(
         self,
-        identifier: str,
+        key: str,
         changes: Mapping[str, object],
         actor: str,
         reason: str | None,
+        department_code: str | None = None,
     ) -> IssueResult:
         """变更: issue the next version with ``changes`` applied; the old one is superseded."""
+        identifier = self._identifier_of(key, department_code)
         with self.services.database.begin() as session:
-            old = library.find(session, identifier.upper())
+            old = library.find(session, identifier)
             library.check_transition(old, library.Action.CHANGE, reason, self.today())
             old_id, old_identifier = old.id, old.identifier
             license_type = get_type(self.types, old.type_key)
@@ -575,8 +779,12 @@ class LicenseService:
                 merged["valid_until"] = old.valid_until.isoformat()
             department_code = old.department.code
             number = old.license_number
+            old_holder_digest = old.holder_id_digest
         merged.update(changes)
         data = validate_license_data(license_type, merged, self.today())
+        new_holder_digest = self.data_key.digest(data.holder_id_type.value, data.holder_id)
+        if license_type.unique_per_holder and new_holder_digest != old_holder_digest:
+            self._refuse_duplicate(license_type, new_holder_digest)
         seal = active_seal(self.services, department_code)
         self._refuse_early(license_type, seal)
         previous = parse_identifier(old_identifier)
@@ -592,6 +800,8 @@ class LicenseService:
             with self.services.database.begin() as session:
                 old = library.find_for_update(session, old_identifier)
                 library.apply_transition(session, old, library.Action.CHANGE, actor, reason, now)
+                # The old version gives up the holder's place before the new one takes it.
+                session.flush()
                 record = self._new_record(
                     identifier_new,
                     number,

@@ -8,6 +8,8 @@ touches a document younger than the grace period, which is longer than any
 issuing transaction, and removes a document only if, at that moment, it is
 still old and unreferenced; so any number of processes and nodes may sweep at
 once (``trustsvc store sweep``, and every serving process on a schedule).
+The same sweep voids the license numbers such a crash left reserved (see
+``numbers.void_abandoned``), with the same grace period.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from trustsvc.clock import Clock
 from trustsvc.db import Database
 from trustsvc.db.models import LicenseRecord
 from trustsvc.errors import TrustServiceError
+from trustsvc.licenses.numbers import void_abandoned
 from trustsvc.storage import DocumentStore, SweepReport, store_error
 
 log = logging.getLogger("trustsvc.sweep")
@@ -84,7 +88,8 @@ class StoreSweeper:
                         report.documents_removed,
                         report.temporaries_removed,
                     )
-            except (TrustServiceError, OSError) as exc:
+                void_abandoned(self.database, self.clock, self.grace)
+            except (TrustServiceError, OSError, SQLAlchemyError) as exc:
                 log.warning("store sweep failed: %s", exc)
             except Exception:  # the thread must outlive one failed sweep; the next one retries
                 log.exception("store sweep failed")

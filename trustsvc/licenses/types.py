@@ -15,6 +15,10 @@ Schema (every key required unless marked optional)::
     number_format = "{region}{year}{sequence:06d}"   # the printed license number
                                         # (证照编号); only {region}, {year}, {sequence}
     holder_kinds = ["001"]              # allowed holder ID type codes (see holders.py)
+    unique_per_holder = true            # optional, default false: a holder may hold at
+                                        # most one current (valid or suspended) license
+                                        # of this type; a second is refused unless it is
+                                        # a change (变更) of the first
 
     [issuers]                           # who may issue it (see issuers.py); at least one key
     any_department = true               # optional: every department (then nothing else)
@@ -258,6 +262,8 @@ class LicenseType:
     """Holder and validity keys of the example record (the ``[example]`` table)."""
     issuers: IssuerRule
     """Which departments may issue it (the ``[issuers]`` table), before explicit grants."""
+    unique_per_holder: bool = False
+    """A holder may hold at most one current (valid or suspended) license of this type."""
 
     def field(self, key: str) -> FieldSpec:
         for spec in self.fields:
@@ -279,6 +285,15 @@ class LicenseType:
         if sequence < 1:
             raise InvalidInputError(f"sequence {sequence} must be at least 1")
         return self.number_format.format(region=region, year=year, sequence=sequence)
+
+    def number_scope_year(self, year: int) -> int:
+        """The year whose counter numbers this type: 0 when its numbers do not print a year.
+
+        A format without ``{year}`` (食品经营许可证: JY1 + region + sequence) must
+        not start again at 1 each January, or its numbers would repeat.
+        """
+        names = {name for _, name, _, _ in string.Formatter().parse(self.number_format)}
+        return year if "year" in names else 0
 
 
 @dataclass(frozen=True)
@@ -703,6 +718,7 @@ def _parse_type_file(file: Traversable) -> LicenseType:
     issuers_table = top.table("issuers", required=True)
     assert issuers_table is not None
     issuers = _parse_issuers(issuers_table)
+    unique_per_holder = top.get("unique_per_holder", bool, required=False) or False
     validity_table = top.table("validity", required=True)
     assert validity_table is not None
     validity = _parse_validity(validity_table)
@@ -725,6 +741,7 @@ def _parse_type_file(file: Traversable) -> LicenseType:
         layout=layout,
         example=example,
         issuers=issuers,
+        unique_per_holder=unique_per_holder,
     )
     try:
         validate_license_data(license_type, example_data(license_type), example_day)

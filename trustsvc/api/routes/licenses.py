@@ -2,7 +2,9 @@
 
 An issuer key acts for one department and reaches only that department's
 licenses and batch jobs; everything here is recorded in the license events
-with the client's name as the actor.
+with the client's name as the actor. A license is named in a path by its
+identifier or by its printed number (证照编号, looked up among the
+department's own licenses; one that names several is refused, 409).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from trustsvc.api.schemas import (
     ChangeBody,
     IssueBody,
     JobOut,
+    LicenseHistoryOut,
     LicenseOut,
     LicensePage,
     ReasonBody,
@@ -144,7 +147,22 @@ def list_licenses(
 
 @router.get("/licenses/{identifier}", response_model=LicenseOut, summary="One license")
 def show(identifier: str, client: IssuerDep, state: StateDep) -> LicenseOut:
-    return LicenseOut.of(_own(client, state.licenses.show(identifier)))
+    return LicenseOut.of(_view(client, state, identifier))
+
+
+def _view(client: Client, state: StateDep, key: str) -> LicenseView:
+    """The license ``key`` (identifier or number) names, if it is the client's department's."""
+    return _own(client, state.licenses.show(key, _department(client)))
+
+
+@router.get(
+    "/licenses/{identifier}/history",
+    response_model=LicenseHistoryOut,
+    summary="Every lifecycle event of a license (who, when, why, from and to status)",
+)
+def history(identifier: str, client: IssuerDep, state: StateDep) -> LicenseHistoryOut:
+    view = _view(client, state, identifier)
+    return LicenseHistoryOut.of(state.licenses.history(view.identifier))
 
 
 @router.get(
@@ -154,7 +172,7 @@ def show(identifier: str, client: IssuerDep, state: StateDep) -> LicenseOut:
     responses={200: {"content": {"application/pdf": {}}}},
 )
 async def pdf(identifier: str, client: IssuerDep, state: StateDep) -> Response:
-    view = _own(client, await run_in_threadpool(state.licenses.show, identifier))
+    view = await run_in_threadpool(_view, client, state, identifier)
     document = await run_in_threadpool(state.licenses.document, view.identifier)
     return pdf_download(document, view.identifier, view.license_number)
 
@@ -166,8 +184,8 @@ async def pdf(identifier: str, client: IssuerDep, state: StateDep) -> Response:
     summary="变更: issue the next version with changes; the old one is superseded",
 )
 def change(identifier: str, body: ChangeBody, client: IssuerDep, state: StateDep) -> LicenseOut:
-    _own(client, state.licenses.show(identifier))
-    result = state.licenses.change(identifier, body.changes, _actor(client), body.reason)
+    view = _view(client, state, identifier)
+    result = state.licenses.change(view.identifier, body.changes, _actor(client), body.reason)
     state.metrics.issued.labels(result.license.type_key).inc()
     return LicenseOut.of(result.license)
 
@@ -175,8 +193,10 @@ def change(identifier: str, body: ChangeBody, client: IssuerDep, state: StateDep
 def _transition(
     identifier: str, action: library.Action, body: ReasonBody, client: Client, state: StateDep
 ) -> LicenseOut:
-    _own(client, state.licenses.show(identifier))
-    return LicenseOut.of(state.licenses.transition(identifier, action, _actor(client), body.reason))
+    view = _view(client, state, identifier)
+    return LicenseOut.of(
+        state.licenses.transition(view.identifier, action, _actor(client), body.reason)
+    )
 
 
 @router.post("/licenses/{identifier}/suspend", response_model=LicenseOut, summary="Suspend")

@@ -1,14 +1,14 @@
 """licenses and their events record which revocation it was: 注销 (cancelled) or 吊销 (withdrawn)
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

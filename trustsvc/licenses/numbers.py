@@ -1,0 +1,303 @@
+"""Printed license numbers (证照编号): reserved one at a time, and every one accounted for.
+
+A number is printed on the page, so it must exist before the page is rendered
+and sealed, long before the license is recorded. It is therefore reserved in a
+short transaction of its own (the (department, type, year) counter moves on and
+a ``reserved`` row is written), and settled in the transaction that records the
+license (``issued``). An issuance that fails marks its number ``void`` (作废)
+with the reason; one that cannot (the process died, the database went away)
+leaves a reservation that the store sweep voids once it is older than any
+issuing transaction can be. So between the first and the last number of a
+department, type and year there is no number that is neither issued nor void,
+and an auditor can list them all (``trustsvc license numbers``).
+
+Settling and voiding are compare-and-set on ``reserved``: a number that the
+sweep voided is never also issued, and an issued one never voided.
+
+The reservation's commit does not wait for the disk (SQLite ``synchronous =
+NORMAL`` in WAL mode, PostgreSQL ``synchronous_commit = off``, for that one
+transaction): it saves one flush per license. It is safe because nothing is
+handed out under the number before the license is recorded, and the recording
+commit, which does wait, makes every earlier commit durable with it (the
+write-ahead log is written in order). A power cut in between loses the
+reservation and the counter step together, so the number is reserved again by
+the next issuance: neither a gap nor a number printed twice on a license.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from trustsvc.clock import Clock
+from trustsvc.db import Database
+from trustsvc.db.models import (
+    Department,
+    LicenseNumberRecord,
+    LicenseRecord,
+    NumberCounter,
+    NumberState,
+)
+from trustsvc.errors import NotFoundError
+
+log = logging.getLogger("trustsvc.numbers")
+
+#: The column's length; longer reasons are cut.
+MAX_REASON_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A number reserved for one issuance, not yet issued or void."""
+
+    id: int
+    number: str
+    sequence: int
+
+
+def reserve(
+    session: Session,
+    *,
+    department_id: int,
+    type_key: str,
+    scope_year: int,
+    year: int,
+    number_of: Callable[[int], str],
+    actor: str,
+    now: datetime,
+) -> Reservation:
+    """Take the next number of a department, type and year, and write it down as reserved.
+
+    The counter is moved by an atomic ``UPDATE ... RETURNING``, so two
+    reservations never get the same number, also across processes and nodes.
+    Run it in its own short transaction: the counter row is locked until commit.
+    """
+    where = (
+        (NumberCounter.department_id == department_id)
+        & (NumberCounter.type_key == type_key)
+        & (NumberCounter.scope_year == scope_year)
+    )
+    statement = (
+        update(NumberCounter)
+        .where(where)
+        .values(next_value=NumberCounter.next_value + 1)
+        .returning(NumberCounter.next_value)
+    )
+    after = session.execute(statement).scalar()
+    if after is None:
+        # The first number of this department, type and year: make its counter,
+        # tolerating a twin that makes it at the same moment.
+        upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            upsert(NumberCounter)
+            .values(
+                department_id=department_id, type_key=type_key, scope_year=scope_year, next_value=1
+            )
+            .on_conflict_do_nothing()
+        )
+        after = session.execute(statement).scalar_one()
+    sequence = after - 1
+    number = number_of(sequence)
+    # A Core insert: no ORM object to track for a row this unit of work never reads.
+    reservation_id = session.execute(
+        insert(LicenseNumberRecord)
+        .values(
+            department_id=department_id,
+            type_key=type_key,
+            scope_year=scope_year,
+            year=year,
+            sequence=sequence,
+            number=number,
+            state=NumberState.RESERVED,
+            reserved_at=now,
+            reserved_by=actor[:200],
+        )
+        .returning(LicenseNumberRecord.id)
+    ).scalar_one()
+    return Reservation(reservation_id, number, sequence)
+
+
+@contextmanager
+def prompt_transaction(database: Database) -> Iterator[Session]:
+    """A unit of work whose commit does not wait for the disk: for the reservation only.
+
+    Commits on success, rolls back on an exception, like ``Database.begin``.
+    """
+    with database.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            before = int(connection.exec_driver_sql("PRAGMA synchronous").scalar_one())
+            connection.exec_driver_sql("PRAGMA synchronous = NORMAL")
+            connection.commit()
+        try:
+            with Session(bind=connection) as session, session.begin():
+                if not sqlite:
+                    session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                yield session
+        finally:
+            if sqlite:
+                try:
+                    connection.exec_driver_sql(f"PRAGMA synchronous = {before}")
+                    connection.commit()
+                except SQLAlchemyError:
+                    # Never hand a connection that does not wait for the disk to the next user.
+                    connection.invalidate()
+                    raise
+
+
+def settle_issued(
+    session: Session, reservation: Reservation, license_id: int, now: datetime
+) -> bool:
+    """Mark the number issued to ``license_id``; False if it is no longer reserved (voided)."""
+    result = session.execute(
+        update(LicenseNumberRecord)
+        .where(
+            LicenseNumberRecord.id == reservation.id,
+            LicenseNumberRecord.state == NumberState.RESERVED,
+        )
+        .values(state=NumberState.ISSUED, license_id=license_id, settled_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def void(session: Session, reservation_id: int, reason: str, now: datetime) -> bool:
+    """Void (作废) a reserved number, saying why; False if it was already settled."""
+    result = session.execute(
+        update(LicenseNumberRecord)
+        .where(
+            LicenseNumberRecord.id == reservation_id,
+            LicenseNumberRecord.state == NumberState.RESERVED,
+        )
+        .values(state=NumberState.VOID, void_reason=_reason(reason), settled_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def void_abandoned(database: Database, clock: Clock, grace: timedelta) -> int:
+    """Void the reservations older than ``grace`` (longer than any issuance); how many."""
+    now = clock.now()
+    minutes = int(grace.total_seconds() // 60)
+    with database.begin() as session:
+        result = session.execute(
+            update(LicenseNumberRecord)
+            .where(
+                LicenseNumberRecord.state == NumberState.RESERVED,
+                LicenseNumberRecord.reserved_at < now - grace,
+            )
+            .values(
+                state=NumberState.VOID,
+                void_reason=(
+                    f"abandoned: no license was recorded within {minutes} minutes of the "
+                    "reservation (the issuing process stopped or lost its database)"
+                ),
+                settled_at=now,
+            )
+        )
+        count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        log.info("voided %d abandoned license number reservation(s)", count)
+    return count
+
+
+def _reason(reason: str) -> str:
+    text = " ".join(reason.split()) or "unspecified"
+    return text if len(text) <= MAX_REASON_LENGTH else text[: MAX_REASON_LENGTH - 1] + "…"
+
+
+# ---- the auditor's account -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberEntry:
+    """One reserved number and what became of it."""
+
+    number: str
+    sequence: int
+    state: str
+    reserved_at: datetime
+    reserved_by: str
+    settled_at: datetime | None
+    #: The license it was issued to (its first version).
+    identifier: str | None
+    void_reason: str | None
+
+
+@dataclass(frozen=True)
+class NumberAccount:
+    """Every number of a department, type and year, in sequence order, and the tally."""
+
+    department_code: str
+    type_key: str
+    year: int
+    entries: tuple[NumberEntry, ...]
+    first: int | None
+    last: int | None
+    issued: int
+    void: int
+    reserved: int
+    #: Sequence values between ``first`` and ``last`` that have no record at all.
+    missing: tuple[int, ...]
+
+
+def account(
+    session: Session, department_code: str, type_key: str, scope_year: int, year: int
+) -> NumberAccount:
+    """The numbers a department reserved for a type in a year (the printed year's counter)."""
+    department_id = session.scalar(select(Department.id).where(Department.code == department_code))
+    if department_id is None:
+        raise NotFoundError(f"no department with credit code {department_code}")
+    rows = session.execute(
+        select(LicenseNumberRecord, LicenseRecord.identifier)
+        .outerjoin(LicenseRecord, LicenseRecord.id == LicenseNumberRecord.license_id)
+        .where(
+            LicenseNumberRecord.department_id == department_id,
+            LicenseNumberRecord.type_key == type_key,
+            LicenseNumberRecord.scope_year == scope_year,
+            LicenseNumberRecord.year == year,
+        )
+        .order_by(LicenseNumberRecord.sequence)
+    ).all()
+    entries = tuple(
+        NumberEntry(
+            number=row.number,
+            sequence=row.sequence,
+            state=row.state.value,
+            reserved_at=row.reserved_at,
+            reserved_by=row.reserved_by,
+            settled_at=row.settled_at,
+            identifier=identifier,
+            void_reason=row.void_reason,
+        )
+        for row, identifier in rows
+    )
+    sequences = [e.sequence for e in entries]
+    first = sequences[0] if sequences else None
+    last = sequences[-1] if sequences else None
+    present = set(sequences)
+    missing = (
+        tuple(s for s in range(first, last + 1) if s not in present)
+        if first is not None and last is not None
+        else ()
+    )
+    states = [e.state for e in entries]
+    return NumberAccount(
+        department_code=department_code,
+        type_key=type_key,
+        year=year,
+        entries=entries,
+        first=first,
+        last=last,
+        issued=states.count(NumberState.ISSUED.value),
+        void=states.count(NumberState.VOID.value),
+        reserved=states.count(NumberState.RESERVED.value),
+        missing=missing,
+    )
