@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.api.conftest import Api
-from tests.helpers import DEPARTMENT_B
+from tests.helpers import DEPARTMENT_B, enterprise_holder
 from trustsvc.licenses.types import example_data, get_type
 
 
 def _business(api: Api) -> dict[str, str]:
-    return example_data(get_type(api.licenses.types, "business-license"))
+    # A holder of its own each time: a business license is unique per holder.
+    return {**example_data(get_type(api.licenses.types, "business-license")), **enterprise_holder()}
 
 
 def test_an_issuer_may_not_issue_a_type_its_department_is_not_entitled_to(api: Api) -> None:
