@@ -13,7 +13,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # fonts-dejavu-core: Latin letters and digits, which the CJK fallback font lacks.
 # poppler-utils: pdftoppm, with which tests look at rendered pages as a reader would.
 # chromium: the browser the page tests drive (through Playwright, never downloading one).
-system_packages=(softhsm2 fonts-droid-fallback fonts-dejavu-core postgresql poppler-utils chromium)
+# openssl: the trust-bundle test checks the bundle with `openssl cms`, a verifier not ours.
+system_packages=(softhsm2 fonts-droid-fallback fonts-dejavu-core postgresql poppler-utils chromium
+  openssl)
 python_ok=1
 python3 -c 'import venv, ensurepip' 2>/dev/null || python_ok=0
 [ "$python_ok" = 1 ] || system_packages+=(python3 python3-venv python3-dev)
