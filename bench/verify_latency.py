@@ -37,6 +37,12 @@ from trustsvc.verification.verifier import Verifier
 DEPARTMENT = "11330100MB0000001" + credit_code_check_character("11330100MB0000001")
 
 
+def _holder(index: int) -> dict[str, str]:
+    """A credit code of its own per license: a business license is unique per holder."""
+    body = f"91330100MA{index + 1:07d}"
+    return {"holder_id_type": "001", "holder_id": body + credit_code_check_character(body)}
+
+
 def _record_printed_tokens() -> dict[str, str]:
     """The QR token issuance prints on each license, by identifier (as signed, not read back)."""
     printed: dict[str, str] = {}
@@ -70,7 +76,9 @@ def main() -> None:
         for index in range(arguments.documents):
             view = licenses.issue(
                 IssueRequest(
-                    DEPARTMENT, "business-license", {**example, "holder_name": f"第{index}号公司"}
+                    DEPARTMENT,
+                    "business-license",
+                    {**example, **_holder(index), "holder_name": f"第{index}号公司"},
                 )
             ).license
             identifiers.append(view.identifier)
