@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from tests.helpers import DEPARTMENT_A
+from tests.helpers import DEPARTMENT_A, enterprise_holder
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.cli import EXIT_VALID_OFFLINE, cli
 from trustsvc.clock import FixedClock
@@ -130,7 +130,8 @@ def test_scope_survives_the_child_process_json() -> None:
 
 
 def _data(licenses: LicenseService, valid_from: date | None = None) -> dict[str, str]:
-    data = dict(example_data(get_type(licenses.types, "business-license")))
+    # A holder of its own: a business license is unique per holder.
+    data = {**example_data(get_type(licenses.types, "business-license")), **enterprise_holder()}
     if valid_from is not None:
         data["valid_from"] = valid_from.isoformat()
         data["established_on"] = valid_from.isoformat()
