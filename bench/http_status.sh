@@ -37,11 +37,11 @@ import sys
 from pathlib import Path
 
 from tests.licenses.pdf_checks import read_qr_codes
-from trustsvc.access.clients import add_client
-from trustsvc.access.purposes import add_purpose
-from trustsvc.config import load_settings
-from trustsvc.departments import add_department
-from trustsvc.licenses.identifiers import credit_code_check_character
+from trustsvc.sharing.clients import add_client
+from trustsvc.sharing.purposes import add_purpose
+from trustsvc.settings import load_settings
+from trustsvc.departments.registry import add_department
+from trustsvc.codes.identifiers import credit_code_check_character
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import initialise_home, open_services

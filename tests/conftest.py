@@ -26,9 +26,9 @@ from sqlalchemy import create_engine, text
 from trustsvc.api.app import create_app
 from trustsvc.api.server import uvicorn_options
 from trustsvc.clock import FixedClock
-from trustsvc.config import Settings
 from trustsvc.licenses.service import LicenseService
 from trustsvc.services import Services, initialise_home, open_services
+from trustsvc.settings import Settings
 
 POSTGRES_URL_VARIABLE = "TRUSTSVC_TEST_POSTGRES_URL"
 
@@ -172,7 +172,7 @@ def live_server(services: Services, port: int) -> Iterator[LiveServer]:
 def licenses(services: Services) -> Iterator[LicenseService]:
     """The license service with two departments that can seal: A (region 330100) and B."""
     from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
-    from trustsvc.departments import add_department
+    from trustsvc.departments.registry import add_department
     from trustsvc.licenses.entitlement import set_entitlement
 
     add_department(services, "杭州市市场监督管理局", DEPARTMENT_A, "330100")

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from tests.helpers import DEPARTMENT_A
 from trustsvc.cli import cli
-from trustsvc.config import Settings
-from trustsvc.departments import get_department
+from trustsvc.departments.registry import get_department
 from trustsvc.licenses.service import LicenseService
+from trustsvc.settings import Settings
 
 
 def _run(settings: Settings, *args: str) -> tuple[int, str, str]:

@@ -10,13 +10,13 @@ from click.testing import CliRunner
 
 from tests.helpers import DEPARTMENT_A
 from trustsvc.cli import cli
-from trustsvc.config import Settings
-from trustsvc.departments import revoke_seal
-from trustsvc.keys.bundle import bundle_document, sign_bundle
-from trustsvc.keys.pki import TRUST_LIST, pki_directory
+from trustsvc.departments.registry import revoke_seal
 from trustsvc.licenses import service as license_service
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.pki.bundle import bundle_document, sign_bundle
+from trustsvc.pki.home import TRUST_LIST, pki_directory
+from trustsvc.settings import Settings
 
 
 def _run(settings: Settings, *args: str) -> tuple[int, str, str]:

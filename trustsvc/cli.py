@@ -19,7 +19,6 @@ from typing import Any, NoReturn
 import click
 from pydantic import ValidationError
 
-from trustsvc.config import KeyAlgorithm, Settings, load_settings
 from trustsvc.errors import (
     ConfigurationError,
     ConflictError,
@@ -28,6 +27,7 @@ from trustsvc.errors import (
     NotFoundError,
     TrustServiceError,
 )
+from trustsvc.settings import KeyAlgorithm, Settings, load_settings
 
 EXIT_FAILURE = 1
 EXIT_INVALID_INPUT = 65
@@ -71,7 +71,7 @@ def _settings(ctx: click.Context, *, from_home: bool = True) -> Settings:
     settings = load_settings(**overrides)
     if not from_home:
         return settings
-    from trustsvc.keys.pki import with_certified_base_url
+    from trustsvc.pki.home import with_certified_base_url
 
     return with_certified_base_url(settings)
 
@@ -153,9 +153,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Run the HTTP service (initialises a fresh home with development defaults)."""
     import uvicorn
 
-    from trustsvc.config import development_base_url
-    from trustsvc.keys.pki import public_url_mismatch
+    from trustsvc.pki.home import public_url_mismatch
     from trustsvc.services import initialise_home, is_initialised, open_services
+    from trustsvc.settings import development_base_url
 
     settings = _settings(ctx, from_home=False)
     # Production needs the public URL set; checked before one is derived below.
@@ -227,7 +227,7 @@ _actor_option = click.option(
 
 
 def _operator(actor: str | None) -> Any:
-    from trustsvc.ledger.operators import Operator
+    from trustsvc.audit.operators import Operator
 
     return Operator.local(actor)
 
@@ -265,7 +265,7 @@ def client_add(
     actor: str | None,
 ) -> None:
     """Make an API client and print its key (once: it is stored only hashed)."""
-    from trustsvc.access.clients import add_client
+    from trustsvc.sharing.clients import add_client
 
     services = _open(ctx)
     try:
@@ -287,7 +287,7 @@ def client_add(
 @click.pass_context
 def client_list(ctx: click.Context) -> None:
     """List API clients and their active key ids (JSON; no secrets)."""
-    from trustsvc.access.clients import list_clients
+    from trustsvc.sharing.clients import list_clients
 
     services = _open(ctx)
     try:
@@ -302,7 +302,7 @@ def client_list(ctx: click.Context) -> None:
 @click.pass_context
 def client_revoke(ctx: click.Context, name: str, actor: str | None) -> None:
     """Revoke a client: every key of it is refused (within seconds on running nodes)."""
-    from trustsvc.access.clients import revoke_client
+    from trustsvc.sharing.clients import revoke_client
 
     services = _open(ctx)
     try:
@@ -326,7 +326,7 @@ def client_rotate(ctx: click.Context, name: str, grace_hours: float, actor: str 
     """Give a client a new key; print it once."""
     from datetime import timedelta
 
-    from trustsvc.access.clients import get_client, rotate_key
+    from trustsvc.sharing.clients import get_client, rotate_key
 
     services = _open(ctx)
     try:
@@ -368,7 +368,7 @@ def department_add(
     actor: str | None,
 ) -> None:
     """Register a department and issue its seal certificate."""
-    from trustsvc.departments import add_department
+    from trustsvc.departments.registry import add_department
 
     services = _open(ctx)
     try:
@@ -391,7 +391,7 @@ def department_add(
 @click.pass_context
 def department_list(ctx: click.Context) -> None:
     """List departments with their seal certificates (JSON)."""
-    from trustsvc.departments import list_departments
+    from trustsvc.departments.registry import list_departments
 
     services = _open(ctx)
     try:
@@ -435,7 +435,7 @@ def department_revoke_seal(
     actor: str | None,
 ) -> None:
     """Revoke a department's seal certificate (shows in CRL and OCSP)."""
-    from trustsvc.departments import revoke_seal
+    from trustsvc.departments.registry import revoke_seal
 
     services = _open(ctx)
     try:
@@ -465,7 +465,7 @@ def _moment(text: str, zone: tzinfo, option: str) -> datetime:
 @click.pass_context
 def department_new_seal(ctx: click.Context, code: str, actor: str | None) -> None:
     """Issue a new seal certificate for a department."""
-    from trustsvc.departments import new_seal
+    from trustsvc.departments.registry import new_seal
 
     services = _open(ctx)
     try:
@@ -495,7 +495,7 @@ def department_import_seal(
     ctx: click.Context, code: str, p12_path: Path, password_env: str, actor: str | None
 ) -> None:
     """Import a seal certificate and key issued by an outside CA."""
-    from trustsvc.departments import import_seal
+    from trustsvc.departments.registry import import_seal
 
     password = os.environ.get(password_env)
     if password is None and sys.stdin.isatty():
@@ -522,7 +522,7 @@ def department_import_seal(
 @click.pass_context
 def department_set_kind(ctx: click.Context, code: str, kind: str | None, actor: str | None) -> None:
     """Set the department's kind, which license types' issuer rules name."""
-    from trustsvc.departments import set_kind
+    from trustsvc.departments.registry import set_kind
 
     services = _open(ctx)
     try:
@@ -586,7 +586,7 @@ def purpose_add(
     ctx: click.Context, name: str, type_keys: tuple[str, ...], actor: str | None
 ) -> None:
     """Add a purpose and the license types it may see."""
-    from trustsvc.access.purposes import add_purpose
+    from trustsvc.sharing.purposes import add_purpose
 
     services = _open(ctx)
     try:
@@ -599,7 +599,7 @@ def purpose_add(
 @click.pass_context
 def purpose_list(ctx: click.Context) -> None:
     """List the catalogue (JSON); ``migrated`` entries came from old clients: review them."""
-    from trustsvc.access.purposes import list_purposes
+    from trustsvc.sharing.purposes import list_purposes
 
     services = _open(ctx)
     try:
@@ -614,7 +614,7 @@ def purpose_list(ctx: click.Context) -> None:
 @click.pass_context
 def purpose_remove(ctx: click.Context, name: str, actor: str | None) -> None:
     """Remove a purpose that no active client may state."""
-    from trustsvc.access.purposes import remove_purpose
+    from trustsvc.sharing.purposes import remove_purpose
 
     services = _open(ctx)
     try:
@@ -1048,7 +1048,7 @@ def trust() -> None:
 @click.pass_context
 def trust_add(ctx: click.Context, file: Path, actor: str | None) -> None:
     """Trust a root CA certificate (PEM or DER) besides the service's own."""
-    from trustsvc.keys.trust import add_trust_anchor
+    from trustsvc.pki.trust import add_trust_anchor
 
     services = _open(ctx)
     try:
@@ -1082,7 +1082,7 @@ def operator_record(
     ctx: click.Context, action: str | None, actor: str | None, limit: int, before: int | None
 ) -> None:
     """Who changed clients, departments, seals and the trust list: JSON, newest first."""
-    from trustsvc.ledger.operators import OperatorAction, operator_events
+    from trustsvc.audit.operators import OperatorAction, operator_events
 
     services = _open(ctx)
     try:
@@ -1103,7 +1103,7 @@ def operator_record(
 @click.pass_context
 def trust_list(ctx: click.Context) -> None:
     """The roots added to the trust list (the service's own root is always trusted)."""
-    from trustsvc.keys.trust import trust_anchors
+    from trustsvc.pki.trust import trust_anchors
 
     services = _open(ctx)
     try:
@@ -1346,7 +1346,7 @@ def report_seal_revoke(ctx: click.Context, reason: str, actor: str | None) -> No
 
 def _trust_bundle(services: Any, path: Path) -> Any:
     """The bundle in ``path``, its signature checked against the home's root, or one error line."""
-    from trustsvc.keys.bundle import MAX_BUNDLE_BYTES, read_bundle
+    from trustsvc.pki.bundle import MAX_BUNDLE_BYTES, read_bundle
 
     try:
         if path.stat().st_size > MAX_BUNDLE_BYTES:
@@ -1385,7 +1385,7 @@ def trust_bundle_signer(ctx: click.Context) -> None:
     """Give a home made before the trust bundle its signer (new homes have one)."""
     from trustsvc.clock import SystemClock
     from trustsvc.db import open_database
-    from trustsvc.keys.pki import add_trust_list_signer
+    from trustsvc.pki.home import add_trust_list_signer
 
     settings = _settings(ctx)
     database = open_database(settings.resolved_database_url)

@@ -27,21 +27,21 @@ from tests.api.conftest import Api
 from tests.conftest import free_port
 from tests.helpers import DEPARTMENT_A
 from tests.test_cli import assert_one_line_error, run
-from trustsvc import storage
 from trustsvc.clock import FixedClock
-from trustsvc.config import DocumentStoreKind
 from trustsvc.db.models import LicenseRecord, StoredDocument
+from trustsvc.documents import store as storage
+from trustsvc.documents.store import DatabaseDocumentStore, FolderDocumentStore
 from trustsvc.errors import (
     DocumentStoreFullError,
     DocumentStoreUnavailableError,
     TimestampUnavailableError,
 )
-from trustsvc.keys.tsa import ExternalTimeStamper
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.sweep import sweep_documents
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.pki.tsa import ExternalTimeStamper
 from trustsvc.services import Services
-from trustsvc.storage import DatabaseDocumentStore, FolderDocumentStore
+from trustsvc.settings import DocumentStoreKind
 
 
 def _request(licenses: LicenseService, key: str | None = None, **changes: Any) -> IssueRequest:

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from tests.api.conftest import CITIZEN_ID, Api
 from trustsvc.api.errors import PROBLEM_JSON
-from trustsvc.config import Settings
+from trustsvc.settings import Settings
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, credit_code
 from tests.licenses.pdf_checks import read_qr_codes
+from trustsvc.audit.operators import operator_events
 from trustsvc.clock import FixedClock
+from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.db.models import LicenseRecord
-from trustsvc.departments import active_seal, add_department, set_kind
+from trustsvc.departments.registry import active_seal, add_department, set_kind
 from trustsvc.errors import ConfigurationError, InvalidInputError, TypeNotEntitledError
-from trustsvc.ledger.operators import operator_events
 from trustsvc.licenses.entitlement import set_entitlement
-from trustsvc.licenses.identifiers import LicenseIdentifier
 from trustsvc.licenses.issuers import (
     Decision,
     DepartmentKind,

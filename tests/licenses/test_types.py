@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from trustsvc.codes.identifiers import validate_license_type_code
 from trustsvc.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -16,7 +17,6 @@ from trustsvc.errors import (
 )
 from trustsvc.licenses import types as license_types
 from trustsvc.licenses.holders import HolderIdType
-from trustsvc.licenses.identifiers import validate_license_type_code
 from trustsvc.licenses.types import (
     FieldKind,
     LayoutStyle,

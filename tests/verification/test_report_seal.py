@@ -268,7 +268,7 @@ def _sha256() -> object:
     ],
 )
 def test_lines_break_only_where_allowed(text: str, width: float, expected: list[str]) -> None:
-    from trustsvc.licenses.linebreak import break_lines
+    from trustsvc.documents.linebreak import break_lines
 
     def measure(value: str) -> float:
         return float(len(value))
@@ -329,7 +329,7 @@ def test_verify_report_writes_a_sealed_report_from_the_command_line(tmp_path: Pa
 def test_broken_lines_keep_every_character_and_fit() -> None:
     import random
 
-    from trustsvc.licenses.linebreak import break_lines, units
+    from trustsvc.documents.linebreak import break_lines, units
 
     def measure(value: str) -> float:
         return sum(1.0 if ord(ch) > 0x2E80 else 0.5 for ch in value)

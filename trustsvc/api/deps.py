@@ -11,17 +11,17 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import HTTPBearer
 
-from trustsvc.access.clients import Authenticator, Client
-from trustsvc.access.refusals import RefusalBudget
 from trustsvc.api.observability import Metrics
 from trustsvc.api.ratelimit import RateLimiter, address_key
+from trustsvc.audit.access_record import AccessLog
 from trustsvc.db.models import ClientRole
 from trustsvc.errors import AuthenticationError, ForbiddenError
-from trustsvc.keys.bundle import TrustBundles
-from trustsvc.ledger.access import AccessLog
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.service import LicenseService
+from trustsvc.pki.bundle import TrustBundles
 from trustsvc.services import Services
+from trustsvc.sharing.clients import Authenticator, Client
+from trustsvc.sharing.refusals import RefusalBudget
 from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.verifier import REBUILD_AFTER_SECONDS, Verifier
 

@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from trustsvc.config import Settings
 from trustsvc.errors import DuplicateLicenseError, InvalidInputError, TrustServiceError
+from trustsvc.settings import Settings
 from trustsvc.strictjson import parse_json
 from trustsvc.text import is_encodable
 

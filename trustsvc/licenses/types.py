@@ -96,6 +96,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TypeVar
 
+from trustsvc.codes.identifiers import validate_credit_code, validate_license_type_code
 from trustsvc.errors import (
     ConfigurationError,
     InvalidIdentifierError,
@@ -104,7 +105,6 @@ from trustsvc.errors import (
     NotFoundError,
 )
 from trustsvc.licenses.holders import HolderIdType, parse_holder_id_type, validate_holder_id
-from trustsvc.licenses.identifiers import validate_credit_code, validate_license_type_code
 from trustsvc.licenses.issuers import IssuerRule, parse_kind, validate_region_prefix
 from trustsvc.text import check_encodable, clean_name
 

@@ -35,16 +35,16 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from trustsvc.audit.operators import Operator, OperatorAction, record_operation
 from trustsvc.db.models import REPORT_SEAL_PURPOSE, CertificateRecord, CertificateRole
-from trustsvc.departments import SealInfo
+from trustsvc.departments.registry import SealInfo
+from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
 from trustsvc.errors import NotFoundError
-from trustsvc.keys import ca
-from trustsvc.keys.certificates import new_record
-from trustsvc.keys.pki import publish_seal_certificate
-from trustsvc.keys.revocation import parse_reason
-from trustsvc.keys.tsa import make_timestamper
-from trustsvc.ledger.operators import Operator, OperatorAction, record_operation
-from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
+from trustsvc.pki import ca
+from trustsvc.pki.certificates import new_record
+from trustsvc.pki.home import publish_seal_certificate
+from trustsvc.pki.revocation import parse_reason
+from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.appearance import render_stamp_pdf
 from trustsvc.seals.sealer import Sealer, SealMaterial, SealProfile
 from trustsvc.services import Services

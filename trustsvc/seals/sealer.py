@@ -69,7 +69,7 @@ from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from trustsvc.errors import SealUnavailableError, TrustServiceError
-from trustsvc.keys.store import SigningKey
+from trustsvc.pki.keystore import SigningKey
 from trustsvc.seals.cms import SealCmsTemplate
 
 SEAL_FIELD = "Seal"

@@ -27,13 +27,13 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from reportlab.lib.pagesizes import A4
 
-from trustsvc.keys.ca import ORGANISATION_ID_PREFIX
-from trustsvc.licenses.fonts import font_runs, text_width
+from trustsvc.documents.fonts import font_runs, text_width
+from trustsvc.documents.linebreak import break_lines
+from trustsvc.documents.pdfpage import DocumentInfo, PdfPage, number
+from trustsvc.documents.render import PRODUCER, SEAL_DIAMETER, chinese_date
 from trustsvc.licenses.library import EffectiveStatus, RevocationKind
-from trustsvc.licenses.linebreak import break_lines
-from trustsvc.licenses.pdfpage import DocumentInfo, PdfPage, number
-from trustsvc.licenses.render import PRODUCER, SEAL_DIAMETER, chinese_date
 from trustsvc.licenses.types import load_types
+from trustsvc.pki.ca import ORGANISATION_ID_PREFIX
 from trustsvc.verification.report import VERDICT_TEXT, VerificationReport
 
 _WIDTH, _HEIGHT = A4

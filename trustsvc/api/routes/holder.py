@@ -18,15 +18,6 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from trustsvc.access.clients import Client
-from trustsvc.access.holders import (
-    Holder,
-    access_record,
-    licenses_of,
-    own_license,
-    present_own,
-    verifiers_to_name,
-)
 from trustsvc.api.browser import CSRF_FIELD, check_csrf, csrf_field, csrf_token
 from trustsvc.api.deps import StateDep, pdf_download, read_bounded_body
 from trustsvc.api.errors import problem_responses
@@ -41,14 +32,23 @@ from trustsvc.api.schemas import (
     PresentationOut,
     VerifierOut,
 )
-from trustsvc.ledger.access import (
+from trustsvc.audit.access_record import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     AccessEntry,
     AccessPage,
     Section,
 )
+from trustsvc.holders.portal import (
+    Holder,
+    access_record,
+    licenses_of,
+    own_license,
+    present_own,
+    verifiers_to_name,
+)
 from trustsvc.licenses.service import LicenseService, LicenseView
+from trustsvc.sharing.clients import Client
 from trustsvc.verification.presentation import PresentationCode
 
 router = APIRouter(tags=["holders"], responses=problem_responses(400, 401, 403, 404, 409, 422))

@@ -16,13 +16,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from trustsvc.access.clients import Client
-from trustsvc.access.refusals import LIMIT_REACHED
 from trustsvc.api.deps import ApiState, StateDep, VerifierDep, read_bounded_body, state_of
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import VerificationOut, json_response
+from trustsvc.audit.access_record import Access, AccessAction, Outcome
 from trustsvc.errors import InvalidInputError, RateLimitedError
-from trustsvc.ledger.access import Access, AccessAction, Outcome
+from trustsvc.sharing.clients import Client
+from trustsvc.sharing.refusals import LIMIT_REACHED
 from trustsvc.verification import reasons as R
 from trustsvc.verification.presentation import Checker
 from trustsvc.verification.report import VerificationReport
