@@ -128,8 +128,8 @@ def init(ctx: click.Context, algorithm: str | None) -> None:
 
 def _make_report_seal(settings: Any) -> None:
     """The verification-report seal of a new home (an older home gets it on first use)."""
-    from trustsvc.seals.report_seal import report_seal
     from trustsvc.services import open_services
+    from trustsvc.verification.report_seal import report_seal
 
     services = open_services(settings)
     try:
@@ -1209,7 +1209,7 @@ def _refuse_offline_report(offline: bool, report_path: Path | None) -> None:
 
 def _write_printout(services: Any, report: Any, path: Path) -> None:
     """The report as a PDF sealed with the service's verification-report seal."""
-    from trustsvc.seals.report_seal import ReportSealer
+    from trustsvc.verification.report_seal import ReportSealer
 
     path.write_bytes(ReportSealer(services).seal(report))
 
@@ -1315,7 +1315,7 @@ def report_seal_group() -> None:
 @click.pass_context
 def report_seal_show(ctx: click.Context) -> None:
     """Every report seal certificate, oldest first (one is made at init or first use)."""
-    from trustsvc.seals.report_seal import report_seals
+    from trustsvc.verification.report_seal import report_seals
 
     services = _open(ctx)
     try:
@@ -1335,7 +1335,7 @@ def report_seal_show(ctx: click.Context) -> None:
 @click.pass_context
 def report_seal_revoke(ctx: click.Context, reason: str, actor: str | None) -> None:
     """Revoke the report seal (CRL and OCSP); the next report is sealed with a new one."""
-    from trustsvc.seals.report_seal import revoke_report_seal
+    from trustsvc.verification.report_seal import revoke_report_seal
 
     services = _open(ctx)
     try:

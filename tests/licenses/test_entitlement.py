@@ -15,17 +15,11 @@ from trustsvc.audit.operators import operator_events
 from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.db.models import LicenseRecord
+from trustsvc.departments.kinds import DepartmentKind, kind_from_name
 from trustsvc.departments.registry import active_seal, add_department, set_kind
 from trustsvc.errors import ConfigurationError, InvalidInputError, TypeNotEntitledError
 from trustsvc.licenses.entitlement import set_entitlement
-from trustsvc.licenses.issuers import (
-    Decision,
-    DepartmentKind,
-    Issuer,
-    IssuerRule,
-    is_entitled,
-    kind_from_name,
-)
+from trustsvc.licenses.issuers import Decision, Issuer, IssuerRule, is_entitled
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
 from trustsvc.services import Services

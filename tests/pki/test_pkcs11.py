@@ -141,7 +141,7 @@ def test_a_wrong_pin_is_a_clear_error(hsm_services: Services, softhsm: SoftHsm) 
 def test_the_report_seal_key_is_made_on_the_token_and_seals_reports(
     hsm_services: Services,
 ) -> None:
-    from trustsvc.seals.report_seal import ReportSealer, report_seal
+    from trustsvc.verification.report_seal import ReportSealer, report_seal
 
     seal = report_seal(hsm_services)
     assert not (hsm_services.settings.home / "keys").exists()

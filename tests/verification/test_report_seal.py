@@ -30,15 +30,15 @@ from trustsvc.errors import NotFoundError
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.seals.report_seal import (
+from trustsvc.services import Services
+from trustsvc.verification.report import Verdict, VerificationReport
+from trustsvc.verification.report_seal import (
     REPORT_SEAL_CAPTION,
     ReportSealer,
     report_seal,
     report_seals,
     revoke_report_seal,
 )
-from trustsvc.services import Services
-from trustsvc.verification.report import Verdict, VerificationReport
 from trustsvc.verification.verifier import Verifier
 
 

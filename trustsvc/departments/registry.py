@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from trustsvc.audit.operators import Operator, OperatorAction, record_operation
 from trustsvc.codes.identifiers import validate_credit_code
 from trustsvc.db.models import CertificateRecord, CertificateRole, Department
+from trustsvc.departments.kinds import kind_from_name, parse_kind
 from trustsvc.documents.fonts import char_widths, find_cjk_font, load_cjk_font
 from trustsvc.errors import (
     DuplicateDepartmentError,
@@ -32,7 +33,6 @@ from trustsvc.errors import (
     SealUnavailableError,
     UnsupportedCharacterError,
 )
-from trustsvc.licenses.issuers import kind_from_name, parse_kind
 from trustsvc.pki import ca
 from trustsvc.pki.certificates import fingerprint, new_record
 from trustsvc.pki.certificates import serial_hex as hex_serial

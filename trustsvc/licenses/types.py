@@ -97,6 +97,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from trustsvc.codes.identifiers import validate_credit_code, validate_license_type_code
+from trustsvc.departments.kinds import parse_kind
 from trustsvc.errors import (
     ConfigurationError,
     InvalidIdentifierError,
@@ -105,7 +106,7 @@ from trustsvc.errors import (
     NotFoundError,
 )
 from trustsvc.licenses.holders import HolderIdType, parse_holder_id_type, validate_holder_id
-from trustsvc.licenses.issuers import IssuerRule, parse_kind, validate_region_prefix
+from trustsvc.licenses.issuers import IssuerRule, validate_region_prefix
 from trustsvc.text import check_encodable, clean_name
 
 _T = TypeVar("_T")
