@@ -29,16 +29,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from trustsvc.db import Context
 from trustsvc.db.models import AccessEvent, LicenseRecord, VerificationEvent
 from trustsvc.db.prepared import PreparedStatement, driver_cursor
 from trustsvc.errors import InvalidInputError
-from trustsvc.services import Services
-from trustsvc.sharing.clients import Client
 
 
 class AccessAction(StrEnum):
@@ -91,7 +90,20 @@ class AccessEntry:
 
 
 #: Something that records an access before the caller answers (an ``AccessLog``).
-Recorder = Callable[[Client | None, Access], None]
+class Caller(Protocol):
+    """The API client a use is recorded under (``sharing.clients.Client`` is one)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def department_name(self) -> str | None: ...
+
+
+Recorder = Callable[[Caller | None, Access], None]
 
 
 _HOLDER_OF = select(LicenseRecord.holder_id_digest).where(
@@ -114,7 +126,7 @@ class AccessWriter:
         self._holder_of = PreparedStatement(_HOLDER_OF, engine)
         self._insert = PreparedStatement(insert(AccessEvent), engine, column_keys=_EVENT_COLUMNS)
 
-    def write(self, rows: Sequence[tuple[datetime, Client | None, Access]]) -> None:
+    def write(self, rows: Sequence[tuple[datetime, Caller | None, Access]]) -> None:
         """Insert the rows and commit, resolving the holders of the licenses they name."""
         with driver_cursor(self.engine, commit=True) as cursor:
             holders: dict[str, str | None] = {}
@@ -132,7 +144,7 @@ class AccessWriter:
 
 #: Who waits for a row: a thread (a concurrent future) or a coroutine (its loop and future).
 _Waiter = Future[None] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
-_Row = tuple[datetime, Client | None, Access, _Waiter]
+_Row = tuple[datetime, Caller | None, Access, _Waiter]
 
 
 class AccessLog:
@@ -151,7 +163,7 @@ class AccessLog:
     """
 
     def __init__(
-        self, services: Services, max_batch: int = 500, linger: float = 0.005, group: int = 4
+        self, services: Context, max_batch: int = 500, linger: float = 0.005, group: int = 4
     ) -> None:
         self.services = services
         self.max_batch = max_batch
@@ -167,24 +179,24 @@ class AccessLog:
         self._thread = threading.Thread(target=self._write, name="trustsvc-access-log", daemon=True)
         self._thread.start()
 
-    def __call__(self, client: Client | None, access: Access) -> None:
+    def __call__(self, client: Caller | None, access: Access) -> None:
         """Record, and return once the row is committed."""
         self.submit(client, access).result(timeout=60)
 
-    def submit(self, client: Client | None, access: Access) -> Future[None]:
+    def submit(self, client: Caller | None, access: Access) -> Future[None]:
         """Queue a row; the future completes when it is committed (or the commit failed)."""
         done: Future[None] = Future()
         self._queue(client, access, done)
         return done
 
-    async def record(self, client: Client | None, access: Access) -> None:
+    async def record(self, client: Caller | None, access: Access) -> None:
         """Record from a coroutine; returns once the row is committed."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         self._queue(client, access, (loop, done))
         await done
 
-    def _queue(self, client: Client | None, access: Access, waiter: _Waiter) -> None:
+    def _queue(self, client: Caller | None, access: Access, waiter: _Waiter) -> None:
         with self._condition:
             if self._closed:
                 raise RuntimeError("the access log is closed")
@@ -270,7 +282,7 @@ def _settle_on_loop(futures: list[asyncio.Future[None]], error: BaseException | 
 
 
 def _event(
-    at: datetime, client: Client | None, access: Access, digest: str | None
+    at: datetime, client: Caller | None, access: Access, digest: str | None
 ) -> dict[str, Any]:
     return {
         "at": at,
@@ -381,7 +393,7 @@ def _decode(cursor: str) -> tuple[Section, _Position]:
 
 
 def access_page(
-    services: Services,
+    services: Context,
     holder_id_digest: str,
     section: Section | None = None,
     cursor: str | None = None,
@@ -507,7 +519,7 @@ def _refusals(session: Session, digest: str, position: _Position, limit: int) ->
 
 
 def access_events(
-    services: Services, client_name: str | None = None, limit: int = 100, offset: int = 0
+    services: Context, client_name: str | None = None, limit: int = 100, offset: int = 0
 ) -> list[AccessEntry]:
     """The whole access record, newest first, for an auditor."""
     statement = select(AccessEvent).order_by(AccessEvent.id.desc()).limit(limit).offset(offset)

@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustsvc.db import Context
 from trustsvc.db.models import OperatorEvent
-from trustsvc.services import Services
 
 _MAX_TEXT = 200
 
@@ -102,7 +102,7 @@ def record_operation(
 
 
 def operator_events(
-    services: Services,
+    services: Context,
     *,
     limit: int = 100,
     before: int | None = None,

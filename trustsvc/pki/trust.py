@@ -13,10 +13,10 @@ from cryptography import x509
 from sqlalchemy import select
 
 from trustsvc.audit.operators import Operator, OperatorAction, record_operation
+from trustsvc.db import Context
 from trustsvc.db.models import CertificateRecord, CertificateRole
 from trustsvc.errors import ConflictError, InvalidInputError
 from trustsvc.pki.certificates import fingerprint, new_record
-from trustsvc.services import Services
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def _load(data: bytes) -> x509.Certificate:
 
 
 def add_trust_anchor(
-    services: Services, data: bytes, operator: Operator | None = None
+    services: Context, data: bytes, operator: Operator | None = None
 ) -> TrustAnchor:
     certificate = _load(data)
     try:
@@ -73,7 +73,7 @@ def add_trust_anchor(
     )
 
 
-def trust_anchors(services: Services) -> list[TrustAnchor]:
+def trust_anchors(services: Context) -> list[TrustAnchor]:
     with services.database.begin() as session:
         records = session.scalars(
             select(CertificateRecord).where(CertificateRecord.role == CertificateRole.TRUST_ANCHOR)
