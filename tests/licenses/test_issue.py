@@ -219,7 +219,7 @@ def test_bad_input_is_a_clear_error_and_stores_nothing(
 def test_the_issued_business_license_prints_the_holders_credit_code(
     licenses: LicenseService,
 ) -> None:
-    from tests.licenses.test_render import read_page
+    from tests.documents.test_render import read_page
 
     holder = enterprise_holder()
     result = _issue(licenses, **holder)
