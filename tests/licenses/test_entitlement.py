@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, credit_code
 from tests.licenses.pdf_checks import read_qr_codes
+from trustsvc.api.errors import http_status
 from trustsvc.audit.operators import operator_events
 from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier
@@ -59,7 +60,7 @@ def test_a_market_regulator_may_not_issue_a_real_estate_certificate(
 ) -> None:
     with pytest.raises(TypeNotEntitledError) as refused:
         _issue(plain, DEPARTMENT_A, "real-estate-certificate")
-    assert refused.value.code == "type-not-entitled" and refused.value.http_status == 403
+    assert refused.value.code == "type-not-entitled" and http_status(refused.value) == 403
     assert "杭州市市场监督管理局" in refused.value.message
     assert "natural-resources" in refused.value.message
     assert _licenses_recorded(plain.services) == 0

@@ -58,7 +58,6 @@ class TrustBundleUnavailableError(PkiError):
     """The home has no trust bundle signer yet."""
 
     code = "trust-bundle-unavailable"
-    http_status = 503
 
 
 class InvalidTrustBundleError(InvalidInputError):

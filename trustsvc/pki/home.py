@@ -26,6 +26,7 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from cryptography import x509
@@ -45,21 +46,40 @@ from trustsvc.pki.certificates import new_record, seal_key_id
 from trustsvc.pki.keystore import FileKeyStore, SealKeyStore, SigningKey
 from trustsvc.settings import Settings
 
+
+class PkiName(StrEnum):
+    """The service's own certificates and keys, by name: their file names under
+    ``pki/``, their URLs (/pki/certs/{name}, /pki/crl/{name}) and the ``issuer_ca``
+    of what they issue."""
+
+    ROOT = "root"
+    ISSUING = "issuing"
+    TSA = "tsa"
+    OCSP = "ocsp"
+    #: The trust bundle's signer, issued by the issuing CA (optional in homes made before it).
+    TRUST_LIST = "trust-list"
+
+
 #: The certificates the PKI publishes at /pki/certs/{name}.
-PUBLISHED = ("root", "issuing", "tsa", "ocsp")
+PUBLISHED = (PkiName.ROOT, PkiName.ISSUING, PkiName.TSA, PkiName.OCSP)
 #: The CAs whose CRLs are published at /pki/crl/{name}.
-CERTIFICATE_AUTHORITIES = ("root", "issuing")
-#: The trust bundle's signer, issued by the issuing CA (optional in homes made before it).
-TRUST_LIST = "trust-list"
+CERTIFICATE_AUTHORITIES = (PkiName.ROOT, PkiName.ISSUING)
+TRUST_LIST = PkiName.TRUST_LIST
 
 _ROLES = {
-    "root": CertificateRole.ROOT_CA,
-    "issuing": CertificateRole.ISSUING_CA,
-    "tsa": CertificateRole.TSA,
-    "ocsp": CertificateRole.OCSP,
-    TRUST_LIST: CertificateRole.TRUST_LIST,
+    PkiName.ROOT: CertificateRole.ROOT_CA,
+    PkiName.ISSUING: CertificateRole.ISSUING_CA,
+    PkiName.TSA: CertificateRole.TSA,
+    PkiName.OCSP: CertificateRole.OCSP,
+    PkiName.TRUST_LIST: CertificateRole.TRUST_LIST,
 }
-_ISSUER = {"root": None, "issuing": "root", "tsa": "root", "ocsp": "issuing", TRUST_LIST: "issuing"}
+_ISSUER = {
+    PkiName.ROOT: None,
+    PkiName.ISSUING: PkiName.ROOT,
+    PkiName.TSA: PkiName.ROOT,
+    PkiName.OCSP: PkiName.ISSUING,
+    PkiName.TRUST_LIST: PkiName.ISSUING,
+}
 
 
 def pki_directory(home: Path) -> Path:
@@ -88,19 +108,19 @@ class Pki:
 
     @property
     def root(self) -> x509.Certificate:
-        return self.certificates["root"]
+        return self.certificates[PkiName.ROOT]
 
     @property
     def issuing(self) -> x509.Certificate:
-        return self.certificates["issuing"]
+        return self.certificates[PkiName.ISSUING]
 
     @property
     def tsa(self) -> x509.Certificate:
-        return self.certificates["tsa"]
+        return self.certificates[PkiName.TSA]
 
     @property
     def ocsp(self) -> x509.Certificate:
-        return self.certificates["ocsp"]
+        return self.certificates[PkiName.OCSP]
 
     @property
     def trust_list(self) -> x509.Certificate | None:
@@ -132,14 +152,14 @@ def load_pki(settings: Settings) -> Pki:
         raise HomeNotInitialisedError(
             f"no PKI in home {settings.home}: run `trustsvc init` (or set TRUSTSVC_HOME)"
         )
-    certificates = {}
+    certificates: dict[str, x509.Certificate] = {}
     for name in PUBLISHED:
         try:
             pem = (directory / "certs" / f"{name}.pem").read_bytes()
             certificates[name] = x509.load_pem_x509_certificate(pem)
         except (OSError, ValueError) as exc:
             raise ConfigurationError(
-                f"PKI certificate {name!r} in {directory} is unreadable"
+                f"PKI certificate {name.value!r} in {directory} is unreadable"
             ) from exc
     signer = directory / "certs" / f"{TRUST_LIST}.pem"
     if signer.is_file():
@@ -157,17 +177,17 @@ def load_pki(settings: Settings) -> Pki:
     )
 
 
-def _build(settings: Settings, keys: FileKeyStore, clock: Clock) -> dict[str, x509.Certificate]:
+def _build(settings: Settings, keys: FileKeyStore, clock: Clock) -> dict[PkiName, x509.Certificate]:
     now = clock.now()
     urls = ca.PkiUrls(settings.pki_url_base)
     organisation = settings.organisation_name
     algorithm = settings.key_algorithm
     policy = settings.certificate_policy
-    root_key = keys.create("root", algorithm)
+    root_key = keys.create(PkiName.ROOT, algorithm)
     root = ca.build_root_ca(
         root_key, ca.service_name(organisation, f"{organisation} Root CA"), now, policy
     )
-    issuing_key = keys.create("issuing", algorithm)
+    issuing_key = keys.create(PkiName.ISSUING, algorithm)
     issuing = ca.build_issuing_ca(
         issuing_key,
         ca.service_name(organisation, f"{organisation} Seal Issuing CA"),
@@ -178,7 +198,7 @@ def _build(settings: Settings, keys: FileKeyStore, clock: Clock) -> dict[str, x5
         policy,
     )
     tsa = ca.build_tsa_certificate(
-        keys.create("tsa", algorithm),
+        keys.create(PkiName.TSA, algorithm),
         ca.service_name(organisation, f"{organisation} Timestamp Authority"),
         root,
         root_key,
@@ -187,7 +207,7 @@ def _build(settings: Settings, keys: FileKeyStore, clock: Clock) -> dict[str, x5
         policy,
     )
     ocsp = ca.build_ocsp_certificate(
-        keys.create("ocsp", algorithm),
+        keys.create(PkiName.OCSP, algorithm),
         ca.service_name(organisation, f"{organisation} OCSP Responder"),
         issuing,
         issuing_key,
@@ -197,7 +217,13 @@ def _build(settings: Settings, keys: FileKeyStore, clock: Clock) -> dict[str, x5
         lifetime=timedelta(hours=settings.ocsp_responder_lifetime_hours),
     )
     trust_list = _trust_list_certificate(settings, keys, issuing, issuing_key, now)
-    return {"root": root, "issuing": issuing, "tsa": tsa, "ocsp": ocsp, TRUST_LIST: trust_list}
+    return {
+        PkiName.ROOT: root,
+        PkiName.ISSUING: issuing,
+        PkiName.TSA: tsa,
+        PkiName.OCSP: ocsp,
+        PkiName.TRUST_LIST: trust_list,
+    }
 
 
 def _trust_list_certificate(
@@ -230,14 +256,14 @@ def add_trust_list_signer(settings: Settings, database: Database, clock: Clock) 
     keys = pki.keys
     try:
         certificate = _trust_list_certificate(
-            settings, keys, pki.issuing, pki.key("issuing"), clock.now()
+            settings, keys, pki.issuing, pki.key(PkiName.ISSUING), clock.now()
         )
         with database.begin() as session:
             session.add(
                 new_record(
                     certificate,
                     CertificateRole.TRUST_LIST,
-                    "issuing",
+                    PkiName.ISSUING,
                     clock.now(),
                     key_id=TRUST_LIST,
                 )

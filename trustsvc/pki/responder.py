@@ -25,7 +25,7 @@ from trustsvc.db import Database
 from trustsvc.db.models import CertificateRole
 from trustsvc.pki import ca
 from trustsvc.pki.certificates import new_record
-from trustsvc.pki.home import Pki
+from trustsvc.pki.home import Pki, PkiName
 from trustsvc.pki.keystore import SigningKey, generate_private_key
 from trustsvc.settings import KeyAlgorithm
 
@@ -63,7 +63,7 @@ class OcspResponder:
         with self._lock:
             if self._current is None:
                 # The home's responder, made at init, serves while it is fresh.
-                self._current = (self.pki.ocsp, self.pki.key("ocsp"))
+                self._current = (self.pki.ocsp, self.pki.key(PkiName.OCSP))
             if self._due(self._current[0], now):
                 self._current = self._renew(now)
             return self._current
@@ -82,12 +82,12 @@ class OcspResponder:
             key,
             self.pki.ocsp.subject,
             self.pki.issuing,
-            self.pki.key("issuing"),
+            self.pki.key(PkiName.ISSUING),
             now,
             urls=self.pki.urls,
             policy=self.pki.policy,
             lifetime=self.lifetime,
         )
         with self.database.begin() as session:
-            session.add(new_record(certificate, CertificateRole.OCSP, "issuing", now))
+            session.add(new_record(certificate, CertificateRole.OCSP, PkiName.ISSUING, now))
         return certificate, key

@@ -33,7 +33,7 @@ from trustsvc.db import Database
 from trustsvc.db.models import CertificateRecord, CrlRecord
 from trustsvc.errors import InvalidInputError, NotFoundError
 from trustsvc.pki.certificates import find_issued
-from trustsvc.pki.home import CERTIFICATE_AUTHORITIES, Pki
+from trustsvc.pki.home import CERTIFICATE_AUTHORITIES, Pki, PkiName
 from trustsvc.pki.keystore import SigningKey
 from trustsvc.pki.responder import OcspResponder
 
@@ -200,7 +200,7 @@ class RevocationService:
             # We answer for the issuing CA only; the root's subjects are covered by its CRL.
             return _error(ocsp.OCSPResponseStatus.UNAUTHORIZED)
         with self.database.begin() as session:
-            record = find_issued(session, "issuing", serial_number)
+            record = find_issued(session, PkiName.ISSUING, serial_number)
             revoked_at = record.revoked_at if record else None
             reason_name = record.revocation_reason if record else None
             invalidity_date = record.invalidity_date if record and revoked_at else None

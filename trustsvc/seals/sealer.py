@@ -84,14 +84,12 @@ _REVOCATION_REFRESH_SECONDS = 15 * 60
 
 class SealingError(TrustServiceError):
     code = "sealing-failed"
-    http_status = 500
 
 
 class SealNotInStandingError(SealingError, SealUnavailableError):
     """The seal certificate's own OCSP answer is not "good": revoked since it was chosen."""
 
     code = "seal-unavailable"
-    http_status = 409
 
 
 def _integer_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
