@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from tests.api.conftest import Api
+from tests.cli.running import assert_one_line_error, run
 from tests.conftest import free_port
 from tests.helpers import DEPARTMENT_A
-from tests.test_cli import assert_one_line_error, run
 from trustsvc.api.errors import http_status
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import LicenseRecord, StoredDocument

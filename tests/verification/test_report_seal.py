@@ -277,7 +277,7 @@ def test_lines_break_only_where_allowed(text: str, width: float, expected: list[
 
 
 def test_verify_report_writes_a_sealed_report_from_the_command_line(tmp_path: Path) -> None:
-    from tests.test_cli import run
+    from tests.cli.running import run
 
     home = tmp_path / "home"
     init = run(home, "init", env={"TRUSTSVC_ORGANISATION_CREDIT_CODE": DEPARTMENT_A})

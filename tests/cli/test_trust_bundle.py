@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from tests.cli.running import invoke
 from tests.helpers import DEPARTMENT_A
-from trustsvc.cli import cli
 from trustsvc.departments.registry import revoke_seal
 from trustsvc.licenses import service as license_service
 from trustsvc.licenses.service import IssueRequest, LicenseService
@@ -17,18 +16,6 @@ from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.bundle import bundle_document, sign_bundle
 from trustsvc.pki.home import TRUST_LIST, pki_directory
 from trustsvc.settings import Settings
-
-
-def _run(settings: Settings, *args: str) -> tuple[int, str, str]:
-    environment = {
-        "TRUSTSVC_KEY_PASSPHRASE": settings.key_passphrase.get_secret_value(),
-        "TRUSTSVC_DATABASE_URL": settings.database_url or "",
-        "TRUSTSVC_PUBLIC_BASE_URL": settings.public_base_url,
-    }
-    result = CliRunner().invoke(
-        cli, ["--home", str(settings.home), *args], env=environment, catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
 
 
 def _printed_token(licenses: LicenseService, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -63,7 +50,7 @@ def test_an_offline_check_takes_the_seal_status_from_a_trust_bundle(
 ) -> None:
     token = _printed_token(licenses, monkeypatch)
     current = _bundle(licenses, tmp_path / "current.p7m")
-    code, out, err = _run(
+    code, out, err = invoke(
         settings, "verify-token", token, "--offline", "--trust-bundle", str(current), "--json"
     )
     assert code == 3, err  # valid_offline: the seal holds; the library was not asked
@@ -71,14 +58,14 @@ def test_an_offline_check_takes_the_seal_status_from_a_trust_bundle(
     assert "trust bundle version" in err
     revoke_seal(licenses.services, DEPARTMENT_A, "key_compromise")
     later = _bundle(licenses, tmp_path / "later.p7m")
-    code, out, err = _run(
+    code, out, err = invoke(
         settings, "verify-token", token, "--offline", "--trust-bundle", str(later), "--json"
     )
     assert code == 1, err
     codes = [reason["code"] for reason in json.loads(out)["reasons"]]
     assert "token_seal_revoked" in codes
     # The older bundle does not know of the revocation: what it says is what counts offline.
-    code, _out, err = _run(
+    code, _out, err = invoke(
         settings, "verify-token", token, "--offline", "--trust-bundle", str(current)
     )
     assert code == 3, err
@@ -98,7 +85,7 @@ def test_a_bad_bundle_or_an_online_check_with_one_is_one_line(
         ["--offline", "--trust-bundle", str(tampered)],
         ["--trust-bundle", str(bundle)],
     ):
-        code, _out, err = _run(settings, "verify-token", token, *arguments)
+        code, _out, err = invoke(settings, "verify-token", token, *arguments)
         assert code == 65, err
         assert err.startswith("trustsvc: error: ") and len(err.strip().splitlines()) == 1
 
@@ -107,12 +94,12 @@ def test_trust_bundle_signer_adds_the_signer_to_an_older_home(settings: Settings
     from trustsvc.services import initialise_home
 
     initialise_home(settings)
-    code, _out, err = _run(settings, "trust-bundle-signer")
+    code, _out, err = invoke(settings, "trust-bundle-signer")
     assert code != 0 and "already" in err
     # A home as issue 10 made it: no trust-list certificate or key.
     (pki_directory(settings.home) / "certs" / f"{TRUST_LIST}.pem").unlink()
     (pki_directory(settings.home) / "keys" / f"{TRUST_LIST}.key.pem").unlink()
-    code, out, err = _run(settings, "trust-bundle-signer")
+    code, out, err = invoke(settings, "trust-bundle-signer")
     assert code == 0, err
     assert "Trust Bundle Signer" in out
     assert (pki_directory(settings.home) / "certs" / f"{TRUST_LIST}.pem").is_file()

@@ -6,25 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
 
+from tests.cli.running import invoke
 from tests.helpers import DEPARTMENT_A
-from trustsvc.cli import cli
 from trustsvc.departments.registry import get_department
 from trustsvc.licenses.service import LicenseService
 from trustsvc.settings import Settings
-
-
-def _run(settings: Settings, *args: str) -> tuple[int, str, str]:
-    environment = {
-        "TRUSTSVC_KEY_PASSPHRASE": settings.key_passphrase.get_secret_value(),
-        "TRUSTSVC_DATABASE_URL": settings.database_url or "",
-        "TRUSTSVC_PUBLIC_BASE_URL": settings.public_base_url,
-    }
-    result = CliRunner().invoke(
-        cli, ["--home", str(settings.home), *args], env=environment, catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_revoke_seal_takes_an_invalidity_date(licenses: LicenseService, settings: Settings) -> None:
@@ -32,14 +19,18 @@ def test_revoke_seal_takes_an_invalidity_date(licenses: LicenseService, settings
     since = seal.not_before.astimezone(UTC)
     base = ["department", "revoke-seal", "--code", DEPARTMENT_A]
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    code, _out, err = _run(settings, *base, "--reason", "key_compromise", "--invalid-since", future)
+    code, _out, err = invoke(
+        settings, *base, "--reason", "key_compromise", "--invalid-since", future
+    )
     assert code == 65 and err.startswith("trustsvc: error: ") and "future" in err
     assert len(err.strip().splitlines()) == 1
-    code, _out, err = _run(settings, *base, "--reason", "key_compromise", "--invalid-since", "soon")
+    code, _out, err = invoke(
+        settings, *base, "--reason", "key_compromise", "--invalid-since", "soon"
+    )
     assert code == 65 and "ISO 8601" in err
-    code, _out, err = _run(settings, *base, "--invalid-since", since.isoformat())
+    code, _out, err = invoke(settings, *base, "--invalid-since", since.isoformat())
     assert code == 65 and "key_compromise" in err
-    code, out, err = _run(
+    code, out, err = invoke(
         settings, *base, "--reason", "key_compromise", "--invalid-since", since.isoformat()
     )
     assert code == 0, err
@@ -52,7 +43,7 @@ def test_revoke_seal_takes_an_invalidity_date(licenses: LicenseService, settings
 def test_a_time_without_offset_is_in_the_service_zone(written: str) -> None:
     from zoneinfo import ZoneInfo
 
-    from trustsvc.cli import _moment
+    from trustsvc.cli.options import parse_moment
 
-    moment = _moment(written, ZoneInfo("Asia/Shanghai"), "--invalid-since")
+    moment = parse_moment(written, ZoneInfo("Asia/Shanghai"), "--invalid-since")
     assert moment == datetime(2026, 11, 30, 0, 0, tzinfo=UTC)

@@ -6,17 +6,15 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.cli.running import TRUSTSVC, assert_one_line_error, run
 from tests.conftest import free_port
 from tests.helpers import DEPARTMENT_A
-
-TRUSTSVC = [sys.executable, "-m", "trustsvc"]
 
 COMMANDS = [
     [],
@@ -50,29 +48,6 @@ COMMANDS = [
     ["operator-record"],
     ["trust", "add"],
 ]
-
-
-def run(
-    home: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "TRUSTSVC_HOME": str(home),
-        "TRUSTSVC_KEY_PASSPHRASE": "cli test passphrase",
-        **(env or {}),
-    }
-    return subprocess.run(
-        [*TRUSTSVC, *args], env=environment, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, text: str) -> None:
-    assert result.returncode == code, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("trustsvc: error: ")
-    assert text in lines[0]
-    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "trustsvc")
