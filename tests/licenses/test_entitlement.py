@@ -30,7 +30,7 @@ from trustsvc.verification.verifier import Verifier
 
 #: 杭州市自然资源和规划局: the real-estate registration authority of the tests.
 DEPARTMENT_C = credit_code("11330100MB0000003")
-SHIPPED = Path(__file__).parents[2] / "trustsvc" / "licenses" / "types"
+SHIPPED = Path(__file__).parents[2] / "trustsvc" / "licenses" / "catalogue"
 
 
 @pytest.fixture
