@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.cli.running import TRUSTSVC, assert_one_line_error, run
 from tests.conftest import free_port
 from tests.helpers import DEPARTMENT_A
+from trustsvc.pki import ca
+from trustsvc.pki.keystore import generate_private_key
+from trustsvc.settings import KeyAlgorithm
 
 COMMANDS = [
     [],
@@ -124,6 +130,16 @@ def test_operator_actions_are_recorded_with_the_actor(tmp_path: Path) -> None:
     assert client_entry["actor"]  # the operating-system user
     only = run(home, "operator-record", "--action", "client_add", "--limit", "5")
     assert [e["target"] for e in json.loads(only.stdout)] == ["运维"]
+    # Trusting a root is an operator change like the others: its actor is the OS user too.
+    outside_root = ca.build_root_ca(
+        generate_private_key(KeyAlgorithm.EC_P256),
+        ca.service_name("省级电子认证中心", "Provincial Root CA"),
+        datetime.now(UTC),
+    )
+    (tmp_path / "root.pem").write_bytes(outside_root.public_bytes(Encoding.PEM))
+    assert run(home, "trust", "add", str(tmp_path / "root.pem")).returncode == 0
+    trusted = run(home, "operator-record", "--action", "trust_add", "--limit", "1")
+    assert [e["actor"] for e in json.loads(trusted.stdout)] == [getpass.getuser()]
 
 
 def test_missing_home_and_bad_settings_are_one_line(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from trustsvc.cli.options import EnumValues, operator, recorded_actor_option
+from trustsvc.cli.options import EnumValues, operator, operator_actor_option
 from trustsvc.cli.output import print_json
 from trustsvc.cli.runtime import opened, settings_of
 
@@ -24,9 +24,7 @@ def trust() -> None:
 
 @trust.command("add")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-# Unlike the other operator-record commands, its actor has always defaulted to
-# "operator" (it borrowed the license commands' option); kept so as not to change it.
-@recorded_actor_option
+@operator_actor_option
 @click.pass_context
 def trust_add(ctx: click.Context, file: Path, actor: str | None) -> None:
     """Trust a root CA certificate (PEM or DER) besides the service's own."""

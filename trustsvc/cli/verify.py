@@ -193,4 +193,7 @@ def _with_bundle(report: VerificationReport, token: str, bundle: TrustBundle) ->
         return report
     checked_at = report.checked_at
     assert checked_at is not None  # the verifier dates every report it makes
-    return conclude([*report.reasons, R.TOKEN_SEAL_REVOKED], report.facts, checked_at)
+    # Still an offline answer: the bundle says the seal is revoked, the library was not read.
+    return conclude(
+        [*report.reasons, R.TOKEN_SEAL_REVOKED], report.facts, checked_at, scope=report.scope
+    )
