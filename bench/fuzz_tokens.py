@@ -24,7 +24,7 @@ import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.verification import hostile_tokens as H
-from trustsvc.verification.tokens import InvalidTokenError, parse_token, peek_kind
+from trustsvc.tokens.cose import InvalidTokenError, parse_token, peek_kind
 
 BOUND = 0.05
 

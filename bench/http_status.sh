@@ -47,9 +47,9 @@ from trustsvc.sharing.purposes import add_purpose
 from trustsvc.settings import load_settings
 from trustsvc.departments.registry import add_department
 from trustsvc.codes.identifiers import credit_code_check_character
-from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.services import initialise_home, open_services
+from trustsvc.bootstrap import initialise_home, open_services
 
 work = Path(sys.argv[1])
 settings = load_settings()

@@ -38,13 +38,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from trustsvc.bootstrap import initialise_home, open_services
 from trustsvc.codes.identifiers import credit_code_check_character
 from trustsvc.departments.registry import add_department
 from trustsvc.licenses.batch import run_batch
-from trustsvc.licenses.service import LicenseService
+from trustsvc.licenses.issuing import LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.keystore import FileKeyStore
-from trustsvc.services import initialise_home, open_services
 from trustsvc.settings import Settings
 
 DEPARTMENT = "11330100MB0000001" + credit_code_check_character("11330100MB0000001")
@@ -196,8 +196,8 @@ def run_stages(settings: Settings, rows: int) -> dict[str, float]:
     """
     import statistics
 
-    import trustsvc.licenses.service as service_module
-    from trustsvc.licenses.service import IssueRequest
+    import trustsvc.licenses.issuing as service_module
+    from trustsvc.licenses.issuing import IssueRequest
 
     services = open_services(settings)
     licenses = LicenseService(services)

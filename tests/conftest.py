@@ -25,9 +25,9 @@ from sqlalchemy import create_engine, text
 
 from trustsvc.api.app import create_app
 from trustsvc.api.server import uvicorn_options
+from trustsvc.bootstrap import Services, initialise_home, open_services
 from trustsvc.clock import FixedClock
-from trustsvc.licenses.service import LicenseService
-from trustsvc.services import Services, initialise_home, open_services
+from trustsvc.licenses.issuing import LicenseService
 from trustsvc.settings import Settings
 
 POSTGRES_URL_VARIABLE = "TRUSTSVC_TEST_POSTGRES_URL"
@@ -36,6 +36,14 @@ POSTGRES_URL_VARIABLE = "TRUSTSVC_TEST_POSTGRES_URL"
 # ---- no hidden skips ----------------------------------------------------------
 
 _skipped: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # As every entry point does, once: no test sees one PDF reader or the other by order
+    # (tests/verification/test_hex_strings.py compares the two explicitly).
+    from trustsvc.verification import hex_strings
+
+    hex_strings.install()
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -36,7 +36,7 @@ from trustsvc.licenses.entitlement import set_entitlement
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.sharing.clients import Authenticator, add_client
-from trustsvc.verification.presentation import present
+from trustsvc.tokens.presentation import present
 
 CALLERS = ("none", "issuer_a", "issuer_b", "verifier", "admin", "holder")
 SESSION_COOKIE = "trustsvc_session"

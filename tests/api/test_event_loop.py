@@ -51,7 +51,7 @@ def test_status_and_token_reads_run_off_the_loop_on_postgresql_only(
     answer = api.http.get(f"/public/licenses/{identifier}/status")
     assert answer.status_code == 200 and answer.json()["status"] == "valid"
 
-    tokens = _watch(monkeypatch, "verify_token")
+    tokens = _watch(monkeypatch, "check_token")
     answer = api.http.get(
         f"/api/v1/verify/token/{token}",
         params={"purpose": PURPOSES[0]},

@@ -23,7 +23,7 @@ from tests.api.conftest import CITIZEN_ID
 from tests.api.oidc_provider import Fault, OpenIDProvider
 from tests.conftest import LiveServer, free_port
 from tests.helpers import DEPARTMENT_A
-from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.settings import Settings
 

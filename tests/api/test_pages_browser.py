@@ -27,7 +27,7 @@ from tests.api.conftest import CITIZEN_ID
 from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A
 from tests.licenses.pdf_checks import read_qr_codes
-from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 
 pytestmark = pytest.mark.browser

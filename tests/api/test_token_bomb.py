@@ -21,7 +21,7 @@ from tests.helpers import DEPARTMENT_A
 from tests.verification import hostile_tokens as H
 from trustsvc.departments.registry import active_seal
 from trustsvc.pki.certificates import seal_key_id
-from trustsvc.verification.tokens import sign_token
+from trustsvc.tokens.signing import sign_token
 
 
 def _bomb(api: Api) -> str:
@@ -33,7 +33,7 @@ def _bomb(api: Api) -> str:
 def _guard(token: str, tmp_path: Path) -> None:
     script = (
         "import sys\n"
-        "from trustsvc.verification.tokens import InvalidTokenError, peek_kind, parse_token\n"
+        "from trustsvc.tokens.cose import InvalidTokenError, peek_kind, parse_token\n"
         "assert peek_kind(sys.argv[1]) is None\n"
         "try:\n"
         "    parse_token(sys.argv[1])\n"

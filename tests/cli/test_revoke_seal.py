@@ -10,7 +10,7 @@ import pytest
 from tests.cli.running import invoke
 from tests.helpers import DEPARTMENT_A
 from trustsvc.departments.registry import get_department
-from trustsvc.licenses.service import LicenseService
+from trustsvc.licenses.issuing import LicenseService
 from trustsvc.settings import Settings
 
 

@@ -10,8 +10,8 @@ import pytest
 from tests.cli.running import invoke
 from tests.helpers import DEPARTMENT_A
 from trustsvc.departments.registry import revoke_seal
-from trustsvc.licenses import service as license_service
-from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses import issuing as license_service
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.bundle import bundle_document, sign_bundle
 from trustsvc.pki.home import TRUST_LIST, pki_directory
@@ -92,7 +92,7 @@ def test_a_bad_bundle_or_an_online_check_with_one_is_one_line(
 
 
 def test_trust_bundle_signer_adds_the_signer_to_an_older_home(settings: Settings) -> None:
-    from trustsvc.services import initialise_home
+    from trustsvc.bootstrap import initialise_home
 
     initialise_home(settings)
     code, _out, err = invoke(settings, "trust-bundle-signer")

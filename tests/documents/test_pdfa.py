@@ -14,7 +14,7 @@ from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
 from tests.licenses.pdf_checks import validate_offline
 from tests.pdfa_rules import violations
 from trustsvc.documents.pdfpage import srgb_profile
-from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.seals.sealer import SealProfile
 
@@ -183,9 +183,9 @@ def sealed_license(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
     from pydantic import SecretStr
 
+    from trustsvc.bootstrap import initialise_home, open_services
     from trustsvc.clock import FixedClock
     from trustsvc.departments.registry import add_department
-    from trustsvc.services import initialise_home, open_services
     from trustsvc.settings import Settings
 
     home = tmp_path_factory.mktemp("pdfa") / "home"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests.helpers import DEPARTMENT_A, credit_code
 from trustsvc.db.models import LicenseRecord
-from trustsvc.licenses.service import LicenseService
+from trustsvc.licenses.issuing import LicenseService
 from trustsvc.licenses.types import example_data, get_type
 
 ROWS = 16

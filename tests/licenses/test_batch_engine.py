@@ -23,7 +23,7 @@ from trustsvc.licenses.batch import (
     outcomes,
     row_idempotency_key,
 )
-from trustsvc.licenses.service import IssueRequest
+from trustsvc.licenses.issuing import IssueRequest
 
 
 @dataclass(frozen=True)

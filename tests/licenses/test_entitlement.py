@@ -13,6 +13,7 @@ from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, credit_code
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.api.errors import http_status
 from trustsvc.audit.operators import operator_events
+from trustsvc.bootstrap import Services
 from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.db.models import LicenseRecord
@@ -21,12 +22,11 @@ from trustsvc.departments.registry import active_seal, add_department, set_kind
 from trustsvc.errors import ConfigurationError, InvalidInputError, TypeNotEntitledError
 from trustsvc.licenses.entitlement import set_entitlement
 from trustsvc.licenses.issuers import Decision, Issuer, IssuerRule, is_entitled
-from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
-from trustsvc.services import Services
+from trustsvc.tokens.cose import parse_token
+from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import Verdict
-from trustsvc.verification.tokens import parse_token
-from trustsvc.verification.verifier import Verifier
 
 #: 杭州市自然资源和规划局: the real-estate registration authority of the tests.
 DEPARTMENT_C = credit_code("11330100MB0000003")
@@ -233,7 +233,7 @@ def test_a_seal_of_a_department_not_entitled_to_the_type_is_refused(
     plain: LicenseService,
 ) -> None:
     pdf, token = _forged(plain, DEPARTMENT_A, "real-estate-certificate")
-    verifier = Verifier(plain.services, allow_fetching=False)
+    verifier = build_verifier(plain.services, allow_fetching=False)
     report = verifier.verify_pdf(pdf)
     assert report.verdict is Verdict.UNTRUSTED_ISSUER
     assert "issuer_not_entitled" in [r.code for r in report.reasons]
@@ -256,7 +256,7 @@ def test_a_later_denial_leaves_licenses_sealed_before_it_valid(
     token = _token_of(pdf)
     clock.advance(timedelta(minutes=5))
     set_entitlement(plain.services, DEPARTMENT_A, "business-license", allowed=False)
-    verifier = Verifier(plain.services, allow_fetching=False)
+    verifier = build_verifier(plain.services, allow_fetching=False)
     assert verifier.verify_pdf(pdf).verdict is Verdict.VALID
     assert verifier.verify_token(token).verdict is Verdict.VALID
     # What the department seals after the denial is not entitled.
@@ -276,10 +276,12 @@ def test_a_library_license_of_a_type_its_issuer_was_never_entitled_to_is_refused
     identifier = _issue(plain, DEPARTMENT_A, "real-estate-certificate")
     with plain.services.database.begin() as session:
         session.query(TypeEntitlement).delete()
-    report = Verifier(plain.services, allow_fetching=False).verify_pdf(plain.document(identifier))
+    report = build_verifier(plain.services, allow_fetching=False).verify_pdf(
+        plain.document(identifier)
+    )
     assert report.verdict is Verdict.UNTRUSTED_ISSUER
     assert [r.code for r in report.reasons] == ["issuer_not_entitled"]
-    by_token = Verifier(plain.services).verify_token(_token_of(plain.document(identifier)))
+    by_token = build_verifier(plain.services).verify_token(_token_of(plain.document(identifier)))
     assert [r.code for r in by_token.reasons] == ["issuer_not_entitled"]
 
 
@@ -292,6 +294,6 @@ def test_a_license_issued_just_after_a_grant_verifies_though_its_timestamp_is_ro
     set_entitlement(plain.services, DEPARTMENT_A, "real-estate-certificate", allowed=True)
     identifier = _issue(plain, DEPARTMENT_A, "real-estate-certificate")
     pdf = plain.document(identifier)
-    verifier = Verifier(plain.services, allow_fetching=False)
+    verifier = build_verifier(plain.services, allow_fetching=False)
     assert verifier.verify_pdf(pdf).verdict is Verdict.VALID
     assert verifier.verify_token(_token_of(pdf)).verdict is Verdict.VALID

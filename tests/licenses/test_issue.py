@@ -25,10 +25,10 @@ from trustsvc.errors import (
     NotFoundError,
     SealUnavailableError,
 )
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action, LicenseQuery
-from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.verification.tokens import parse_token, signature_is_valid
+from trustsvc.tokens.cose import parse_token, signature_is_valid
 
 
 def _example(licenses: LicenseService, type_key: str = "business-license") -> dict[str, object]:

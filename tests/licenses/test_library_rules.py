@@ -27,8 +27,8 @@ from trustsvc.errors import (
 )
 from trustsvc.licenses import numbers
 from trustsvc.licenses.batch import run_batch
+from trustsvc.licenses.issuing import IssueRequest, IssueResult, LicenseService
 from trustsvc.licenses.library import Action
-from trustsvc.licenses.service import IssueRequest, IssueResult, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 
 BUSINESS = "business-license"

@@ -17,15 +17,15 @@ from pydantic import SecretStr
 from tests.helpers import DEPARTMENT_A, current_seal
 from tests.licenses.pdf_checks import validate_offline
 from tests.test_departments import _outside_pkcs12
+from trustsvc.bootstrap import Services, initialise_home, open_services
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import add_department, import_seal
 from trustsvc.errors import KeyStoreError
-from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.services import Services, initialise_home, open_services
 from trustsvc.settings import Settings
+from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import Verdict
-from trustsvc.verification.verifier import Verifier
 
 pytestmark = pytest.mark.hsm
 
@@ -118,7 +118,9 @@ def test_a_license_sealed_on_the_token_verifies(hsm_services: Services) -> None:
     pdf = licenses.document(identifier)
     status, _dss = validate_offline(hsm_services, pdf)
     assert status.bottom_line
-    assert Verifier(hsm_services, allow_fetching=False).verify_pdf(pdf).verdict is Verdict.VALID
+    assert (
+        build_verifier(hsm_services, allow_fetching=False).verify_pdf(pdf).verdict is Verdict.VALID
+    )
 
 
 def test_importing_a_pkcs12_key_into_the_token_is_refused(
@@ -150,7 +152,9 @@ def test_the_report_seal_key_is_made_on_the_token_and_seals_reports(
     assert token_key.public_key().public_bytes(serialization.Encoding.DER, spki) == (
         seal.material.certificate.public_key().public_bytes(serialization.Encoding.DER, spki)
     )
-    report = Verifier(hsm_services, allow_fetching=False).verify_pdf(b"%PDF-1.7 not a license")
+    report = build_verifier(hsm_services, allow_fetching=False).verify_pdf(
+        b"%PDF-1.7 not a license"
+    )
     pdf = ReportSealer(hsm_services).seal(report)
     status, _dss = validate_offline(hsm_services, pdf)
     assert status.bottom_line

@@ -4,15 +4,15 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.helpers import DEPARTMENT_A, current_seal
+from trustsvc.bootstrap import Services
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import add_department
 from trustsvc.errors import ConflictError, InvalidInputError
 from trustsvc.pki import ca
 from trustsvc.pki.keystore import generate_private_key
 from trustsvc.pki.trust import add_trust_anchor, trust_anchors
-from trustsvc.services import Services
 from trustsvc.settings import KeyAlgorithm
-from trustsvc.verification.verifier import Verifier
+from trustsvc.verification.assembly import build_verifier
 
 
 def test_an_operator_root_joins_the_verifiers_trust_list(
@@ -25,7 +25,7 @@ def test_an_operator_root_joins_the_verifiers_trust_list(
     )
     anchor = add_trust_anchor(services, outside_root.public_bytes(Encoding.PEM))
     assert [a.fingerprint_sha256 for a in trust_anchors(services)] == [anchor.fingerprint_sha256]
-    assert outside_root in Verifier(services).trust_roots
+    assert outside_root in build_verifier(services).trust_roots
     with pytest.raises(ConflictError):
         add_trust_anchor(services, outside_root.public_bytes(Encoding.DER))
 

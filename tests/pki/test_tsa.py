@@ -17,12 +17,12 @@ from reportlab.pdfgen.canvas import Canvas
 
 from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A, as_asn1
+from trustsvc.bootstrap import Services
 from trustsvc.departments.registry import active_seal
-from trustsvc.licenses.service import LicenseService
+from trustsvc.licenses.issuing import LicenseService
 from trustsvc.pki.tsa import InProcessTimeStamper, TimestampAuthority, make_timestamper
 from trustsvc.seals.sealer import Sealer
-from trustsvc.services import Services
-from trustsvc.verification.verifier import Verifier
+from trustsvc.verification.assembly import build_verifier
 
 TIMESTAMP_QUERY = {"Content-Type": "application/timestamp-query"}
 
@@ -203,7 +203,7 @@ def test_documents_timestamped_under_the_old_policy_verify_as_before(
             services.pki.tsa,
         )
         sealed = sealer.seal(_page(), material, (300, 100, 420, 220), None, policy).pdf
-        reports.append(Verifier(services, allow_fetching=False).verify_pdf(sealed))
+        reports.append(build_verifier(services, allow_fetching=False).verify_pdf(sealed))
     old, new = reports
     assert (old.verdict, old.reasons) == (new.verdict, new.reasons)
     assert old.facts.timestamp_authority

@@ -13,6 +13,18 @@ from trustsvc.verification.report import VerificationReport
 from trustsvc.verification.verifier import Verifier
 
 HANG, HOG, DIE = b"%hang", b"%hog", b"%die"
+#: What no verification child may hold (see ``trustsvc.verification.isolation``).
+SECRETS = ("TRUSTSVC_KEY_PASSPHRASE", "TRUSTSVC_PKCS11_PIN", "TRUSTSVC_DATA_KEY")
+
+
+def verify_without_secrets(verifier: Verifier, pdf: bytes) -> VerificationReport:
+    """Verify, but only in a child that holds no secret and no private key."""
+    held = [name for name in SECRETS if name in os.environ]
+    if held:
+        raise AssertionError(f"a verification child holds {held}")
+    if any(hasattr(verifier.trust, name) for name in ("pki", "keys", "services", "settings")):
+        raise AssertionError("a verification child was given more than trust material")
+    return verify(verifier, pdf)
 
 
 def misbehave_on_markers(verifier: Verifier, pdf: bytes) -> VerificationReport:

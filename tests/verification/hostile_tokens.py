@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.pki.keystore import SigningKey
-from trustsvc.verification.tokens import TokenClaims, content_hash, sign_token
+from trustsvc.tokens.cose import TokenClaims, content_hash
+from trustsvc.tokens.signing import sign_token
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 KID = bytes(range(8))

@@ -16,12 +16,12 @@ from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder, make_se
 from tests.licenses.conftest import licenses as _licenses_fixture  # noqa: F401 (as `licenses`)
 from tests.verification import attacks
 from trustsvc.departments.registry import active_seal
-from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.sealer import CachedKeySigner
+from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import Verdict, VerificationReport
-from trustsvc.verification.verifier import Verifier
 
 #: An attack on a sealed license: the service (for keys and a second license) and the bytes.
 Forgery = Callable[[LicenseService, bytes], bytes]
@@ -47,7 +47,7 @@ def _issue(licenses: LicenseService) -> bytes:
 
 
 def _verify(licenses: LicenseService, pdf: bytes) -> VerificationReport:
-    return Verifier(licenses.services).verify_pdf(pdf)
+    return build_verifier(licenses.services).verify_pdf(pdf)
 
 
 def _explain(report: VerificationReport) -> str:
@@ -329,7 +329,7 @@ def test_hostile_inputs_are_refused_quickly_as_malformed(
     licenses: LicenseService, forge: Callable[[LicenseService], bytes]
 ) -> None:
     pdf = forge(licenses)
-    verifier = Verifier(licenses.services)
+    verifier = build_verifier(licenses.services)
     started = time.monotonic()
     report = verifier.verify_pdf(pdf)
     elapsed = time.monotonic() - started

@@ -8,7 +8,9 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 
+from trustsvc.licenses.issuing import LicenseService
 from trustsvc.verification import hex_strings
+from trustsvc.verification.assembly import build_verifier
 
 _PYHANKO = hex_strings._PYHANKO_READER
 
@@ -69,3 +71,13 @@ def test_installed_only_on_the_pyhanko_versions_compared(monkeypatch: pytest.Mon
     monkeypatch.setattr(hex_strings, "pyhanko_version", next(iter(hex_strings.COMPARED_WITH)))
     assert hex_strings.install() is True
     assert generic.read_hex_string_from_stream is hex_strings.read_hex_string
+
+
+def test_building_a_verifier_leaves_the_reader_alone(
+    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader is the entry point's choice (``install`` at start-up), never a constructor's."""
+    monkeypatch.setattr(generic, "read_hex_string_from_stream", _PYHANKO)
+    verifier = build_verifier(licenses.services, allow_fetching=False)
+    assert verifier.verify_pdf(b"%PDF-1.7 not a license").verdict is not None
+    assert generic.read_hex_string_from_stream is _PYHANKO

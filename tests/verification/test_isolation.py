@@ -7,17 +7,25 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from tests.helpers import DEPARTMENT_A
-from tests.verification.children import DIE, HANG, HOG, misbehave_on_markers
+from tests.verification.children import (
+    DIE,
+    HANG,
+    HOG,
+    misbehave_on_markers,
+    verify_without_secrets,
+)
 from trustsvc.clock import FixedClock
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action
-from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.verification import isolation
 from trustsvc.verification import reasons as R
+from trustsvc.verification.assembly import build_verifier, database_library, online_trust_material
 from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.report import (
     Facts,
@@ -26,7 +34,6 @@ from trustsvc.verification.report import (
     report_from_json,
     report_to_json,
 )
-from trustsvc.verification.verifier import Verifier
 
 
 def _issue(licenses: LicenseService) -> str:
@@ -34,10 +41,16 @@ def _issue(licenses: LicenseService) -> str:
     return licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license.identifier
 
 
+def _isolated(licenses: LicenseService, **options: Any) -> IsolatedPdfVerifier:
+    """Children given the service's trust material, asking its library (as the API's are)."""
+    trust = online_trust_material(licenses.services)
+    return IsolatedPdfVerifier(lambda: trust, database_library(licenses.services), **options)
+
+
 @pytest.fixture
 def isolated(licenses: LicenseService) -> Iterator[IsolatedPdfVerifier]:
-    verifier = IsolatedPdfVerifier(
-        licenses.services.settings,
+    verifier = _isolated(
+        licenses,
         processes=2,
         time_limit=timedelta(seconds=1),
         grace=timedelta(seconds=1),
@@ -105,14 +118,12 @@ def test_a_child_out_of_memory_or_dead_fails_closed_and_the_next_one_works(
     assert isolated.verify_pdf(document, clock.now()).verdict is Verdict.VALID
 
 
-def test_a_child_that_cannot_open_the_service_fails_closed(
-    licenses: LicenseService, clock: FixedClock
+def test_a_child_that_cannot_start_fails_closed(
+    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document = licenses.document(_issue(licenses))
-    wrong = licenses.services.settings.model_copy(
-        update={"key_passphrase": SecretStr("not-the-passphrase")}
-    )
-    isolated = IsolatedPdfVerifier(wrong, processes=1)
+    monkeypatch.setattr(isolation, "_START_TIMEOUT", 0.0)  # never ready in time
+    isolated = _isolated(licenses, processes=1)
     try:
         report = isolated.verify_pdf(document, clock.now())
     finally:
@@ -121,11 +132,39 @@ def test_a_child_that_cannot_open_the_service_fails_closed(
     assert [r.code for r in report.reasons] == ["not_evaluable"]
 
 
+def test_a_child_verifies_with_no_key_and_no_passphrase(
+    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process that parses uploads holds trust material only: no key file is readable
+    (the home's keys are moved away), and the passphrase, though in the parent's
+    environment, is not in the child's (``verify_without_secrets`` refuses to verify then)."""
+    identifier = _issue(licenses)
+    document = licenses.document(identifier)
+    settings = licenses.services.settings
+    monkeypatch.setenv("TRUSTSVC_KEY_PASSPHRASE", settings.key_passphrase.get_secret_value())
+    trust = online_trust_material(licenses.services)
+    library = database_library(licenses.services)
+    homes_keys = [settings.home / "keys", settings.home / "pki" / "keys"]
+    moved = [(keys, keys.with_name("keys.away")) for keys in homes_keys if keys.exists()]
+    assert moved
+    for keys, away in moved:
+        keys.rename(away)
+    isolated = IsolatedPdfVerifier(lambda: trust, library, processes=1, work=verify_without_secrets)
+    try:
+        report = isolated.verify_pdf(document, clock.now())
+    finally:
+        isolated.close()
+        for keys, away in moved:
+            away.rename(keys)
+    assert report.verdict is Verdict.VALID and report.facts.identifier == identifier
+    assert not any(keys.with_name("keys.away").exists() for keys in homes_keys)
+
+
 def test_a_report_crosses_as_json_and_its_verdict_follows_from_its_reasons(
     licenses: LicenseService, clock: FixedClock
 ) -> None:
     identifier = _issue(licenses)
-    report = Verifier(licenses.services, allow_fetching=False).verify_pdf(
+    report = build_verifier(licenses.services, allow_fetching=False).verify_pdf(
         licenses.document(identifier)
     )
     assert report.facts.signing_time is not None and report.facts.valid_from is not None

@@ -7,18 +7,21 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import DEPARTMENT_A, add_purposes
+from trustsvc.bootstrap import Services
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import Presentation
 from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action
-from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.services import Services
 from trustsvc.sharing.clients import add_client, revoke_client
 from trustsvc.sharing.purposes import list_purposes
-from trustsvc.verification.presentation import Checker, checker_named, checks_of, present
+from trustsvc.tokens.cose import parse_token
+from trustsvc.tokens.presentation import Checker, checker_named, checks_of, present
+from trustsvc.verification import reasons as R
+from trustsvc.verification.assembly import build_verifier
+from trustsvc.verification.recording import record_token_check
 from trustsvc.verification.report import Verdict, VerificationReport
-from trustsvc.verification.tokens import parse_token
 from trustsvc.verification.verifier import Verifier
 
 
@@ -29,7 +32,7 @@ def _issue(licenses: LicenseService) -> str:
 
 @pytest.fixture
 def verifier(licenses: LicenseService) -> Verifier:
-    return Verifier(licenses.services, allow_fetching=False)
+    return build_verifier(licenses.services, allow_fetching=False)
 
 
 def test_a_code_verifies_and_each_check_is_recorded(
@@ -244,4 +247,21 @@ def test_parallel_checks_of_a_single_use_code_use_it_once(
     assert sum(r.is_valid for r in by_counter) == 1
     assert all(_codes(r) == ["presentation_already_used"] for r in by_counter if not r.is_valid)
     assert all(_codes(r) == ["presentation_for_another_verifier"] for r in by_other)
+    assert len(checks_of(licenses, identifier)) == 1
+
+
+def test_the_verifier_writes_nothing_its_caller_records_the_check(
+    licenses: LicenseService,
+) -> None:
+    """``check_token`` decides and writes nothing; ``record_token_check`` uses the code up."""
+    identifier = _issue(licenses)
+    code = present(licenses, identifier, actor="holder", single_use=True)
+    verifier = build_verifier(licenses.services, allow_fetching=False)
+    first, again = verifier.check_token(code.token), verifier.check_token(code.token)
+    assert first.report.verdict is Verdict.VALID and first.use is not None
+    assert again.report.verdict is Verdict.VALID and again.use is not None  # nothing used up
+    assert checks_of(licenses, identifier) == []
+    assert record_token_check(verifier.library, first).verdict is Verdict.VALID
+    used = record_token_check(verifier.library, again)
+    assert used.reasons == (R.PRESENTATION_USED,)
     assert len(checks_of(licenses, identifier)) == 1

@@ -10,11 +10,11 @@ import pikepdf
 from tests.helpers import DEPARTMENT_A
 from tests.pdfa_rules import violations
 from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action, RevocationKind
-from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.printout import render_report
-from trustsvc.verification.verifier import Verifier
 
 
 def _text_of(pdf: bytes, tmp_path: Path) -> str:
@@ -35,7 +35,7 @@ def test_the_report_states_the_verdict_reasons_and_facts(
         IssueRequest(DEPARTMENT_A, "business-license", data)
     ).license.identifier
     licenses.transition(identifier, Action.REVOKE, "clerk", "吊销")
-    report = Verifier(licenses.services, allow_fetching=False).verify_pdf(
+    report = build_verifier(licenses.services, allow_fetching=False).verify_pdf(
         licenses.document(identifier)
     )
     font = load_cjk_font(find_cjk_font())
@@ -57,7 +57,7 @@ def test_the_report_names_a_withdrawal_as_such(licenses: LicenseService, tmp_pat
     licenses.transition(
         identifier, Action.REVOKE, "clerk", "违法经营", revocation_kind=RevocationKind.WITHDRAWN
     )
-    report = Verifier(licenses.services, allow_fetching=False).verify_pdf(
+    report = build_verifier(licenses.services, allow_fetching=False).verify_pdf(
         licenses.document(identifier)
     )
     font = load_cjk_font(find_cjk_font())
@@ -70,7 +70,7 @@ def test_the_report_is_pdf_a_2b(licenses: LicenseService) -> None:
     identifier = licenses.issue(
         IssueRequest(DEPARTMENT_A, "business-license", data)
     ).license.identifier
-    report = Verifier(licenses.services, allow_fetching=False).verify_pdf(
+    report = build_verifier(licenses.services, allow_fetching=False).verify_pdf(
         licenses.document(identifier)
     )
     pdf = render_report(report, load_cjk_font(find_cjk_font()), licenses.services.settings.zone)

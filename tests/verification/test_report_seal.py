@@ -25,12 +25,13 @@ from sqlalchemy import select
 
 from tests.helpers import DEPARTMENT_A
 from tests.pdfa_rules import violations
+from trustsvc.bootstrap import Services
 from trustsvc.db.models import REPORT_SEAL_PURPOSE, CertificateRecord, CertificateRole
 from trustsvc.errors import NotFoundError
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action
-from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.services import Services
+from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import Verdict, VerificationReport
 from trustsvc.verification.report_seal import (
     REPORT_SEAL_CAPTION,
@@ -39,14 +40,13 @@ from trustsvc.verification.report_seal import (
     report_seals,
     revoke_report_seal,
 )
-from trustsvc.verification.verifier import Verifier
 
 
 def _revoked_license_report(licenses: LicenseService) -> tuple[str, VerificationReport]:
     data = dict(example_data(get_type(licenses.types, "business-license")))
     issued = licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license
     licenses.transition(issued.identifier, Action.REVOKE, "clerk", "吊销")
-    report = Verifier(licenses.services, allow_fetching=False).verify_pdf(
+    report = build_verifier(licenses.services, allow_fetching=False).verify_pdf(
         licenses.document(issued.identifier)
     )
     return issued.identifier, report
@@ -117,7 +117,7 @@ def test_the_report_is_sealed_with_the_report_seal_and_validates(
 def test_verifying_a_report_says_it_is_a_report_not_a_license(licenses: LicenseService) -> None:
     _identifier, report = _revoked_license_report(licenses)
     pdf = ReportSealer(licenses.services).seal(report)
-    verdict = Verifier(licenses.services, allow_fetching=False).verify_pdf(pdf)
+    verdict = build_verifier(licenses.services, allow_fetching=False).verify_pdf(pdf)
     assert verdict.verdict is Verdict.UNKNOWN_TO_LIBRARY
     assert [r.code for r in verdict.reasons] == ["verification_report"]
     assert verdict.facts.identifier is None  # the license it is about is not what was checked

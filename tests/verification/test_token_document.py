@@ -23,12 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
-from trustsvc.verification.tokens import (
-    TokenClaims,
-    license_content_hash,
-    parse_token,
-    sign_token,
-)
+from trustsvc.tokens.cose import TokenClaims, license_content_hash, parse_token
+from trustsvc.tokens.signing import sign_token
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "token.md"
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551

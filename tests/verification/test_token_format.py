@@ -18,10 +18,11 @@ from cryptography.x509.oid import NameOID
 
 import trustsvc
 from tests.verification import hostile_tokens as H
-from trustsvc.verification.tokens import (
+from trustsvc.tokens.cose import (
     InvalidTokenError,
     parse_token,
     peek_kind,
+    sig_structure,
     signature_is_valid,
 )
 
@@ -111,7 +112,7 @@ def test_the_tag_4_bomb_is_refused_within_50_ms_in_a_fresh_process(tmp_path: Pat
     assert len(bomb) < 300
     script = (
         "import sys, time\n"
-        "from trustsvc.verification.tokens import InvalidTokenError, parse_token\n"
+        "from trustsvc.tokens.cose import InvalidTokenError, parse_token\n"
         "started = time.perf_counter()\n"
         "try:\n"
         "    parse_token(sys.argv[1])\n"
@@ -153,3 +154,14 @@ def _same_code() -> dict[str, str]:
     """The environment for a child that imports the very trustsvc this test imported."""
     source = str(Path(trustsvc.__file__).resolve().parents[1])
     return {**os.environ, "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest.mark.parametrize("protected_length", [0, 1, 23, 24, 64, 255, 256])
+@pytest.mark.parametrize("payload_length", [1, 23, 24, 255, 256, 512, 70_000])
+def test_the_sig_structure_is_cbors_encoding_of_the_list(
+    protected_length: int, payload_length: int
+) -> None:
+    """Written out by hand for speed, it must be exactly what a CBOR encoder makes of it."""
+    protected, payload = b"p" * protected_length, b"q" * payload_length
+    expected = cbor2.dumps(["Signature1", protected, b"", payload])
+    assert sig_structure(protected, payload) == expected

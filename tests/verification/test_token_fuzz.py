@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.verification import hostile_tokens as H
-from trustsvc.verification.tokens import MAX_TOKEN_LENGTH, InvalidTokenError, parse_token, peek_kind
+from trustsvc.tokens.cose import MAX_TOKEN_LENGTH, InvalidTokenError, parse_token, peek_kind
 
 BOUND = 0.05
 KEY = ec.generate_private_key(ec.SECP256R1())

@@ -18,19 +18,15 @@ from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.departments.registry import active_seal, new_seal, revoke_seal
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses import service as license_service
-from trustsvc.licenses.service import IssueRequest, LicenseService
+from trustsvc.licenses import issuing as license_service
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type, validate_license_data
 from trustsvc.pki.certificates import seal_key_id
 from trustsvc.seals.sealer import SealMaterial
+from trustsvc.tokens.cose import TokenClaims, content_hash, license_content_hash, parse_token
+from trustsvc.tokens.signing import sign_token
+from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import Verdict
-from trustsvc.verification.tokens import (
-    TokenClaims,
-    content_hash,
-    license_content_hash,
-    parse_token,
-    sign_token,
-)
 from trustsvc.verification.verifier import Verifier
 
 
@@ -75,17 +71,19 @@ def _made_up(claims: TokenClaims) -> TokenClaims:
 
 
 def _codes(licenses: LicenseService, token: str, offline: bool = False) -> list[str]:
-    report = Verifier(licenses.services, allow_fetching=False).verify_token(token, offline=offline)
+    report = build_verifier(licenses.services, allow_fetching=False).verify_token(
+        token, offline=offline
+    )
     return [r.code for r in report.reasons]
 
 
 def _verdict(licenses: LicenseService, token: str) -> Verdict:
-    return Verifier(licenses.services, allow_fetching=False).verify_token(token).verdict
+    return build_verifier(licenses.services, allow_fetching=False).verify_token(token).verdict
 
 
 @pytest.fixture
 def verifier(licenses: LicenseService) -> Verifier:
-    return Verifier(licenses.services, allow_fetching=False)
+    return build_verifier(licenses.services, allow_fetching=False)
 
 
 # ---- key compromise ----------------------------------------------------------------
@@ -187,7 +185,7 @@ def test_pdf_seals_follow_the_same_rule(
     """A seal timestamped before the invalidity date stands; without a date none does."""
     identifier, _token = _issue(licenses, monkeypatch)
     pdf = licenses.document(identifier)
-    verifier = Verifier(licenses.services, allow_fetching=False)
+    verifier = build_verifier(licenses.services, allow_fetching=False)
     sealed_at = clock.now()
     clock.advance(timedelta(hours=2))
     revoke_seal(
@@ -315,11 +313,13 @@ def test_an_offline_answer_says_what_it_did_not_check(
     licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _identifier, token = _issue(licenses, monkeypatch)
-    report = Verifier(licenses.services, allow_fetching=False).verify_token(token, offline=True)
+    report = build_verifier(licenses.services, allow_fetching=False).verify_token(
+        token, offline=True
+    )
     assert report.verdict is Verdict.VALID_OFFLINE and report.scope == "offline"
     [qualifier] = report.reasons
     assert qualifier.code == "offline_not_checked"
     assert "未联网核对印章吊销和证照状态" in qualifier.message_zh
     assert "seal revocation and license status were not" in qualifier.message_en
     # Online, nothing of the kind.
-    assert Verifier(licenses.services, allow_fetching=False).verify_token(token).reasons == ()
+    assert build_verifier(licenses.services, allow_fetching=False).verify_token(token).reasons == ()

@@ -2,23 +2,33 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Callable
 from datetime import date
+from typing import NoReturn
 
 import pytest
+from sqlalchemy import Engine
 
 from tests.helpers import DEPARTMENT_A
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.db import Database
 from trustsvc.departments.registry import active_seal
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action
-from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.certificates import seal_key_id
 from trustsvc.pki.keystore import generate_private_key
 from trustsvc.settings import KeyAlgorithm
+from trustsvc.tokens.cose import TokenClaims, content_hash, parse_token
+from trustsvc.tokens.signing import sign_token
+from trustsvc.verification.assembly import (
+    build_verifier,
+    database_library,
+    offline_verifier,
+    online_trust_material,
+)
 from trustsvc.verification.report import Verdict
-from trustsvc.verification.tokens import TokenClaims, content_hash, parse_token, sign_token
 from trustsvc.verification.verifier import Verifier
 
 
@@ -31,7 +41,7 @@ def _issued_token(licenses: LicenseService) -> tuple[str, str]:
 
 @pytest.fixture
 def verifier(licenses: LicenseService) -> Verifier:
-    return Verifier(licenses.services, allow_fetching=False)
+    return build_verifier(licenses.services, allow_fetching=False)
 
 
 def test_the_printed_token_verifies_online_and_offline(
@@ -44,16 +54,55 @@ def test_the_printed_token_verifies_online_and_offline(
     assert verifier.verify_token(token, offline=True).verdict is Verdict.VALID_OFFLINE
 
 
-def test_offline_reads_no_database(
-    licenses: LicenseService, verifier: Verifier, monkeypatch: pytest.MonkeyPatch
-) -> None:
+class _AskedLibrary:
+    """A library lookup that notes every question asked of it (then answers it)."""
+
+    def __init__(self, library: object) -> None:
+        self._library = library
+        self.asked: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        self.asked.append(name)
+        return getattr(self._library, name)
+
+
+def test_an_offline_check_asks_the_library_nothing(licenses: LicenseService) -> None:
+    """Online and offline checks of one token by one verifier: only the online one asks."""
     _identifier, token = _issued_token(licenses)
+    asked = _AskedLibrary(database_library(licenses.services))
+    verifier = Verifier(online_trust_material(licenses.services), asked, allow_fetching=False)  # type: ignore[arg-type]
+    report = verifier.verify_token(token, offline=True)
+    assert report.verdict is Verdict.VALID_OFFLINE
+    assert "offline_not_checked" in [r.code for r in report.reasons]
+    assert asked.asked == []
+    assert verifier.verify_token(token).verdict is Verdict.VALID
+    assert asked.asked != []  # the online check did ask: the recording works
 
-    def no_database(_self: Database) -> None:
-        raise AssertionError("offline verification touched the database")
 
-    monkeypatch.setattr(Database, "begin", no_database)
-    assert verifier.verify_token(token, offline=True).verdict is Verdict.VALID_OFFLINE
+def test_offline_reads_no_database(
+    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An offline verifier opens no connection at all (a refused one is noted: the
+    verifier would turn the error into a verdict, which could hide it)."""
+    _identifier, token = _issued_token(licenses)
+    document = licenses.document(_identifier)
+    touched: list[str] = []
+
+    def refuse(name: str) -> Callable[..., NoReturn]:
+        def refused(*_args: object, **_kwargs: object) -> NoReturn:
+            touched.append(name)
+            raise AssertionError("offline verification touched the database")
+
+        return refused
+
+    monkeypatch.setattr(Database, "begin", refuse("begin"))
+    monkeypatch.setattr(Engine, "connect", refuse("connect"))
+    monkeypatch.setattr(Engine, "raw_connection", refuse("raw_connection"))
+    verifier = offline_verifier(licenses.services.settings, licenses.services.clock)
+    assert verifier.library is None
+    assert verifier.verify_token(token).verdict is Verdict.VALID_OFFLINE
+    assert verifier.verify_pdf(document).verdict is Verdict.VALID_OFFLINE
+    assert touched == []
 
 
 def test_a_token_altered_in_any_byte_is_refused(

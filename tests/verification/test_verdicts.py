@@ -19,12 +19,13 @@ from trustsvc.cli import EXIT_VALID_OFFLINE, cli
 from trustsvc.clock import FixedClock
 from trustsvc.db import Database
 from trustsvc.db.models import LicenseEvent
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action, EffectiveStatus, RevocationKind
-from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.settings import Settings
+from trustsvc.tokens.presentation import present
 from trustsvc.verification import reasons as R
-from trustsvc.verification.presentation import present
+from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import (
     PRECEDENCE,
     VERDICT_TEXT,
@@ -150,7 +151,7 @@ def _token(licenses: LicenseService, identifier: str) -> str:
 
 @pytest.fixture
 def verifier(licenses: LicenseService) -> Verifier:
-    return Verifier(licenses.services, allow_fetching=False)
+    return build_verifier(licenses.services, allow_fetching=False)
 
 
 # ---- 1. not evaluable: the service could not decide ------------------------------------
@@ -178,7 +179,7 @@ def test_an_internal_error_is_not_evaluable(
     def broken(*_args: object, **_values: object) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(verifier, "_entry", broken)
+    monkeypatch.setattr(verifier.library, "entry_by_document", broken)
     report = verifier.verify_pdf(pdf)
     assert report.verdict is V.NOT_EVALUABLE and [r.code for r in report.reasons] == [
         "not_evaluable"
@@ -242,7 +243,7 @@ def test_an_offline_pdf_from_another_issuer_is_still_refused(
     from tests.verification import attacks
 
     pdf = licenses.document(_issue(licenses))
-    offline = Verifier(licenses.services, offline=True)
+    offline = build_verifier(licenses.services, offline=True)
     assert offline.verify_pdf(pdf).verdict is V.VALID_OFFLINE
     assert offline.verify_pdf(attacks.add_page(pdf)).verdict is V.MODIFIED_AFTER_SEALING
 

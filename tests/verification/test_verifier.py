@@ -10,9 +10,10 @@ from reportlab.pdfgen.canvas import Canvas
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder, make_sealer
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import active_seal, revoke_seal
+from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action
-from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import Verdict
 from trustsvc.verification.verifier import Verifier
 
@@ -27,7 +28,7 @@ def _issue(licenses: LicenseService, type_key: str = "business-license") -> str:
 
 def _verifier(licenses: LicenseService) -> Verifier:
     # Offline: the document and the service's own PKI must be enough.
-    return Verifier(licenses.services, allow_fetching=False)
+    return build_verifier(licenses.services, allow_fetching=False)
 
 
 def _page(text: str = "not a license") -> bytes:
@@ -132,7 +133,7 @@ def test_an_error_inside_validation_is_never_valid(
     licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     identifier = _issue(licenses)
-    import trustsvc.verification.verifier as verifier_module
+    import trustsvc.verification.pdf_checks as verifier_module
 
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("bug inside validation")
@@ -165,7 +166,7 @@ def test_hostile_inputs_are_malformed_and_quick(
 
 
 def test_a_file_over_the_limit_is_refused_unread(licenses: LicenseService) -> None:
-    verifier = Verifier(licenses.services, max_bytes=1024)
+    verifier = build_verifier(licenses.services, max_bytes=1024)
     report = verifier.verify_pdf(b"%PDF-1.7\n" + bytes(2048))
     assert [r.code for r in report.reasons] == ["too_large"]
 
@@ -174,7 +175,7 @@ def test_a_verification_past_its_time_limit_is_not_valid(licenses: LicenseServic
     identifier = _issue(licenses)
     pdf = licenses.document(identifier)
     assert _verifier(licenses).verify_pdf(pdf).verdict is Verdict.VALID
-    verifier = Verifier(licenses.services, allow_fetching=False, time_limit=timedelta(0))
+    verifier = build_verifier(licenses.services, allow_fetching=False, time_limit=timedelta(0))
     report = verifier.verify_pdf(pdf)
     assert report.verdict is Verdict.NOT_EVALUABLE
     assert [r.code for r in report.reasons] == ["time_limit_exceeded"]
@@ -185,7 +186,7 @@ def test_the_time_limit_is_checked_between_stages(
 ) -> None:
     """A stage that overruns (here: validation) ends the verification before the next one."""
     identifier = _issue(licenses)
-    import trustsvc.verification.verifier as verifier_module
+    import trustsvc.verification.pdf_checks as verifier_module
 
     validate = verifier_module.validate_pdf_signature
     library_lookups: list[str] = []
@@ -194,15 +195,24 @@ def test_the_time_limit_is_checked_between_stages(
         time.sleep(0.3)
         return validate(*args, **kwargs)  # type: ignore[arg-type]
 
-    verifier = Verifier(licenses.services, allow_fetching=False, time_limit=timedelta(seconds=0.2))
-    entry = verifier._entry
+    verifier = build_verifier(
+        licenses.services, allow_fetching=False, time_limit=timedelta(seconds=0.2)
+    )
+    lookup = verifier.library
+    assert lookup is not None
+    by_document, by_identifier = lookup.entry_by_document, lookup.entry_by_identifier
 
-    def recorded_entry(lookup: str, **values: str) -> object:
-        library_lookups.append(lookup)
-        return entry(lookup, **values)
+    def recorded_by_document(signed: str, whole: str) -> object:
+        library_lookups.append("document")
+        return by_document(signed, whole)
+
+    def recorded_by_identifier(identifier: str) -> object:
+        library_lookups.append("identifier")
+        return by_identifier(identifier)
 
     monkeypatch.setattr(verifier_module, "validate_pdf_signature", slow_validation)
-    monkeypatch.setattr(verifier, "_entry", recorded_entry)
+    monkeypatch.setattr(lookup, "entry_by_document", recorded_by_document)
+    monkeypatch.setattr(lookup, "entry_by_identifier", recorded_by_identifier)
     report = verifier.verify_pdf(licenses.document(identifier))
     assert report.verdict is Verdict.NOT_EVALUABLE
     assert [r.code for r in report.reasons] == ["time_limit_exceeded"]

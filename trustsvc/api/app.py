@@ -32,15 +32,17 @@ from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
 from trustsvc.audit.access_record import AccessLog
+from trustsvc.bootstrap import Services, open_services
 from trustsvc.clock import Clock
 from trustsvc.errors import InvalidInputError
+from trustsvc.licenses.issuing import LicenseService
 from trustsvc.licenses.jobs import JobRunner
-from trustsvc.licenses.service import LicenseService
 from trustsvc.licenses.sweep import StoreSweeper
-from trustsvc.services import Services, open_services
 from trustsvc.settings import Settings, load_settings
 from trustsvc.sharing.clients import Authenticator
 from trustsvc.sharing.refusals import RefusalBudget
+from trustsvc.verification import hex_strings
+from trustsvc.verification.assembly import database_library
 from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.verifier import DEFAULT_MAX_BYTES
 
@@ -199,6 +201,7 @@ def create_app(
 
     ``request_log`` receives a line per request (``trustsvc serve`` passes standard error).
     """
+    hex_strings.install()  # the process's PDF reader, chosen once at start-up
     own = services is None
     opened = services if services is not None else open_services(settings, clock)
     license_service = LicenseService(opened)
@@ -213,8 +216,12 @@ def create_app(
             license_service, on_issued=lambda type_key: metrics.issued.labels(type_key).inc()
         ),
         access_log=AccessLog(opened),
+        # The children get the in-process verifier's trust material (no key in it) and
+        # ask this process the library's questions.
         pdf_verifier=IsolatedPdfVerifier(
-            opened.settings, processes=opened.settings.verification_processes
+            lambda: state.verifier.trust,
+            database_library(opened),
+            processes=opened.settings.verification_processes,
         ),
         refusals=RefusalBudget(opened.settings.refusal_rate_limit_per_minute),
     )

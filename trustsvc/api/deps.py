@@ -17,14 +17,15 @@ from fastapi.security import HTTPBearer
 from trustsvc.api.observability import Metrics
 from trustsvc.api.ratelimit import RateLimiter, address_key
 from trustsvc.audit.access_record import AccessLog
+from trustsvc.bootstrap import Services
 from trustsvc.db.models import ClientRole
 from trustsvc.errors import AuthenticationError, ForbiddenError
+from trustsvc.licenses.issuing import LicenseService
 from trustsvc.licenses.jobs import JobRunner
-from trustsvc.licenses.service import LicenseService
 from trustsvc.pki.bundle import TrustBundles
-from trustsvc.services import Services
 from trustsvc.sharing.clients import Authenticator, Client
 from trustsvc.sharing.refusals import RefusalBudget
+from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.verifier import REBUILD_AFTER_SECONDS, Verifier
 
@@ -76,7 +77,7 @@ class ApiState:
         now = time.monotonic()
         with self._lock:
             if self._verifier is None or now - self._verifier_built > REBUILD_AFTER_SECONDS:
-                self._verifier = Verifier(self.services, allow_fetching=False)
+                self._verifier = build_verifier(self.services, allow_fetching=False)
                 self._verifier_built = now
             return self._verifier
 

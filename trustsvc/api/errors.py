@@ -54,7 +54,7 @@ from trustsvc.errors import (
 )
 from trustsvc.pki.bundle import InvalidTrustBundleError, TrustBundleUnavailableError
 from trustsvc.seals.sealer import SealingError, SealNotInStandingError
-from trustsvc.verification.tokens import InvalidTokenError
+from trustsvc.tokens.cose import InvalidTokenError
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://trustsvc.invalid/problems/"

@@ -44,7 +44,7 @@ def issue(
     out_path: Path | None,
 ) -> None:
     """Issue one e-license: render, seal (PAdES), store, record. Prints a JSON summary."""
-    from trustsvc.licenses.service import IssueRequest
+    from trustsvc.licenses.issuing import IssueRequest
 
     data = read_data_file(data_path)
     with opened(settings_of(ctx)) as runtime:

@@ -19,10 +19,10 @@ import click
 from trustsvc.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from trustsvc.bootstrap import Services
     from trustsvc.db import Database
-    from trustsvc.licenses.service import LicenseService
+    from trustsvc.licenses.issuing import LicenseService
     from trustsvc.pki.home import Pki
-    from trustsvc.services import Services
     from trustsvc.verification.verifier import Verifier
 
 
@@ -52,10 +52,8 @@ def settings_of(ctx: click.Context, *, from_home: bool = True) -> Settings:
 class Runtime:
     """An open home: its services, and what is built from them on first use."""
 
-    def __init__(self, services: Services, *, offline: bool) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        #: Opened without a database: nothing may be read from it or recorded.
-        self.offline = offline
 
     @property
     def settings(self) -> Settings:
@@ -64,28 +62,42 @@ class Runtime:
     @cached_property
     def licenses(self) -> LicenseService:
         """The license library and issuer (loads the types and the data key)."""
-        from trustsvc.licenses.service import LicenseService
+        from trustsvc.licenses.issuing import LicenseService
 
         return LicenseService(self.services)
 
     def verifier(self, *, allow_fetching: bool) -> Verifier:
-        """A verifier of PDFs and tokens; offline it asks no database and fetches nothing."""
-        from trustsvc.verification.verifier import Verifier
+        """A verifier of PDFs and tokens, online: it asks the library."""
+        from trustsvc.verification.assembly import build_verifier
 
-        return Verifier(self.services, allow_fetching=allow_fetching, offline=self.offline)
+        _install_pdf_reader()
+        return build_verifier(self.services, allow_fetching=allow_fetching)
+
+
+def offline_verifier(settings: Settings) -> Verifier:
+    """A verifier from the home's certificate files alone: no key, no database is opened."""
+    from trustsvc.verification.assembly import offline_verifier as build_offline
+
+    _install_pdf_reader()
+    return build_offline(settings)
+
+
+def _install_pdf_reader() -> None:
+    # The process's PDF reader (hex strings at C speed), chosen once before the first
+    # verification; only commands that verify load pyHanko's reader for it.
+    from trustsvc.verification import hex_strings
+
+    hex_strings.install()
 
 
 @contextmanager
-def opened(settings: Settings, *, offline: bool = False) -> Iterator[Runtime]:
-    """An initialised home, opened: settings checked, database migrated, keys decrypted.
+def opened(settings: Settings) -> Iterator[Runtime]:
+    """An initialised home, opened: settings checked, database migrated, keys decrypted."""
+    from trustsvc.bootstrap import open_services
 
-    ``offline``: the home's PKI files only; the database is never connected to.
-    """
-    from trustsvc.services import open_offline_services, open_services
-
-    services = open_offline_services(settings) if offline else open_services(settings)
+    services = open_services(settings)
     try:
-        yield Runtime(services, offline=offline)
+        yield Runtime(services)
     finally:
         services.close()
 
@@ -104,7 +116,7 @@ def opened_database(settings: Settings) -> Iterator[Database]:
 
 def initialise(settings: Settings) -> Pki:
     """Create a home: its PKI, its database and its verification-report seal."""
-    from trustsvc.services import initialise_home
+    from trustsvc.bootstrap import initialise_home
     from trustsvc.verification.report_seal import report_seal
 
     pki = initialise_home(settings)
@@ -115,6 +127,6 @@ def initialise(settings: Settings) -> Pki:
 
 
 def is_initialised(settings: Settings) -> bool:
-    from trustsvc.services import is_initialised as has_pki
+    from trustsvc.bootstrap import is_initialised as has_pki
 
     return has_pki(settings)

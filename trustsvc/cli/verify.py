@@ -15,11 +15,13 @@ import click
 
 from trustsvc.cli.exits import EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_VALID_OFFLINE, fail
 from trustsvc.cli.output import print_json, to_json
-from trustsvc.cli.runtime import Runtime, opened, settings_of
+from trustsvc.cli.runtime import Runtime, offline_verifier, opened, settings_of
 
 if TYPE_CHECKING:
     from trustsvc.pki.bundle import TrustBundle
     from trustsvc.verification.report import VerificationReport
+    from trustsvc.verification.trust import TrustMaterial
+    from trustsvc.verification.verifier import Verifier
 
 
 @click.command("verify")
@@ -43,15 +45,22 @@ def verify(
 ) -> None:
     """Verify a sealed PDF: one verdict, its reasons and the facts (exit 0 only if valid)."""
     _refuse_offline_report(offline, report_path)
-    with opened(settings_of(ctx), offline=offline) as runtime:
-        verifier = runtime.verifier(allow_fetching=not offline)
-        data = file.read_bytes()
-        if len(data) > verifier.max_bytes:
-            data = data[: verifier.max_bytes + 1]  # enough to be refused as too large
-        report = verifier.verify_pdf(data)
-        if report_path is not None:
-            _write_printout(runtime, report, report_path)
+    if offline:
+        # The home's certificate files and the document: no key, no database.
+        report = _verify_file(offline_verifier(settings_of(ctx)), file)
+    else:
+        with opened(settings_of(ctx)) as runtime:
+            report = _verify_file(runtime.verifier(allow_fetching=True), file)
+            if report_path is not None:
+                _write_printout(runtime, report, report_path)
     _print_report(report, as_json)
+
+
+def _verify_file(verifier: Verifier, file: Path) -> VerificationReport:
+    data = file.read_bytes()
+    if len(data) > verifier.max_bytes:
+        data = data[: verifier.max_bytes + 1]  # enough to be refused as too large
+    return verifier.verify_pdf(data)
 
 
 @click.command("verify-token")
@@ -97,7 +106,8 @@ def verify_token(
     bundle_path: Path | None,
 ) -> None:
     """Verify a QR token, or the whole scanned link (exit 0 only if valid)."""
-    from trustsvc.verification.presentation import checker_named
+    from trustsvc.tokens.presentation import checker_named
+    from trustsvc.verification.recording import record_token_check
 
     _refuse_offline_report(offline, report_path)
     if bundle_path is not None and not offline:
@@ -106,17 +116,22 @@ def verify_token(
             EXIT_INVALID_INPUT,
         )
     token = token.strip().rsplit("/v/", 1)[-1]
-    with opened(settings_of(ctx), offline=offline) as runtime:
-        bundle = _trust_bundle(runtime, bundle_path) if bundle_path is not None else None
-        # Offline nothing is recorded and no database is read: nobody to check as.
-        checker = checked_by if offline else checker_named(runtime.services, checked_by, purpose)
-        report = runtime.verifier(allow_fetching=False).verify_token(
-            token, offline=offline, checked_by=checker, purpose=purpose
-        )
+    if offline:
+        # Nothing is recorded and no database is read: nobody to check as.
+        verifier = offline_verifier(settings_of(ctx))
+        bundle = _trust_bundle(verifier.trust, bundle_path) if bundle_path is not None else None
+        report = verifier.verify_token(token, offline=True, checked_by=checked_by)
         if bundle is not None:
             report = _with_bundle(report, token, bundle)
-        if report_path is not None:
-            _write_printout(runtime, report, report_path)
+    else:
+        with opened(settings_of(ctx)) as runtime:
+            checker = checker_named(runtime.services, checked_by, purpose)
+            verifier = runtime.verifier(allow_fetching=False)
+            # The verifier decides; the check (and a single-use code's use) is recorded here.
+            check = verifier.check_token(token, checked_by=checker, purpose=purpose)
+            report = record_token_check(verifier.library, check)
+            if report_path is not None:
+                _write_printout(runtime, report, report_path)
     _print_report(report, as_json)
 
 
@@ -158,7 +173,7 @@ def _print_report(report: VerificationReport, as_json: bool) -> None:
         sys.exit(EXIT_FAILURE)
 
 
-def _trust_bundle(runtime: Runtime, path: Path) -> TrustBundle:
+def _trust_bundle(trust: TrustMaterial, path: Path) -> TrustBundle:
     """The bundle in ``path``, its signature checked against the home's root, or one error line."""
     from trustsvc.pki.bundle import MAX_BUNDLE_BYTES, read_bundle
 
@@ -168,8 +183,7 @@ def _trust_bundle(runtime: Runtime, path: Path) -> TrustBundle:
         data = path.read_bytes()
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror}", EXIT_INVALID_INPUT)
-    services = runtime.services
-    bundle = read_bundle(data, services.pki.root, services.clock.now())
+    bundle = read_bundle(data, trust.root, trust.clock.now())
     click.echo(f"trust bundle version {bundle.version} of {bundle.issued_at.isoformat()}", err=True)
     return bundle
 
@@ -178,9 +192,9 @@ def _with_bundle(report: VerificationReport, token: str, bundle: TrustBundle) ->
     """The offline report, with the token's seal status as the bundle states it."""
     from datetime import UTC, datetime
 
+    from trustsvc.tokens.cose import InvalidTokenError, parse_token
     from trustsvc.verification import reasons as R
     from trustsvc.verification.report import conclude
-    from trustsvc.verification.tokens import InvalidTokenError, parse_token
 
     try:
         parsed = parse_token(token.strip())

@@ -14,10 +14,10 @@ from trustsvc.audit.access_record import DEFAULT_PAGE_SIZE, AccessPage, Section,
 from trustsvc.errors import ForbiddenError
 from trustsvc.licenses import library
 from trustsvc.licenses.holders import mask_holder_id, validate_holder_id
-from trustsvc.licenses.service import LicenseService, LicenseView
+from trustsvc.licenses.issuing import LicenseService, LicenseView
 from trustsvc.sharing.clients import Client, active_verifiers
 from trustsvc.text import clean_name
-from trustsvc.verification.presentation import PresentationCode, present
+from trustsvc.tokens.presentation import PresentationCode, present
 
 
 @dataclass(frozen=True)

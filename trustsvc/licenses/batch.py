@@ -41,7 +41,7 @@ from trustsvc.strictjson import parse_json
 from trustsvc.text import is_encodable
 
 if TYPE_CHECKING:
-    from trustsvc.licenses.service import IssueRequest, IssueResult
+    from trustsvc.licenses.issuing import IssueRequest, IssueResult
 
 log = logging.getLogger("trustsvc.batch")
 
@@ -208,7 +208,7 @@ class BatchPlan:
         """Row ``index`` as it is sent to be issued (no repeat check)."""
         if "__error__" in row:
             return RowToIssue(index, None, error=str(row["__error__"]))
-        from trustsvc.licenses.service import IssueRequest
+        from trustsvc.licenses.issuing import IssueRequest
 
         data = {k: v for k, v in row.items() if k != "idempotency_key"}
         request = IssueRequest(
@@ -422,8 +422,8 @@ _worker_service: Any = None
 
 def _start_worker(settings: Settings) -> None:
     global _worker_service
-    from trustsvc.licenses.service import LicenseService
-    from trustsvc.services import open_services
+    from trustsvc.bootstrap import open_services
+    from trustsvc.licenses.issuing import LicenseService
 
     _worker_service = LicenseService(open_services(settings))
 

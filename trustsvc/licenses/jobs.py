@@ -40,7 +40,7 @@ from trustsvc.licenses.batch import (
     issue_row,
     outcomes,
 )
-from trustsvc.licenses.service import LicenseService, canonical_json
+from trustsvc.licenses.issuing import LicenseService, canonical_json
 
 log = logging.getLogger("trustsvc.jobs")
 

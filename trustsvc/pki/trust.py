@@ -13,7 +13,7 @@ from cryptography import x509
 from sqlalchemy import select
 
 from trustsvc.audit.operators import Operator, OperatorAction, record_operation
-from trustsvc.db import Context
+from trustsvc.db import Context, Database
 from trustsvc.db.models import CertificateRecord, CertificateRole
 from trustsvc.errors import ConflictError, InvalidInputError
 from trustsvc.pki.certificates import fingerprint, new_record
@@ -79,3 +79,14 @@ def trust_anchors(services: Context) -> list[TrustAnchor]:
             select(CertificateRecord).where(CertificateRecord.role == CertificateRole.TRUST_ANCHOR)
         ).all()
         return [TrustAnchor(r.subject, r.fingerprint_sha256, r.not_after) for r in records]
+
+
+def operator_roots(database: Database) -> list[x509.Certificate]:
+    """The operator's extra roots, as certificates: part of an online verifier's trust material."""
+    with database.begin() as session:
+        ders = session.scalars(
+            select(CertificateRecord.der).where(
+                CertificateRecord.role == CertificateRole.TRUST_ANCHOR
+            )
+        ).all()
+    return [x509.load_der_x509_certificate(der) for der in ders]

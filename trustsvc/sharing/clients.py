@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustsvc.audit.operators import Operator, OperatorAction, record_operation
+from trustsvc.bootstrap import Services
 from trustsvc.db.models import ApiClient, ApiKey, ClientRole, Department
 from trustsvc.errors import (
     AuthenticationError,
@@ -36,7 +37,6 @@ from trustsvc.errors import (
     NotFoundError,
     PurposeRefusedError,
 )
-from trustsvc.services import Services
 from trustsvc.sharing.purposes import require_known
 from trustsvc.text import clean_name
 

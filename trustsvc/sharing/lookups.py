@@ -30,7 +30,7 @@ from trustsvc.licenses.holders import (
     parse_holder_id_type,
     validate_holder_id,
 )
-from trustsvc.licenses.service import LicenseService
+from trustsvc.licenses.issuing import LicenseService
 from trustsvc.sharing.clients import Client
 from trustsvc.sharing.purposes import types_of
 from trustsvc.sharing.refusals import LIMIT_REACHED, RefusalBudget

@@ -12,7 +12,10 @@ padding of an odd digit count, the file positioned after ``>``
 
 ``install`` puts it in the place of pyHanko's reader, for the whole process,
 and only for the pyHanko versions it was compared with: on any other version
-pyHanko's reader stays, and verification is just slower.
+pyHanko's reader stays, and verification is just slower. It is called once,
+by each process's entry point (the API's ``create_app``, the CLI, a
+verification child, the test session), never by a constructor: which reader a
+process uses does not depend on what it happened to build first.
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ from trustsvc.api.schemas import (
 )
 from trustsvc.errors import ForbiddenError, InvalidInputError
 from trustsvc.licenses import library
+from trustsvc.licenses.issuing import IssueRequest, LicenseView
 from trustsvc.licenses.jobs import get_job, submit_job
-from trustsvc.licenses.service import IssueRequest, LicenseView
 from trustsvc.sharing.clients import Client
 from trustsvc.sharing.lookups import infer_holder_id_type
 

@@ -30,9 +30,10 @@ from trustsvc.api.errors import problem_responses
 from trustsvc.api.schemas import json_response
 from trustsvc.errors import NotFoundError
 from trustsvc.licenses.types import LicenseType, get_type
+from trustsvc.tokens.cose import MAX_TOKEN_LENGTH
 from trustsvc.verification import reasons as R
+from trustsvc.verification.recording import record_token_check
 from trustsvc.verification.report import VERDICT_TEXT, Scope, Verdict, VerificationReport
-from trustsvc.verification.tokens import MAX_TOKEN_LENGTH
 
 router = APIRouter(tags=["public"], responses=problem_responses(422, 429))
 
@@ -233,7 +234,13 @@ def _text(value: object) -> str:
 async def scanned(
     token: Annotated[str, Path(max_length=MAX_TOKEN_LENGTH)], state: PublicStateDep
 ) -> HTMLResponse:
-    report = await run_in_threadpool(state.verifier.verify_token, token, checked_by="public page")
+    verifier = state.verifier
+    # The verifier decides; this route records a presentation code's check (off the loop).
+    report = await run_in_threadpool(
+        lambda: record_token_check(
+            verifier.library, verifier.check_token(token, checked_by="public page")
+        )
+    )
     state.metrics.verifications.labels("public_page", report.verdict.value).inc()
     if any(r.code in R.PRESENTATION_CHECKER_REFUSALS for r in report.reasons):
         return HTMLResponse(_elsewhere_page(report), status_code=200)

@@ -30,10 +30,11 @@ from trustsvc.audit.access_record import Access, AccessAction, Outcome
 from trustsvc.errors import InvalidInputError, RateLimitedError
 from trustsvc.sharing.clients import Client
 from trustsvc.sharing.refusals import LIMIT_REACHED
+from trustsvc.tokens.cose import MAX_TOKEN_LENGTH, try_parse_token
+from trustsvc.tokens.presentation import Checker
 from trustsvc.verification import reasons as R
-from trustsvc.verification.presentation import Checker
+from trustsvc.verification.recording import record_token_check
 from trustsvc.verification.report import VerificationReport
-from trustsvc.verification.tokens import MAX_TOKEN_LENGTH, try_parse_token
 from trustsvc.verification.verifier import DEFAULT_MAX_BYTES
 
 router = APIRouter(
@@ -141,21 +142,25 @@ async def verify_token(
     # A presentation code's check commits, so it goes to a thread. The access record
     # is awaited.
     decoded = token if parsed is None else parsed
+    verifier = state.verifier
     if presentation:
         check = partial(
-            state.verifier.verify_token, decoded, checked_by=Checker.of(client), purpose=stated
+            verifier.check_token, decoded, checked_by=Checker.of(client), purpose=stated
         )
-        report = await run_in_threadpool(check)
+        # The verifier decides; this route records the check (and uses a single-use code up).
+        report = await run_in_threadpool(lambda: record_token_check(verifier.library, check()))
     else:
-        check = partial(
-            state.verifier.verify_token, decoded, checked_by=client.name, purpose=stated
+        license_check = partial(
+            verifier.check_token, decoded, checked_by=client.name, purpose=stated
         )
-        report = await library_read(state, check)
+        report = await library_read(
+            state, lambda: record_token_check(verifier.library, license_check())
+        )
     refused = next(
         (r.code for r in report.reasons if r.code in R.PRESENTATION_CHECKER_REFUSALS), None
     )
     if report.is_valid and presentation:
-        # A presentation code that passed was recorded by the verifier itself, as a check.
+        # A presentation code that passed was recorded above (record_token_check), as a check.
         state.metrics.verifications.labels("verify_token", report.verdict.value).inc()
     elif refused is not None:
         await _record_refused_check(state, client, stated, report, refused)

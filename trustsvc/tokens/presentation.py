@@ -28,17 +28,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustsvc.bootstrap import Services
 from trustsvc.db.models import ApiClient, ClientRole, Presentation, VerificationEvent
 from trustsvc.departments.registry import active_seal
 from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
 from trustsvc.licenses import library
-from trustsvc.licenses.service import LicenseService
+from trustsvc.licenses.issuing import LicenseService
 from trustsvc.pki.certificates import seal_key_id
-from trustsvc.services import Services
 from trustsvc.sharing.clients import Client, active_verifier
+from trustsvc.tokens.cose import TokenClaims, TokenKind
+from trustsvc.tokens.signing import sign_token
 from trustsvc.verification import reasons as R
 from trustsvc.verification.report import Reason
-from trustsvc.verification.tokens import TokenClaims, sign_token
 
 MIN_LIFETIME = timedelta(seconds=30)
 MAX_LIFETIME = timedelta(hours=24)
@@ -176,7 +177,7 @@ def present(
             valid_from=record.valid_from,
             valid_until=record.valid_until,
             content_hash=bytes.fromhex(record.sha256)[:16],
-            kind="presentation",
+            kind=TokenKind.PRESENTATION,
             expires_at=int(expires_at.timestamp()),
             nonce=nonce,
             signed_at=int(now.timestamp()),

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from trustsvc.bootstrap import Services
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.codes.serials import SerialCipher
 from trustsvc.db.models import LicenseEvent, LicenseRecord, LicenseStatus
@@ -61,9 +62,9 @@ from trustsvc.pki.data_key import DataKey, load_or_create_data_key
 from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.appearance import render_stamp_pdf
 from trustsvc.seals.sealer import SealedDocument, Sealer, SealProfile
-from trustsvc.services import Services
 from trustsvc.settings import DocumentStoreKind
-from trustsvc.verification.tokens import TokenClaims, license_content_hash, sign_token
+from trustsvc.tokens.cose import TokenClaims, license_content_hash
+from trustsvc.tokens.signing import sign_token
 
 #: Serial numbers reserved at once per department and process (see ``_next_sequence``);
 #: only for identifiers: printed numbers are reserved one by one (see ``numbers``).

@@ -1,4 +1,7 @@
-"""Signed QR payloads: COSE_Sign1 (RFC 9052) over a small CBOR map, base64url-encoded.
+"""QR tokens: COSE_Sign1 (RFC 9052) over a small CBOR map, base64url; read and written.
+
+The strict decoder, the encoder and the signature check; signing itself (which
+needs a seal's private key) is ``trustsvc.tokens.signing``.
 
 The token printed on a license says which license it is (identifier, type,
 issuer, validity, a hash of the license content) and is signed with the
@@ -41,6 +44,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import cbor2
@@ -48,18 +53,19 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
     encode_dss_signature,
 )
 
 from trustsvc.codes.identifiers import parse_identifier
 from trustsvc.errors import InvalidIdentifierError, InvalidInputError
-from trustsvc.pki.keystore import SigningKey
 
 _COSE_SIGN1_TAG = 18
 _ALG, _KID = 1, 4
-_ES256, _PS256 = -7, -37
+#: COSE algorithms (RFC 9053): ES256 for EC seal keys, PS256 for RSA ones.
+ES256, PS256 = -7, -37
+_ES256, _PS256 = ES256, PS256
 #: Payload keys (small integers keep the CBOR short). The type code and the
 #: issuer's credit code are parts of the GB/T 36904 identifier, so they are
 #: carried there and not repeated.
@@ -95,12 +101,19 @@ _MIN_EPOCH_DAY = (_FIRST_DAY - DAY_EPOCH).days
 _MAX_EPOCH_DAY = (date.max - DAY_EPOCH).days
 #: Moments are Unix seconds that fit in 32 bits (until 2106).
 _MAX_SECONDS = 2**32 - 1
-_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+P256_ORDER = _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 _BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 #: By the text's length modulo 4: the low bits of its last character that carry no data.
 _UNUSED_BITS = {0: 0, 2: 0b1111, 3: 0b11}
 _UINT, _NINT, _BSTR, _TSTR, _ARRAY, _MAP, _TAG = range(7)
+
+
+class TokenKind(StrEnum):
+    """What a token is: the code printed on a license, or a holder's presentation code (亮证)."""
+
+    LICENSE = "license"
+    PRESENTATION = "presentation"
 
 
 class InvalidTokenError(InvalidInputError):
@@ -118,8 +131,8 @@ class TokenClaims:
     valid_until: date | None
     #: SHA-256 (first 16 bytes) of the license content, see ``content_hash``.
     content_hash: bytes
-    #: "license" for the code printed on the document; "presentation" for 亮证 codes.
-    kind: str = "license"
+    #: The code printed on the document, or a presentation (亮证) code.
+    kind: TokenKind = TokenKind.LICENSE
     #: Unix time after which a presentation token is refused.
     expires_at: int | None = None
     nonce: bytes | None = None
@@ -163,7 +176,7 @@ def _epoch_day(day: date) -> int:
     return (day - DAY_EPOCH).days
 
 
-def _payload(claims: TokenClaims) -> bytes:
+def encode_payload(claims: TokenClaims) -> bytes:
     """The version 3 claims set (docs/token.md), in deterministic CBOR."""
     if claims.signed_at is None:
         raise ValueError("a token carries the time it was signed")
@@ -190,31 +203,51 @@ def _payload(claims: TokenClaims) -> bytes:
     return encoded
 
 
-def _sig_structure(protected: bytes, payload: bytes) -> bytes:
-    encoded: bytes = cbor2.dumps(["Signature1", protected, b"", payload])
+def sig_structure(protected: bytes, payload: bytes) -> bytes:
+    """The COSE Sig_structure (RFC 9052 §4.4): ["Signature1", protected, b"", payload].
+
+    Written out byte for byte (what ``cbor2.dumps`` of that list gives; the format
+    tests compare the two): it is built for every token checked.
+    """
+    return (
+        b"".join(
+            (_SIG_STRUCTURE_HEAD, _bstr_head(len(protected)), protected, b"\x40"),
+        )
+        + _bstr_head(len(payload))
+        + payload
+    )
+
+
+#: An array of four, then the text "Signature1".
+_SIG_STRUCTURE_HEAD = b"\x84\x6aSignature1"
+
+
+def _bstr_head(length: int) -> bytes:
+    """The shortest CBOR head of a byte string of ``length`` bytes (RFC 8949 §4.2.1)."""
+    if length < 24:
+        return bytes((0x40 | length,))
+    if length < 0x100:
+        return bytes((0x58, length))
+    if length < 0x10000:
+        return b"\x59" + length.to_bytes(2, "big")
+    return b"\x5a" + length.to_bytes(4, "big")
+
+
+def encode_protected(algorithm: int, kid: bytes) -> bytes:
+    """Version 3's protected header: the algorithm, the key id and the profile (``typ``)."""
+    encoded: bytes = cbor2.dumps(
+        {_ALG: algorithm, _KID: kid, _TYP: PROFILE_MEDIA_TYPE}, canonical=True
+    )
     return encoded
 
 
-def sign_token(claims: TokenClaims, key: SigningKey, kid: bytes) -> str:
-    """The base64url version 3 token for ``claims``, signed with a department's seal key."""
-    algorithm = _ES256 if isinstance(key, ec.EllipticCurvePrivateKey) else _PS256
-    protected: bytes = cbor2.dumps(
-        {_ALG: algorithm, _KID: kid, _TYP: PROFILE_MEDIA_TYPE}, canonical=True
-    )
-    payload = _payload(claims)
-    to_be_signed = _sig_structure(protected, payload)
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        r, s = decode_dss_signature(key.sign(to_be_signed, ec.ECDSA(hashes.SHA256())))
-        # (r, n - s) verifies as well: only the low one is a valid encoding.
-        s = min(s, _P256_ORDER - s)
-        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    else:
-        signature = key.sign(to_be_signed, _pss(), hashes.SHA256())
+def encode_message(protected: bytes, payload: bytes, signature: bytes) -> str:
+    """The tagged COSE_Sign1 message, base64url without padding: the token's text."""
     message = cbor2.dumps(cbor2.CBORTag(_COSE_SIGN1_TAG, [protected, {}, payload, signature]))
     return base64.urlsafe_b64encode(message).rstrip(b"=").decode("ascii")
 
 
-def _pss() -> padding.PSS:
+def pss_padding() -> padding.PSS:
     return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 
 
@@ -404,6 +437,9 @@ _V3_FIELDS: tuple[tuple[bytes, int, tuple[int, ...], int, int], ...] = tuple(
         (_V3_DOCUMENT_HASH, (_BSTR,), _HASH_LENGTH, _HASH_LENGTH),
     )
 )
+#: Each version 3 key's encoding, to its place in the one order.
+_V3_INDEX = {field[0]: index for index, field in enumerate(_V3_FIELDS)}
+assert all(len(key) == (5 if key[0] == 0x3A else 1) for key in _V3_INDEX)
 _V3_LICENSE = frozenset({_IAT, _V3_IDENTIFIER, _V3_FROM, _V3_CONTENT_HASH})
 _V3_PRESENTATION = frozenset({_EXP, _IAT, _CTI, _V3_IDENTIFIER, _V3_FROM, _V3_DOCUMENT_HASH})
 _V3_SHAPES: dict[frozenset[int], str] = {
@@ -423,6 +459,12 @@ _V3_AS_OLD = {
     _V3_DOCUMENT_HASH: _CONTENT_HASH,
 }
 _ORDINAL_OF_EPOCH = DAY_EPOCH.toordinal()
+#: What the decoder needs of each version 3 key, in the one order: the key, its majors and
+#: bounds, where it goes in the version 1 / 2 numbering, and whether it is a day.
+_V3_PLAN = tuple(
+    (key, majors, low, high, _V3_AS_OLD[key], key in (_V3_FROM, _V3_UNTIL))
+    for _encoded, key, majors, low, high in _V3_FIELDS
+)
 
 
 def _v3_payload_fields(payload: bytes) -> tuple[dict[int, object], str]:
@@ -435,29 +477,31 @@ def _v3_payload_fields(payload: bytes) -> tuple[dict[int, object], str]:
     seen: set[int] = set()
     index = 0
     for _ in range(count):
-        # The next key must be one of those after the previous one, byte for byte.
-        while index < len(_V3_FIELDS) and not payload.startswith(_V3_FIELDS[index][0], reader.pos):
-            index += 1
-        if index == len(_V3_FIELDS):
+        # The next key must be one of those after the previous one, byte for byte: a
+        # small key is one byte, a private-use one five (0x3a and four bytes).
+        pos = reader.pos
+        width = 5 if payload[pos : pos + 1] == b"\x3a" else 1
+        found = _V3_INDEX.get(payload[pos : pos + width])
+        if found is None or found < index:
             raise InvalidTokenError("token fields are unknown, repeated or out of order")
-        encoded_key, key, majors, low, high = _V3_FIELDS[index]
+        index = found
+        key, majors, low, high, old, is_day = _V3_PLAN[index]
         index += 1
-        reader.pos += len(encoded_key)
-        major = payload[reader.pos] >> 5 if reader.pos < len(payload) else -1
+        reader.pos = pos = pos + width
+        major = payload[pos] >> 5 if pos < len(payload) else -1
         if major not in majors:
             raise InvalidTokenError("token field has the wrong type")
         argument = reader.head(major)
         value = -1 - argument if major == _NINT else argument
         if not low <= value <= high:
             raise InvalidTokenError("token field is out of range or has the wrong length")
-        old = _V3_AS_OLD[key]
-        if major in (_BSTR, _TSTR):
+        if major >= _BSTR:  # a byte or text string (the only other majors are integers)
             start = reader.pos
             reader.pos = end = start + value
             if end > len(payload):
                 raise InvalidTokenError("token is truncated")
             values[old] = payload[start:end]
-        elif key in (_V3_FROM, _V3_UNTIL):
+        elif is_day:
             values[old] = value + _ORDINAL_OF_EPOCH
         else:
             values[old] = value
@@ -517,10 +561,19 @@ def parse_token(token: str) -> ParsedToken:
         kid=kid,
         algorithm=algorithm,
         claims=claims,
-        to_be_signed=_sig_structure(protected, payload),
+        to_be_signed=sig_structure(protected, payload),
         signature=signature,
         version=version,
     )
+
+
+@lru_cache(maxsize=4096)
+def _identifier_codes(text: str) -> tuple[str, str]:
+    """The type and issuer code of a valid identifier (every check, check characters
+    included, made once per identifier text: the same licenses are checked over and over;
+    an invalid one raises, and what raises is not kept)."""
+    identifier = parse_identifier(text)
+    return identifier.type_code, identifier.issuer_code
 
 
 def _claims(values: dict[int, object], kind: str) -> TokenClaims:
@@ -528,7 +581,7 @@ def _claims(values: dict[int, object], kind: str) -> TokenClaims:
     assert isinstance(encoded, bytes)
     try:
         text = encoded.decode("utf-8")
-        identifier = parse_identifier(text)
+        type_code, issuer_code = _identifier_codes(text)
     except (UnicodeDecodeError, InvalidIdentifierError) as exc:
         raise InvalidTokenError("token names no valid GB/T 36904 identifier") from exc
     # parse_identifier reads the upper-case, unpadded form: only that one is written.
@@ -543,12 +596,12 @@ def _claims(values: dict[int, object], kind: str) -> TokenClaims:
     assert isinstance(content, bytes) and (nonce is None or isinstance(nonce, bytes))
     return TokenClaims(
         identifier=text,
-        type_code=identifier.type_code,
-        issuer_code=identifier.issuer_code,
+        type_code=type_code,
+        issuer_code=issuer_code,
         valid_from=valid_from,
         valid_until=valid_until,
         content_hash=content,
-        kind=kind,
+        kind=TokenKind(kind),
         expires_at=_int(values[_EXPIRES]) if _EXPIRES in values else None,
         nonce=nonce,
         signed_at=_int(values[_SIGNED_AT]) if _SIGNED_AT in values else None,
@@ -582,7 +635,11 @@ def peek_kind(token: str) -> str | None:
 
 def signature_is_valid(parsed: ParsedToken, certificate: x509.Certificate) -> bool:
     """Whether the token's signature verifies with the certificate's key."""
-    public_key = certificate.public_key()
+    return signature_is_valid_for(parsed, certificate.public_key())
+
+
+def signature_is_valid_for(parsed: ParsedToken, public_key: PublicKeyTypes) -> bool:
+    """Whether the token's signature verifies with this key (a seal certificate's, read once)."""
     try:
         if parsed.algorithm == _ES256 and isinstance(public_key, ec.EllipticCurvePublicKey):
             if len(parsed.signature) != 64 or not isinstance(public_key.curve, ec.SECP256R1):
@@ -596,7 +653,7 @@ def signature_is_valid(parsed: ParsedToken, certificate: x509.Certificate) -> bo
         if parsed.algorithm == _PS256 and isinstance(public_key, rsa.RSAPublicKey):
             if len(parsed.signature) != (public_key.key_size + 7) // 8:
                 return False
-            public_key.verify(parsed.signature, parsed.to_be_signed, _pss(), hashes.SHA256())
+            public_key.verify(parsed.signature, parsed.to_be_signed, pss_padding(), hashes.SHA256())
             return True
     except InvalidSignature:
         return False
