@@ -38,7 +38,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from trustsvc.bootstrap import initialise_home, open_services
+from trustsvc.bootstrap import build_licenses, initialise_home, open_services
 from trustsvc.codes.identifiers import credit_code_check_character
 from trustsvc.departments.registry import add_department
 from trustsvc.licenses.batch import run_batch
@@ -70,7 +70,7 @@ def holder() -> dict[str, str]:
 
 def write_rows(settings: Settings, path: Path, rows: int) -> None:
     services = open_services(settings)
-    example = example_data(get_type(LicenseService(services).types, "business-license"))
+    example = example_data(get_type(build_licenses(services).types, "business-license"))
     services.close()
     with path.open("w", encoding="utf-8") as handle:
         for index in range(rows):
@@ -90,7 +90,7 @@ def _naive_start(settings: Settings, tsa_url: str | None) -> None:
     # it has been given; the naive pipeline's figure needs no such log.
     logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
     services = open_services(settings)
-    licenses = LicenseService(services)
+    licenses = build_licenses(services)
     _naive["licenses"] = licenses
     # A first integration asks the service's TSA over HTTP, as pyHanko's
     # HTTPTimeStamper does; without a URL, the in-process TSA is shared.
@@ -200,7 +200,7 @@ def run_stages(settings: Settings, rows: int) -> dict[str, float]:
     from trustsvc.licenses.issuing import IssueRequest
 
     services = open_services(settings)
-    licenses = LicenseService(services)
+    licenses = build_licenses(services)
     example = example_data(get_type(licenses.types, "business-license"))
     timings: dict[str, list[float]] = {"render": [], "seal": [], "issue": []}
 

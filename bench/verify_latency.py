@@ -23,17 +23,22 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from trustsvc.bootstrap import initialise_home, open_services
+from trustsvc.bootstrap import (
+    build_licenses,
+    build_verifier,
+    database_library,
+    initialise_home,
+    open_services,
+)
 from trustsvc.codes.identifiers import credit_code_check_character
 from trustsvc.departments.registry import add_department
 from trustsvc.licenses import issuing as license_service
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.keystore import SigningKey
 from trustsvc.settings import Settings
 from trustsvc.tokens.cose import TokenClaims
 from trustsvc.verification import hex_strings
-from trustsvc.verification.assembly import build_verifier, database_library
 from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.report import Verdict
 
@@ -75,7 +80,7 @@ def main() -> None:
         initialise_home(settings)
         services = open_services(settings)
         add_department(services, "杭州市市场监督管理局", DEPARTMENT, "330100")
-        licenses = LicenseService(services)
+        licenses = build_licenses(services)
         printed = _record_printed_tokens()
         example = example_data(get_type(licenses.types, "business-license"))
         documents = []

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 
 from trustsvc.api.app import create_app
 from trustsvc.api.server import uvicorn_options
-from trustsvc.bootstrap import Services, initialise_home, open_services
+from trustsvc.bootstrap import Services, build_licenses, initialise_home, open_services
 from trustsvc.clock import FixedClock
 from trustsvc.licenses.issuing import LicenseService
 from trustsvc.settings import Settings
@@ -191,4 +191,4 @@ def licenses(services: Services) -> Iterator[LicenseService]:
     set_entitlement(
         services, DEPARTMENT_A, "real-estate-certificate", allowed=True, reason="test fixture"
     )
-    yield LicenseService(services)
+    yield build_licenses(services)

@@ -1,28 +1,55 @@
-"""The running service's parts, built once from settings and handed around.
+"""The composition root: what the CLI, the API and the workers run on, built once.
 
-The CLI and the API both start here; the domain functions take what they need
-from a ``Services`` instead of reaching for globals.
+Every part is made here and handed to the code that uses it; nothing else
+builds a database, a key, a store or a sealer. Two levels:
+
+- ``Services`` (``open_services``): settings checked, the database migrated,
+  the PKI's keys decrypted, the seal key store, revocation (CRL/OCSP) and the
+  TSA. The domain functions of departments, clients and keys take it.
+- ``Runtime`` (``open_runtime``): the services and what issuing needs on top
+  (the data key, the type catalogue, the document store, the sealer, the
+  issuing service). The API app, the CLI's commands that issue or read
+  licenses, and the batch workers run on one, and ``close()`` it.
+
+The builders (``build_data_key``, ``build_document_store``, ``build_sealer``,
+``issuing_parts``, ``build_verifier``) are the one place each part is made.
+``open_offline_services`` opens the PKI without any database (offline
+verification); ``initialise_home`` makes a new home.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
+from cryptography import x509
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
 from trustsvc.clock import Clock, SystemClock
 from trustsvc.db import Database, open_database
+from trustsvc.documents.store import DatabaseDocumentStore, DocumentStore, FolderDocumentStore
 from trustsvc.errors import ConfigurationError
+from trustsvc.pki.data_key import DataKey, load_or_create_data_key
 from trustsvc.pki.home import Pki, init_pki, is_initialised, load_pki, seal_key_store
 from trustsvc.pki.keystore import SealKeyStore
 from trustsvc.pki.responder import OcspResponder
 from trustsvc.pki.revocation import RevocationService
-from trustsvc.pki.tsa import TimestampAuthority
-from trustsvc.settings import Settings
+from trustsvc.pki.tsa import TimestampAuthority, make_timestamper
+from trustsvc.seals.sealer import Sealer, SealProfile
+from trustsvc.settings import DocumentStoreKind, Settings
+
+if TYPE_CHECKING:
+    # The licenses layer takes ``Services`` from here; it is imported where it is built.
+    from trustsvc.licenses.issuing import IssuingParts, LicenseService
+    from trustsvc.licenses.types import LicenseType
+    from trustsvc.verification.library import DatabaseLibrary
+    from trustsvc.verification.trust import TrustMaterial
+    from trustsvc.verification.verifier import Verifier
 
 
 @dataclass
@@ -98,10 +125,211 @@ def initialise_home(settings: Settings, clock: Clock | None = None) -> Pki:
         database.dispose()
 
 
+# ---- the parts issuing needs ----------------------------------------------------------
+
+
+def build_data_key(settings: Settings) -> DataKey:
+    """The key that seals holder ID numbers and derives the serial cipher (made on first use)."""
+    return load_or_create_data_key(settings.home / "pki" / "data.key", settings.key_passphrase)
+
+
+def build_document_store(settings: Settings, database: Database) -> DocumentStore:
+    """Where sealed PDFs are kept: the database (several nodes) or the home's folder."""
+    if settings.document_store is DocumentStoreKind.DATABASE:
+        return DatabaseDocumentStore(database)
+    return FolderDocumentStore(settings.home / "documents")
+
+
+def build_sealer(services: Services) -> Sealer:
+    """The PAdES sealer: the configured TSA (or the built-in one), revocation, the CA chain."""
+    settings = services.settings
+    return Sealer(
+        make_timestamper(settings.tsa_url, services.tsa, settings.tsa_timeout_seconds),
+        services.revocation,
+        services.pki.issuing,
+        services.pki.tsa,
+        SealProfile(settings.seal_profile),
+    )
+
+
+def issuing_parts(
+    services: Services,
+    types: Mapping[str, LicenseType] | None = None,
+    data_key: DataKey | None = None,
+) -> IssuingParts:
+    """The issuing service's collaborators, each built once from ``services``."""
+    from trustsvc.departments.registry import active_seal
+    from trustsvc.licenses.entitlement import EntitlementBook
+    from trustsvc.licenses.issuing import IssuingParts, IssuingSettings
+    from trustsvc.licenses.types import load_types
+
+    return IssuingParts(
+        settings=IssuingSettings.of(services.settings),
+        database=services.database,
+        clock=services.clock,
+        types=dict(types) if types is not None else load_types(),
+        data_key=data_key if data_key is not None else build_data_key(services.settings),
+        store=build_document_store(services.settings, services.database),
+        sealer=build_sealer(services),
+        seals=partial(active_seal, services),
+        entitlements=EntitlementBook(services.database),
+    )
+
+
+def build_licenses(
+    services: Services, types: Mapping[str, LicenseType] | None = None
+) -> LicenseService:
+    """The issuing service on ``services`` (``LicenseService`` keeps them as ``.services``)."""
+    from trustsvc.licenses.issuing import LicenseService
+
+    return LicenseService(services, types)
+
+
+def online_trust_material(
+    services: Services, extra_trust_roots: Iterable[x509.Certificate] = ()
+) -> TrustMaterial:
+    """The service's trust material: its certificates and the operator's trust list."""
+    from trustsvc.pki.trust import operator_roots
+    from trustsvc.verification.trust import load_trust_material
+
+    roots = [*extra_trust_roots, *operator_roots(services.database)]
+    return load_trust_material(services.settings, services.clock, roots)
+
+
+def database_library(services: Services) -> DatabaseLibrary:
+    """The library lookup a verifier asks online: the service's database."""
+    from trustsvc.verification.library import DatabaseLibrary
+
+    return DatabaseLibrary(services.database, services.revocation)
+
+
+def build_verifier(
+    services: Services,
+    *,
+    offline: bool = False,
+    extra_trust_roots: Iterable[x509.Certificate] = (),
+    max_bytes: int | None = None,
+    allow_fetching: bool = True,
+    time_limit: timedelta | None = None,
+) -> Verifier:
+    """A verifier for this service: online with its library, or offline from its files only."""
+    from trustsvc.verification.verifier import DEFAULT_MAX_BYTES, DEFAULT_TIME_LIMIT, Verifier
+
+    if offline:
+        return offline_verifier(
+            services.settings,
+            services.clock,
+            extra_trust_roots=extra_trust_roots,
+            max_bytes=max_bytes,
+            time_limit=time_limit,
+        )
+    return Verifier(
+        online_trust_material(services, extra_trust_roots),
+        database_library(services),
+        max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+        allow_fetching=allow_fetching,
+        time_limit=DEFAULT_TIME_LIMIT if time_limit is None else time_limit,
+    )
+
+
+def offline_verifier(
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    extra_trust_roots: Iterable[x509.Certificate] = (),
+    max_bytes: int | None = None,
+    time_limit: timedelta | None = None,
+) -> Verifier:
+    """A verifier reading nothing but the home's certificate files: no key, no database."""
+    from trustsvc.verification.trust import load_trust_material
+    from trustsvc.verification.verifier import DEFAULT_MAX_BYTES, DEFAULT_TIME_LIMIT, Verifier
+
+    settings.check_production()
+    trust = load_trust_material(settings, clock or SystemClock(), extra_trust_roots)
+    return Verifier(
+        trust,
+        None,
+        max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+        allow_fetching=False,
+        time_limit=DEFAULT_TIME_LIMIT if time_limit is None else time_limit,
+    )
+
+
+# ---- the runtime -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Everything an entry point runs on, built once by ``open_runtime``; ``close()`` it."""
+
+    services: Services
+    licenses: LicenseService
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def database(self) -> Database:
+        return self.services.database
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def data_key(self) -> DataKey:
+        return self.licenses.data_key
+
+    @property
+    def types(self) -> Mapping[str, LicenseType]:
+        return self.licenses.types
+
+    @property
+    def store(self) -> DocumentStore:
+        return self.licenses.store
+
+    def close(self) -> None:
+        self.services.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def open_runtime(
+    settings: Settings,
+    clock: Clock | None = None,
+    types: Mapping[str, LicenseType] | None = None,
+) -> Runtime:
+    """Open an initialised home and build the issuing service on it."""
+    return runtime_on(open_services(settings, clock), types)
+
+
+def runtime_on(services: Services, types: Mapping[str, LicenseType] | None = None) -> Runtime:
+    """A runtime on services already open (closing it closes them)."""
+    try:
+        return Runtime(services, build_licenses(services, types))
+    except BaseException:
+        services.close()
+        raise
+
+
 __all__ = [
+    "Runtime",
     "Services",
+    "build_data_key",
+    "build_document_store",
+    "build_licenses",
+    "build_sealer",
+    "build_verifier",
     "initialise_home",
     "is_initialised",
+    "issuing_parts",
     "open_offline_services",
+    "open_runtime",
     "open_services",
+    "runtime_on",
 ]

@@ -13,7 +13,7 @@ from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, credit_code
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.api.errors import http_status
 from trustsvc.audit.operators import operator_events
-from trustsvc.bootstrap import Services
+from trustsvc.bootstrap import Services, build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.db.models import LicenseRecord
@@ -25,7 +25,6 @@ from trustsvc.licenses.issuers import Decision, Issuer, IssuerRule, is_entitled
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
 from trustsvc.tokens.cose import parse_token
-from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import Verdict
 
 #: 杭州市自然资源和规划局: the real-estate registration authority of the tests.

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation.status import SignatureCoverageLevel
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, current_seal, enterprise_holder
 from tests.licenses.pdf_checks import read_qr_codes, validate_offline
@@ -25,6 +27,7 @@ from trustsvc.errors import (
     NotFoundError,
     SealUnavailableError,
 )
+from trustsvc.licenses import library
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action, LicenseQuery
 from trustsvc.licenses.types import example_data, get_type
@@ -390,3 +393,81 @@ def test_identifiers_cannot_be_guessed_from_one_another(licenses: LicenseService
     assert min(abs(a - b) for a in serials for b in serials if a != b) > 10**6
     # The printed numbers are still the counter's visible sequence.
     assert len({view.license_number for view in views}) == len(views)
+
+
+# ---- reading and changing in a fixed number of queries; the service's own date -------------
+
+
+def _statements_during(licenses: LicenseService, call: Callable[[], object]) -> int:
+    """How many SQL statements ``call`` sends to the database."""
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:
+        sent.append(args[2])
+
+    engine = licenses.database.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def test_a_search_costs_the_same_queries_for_one_license_or_many(
+    licenses: LicenseService,
+) -> None:
+    query = LicenseQuery(department_code=DEPARTMENT_A, type_key="business-license")
+    first = _issue(licenses).license
+    licenses.change(first.identifier, {"domicile": "杭州市西湖区文三路1号"}, "c", "住所")
+    few = _statements_during(licenses, lambda: licenses.search(query))
+    others = [_issue(licenses).license for _ in range(3)]
+    changed = licenses.change(others[0].identifier, {"domicile": "杭州市上城区"}, "c", "住所")
+    found = licenses.search(query)
+    assert len(found) == 6 and found[0].identifier == changed.license.identifier
+    assert found[0].supersedes == others[0].identifier
+    assert [v.issuer_name for v in found] == ["杭州市市场监督管理局"] * 6
+    many = _statements_during(licenses, lambda: licenses.search(query))
+    # The page, and the identifiers the changed versions supersede: two, however many.
+    assert many == few == 2
+
+
+def test_a_change_reads_the_old_version_once(
+    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _issue(licenses).license
+    reads: list[str] = []
+    for name in ("resolve", "find", "find_for_update"):
+        original = getattr(library, name)
+
+        def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
+            reads.append(_name)
+            return _original(*args)
+
+        monkeypatch.setattr(library, name, counted)
+    licenses.change(old.identifier, {"domicile": "杭州市西湖区文三路1号"}, "clerk", "住所变更")
+    # Once for its facts, once locked where the change is recorded.
+    assert sorted(reads) == ["find_for_update", "resolve"]
+
+
+def test_a_change_is_judged_by_the_services_date_not_utcs(
+    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A license whose last day of validity is today in Shanghai (the service's zone).
+    last_day = licenses.today()
+    day = last_day.isoformat()
+    old = _issue(licenses, "construction-permit", valid_from=day, valid_until=day).license
+    produce = licenses._produce
+
+    def sealed_past_midnight(*args: Any, **kwargs: Any) -> Any:
+        sealed = produce(*args, **kwargs)
+        # When the change is recorded it is 00:00:01 the next day in Shanghai, and
+        # still the last day in UTC: the license has expired by the service's date.
+        clock.current = datetime.combine(last_day, time(16, 0, 1), UTC)
+        assert clock.now().date() == last_day and licenses.today() > last_day
+        return sealed
+
+    monkeypatch.setattr(licenses, "_produce", sealed_past_midnight)
+    with pytest.raises(ConflictError, match="expired"):
+        licenses.change(old.identifier, {"project_name": "x"}, "clerk", "晚了")
+    assert licenses.show(old.identifier).status == "expired"

@@ -4,7 +4,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.helpers import DEPARTMENT_A, current_seal
-from trustsvc.bootstrap import Services
+from trustsvc.bootstrap import Services, build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import add_department
 from trustsvc.errors import ConflictError, InvalidInputError
@@ -12,7 +12,6 @@ from trustsvc.pki import ca
 from trustsvc.pki.keystore import generate_private_key
 from trustsvc.pki.trust import add_trust_anchor, trust_anchors
 from trustsvc.settings import KeyAlgorithm
-from trustsvc.verification.assembly import build_verifier
 
 
 def test_an_operator_root_joins_the_verifiers_trust_list(

@@ -15,12 +15,12 @@ import pytest
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder, make_sealer
 from tests.licenses.conftest import licenses as _licenses_fixture  # noqa: F401 (as `licenses`)
 from tests.verification import attacks
+from trustsvc.bootstrap import build_verifier
 from trustsvc.departments.registry import active_seal
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.sealer import CachedKeySigner
-from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import Verdict, VerificationReport
 
 #: An attack on a sealed license: the service (for keys and a second license) and the bytes.

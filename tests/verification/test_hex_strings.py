@@ -8,9 +8,9 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 
+from trustsvc.bootstrap import build_verifier
 from trustsvc.licenses.issuing import LicenseService
 from trustsvc.verification import hex_strings
-from trustsvc.verification.assembly import build_verifier
 
 _PYHANKO = hex_strings._PYHANKO_READER
 

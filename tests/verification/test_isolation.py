@@ -19,13 +19,13 @@ from tests.verification.children import (
     misbehave_on_markers,
     verify_without_secrets,
 )
+from trustsvc.bootstrap import build_verifier, database_library, online_trust_material
 from trustsvc.clock import FixedClock
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.verification import isolation
 from trustsvc.verification import reasons as R
-from trustsvc.verification.assembly import build_verifier, database_library, online_trust_material
 from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.report import (
     Facts,

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import DEPARTMENT_A, add_purposes
-from trustsvc.bootstrap import Services
+from trustsvc.bootstrap import Services, build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import Presentation
 from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
@@ -19,7 +19,6 @@ from trustsvc.sharing.purposes import list_purposes
 from trustsvc.tokens.cose import parse_token
 from trustsvc.tokens.presentation import Checker, checker_named, checks_of, present
 from trustsvc.verification import reasons as R
-from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.recording import record_token_check
 from trustsvc.verification.report import Verdict, VerificationReport
 from trustsvc.verification.verifier import Verifier

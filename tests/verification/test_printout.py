@@ -9,11 +9,11 @@ import pikepdf
 
 from tests.helpers import DEPARTMENT_A
 from tests.pdfa_rules import violations
+from trustsvc.bootstrap import build_verifier
 from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action, RevocationKind
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.printout import render_report
 
 

@@ -14,6 +14,7 @@ from cryptography.x509 import ocsp
 
 from tests.helpers import DEPARTMENT_A
 from tests.verification import hostile_tokens as H
+from trustsvc.bootstrap import build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.departments.registry import active_seal, new_seal, revoke_seal
@@ -25,7 +26,6 @@ from trustsvc.pki.certificates import seal_key_id
 from trustsvc.seals.sealer import SealMaterial
 from trustsvc.tokens.cose import TokenClaims, content_hash, license_content_hash, parse_token
 from trustsvc.tokens.signing import sign_token
-from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import Verdict
 from trustsvc.verification.verifier import Verifier
 

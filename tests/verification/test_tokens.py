@@ -11,6 +11,12 @@ from sqlalchemy import Engine
 
 from tests.helpers import DEPARTMENT_A
 from tests.licenses.pdf_checks import read_qr_codes
+from trustsvc.bootstrap import (
+    build_verifier,
+    database_library,
+    offline_verifier,
+    online_trust_material,
+)
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.db import Database
 from trustsvc.departments.registry import active_seal
@@ -22,12 +28,6 @@ from trustsvc.pki.keystore import generate_private_key
 from trustsvc.settings import KeyAlgorithm
 from trustsvc.tokens.cose import TokenClaims, content_hash, parse_token
 from trustsvc.tokens.signing import sign_token
-from trustsvc.verification.assembly import (
-    build_verifier,
-    database_library,
-    offline_verifier,
-    online_trust_material,
-)
 from trustsvc.verification.report import Verdict
 from trustsvc.verification.verifier import Verifier
 

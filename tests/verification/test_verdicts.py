@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests.helpers import DEPARTMENT_A, enterprise_holder
 from tests.licenses.pdf_checks import read_qr_codes
+from trustsvc.bootstrap import build_verifier
 from trustsvc.cli import EXIT_VALID_OFFLINE, cli
 from trustsvc.clock import FixedClock
 from trustsvc.db import Database
@@ -25,7 +26,6 @@ from trustsvc.licenses.types import example_data, get_type
 from trustsvc.settings import Settings
 from trustsvc.tokens.presentation import present
 from trustsvc.verification import reasons as R
-from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import (
     PRECEDENCE,
     VERDICT_TEXT,

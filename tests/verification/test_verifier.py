@@ -8,12 +8,12 @@ import pytest
 from reportlab.pdfgen.canvas import Canvas
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder, make_sealer
+from trustsvc.bootstrap import build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import active_seal, revoke_seal
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.verification.assembly import build_verifier
 from trustsvc.verification.report import Verdict
 from trustsvc.verification.verifier import Verifier
 

@@ -32,17 +32,15 @@ from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
 from trustsvc.audit.access_record import AccessLog
-from trustsvc.bootstrap import Services, open_services
+from trustsvc.bootstrap import Runtime, Services, build_licenses, database_library, open_services
 from trustsvc.clock import Clock
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses.issuing import LicenseService
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.sweep import StoreSweeper
 from trustsvc.settings import Settings, load_settings
 from trustsvc.sharing.clients import Authenticator
 from trustsvc.sharing.refusals import RefusalBudget
 from trustsvc.verification import hex_strings
-from trustsvc.verification.assembly import database_library
 from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.verifier import DEFAULT_MAX_BYTES
 
@@ -204,7 +202,8 @@ def create_app(
     hex_strings.install()  # the process's PDF reader, chosen once at start-up
     own = services is None
     opened = services if services is not None else open_services(settings, clock)
-    license_service = LicenseService(opened)
+    runtime = Runtime(opened, build_licenses(opened))
+    license_service = runtime.licenses
     metrics = Metrics()
     state = ApiState(
         services=opened,
@@ -227,9 +226,9 @@ def create_app(
     )
 
     sweeper = StoreSweeper(
-        license_service.store,
-        opened.database,
-        opened.clock,
+        runtime.store,
+        runtime.database,
+        runtime.clock,
         grace=timedelta(minutes=opened.settings.store_sweep_grace_minutes),
         interval=timedelta(minutes=opened.settings.store_sweep_minutes),
     )
@@ -248,7 +247,7 @@ def create_app(
             if request_log is not None:
                 request_log.flush()
             if own:
-                opened.close()
+                runtime.close()
 
     app = FastAPI(
         title="trustsvc",
@@ -295,7 +294,7 @@ def create_app(
     )
     app.add_middleware(
         HolderSessionMiddleware,
-        secret_key=license_service.data_key.subkey("holder sessions").hex(),
+        secret_key=runtime.data_key.subkey("holder sessions").hex(),
         max_age=settings.holder_session_minutes * 60,
         https_only=settings.public_base_url.startswith("https://"),
     )

@@ -62,13 +62,13 @@ class Runtime:
     @cached_property
     def licenses(self) -> LicenseService:
         """The license library and issuer (loads the types and the data key)."""
-        from trustsvc.licenses.issuing import LicenseService
+        from trustsvc.bootstrap import build_licenses
 
-        return LicenseService(self.services)
+        return build_licenses(self.services)
 
     def verifier(self, *, allow_fetching: bool) -> Verifier:
         """A verifier of PDFs and tokens, online: it asks the library."""
-        from trustsvc.verification.assembly import build_verifier
+        from trustsvc.bootstrap import build_verifier
 
         _install_pdf_reader()
         return build_verifier(self.services, allow_fetching=allow_fetching)
@@ -76,7 +76,7 @@ class Runtime:
 
 def offline_verifier(settings: Settings) -> Verifier:
     """A verifier from the home's certificate files alone: no key, no database is opened."""
-    from trustsvc.verification.assembly import offline_verifier as build_offline
+    from trustsvc.bootstrap import offline_verifier as build_offline
 
     _install_pdf_reader()
     return build_offline(settings)

@@ -11,6 +11,10 @@ the same key with the same data returns the license already issued; with other
 data it is refused. A type that is unique per holder refuses a second current
 license of the holder (``DuplicateLicenseError``); a change (变更) replaces the
 holder's license in the same transaction, so it is never refused as one.
+
+``IssuingService`` is given its collaborators (``IssuingParts``, built by
+``trustsvc.bootstrap``); ``LicenseService`` is the same service built from a
+``Services``, kept while callers still reach through its ``services``.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +34,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from trustsvc.bootstrap import Services
+from trustsvc.bootstrap import Services, issuing_parts
+from trustsvc.clock import Clock
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.codes.serials import SerialCipher
+from trustsvc.db import Database
 from trustsvc.db.models import LicenseEvent, LicenseRecord, LicenseStatus
-from trustsvc.departments.registry import ActiveSeal, active_seal, confirm_seal_in_standing
+from trustsvc.departments.registry import ActiveSeal, confirm_seal_in_standing
 from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
 from trustsvc.documents.render import LicenseDocument, render_license
-from trustsvc.documents.store import DatabaseDocumentStore, DocumentStore, FolderDocumentStore
+from trustsvc.documents.store import DocumentStore
 from trustsvc.errors import (
     ConflictError,
     DuplicateLicenseError,
@@ -54,15 +60,13 @@ from trustsvc.licenses.types import (
     LicenseType,
     ValidityRule,
     get_type,
-    load_types,
     validate_license_data,
 )
 from trustsvc.pki.certificates import seal_key_id
-from trustsvc.pki.data_key import DataKey, load_or_create_data_key
-from trustsvc.pki.tsa import make_timestamper
+from trustsvc.pki.data_key import DataKey
 from trustsvc.seals.appearance import render_stamp_pdf
-from trustsvc.seals.sealer import SealedDocument, Sealer, SealProfile
-from trustsvc.settings import DocumentStoreKind
+from trustsvc.seals.sealer import SealedDocument, Sealer
+from trustsvc.settings import Settings
 from trustsvc.tokens.cose import TokenClaims, license_content_hash
 from trustsvc.tokens.signing import sign_token
 
@@ -165,29 +169,62 @@ def request_digest(department_code: str, license_type: LicenseType, data: Licens
     ).hexdigest()
 
 
-class LicenseService:
-    def __init__(self, services: Services, types: Mapping[str, LicenseType] | None = None) -> None:
-        settings = services.settings
-        self.services = services
-        self.types = dict(types) if types is not None else load_types()
-        self.data_key: DataKey = load_or_create_data_key(
-            settings.home / "pki" / "data.key", settings.key_passphrase
-        )
+#: The department's usable seal now, by credit code (``departments.active_seal``).
+SealLookup = Callable[[str], ActiveSeal]
+
+
+@dataclass(frozen=True)
+class IssuingSettings:
+    """What issuing reads of the settings."""
+
+    #: Stamps are made once and kept in ``home / "stamps"``.
+    home: Path
+    #: The service's time zone: "today" (validity, expiry) is its date.
+    zone: tzinfo
+    #: The base of the verification URL in each QR code.
+    public_base_url: str
+    #: A CJK font for the page; found on the system when None.
+    cjk_font: Path | None
+
+    @classmethod
+    def of(cls, settings: Settings) -> IssuingSettings:
+        return cls(settings.home, settings.zone, settings.public_base_url, settings.cjk_font)
+
+
+@dataclass(frozen=True)
+class IssuingParts:
+    """The collaborators of the issuing service, built by ``trustsvc.bootstrap``."""
+
+    settings: IssuingSettings
+    database: Database
+    clock: Clock
+    types: Mapping[str, LicenseType]
+    data_key: DataKey
+    store: DocumentStore
+    sealer: Sealer
+    seals: SealLookup
+    entitlements: EntitlementBook
+
+
+class IssuingService:
+    """Issue, change and move licenses through their lifecycle; read them as their issuer does.
+
+    Given its collaborators (``IssuingParts``); it builds none of them and reads
+    no settings beyond ``IssuingSettings``.
+    """
+
+    def __init__(self, parts: IssuingParts) -> None:
+        self.settings = parts.settings
+        self.database = parts.database
+        self.clock = parts.clock
+        self.types = dict(parts.types)
+        self.data_key = parts.data_key
+        self.store = parts.store
+        self.sealer = parts.sealer
+        self.entitlements = parts.entitlements
+        self._seal_of = parts.seals
         # Serials are the counter enciphered (see serials): identifiers cannot be guessed.
         self.serials = SerialCipher(self.data_key.subkey("license serials"))
-        self.store: DocumentStore = (
-            DatabaseDocumentStore(services.database)
-            if settings.document_store is DocumentStoreKind.DATABASE
-            else FolderDocumentStore(settings.home / "documents")
-        )
-        self.sealer = Sealer(
-            make_timestamper(settings.tsa_url, services.tsa, settings.tsa_timeout_seconds),
-            services.revocation,
-            services.pki.issuing,
-            services.pki.tsa,
-            SealProfile(settings.seal_profile),
-        )
-        self.entitlements = EntitlementBook(services.database)
         self._font_name: str | None = None
         self._sequence_blocks: dict[int, range] = {}
         self._sequence_lock = threading.Lock()
@@ -197,16 +234,20 @@ class LicenseService:
     @property
     def font_name(self) -> str:
         if self._font_name is None:
-            self._font_name = load_cjk_font(find_cjk_font(self.services.settings.cjk_font))
+            self._font_name = load_cjk_font(find_cjk_font(self.settings.cjk_font))
         return self._font_name
 
     def today(self) -> date:
-        return self.services.clock.now().astimezone(self.services.settings.zone).date()
+        """The service's date now (its time zone's, not UTC's)."""
+        return self._date_at(self.clock.now())
+
+    def _date_at(self, moment: datetime) -> date:
+        return moment.astimezone(self.settings.zone).date()
 
     def _stamp(self, seal: ActiveSeal) -> Path:
         """The department's stamp as a one-page PDF, made once and kept in the home."""
         name_digest = hashlib.sha256(seal.department_name.encode()).hexdigest()[:16]
-        path = self.services.settings.home / "stamps" / f"{name_digest}.pdf"
+        path = self.settings.home / "stamps" / f"{name_digest}.pdf"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             # One temporary file per process and thread: two first issues at once
@@ -224,16 +265,56 @@ class LicenseService:
         *,
         issuer_name: str | None = None,
         holder_id: str | None = None,
+        session: Session | None = None,
     ) -> LicenseView:
-        """The record as its issuer sees it; facts the caller already holds are not re-read."""
+        """The record as its issuer sees it; facts the caller already holds are not re-read.
+
+        Give the ``session`` the record was read in: the identifier it supersedes
+        is read there rather than in a unit of work of its own.
+        """
+        supersedes = None
+        if record.supersedes_id is not None:
+            if session is None:
+                with self.database.begin() as own:
+                    supersedes = library.identifiers_of(own, [record.supersedes_id]).get(
+                        record.supersedes_id
+                    )
+            else:
+                supersedes = library.identifiers_of(session, [record.supersedes_id]).get(
+                    record.supersedes_id
+                )
+        return self._view(record, self.today(), supersedes, issuer_name, holder_id)
+
+    def views(self, session: Session, records: Sequence[LicenseRecord]) -> list[LicenseView]:
+        """Views of many records in a fixed number of queries, however many there are.
+
+        Their departments must be loaded with them (``library.search`` does); the
+        identifiers they supersede are read in one query.
+        """
+        superseded = library.identifiers_of(
+            session, (r.supersedes_id for r in records if r.supersedes_id is not None)
+        )
+        today = self.today()
+        return [
+            self._view(
+                r,
+                today,
+                superseded.get(r.supersedes_id) if r.supersedes_id is not None else None,
+            )
+            for r in records
+        ]
+
+    def _view(
+        self,
+        record: LicenseRecord,
+        today: date,
+        supersedes: str | None,
+        issuer_name: str | None = None,
+        holder_id: str | None = None,
+    ) -> LicenseView:
         license_type = self.types.get(record.type_key)
         if holder_id is None:
             holder_id = self.data_key.open(record.holder_id_type, record.holder_id_sealed)
-        supersedes = None
-        if record.supersedes_id is not None:
-            with self.services.database.begin() as session:
-                previous = session.get(LicenseRecord, record.supersedes_id)
-                supersedes = previous.identifier if previous else None
         return LicenseView(
             identifier=record.identifier,
             license_number=record.license_number,
@@ -249,7 +330,7 @@ class LicenseService:
             valid_from=record.valid_from,
             valid_until=record.valid_until,
             issued_at=record.issued_at,
-            status=library.effective_status(record, self.today()).value,
+            status=library.effective_status(record, today).value,
             status_reason=record.status_reason,
             sha256=record.sha256,
             supersedes=supersedes,
@@ -269,14 +350,14 @@ class LicenseService:
     def issue(self, request: IssueRequest) -> IssueResult:
         license_type = get_type(self.types, request.type_key)
         data = validate_license_data(license_type, request.data, self.today())
-        seal = active_seal(self.services, request.department_code)
+        seal = self._seal_of(request.department_code)
         digest = request_digest(seal.department_code, license_type, data)
         # Before a number is spent: a type the department may not issue is refused.
         self._refuse_early(license_type, seal)
         holder_digest = self.data_key.digest(data.holder_id_type.value, data.holder_id)
         year = self.today().year
         # One short transaction before sealing: the replay, the holder's place, the number.
-        with numbers.prompt_transaction(self.services.database) as session:
+        with numbers.prompt_transaction(self.database) as session:
             replay = self._replay_of(session, seal, request, digest)
             if replay is not None:
                 return replay
@@ -359,12 +440,12 @@ class LicenseService:
                 withdrawn += 1
                 if withdrawn > 1:
                     raise
-                seal = active_seal(self.services, request.department_code)
+                seal = self._seal_of(request.department_code)
             except _RecordConflict:
                 # Another process or thread won a race: the same idempotency key, or
                 # the holder's one place in a type that is unique per holder.
                 if request.idempotency_key is not None:
-                    with self.services.database.begin() as session:
+                    with self.database.begin() as session:
                         replay = self._replay(
                             session, seal.department_id, request.idempotency_key, digest
                         )
@@ -388,7 +469,7 @@ class LicenseService:
     ) -> bool:
         """Refuse a holder who holds a current license; True if a lapsed one holds the place."""
         if session is None:
-            with self.services.database.begin() as own:
+            with self.database.begin() as own:
                 return self._refuse_duplicate(license_type, holder_digest, own)
         place = library.holder_place(session, license_type.key, holder_digest, self.today())
         held = place.current
@@ -422,14 +503,14 @@ class LicenseService:
                 region=region, year=year, sequence=sequence
             ),
             actor=actor,
-            now=self.services.clock.now(),
+            now=self.clock.now(),
         )
 
     def _void_number(self, reservation: numbers.Reservation, reason: str) -> None:
         """Best effort: a number this fails to void, the sweep voids later."""
         try:
-            with self.services.database.begin() as session:
-                numbers.void(session, reservation.id, reason, self.services.clock.now())
+            with self.database.begin() as session:
+                numbers.void(session, reservation.id, reason, self.clock.now())
         except SQLAlchemyError:
             log.warning("number %s could not be voided now; the sweep will", reservation.number)
 
@@ -440,9 +521,9 @@ class LicenseService:
         database (a grant just made counts), and what it lets through is decided
         where the license is recorded (``require_entitlement``).
         """
-        now = self.services.clock.now()
+        now = self.clock.now()
         if self.entitlements.entitled(license_type, seal.department_code, now) is not True:
-            with self.services.database.begin() as session:
+            with self.database.begin() as session:
                 require_entitlement(session, license_type, seal, now)
 
     def _seal_and_record(
@@ -459,7 +540,7 @@ class LicenseService:
         """Seal, store and record one license; what is stored is removed if it is not recorded."""
         number = reservation.number
         sealed = self._produce(identifier, number, license_type, data, seal)
-        now = self.services.clock.now()
+        now = self.clock.now()
         sha256 = self.store.put(sealed.pdf, now)
         record = self._new_record(
             identifier,
@@ -475,13 +556,12 @@ class LicenseService:
             idempotency_key=request.idempotency_key,
         )
         try:
-            with self.services.database.begin() as session:
+            with self.database.begin() as session:
                 if release_lapsed and record.current_holder_digest is not None:
                     library.release_lapsed_holder(
                         session, license_type.key, record.current_holder_digest, self.today()
                     )
-                session.add(record)
-                session.flush()
+                record.id = library.insert_record(session, record)
                 # After the first write: see ``confirm_seal_in_standing``.
                 confirm_seal_in_standing(session, seal, now)
                 # As of the moment recorded as its issuance, which verification judges by.
@@ -508,7 +588,7 @@ class LicenseService:
         Best effort: what a failure here leaves behind, ``trustsvc store sweep`` takes.
         """
         try:
-            with self.services.database.begin() as session:
+            with self.database.begin() as session:
                 referenced = session.scalar(
                     select(LicenseRecord.id).where(LicenseRecord.sha256 == sha256).limit(1)
                 )
@@ -576,7 +656,7 @@ class LicenseService:
         with self._sequence_lock:
             block = self._sequence_blocks.get(department_id)
             if block is None or block.start >= block.stop:
-                with self.services.database.begin() as session:
+                with self.database.begin() as session:
                     block = library.reserve_sequences(session, department_id, _SEQUENCE_BLOCK)
             self._sequence_blocks[department_id] = block[1:]
             return block[0]
@@ -592,7 +672,7 @@ class LicenseService:
                 f"idempotency key {key!r} was used for a different request; "
                 "use a new key for new data"
             )
-        return IssueResult(self.view(existing), created=False)
+        return IssueResult(self.view(existing, session=session), created=False)
 
     def _produce(
         self,
@@ -610,7 +690,7 @@ class LicenseService:
             valid_from=data.valid_from,
             valid_until=data.valid_until,
             content_hash=self._content_digest(str(identifier), license_type, data),
-            signed_at=int(self.services.clock.now().timestamp()),
+            signed_at=int(self.clock.now().timestamp()),
         )
         token = sign_token(claims, seal.material.key, seal_key_id(seal.material.certificate))
         document = self._document(identifier, number, license_type, data, seal, token)
@@ -639,7 +719,7 @@ class LicenseService:
             identifier=str(identifier),
             issuer_name=seal.department_name,
             issue_date=self.today(),
-            verify_url=f"{self.services.settings.public_base_url}/v/{token}",
+            verify_url=f"{self.settings.public_base_url}/v/{token}",
             seal_caption=_STAMP_CAPTION,
         )
 
@@ -647,17 +727,17 @@ class LicenseService:
 
     def show(self, key: str, department_code: str | None = None) -> LicenseView:
         """A license by identifier or printed number (see ``library.resolve``)."""
-        with self.services.database.begin() as session:
-            return self.view(library.resolve(session, key, department_code))
+        with self.database.begin() as session:
+            return self.view(library.resolve(session, key, department_code), session=session)
 
     def document(self, key: str, department_code: str | None = None) -> bytes:
-        with self.services.database.begin() as session:
+        with self.database.begin() as session:
             sha256 = library.resolve(session, key, department_code).sha256
         return self.store.get(sha256)
 
     def history(self, key: str, department_code: str | None = None) -> LicenseHistory:
         """Every lifecycle event of the license ``key`` names, across its versions."""
-        with self.services.database.begin() as session:
+        with self.database.begin() as session:
             record = library.resolve(session, key, department_code)
             versions = library.versions_of(session, record)
             by_id = {v.id: v for v in versions}
@@ -687,7 +767,7 @@ class LicenseService:
             )
 
     def _identifier_of(self, key: str, department_code: str | None) -> str:
-        with self.services.database.begin() as session:
+        with self.database.begin() as session:
             return library.resolve(session, key, department_code).identifier
 
     def search(
@@ -707,8 +787,8 @@ class LicenseService:
                 limit=query.limit,
                 offset=query.offset,
             )
-        with self.services.database.begin() as session:
-            return [self.view(r) for r in library.search(session, query)]
+        with self.database.begin() as session:
+            return self.views(session, library.search(session, query))
 
     # ---- lifecycle -----------------------------------------------------------
 
@@ -730,7 +810,8 @@ class LicenseService:
         if action not in (library.Action.SUSPEND, library.Action.RESUME, library.Action.REVOKE):
             raise InvalidInputError(f"{action.value} is not a status change")
         identifier = self._identifier_of(key, department_code)
-        with self.services.database.begin() as session:
+        now = self.clock.now()
+        with self.database.begin() as session:
             record = library.find_for_update(session, identifier)
             library.apply_transition(
                 session,
@@ -738,8 +819,9 @@ class LicenseService:
                 action,
                 actor,
                 reason,
-                self.services.clock.now(),
+                now,
                 revocation_kind,
+                today=self._date_at(now),
             )
         return self.show(identifier)
 
@@ -752,9 +834,10 @@ class LicenseService:
         department_code: str | None = None,
     ) -> IssueResult:
         """变更: issue the next version with ``changes`` applied; the old one is superseded."""
-        identifier = self._identifier_of(key, department_code)
-        with self.services.database.begin() as session:
-            old = library.find(session, identifier)
+        # The record is read once for its facts; the recording transaction locks it
+        # and checks the change again (it may have moved on meanwhile).
+        with self.database.begin() as session:
+            old = library.resolve(session, key, department_code)
             library.check_transition(old, library.Action.CHANGE, reason, self.today())
             old_id, old_identifier = old.id, old.identifier
             license_type = get_type(self.types, old.type_key)
@@ -786,21 +869,27 @@ class LicenseService:
         new_holder_digest = self.data_key.digest(data.holder_id_type.value, data.holder_id)
         if license_type.unique_per_holder and new_holder_digest != old_holder_digest:
             self._refuse_duplicate(license_type, new_holder_digest)
-        seal = active_seal(self.services, department_code)
+        seal = self._seal_of(department_code)
         self._refuse_early(license_type, seal)
         previous = parse_identifier(old_identifier)
         identifier_new = previous.next_version()
-        with self.services.database.begin() as session:
-            number = library.find(session, old_identifier).license_number
         sealed = self._produce(identifier_new, number, license_type, data, seal)
-        now = self.services.clock.now()
+        now = self.clock.now()
         sha256 = self.store.put(sealed.pdf, now)
         digest = request_digest(department_code, license_type, data)
         recorded = False
         try:
-            with self.services.database.begin() as session:
+            with self.database.begin() as session:
                 old = library.find_for_update(session, old_identifier)
-                library.apply_transition(session, old, library.Action.CHANGE, actor, reason, now)
+                library.apply_transition(
+                    session,
+                    old,
+                    library.Action.CHANGE,
+                    actor,
+                    reason,
+                    now,
+                    today=self._date_at(now),
+                )
                 # The old version gives up the holder's place before the new one takes it.
                 session.flush()
                 record = self._new_record(
@@ -824,10 +913,26 @@ class LicenseService:
                 library.record_event(
                     session, record, library.Action.CHANGE, actor, reason, None, "valid", now
                 )
+                view = self._view(
+                    record, self._date_at(now), old_identifier, seal.department_name, data.holder_id
+                )
             recorded = True
         except IntegrityError as exc:
             raise ConflictError(f"license {old_identifier} was changed concurrently") from exc
         finally:
             if not recorded:
                 self._discard(sha256)
-        return IssueResult(self.show(str(identifier_new)), created=True)
+        return IssueResult(view, created=True)
+
+
+class LicenseService(IssuingService):
+    """The issuing service built from a ``Services``: a bridge for this wave's callers.
+
+    ``services`` is kept for the callers that still reach through it (jobs,
+    sharing, presentation codes, the CLI); new code is given what it needs by
+    ``trustsvc.bootstrap`` instead (``Runtime``).
+    """
+
+    def __init__(self, services: Services, types: Mapping[str, LicenseType] | None = None) -> None:
+        super().__init__(issuing_parts(services, types))
+        self.services = services

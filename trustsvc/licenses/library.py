@@ -19,16 +19,16 @@ index, so that two issuances at once cannot both take it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import ColumnElement, and_, not_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, insert, not_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from trustsvc.db.models import (
     Department,
@@ -127,6 +127,33 @@ def reserve_sequences(session: Session, department_id: int, count: int) -> range
     return range(after - count, after)
 
 
+_LICENSES = cast(Table, LicenseRecord.__table__)
+_INSERT_RECORD = insert(_LICENSES).returning(_LICENSES.c.id)
+
+
+def insert_record(session: Session, record: LicenseRecord) -> int:
+    """Write a new license record and return its row id; ``record`` stays out of the session.
+
+    A Core insert of every column the record was given: the issuing path reads
+    nothing back, and the ORM's unit of work for one new row costs more than the
+    insert does. The caller sets ``record.id`` if it goes on using the object.
+    """
+    values = {c.key: getattr(record, c.key) for c in _LICENSES.columns if c.key != "id"}
+    row_id: int = session.connection().execute(_INSERT_RECORD, values).scalar_one()
+    return row_id
+
+
+def identifiers_of(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """The identifiers of the licenses with these row ids, in one query."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(LicenseRecord.id, LicenseRecord.identifier).where(LicenseRecord.id.in_(wanted))
+    ).all()
+    return {row.id: row.identifier for row in rows}
+
+
 def find(session: Session, identifier: str) -> LicenseRecord:
     record = session.scalar(select(LicenseRecord).where(LicenseRecord.identifier == identifier))
     if record is None:
@@ -186,19 +213,24 @@ class HolderPlace:
     lapsed_holds: bool
 
 
+# Built once: every issuance of a type unique per holder asks, and building the
+# statement (and its cache key) costs more than the indexed read.
+_HOLDER_PLACE = (
+    select(LicenseRecord)
+    .where(
+        LicenseRecord.type_key == bindparam("b_type"),
+        LicenseRecord.holder_id_digest == bindparam("b_holder"),
+        LicenseRecord.status.in_([LicenseStatus.VALID, LicenseStatus.SUSPENDED]),
+    )
+    .order_by(LicenseRecord.id)
+)
+
+
 def holder_place(
     session: Session, type_key: str, holder_id_digest: str, today: date
 ) -> HolderPlace:
     """The holder's valid or suspended licenses of the type, told apart by their dates."""
-    held = session.scalars(
-        select(LicenseRecord)
-        .where(
-            LicenseRecord.type_key == type_key,
-            LicenseRecord.holder_id_digest == holder_id_digest,
-            LicenseRecord.status.in_([LicenseStatus.VALID, LicenseStatus.SUSPENDED]),
-        )
-        .order_by(LicenseRecord.id)
-    ).all()
+    held = session.scalars(_HOLDER_PLACE, {"b_type": type_key, "b_holder": holder_id_digest}).all()
     current = [r for r in held if r.valid_until is None or r.valid_until >= today]
     return HolderPlace(
         current[0] if current else None,
@@ -236,12 +268,14 @@ def find_for_update(session: Session, identifier: str) -> LicenseRecord:
     return record
 
 
+_BY_IDEMPOTENCY_KEY = select(LicenseRecord).where(
+    LicenseRecord.department_id == bindparam("b_department"),
+    LicenseRecord.idempotency_key == bindparam("b_key"),
+)
+
+
 def find_by_idempotency_key(session: Session, department_id: int, key: str) -> LicenseRecord | None:
-    return session.scalar(
-        select(LicenseRecord).where(
-            LicenseRecord.department_id == department_id, LicenseRecord.idempotency_key == key
-        )
-    )
+    return session.scalar(_BY_IDEMPOTENCY_KEY, {"b_department": department_id, "b_key": key})
 
 
 def check_transition(
@@ -268,9 +302,15 @@ def apply_transition(
     reason: str | None,
     now: datetime,
     revocation_kind: RevocationKind | None = None,
+    *,
+    today: date,
 ) -> None:
-    """Move ``record`` by ``action``; a revocation says which it was (None: not said)."""
-    check_transition(record, action, reason, now.date())
+    """Move ``record`` by ``action``; a revocation says which it was (None: not said).
+
+    ``today`` is the service's date (its time zone's, not UTC's): whether the
+    license has expired is judged by it, as everywhere else.
+    """
+    check_transition(record, action, reason, today)
     if revocation_kind is not None and action is not Action.REVOKE:
         raise InvalidInputError(f"only a revocation has a kind, not {action.value}")
     _allowed, target = TRANSITIONS[action]
@@ -307,18 +347,29 @@ def record_event(
     *,
     revocation_kind: str | None = None,
 ) -> None:
-    session.add(
-        LicenseEvent(
-            license_id=record.id,
-            action=action.value,
-            actor=actor,
-            reason=reason,
-            from_status=from_status,
-            to_status=to_status,
-            revocation_kind=revocation_kind,
-            at=now,
-        )
+    """Write one lifecycle event of ``record`` (already in the database) now, in order.
+
+    A Core insert on the session's connection: nothing reads the event back in
+    the same unit of work, and an ORM object would cost a flush of its own.
+    """
+    if record.id is None:
+        raise ValueError("record_event needs a record that has been written (flushed)")
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "license_id": record.id,
+            "action": action.value,
+            "actor": actor,
+            "reason": reason,
+            "from_status": from_status,
+            "to_status": to_status,
+            "revocation_kind": revocation_kind,
+            "at": now,
+        },
     )
+
+
+_INSERT_EVENT = insert(cast(Table, LicenseEvent.__table__))
 
 
 def events(session: Session, record: LicenseRecord) -> Sequence[LicenseEvent]:
@@ -343,8 +394,14 @@ class LicenseQuery:
 
 
 def search(session: Session, query: LicenseQuery) -> Sequence[LicenseRecord]:
-    """Licenses matching every given condition, newest first."""
-    statement = select(LicenseRecord).join(Department)
+    """Licenses matching every given condition, newest first, with their departments.
+
+    The department comes in the same query (a view shows its name): one query
+    for the page, not one more per license.
+    """
+    statement = (
+        select(LicenseRecord).join(Department).options(contains_eager(LicenseRecord.department))
+    )
     if query.department_code:
         statement = statement.where(Department.code == query.department_code)
     if query.type_key:

@@ -31,11 +31,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trustsvc.clock import Clock
@@ -64,6 +64,36 @@ class Reservation:
     sequence: int
 
 
+_counters = cast(Table, NumberCounter.__table__)
+_numbers = cast(Table, LicenseNumberRecord.__table__)
+
+# The statements of every issuance, built once: building and keying a statement per call
+# costs more than the indexed one-row writes themselves. Core statements on the tables,
+# run on the session's connection: an ORM-enabled UPDATE would also search the session
+# for objects to synchronise, and there are none.
+_BUMP = (
+    update(_counters)
+    .where(
+        _counters.c.department_id == bindparam("b_department"),
+        _counters.c.type_key == bindparam("b_type"),
+        _counters.c.scope_year == bindparam("b_scope_year"),
+    )
+    .values(next_value=_counters.c.next_value + 1)
+    .returning(_counters.c.next_value)
+)
+_RESERVE = insert(_numbers).returning(_numbers.c.id)
+_SETTLE = (
+    update(_numbers)
+    .where(_numbers.c.id == bindparam("b_id"), _numbers.c.state == NumberState.RESERVED)
+    .values(state=NumberState.ISSUED)
+)
+_VOID = (
+    update(_numbers)
+    .where(_numbers.c.id == bindparam("b_id"), _numbers.c.state == NumberState.RESERVED)
+    .values(state=NumberState.VOID)
+)
+
+
 def reserve(
     session: Session,
     *,
@@ -81,47 +111,36 @@ def reserve(
     reservations never get the same number, also across processes and nodes.
     Run it in its own short transaction: the counter row is locked until commit.
     """
-    where = (
-        (NumberCounter.department_id == department_id)
-        & (NumberCounter.type_key == type_key)
-        & (NumberCounter.scope_year == scope_year)
-    )
-    statement = (
-        update(NumberCounter)
-        .where(where)
-        .values(next_value=NumberCounter.next_value + 1)
-        .returning(NumberCounter.next_value)
-    )
-    after = session.execute(statement).scalar()
+    connection = session.connection()
+    counter = {"b_department": department_id, "b_type": type_key, "b_scope_year": scope_year}
+    after = connection.execute(_BUMP, counter).scalar()
     if after is None:
         # The first number of this department, type and year: make its counter,
         # tolerating a twin that makes it at the same moment.
-        upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(
-            upsert(NumberCounter)
+        upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(
+            upsert(_counters)
             .values(
                 department_id=department_id, type_key=type_key, scope_year=scope_year, next_value=1
             )
             .on_conflict_do_nothing()
         )
-        after = session.execute(statement).scalar_one()
+        after = connection.execute(_BUMP, counter).scalar_one()
     sequence = after - 1
     number = number_of(sequence)
-    # A Core insert: no ORM object to track for a row this unit of work never reads.
-    reservation_id = session.execute(
-        insert(LicenseNumberRecord)
-        .values(
-            department_id=department_id,
-            type_key=type_key,
-            scope_year=scope_year,
-            year=year,
-            sequence=sequence,
-            number=number,
-            state=NumberState.RESERVED,
-            reserved_at=now,
-            reserved_by=actor[:200],
-        )
-        .returning(LicenseNumberRecord.id)
+    reservation_id = connection.execute(
+        _RESERVE,
+        {
+            "department_id": department_id,
+            "type_key": type_key,
+            "scope_year": scope_year,
+            "year": year,
+            "sequence": sequence,
+            "number": number,
+            "state": NumberState.RESERVED,
+            "reserved_at": now,
+            "reserved_by": actor[:200],
+        },
     ).scalar_one()
     return Reservation(reservation_id, number, sequence)
 
@@ -133,53 +152,48 @@ def prompt_transaction(database: Database) -> Iterator[Session]:
     Commits on success, rolls back on an exception, like ``Database.begin``.
     """
     with database.engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            before = int(connection.exec_driver_sql("PRAGMA synchronous").scalar_one())
-            connection.exec_driver_sql("PRAGMA synchronous = NORMAL")
-            connection.commit()
+        if connection.dialect.name != "sqlite":
+            with Session(bind=connection) as session, session.begin():
+                session.execute(_NO_WAIT)
+                yield session
+            return
+        # On the driver's connection, outside any transaction (a PRAGMA opens none):
+        # through SQLAlchemy each PRAGMA would cost a transaction of its own.
+        driver = connection.connection.dbapi_connection
+        assert driver is not None
+        before = int(driver.execute("PRAGMA synchronous").fetchone()[0])
+        driver.execute("PRAGMA synchronous = NORMAL")
         try:
             with Session(bind=connection) as session, session.begin():
-                if not sqlite:
-                    session.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 yield session
         finally:
-            if sqlite:
-                try:
-                    connection.exec_driver_sql(f"PRAGMA synchronous = {before}")
-                    connection.commit()
-                except SQLAlchemyError:
-                    # Never hand a connection that does not wait for the disk to the next user.
-                    connection.invalidate()
-                    raise
+            try:
+                driver.execute(f"PRAGMA synchronous = {before}")
+            except database.engine.dialect.loaded_dbapi.Error:
+                # Never hand a connection that does not wait for the disk to the next user.
+                connection.invalidate()
+                raise
+
+
+_NO_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 def settle_issued(
     session: Session, reservation: Reservation, license_id: int, now: datetime
 ) -> bool:
     """Mark the number issued to ``license_id``; False if it is no longer reserved (voided)."""
-    result = session.execute(
-        update(LicenseNumberRecord)
-        .where(
-            LicenseNumberRecord.id == reservation.id,
-            LicenseNumberRecord.state == NumberState.RESERVED,
-        )
-        .values(state=NumberState.ISSUED, license_id=license_id, settled_at=now)
+    result = session.connection().execute(
+        _SETTLE, {"b_id": reservation.id, "license_id": license_id, "settled_at": now}
     )
-    return bool(getattr(result, "rowcount", 0) == 1)
+    return result.rowcount == 1
 
 
 def void(session: Session, reservation_id: int, reason: str, now: datetime) -> bool:
     """Void (作废) a reserved number, saying why; False if it was already settled."""
-    result = session.execute(
-        update(LicenseNumberRecord)
-        .where(
-            LicenseNumberRecord.id == reservation_id,
-            LicenseNumberRecord.state == NumberState.RESERVED,
-        )
-        .values(state=NumberState.VOID, void_reason=_reason(reason), settled_at=now)
+    result = session.connection().execute(
+        _VOID, {"b_id": reservation_id, "void_reason": _reason(reason), "settled_at": now}
     )
-    return bool(getattr(result, "rowcount", 0) == 1)
+    return result.rowcount == 1
 
 
 def void_abandoned(database: Database, clock: Clock, grace: timedelta) -> int:
