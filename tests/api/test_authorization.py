@@ -32,11 +32,11 @@ from tests.api.conftest import CITIZEN_ID, PURPOSES, Api, csrf_token_of
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, current_seal
 from trustsvc.api.errors import PROBLEM_JSON
 from trustsvc.codes.identifiers import citizen_id_check_character
+from trustsvc.holders.presentation import present
 from trustsvc.licenses.entitlement import set_entitlement
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.sharing.clients import Authenticator, add_client
-from trustsvc.tokens.presentation import present
 
 CALLERS = ("none", "issuer_a", "issuer_b", "verifier", "admin", "holder")
 SESSION_COOKIE = "trustsvc_session"

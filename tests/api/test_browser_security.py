@@ -22,7 +22,7 @@ from trustsvc.api.browser import style_source
 from trustsvc.api.errors import PROBLEM_JSON
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import HolderSession, Presentation
-from trustsvc.tokens.presentation import present
+from trustsvc.holders.presentation import present
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 SESSION_COOKIE = "trustsvc_session"

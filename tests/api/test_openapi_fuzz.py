@@ -47,8 +47,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.api.conftest import PURPOSES, Api
 from tests.helpers import DEPARTMENT_A, current_seal
+from trustsvc.holders.presentation import present
 from trustsvc.sharing.clients import add_client
-from trustsvc.tokens.presentation import present
 
 SESSION_COOKIE = "trustsvc_session"
 CHECKS = [

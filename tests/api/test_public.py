@@ -8,10 +8,10 @@ from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.clock import FixedClock
+from trustsvc.holders.presentation import checks_of, present
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action, RevocationKind
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.tokens.presentation import checks_of, present
 
 
 def _issue(licenses: LicenseService, type_key: str = "real-estate-certificate") -> tuple[str, str]:

@@ -24,10 +24,10 @@ from pycose.messages import Sign1Message
 
 from tests.api.conftest import Api
 from tests.helpers import DEPARTMENT_A
+from trustsvc.holders.presentation import present
 from trustsvc.licenses import issuing as license_service
 from trustsvc.licenses.issuing import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.tokens.presentation import present
 
 TYPE = "application/x.trustsvc-token;v=3"
 IAT, EXP, CTI = 6, 4, 7

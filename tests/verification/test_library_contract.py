@@ -14,10 +14,10 @@ from tests.helpers import DEPARTMENT_A
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import LicenseRecord, LicenseStatus
 from trustsvc.departments.registry import active_seal, revoke_seal
+from trustsvc.holders.presentation import present
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.tokens.cose import parse_token
-from trustsvc.tokens.presentation import present
 from trustsvc.verification.library import (
     CurrentVersion,
     DatabaseLibrary,

@@ -11,14 +11,15 @@ from trustsvc.bootstrap import Services, build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import Presentation
 from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
+from trustsvc.holders.presentation import checker_named, checks_of, present
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.sharing.clients import add_client, revoke_client
 from trustsvc.sharing.purposes import list_purposes
 from trustsvc.tokens.cose import parse_token
-from trustsvc.tokens.presentation import Checker, checker_named, checks_of, present
 from trustsvc.verification import reasons as R
+from trustsvc.verification.checkers import Checker
 from trustsvc.verification.recording import record_token_check
 from trustsvc.verification.report import Verdict, VerificationReport
 from trustsvc.verification.verifier import Verifier

@@ -20,11 +20,11 @@ from trustsvc.cli import EXIT_VALID_OFFLINE, cli
 from trustsvc.clock import FixedClock
 from trustsvc.db import Database
 from trustsvc.db.models import LicenseEvent
+from trustsvc.holders.presentation import present
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action, EffectiveStatus, RevocationKind
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.settings import Settings
-from trustsvc.tokens.presentation import present
 from trustsvc.verification import reasons as R
 from trustsvc.verification.report import (
     PRECEDENCE,

@@ -271,7 +271,7 @@ def license_present(
     actor: str,
 ) -> None:
     """Make a short-lived presentation code (亮证) for a current license."""
-    from trustsvc.tokens.presentation import present
+    from trustsvc.holders.presentation import present
 
     with opened(settings_of(ctx)) as runtime:
         code = present(
@@ -291,7 +291,7 @@ def license_present(
 @click.pass_context
 def license_checks(ctx: click.Context, identifier: str) -> None:
     """Who checked this license, when and why (what its holder may see)."""
-    from trustsvc.tokens.presentation import checks_of
+    from trustsvc.holders.presentation import checks_of
 
     with opened(settings_of(ctx)) as runtime:
         print_json(checks_of(runtime.licenses, identifier))

@@ -106,7 +106,7 @@ def verify_token(
     bundle_path: Path | None,
 ) -> None:
     """Verify a QR token, or the whole scanned link (exit 0 only if valid)."""
-    from trustsvc.tokens.presentation import checker_named
+    from trustsvc.holders.presentation import checker_named
     from trustsvc.verification.recording import record_token_check
 
     _refuse_offline_report(offline, report_path)

@@ -12,12 +12,12 @@ from datetime import timedelta
 
 from trustsvc.audit.access_record import DEFAULT_PAGE_SIZE, AccessPage, Section, access_page
 from trustsvc.errors import ForbiddenError
+from trustsvc.holders.presentation import PresentationCode, present
 from trustsvc.licenses import library
 from trustsvc.licenses.holders import mask_holder_id, validate_holder_id
 from trustsvc.licenses.issuing import LicenseService, LicenseView
 from trustsvc.sharing.clients import Client, active_verifiers
 from trustsvc.text import clean_name
-from trustsvc.tokens.presentation import PresentationCode, present
 
 
 @dataclass(frozen=True)

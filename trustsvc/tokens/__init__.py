@@ -1,9 +1,8 @@
-"""QR tokens and presentation codes (亮证), both directions.
+"""QR tokens, both directions: ``cose`` is the format (the strict, bounded decoder, the
+encoder, the signature check, content hashes, token kinds); ``signing`` signs a token
+with a seal key (issuance and presentation codes only: verification imports ``cose``,
+never ``signing``). Presentation codes themselves are issued in ``holders.presentation``
+and checked in ``verification``.
 
-``cose`` is the token format (strict decoder, encoder, signature check, content
-hashes, token kinds); ``signing`` signs with a seal key (issuance and
-presentation only); ``presentation`` issues holders' presentation codes and
-reads their check records. May import ``keys``, ``licenses``, ``departments``,
-``db`` and ``errors``; never ``api``, ``cli`` or FastAPI. Verification imports
-``cose`` and never ``signing``.
+May import: ``pki`` (seal keys), ``codes`` and the top-level helpers.
 """

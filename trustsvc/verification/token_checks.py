@@ -14,9 +14,9 @@ from trustsvc.tokens.cose import (
     parse_token,
     signature_is_valid_for,
 )
-from trustsvc.tokens.presentation import Checker, admits
 from trustsvc.verification import reasons as R
 from trustsvc.verification.chains import PublishedSeal
+from trustsvc.verification.checkers import Checker, admits
 from trustsvc.verification.library import (
     Entry,
     as_utc,

@@ -31,9 +31,9 @@ from collections.abc import Callable
 
 from trustsvc.errors import TrustServiceError
 from trustsvc.tokens.cose import ParsedToken
-from trustsvc.tokens.presentation import ANONYMOUS, Checker
 from trustsvc.verification import reasons as R
 from trustsvc.verification.chains import DEFAULT_MAX_BYTES, DEFAULT_TIME_LIMIT
+from trustsvc.verification.checkers import ANONYMOUS, Checker
 from trustsvc.verification.library import RevocationUnavailable
 from trustsvc.verification.pdf_checks import Deadline, PdfChecks, TimeLimitExceeded
 from trustsvc.verification.recording import PresentationUse, TokenCheck, record_token_check
@@ -81,7 +81,7 @@ class Verifier(PdfChecks, TokenChecks):
 
         ``checked_by`` is who checks a presentation code (a bare name is a
         checker that is no verifier client and may state no purpose), and
-        ``purpose`` what it states; see ``trustsvc.tokens.presentation``.
+        ``purpose`` what it states; see ``trustsvc.verification.checkers``.
         """
         checker = checked_by if isinstance(checked_by, Checker) else Checker(checked_by)
         offline = offline or self.offline

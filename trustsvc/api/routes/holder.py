@@ -49,9 +49,9 @@ from trustsvc.holders.portal import (
     present_own,
     verifiers_to_name,
 )
+from trustsvc.holders.presentation import PresentationCode
 from trustsvc.licenses.issuing import LicenseService, LicenseView
 from trustsvc.sharing.clients import Client
-from trustsvc.tokens.presentation import PresentationCode
 
 router = APIRouter(tags=["holders"], responses=problem_responses(400, 401, 403, 404, 409, 422))
 Identifier = Annotated[str, Path(max_length=128)]

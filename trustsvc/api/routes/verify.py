@@ -31,8 +31,8 @@ from trustsvc.errors import InvalidInputError, RateLimitedError
 from trustsvc.sharing.clients import Client
 from trustsvc.sharing.refusals import LIMIT_REACHED
 from trustsvc.tokens.cose import MAX_TOKEN_LENGTH, try_parse_token
-from trustsvc.tokens.presentation import Checker
 from trustsvc.verification import reasons as R
+from trustsvc.verification.checkers import Checker
 from trustsvc.verification.recording import record_token_check
 from trustsvc.verification.report import VerificationReport
 from trustsvc.verification.verifier import DEFAULT_MAX_BYTES

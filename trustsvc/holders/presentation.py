@@ -35,11 +35,10 @@ from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedErro
 from trustsvc.licenses import library
 from trustsvc.licenses.issuing import LicenseService
 from trustsvc.pki.certificates import seal_key_id
-from trustsvc.sharing.clients import Client, active_verifier
+from trustsvc.sharing.clients import active_verifier
 from trustsvc.tokens.cose import TokenClaims, TokenKind
 from trustsvc.tokens.signing import sign_token
-from trustsvc.verification import reasons as R
-from trustsvc.verification.report import Reason
+from trustsvc.verification.checkers import Checker
 
 MIN_LIFETIME = timedelta(seconds=30)
 MAX_LIFETIME = timedelta(hours=24)
@@ -54,27 +53,6 @@ class PresentationCode:
     single_use: bool
     purpose: str | None
     intended_verifier: str | None
-
-
-@dataclass(frozen=True)
-class Checker:
-    """Who checks a presentation code, and what they may claim to be checking it for."""
-
-    #: The name recorded in the holder's record.
-    name: str
-    #: Whether ``name`` is a verifier client's (an API key, or the CLI acting as one):
-    #: only then may a code naming that verifier be checked.
-    is_client: bool = False
-    #: The purposes (用证事由) the checker may state; none for anonymous or the operator.
-    purposes: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, client: Client) -> Checker:
-        return cls(client.name, is_client=True, purposes=client.purposes)
-
-
-#: A check by nobody in particular (the default): no name or purpose to hold it to.
-ANONYMOUS = Checker("anonymous")
 
 
 def checker_named(services: Services, name: str, purpose: str | None) -> Checker:
@@ -95,22 +73,6 @@ def checker_named(services: Services, name: str, purpose: str | None) -> Checker
         return Checker(name.strip() or "cli")
     client.stated_purpose(purpose)
     return Checker.of(client)
-
-
-def admits(
-    checker: Checker, purpose: str | None, intended_verifier: str | None, stated: str | None
-) -> list[Reason]:
-    """Why this checker, stating ``stated``, may not check a code naming these; [] if it may."""
-    refusals: list[Reason] = []
-    if intended_verifier is not None and not (
-        checker.is_client and checker.name == intended_verifier
-    ):
-        refusals.append(R.presentation_for(intended_verifier))
-    if stated is not None and stated not in checker.purposes:
-        refusals.append(R.PRESENTATION_PURPOSE_NOT_ALLOWED)
-    if purpose is not None and stated != purpose:
-        refusals.append(R.presentation_purpose(purpose))
-    return refusals
 
 
 @dataclass(frozen=True)
@@ -236,11 +198,8 @@ def checks_of(licenses: LicenseService, identifier: str) -> list[CheckRecord]:
 
 
 __all__ = [
-    "ANONYMOUS",
     "CheckRecord",
-    "Checker",
     "PresentationCode",
-    "admits",
     "checker_named",
     "checks_of",
     "present",
