@@ -25,9 +25,10 @@ from sqlalchemy import create_engine, text
 
 from trustsvc.api.app import create_app
 from trustsvc.api.server import uvicorn_options
-from trustsvc.bootstrap import Services, build_licenses, initialise_home, open_services
+from trustsvc.bootstrap import build_licenses, initialise_home, open_services
 from trustsvc.clock import FixedClock
 from trustsvc.licenses.issuing import LicenseService
+from trustsvc.services import Services
 from trustsvc.settings import Settings
 
 POSTGRES_URL_VARIABLE = "TRUSTSVC_TEST_POSTGRES_URL"

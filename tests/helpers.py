@@ -17,10 +17,10 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 
-from trustsvc.bootstrap import Services
 from trustsvc.codes.identifiers import credit_code_check_character
 from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.sealer import Sealer
+from trustsvc.services import Services
 
 
 def credit_code(body: str) -> str:

@@ -11,7 +11,7 @@ from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
-from trustsvc.bootstrap import Services, open_services
+from trustsvc.bootstrap import open_services
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import (
     add_department,
@@ -30,6 +30,7 @@ from trustsvc.errors import (
 )
 from trustsvc.pki import ca
 from trustsvc.pki.keystore import generate_private_key
+from trustsvc.services import Services
 from trustsvc.settings import KeyAlgorithm, Settings
 
 

@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, credit_code
-from trustsvc.bootstrap import Services
 from trustsvc.departments.registry import add_department, list_departments
 from trustsvc.errors import DuplicateDepartmentError, InvalidInputError, UnsupportedCharacterError
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
+from trustsvc.services import Services
 from trustsvc.text import clean_name
 
 #: Each a name that looks like 杭州市市场监督管理局 but is not.

@@ -13,34 +13,28 @@ builds a database, a key, a store or a sealer. Two levels:
 
 The builders (``build_data_key``, ``build_document_store``, ``build_sealer``,
 ``issuing_parts``, ``build_verifier``) are the one place each part is made.
-``open_offline_services`` opens the PKI without any database (offline
-verification); ``initialise_home`` makes a new home.
+``offline_verifier`` needs the home's certificate files alone (no key, no
+database); ``initialise_home`` makes a new home.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cryptography import x509
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.orm import sessionmaker
-from sqlalchemy.pool import NullPool
 
 from trustsvc.clock import Clock, SystemClock
 from trustsvc.db import Database, open_database
 from trustsvc.documents.store import DatabaseDocumentStore, DocumentStore, FolderDocumentStore
-from trustsvc.errors import ConfigurationError
 from trustsvc.pki.data_key import DataKey, load_or_create_data_key
 from trustsvc.pki.home import Pki, init_pki, is_initialised, load_pki, seal_key_store
-from trustsvc.pki.keystore import SealKeyStore
-from trustsvc.pki.responder import OcspResponder
-from trustsvc.pki.revocation import RevocationService
-from trustsvc.pki.tsa import TimestampAuthority, make_timestamper
+from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.sealer import Sealer, SealProfile
+from trustsvc.services import Services
 from trustsvc.settings import DocumentStoreKind, Settings
 
 if TYPE_CHECKING:
@@ -52,38 +46,6 @@ if TYPE_CHECKING:
     from trustsvc.verification.verifier import Verifier
 
 
-@dataclass
-class Services:
-    settings: Settings
-    clock: Clock
-    database: Database
-    pki: Pki
-    seal_keys: SealKeyStore
-    revocation: RevocationService = field(init=False)
-    tsa: TimestampAuthority = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.revocation = RevocationService(
-            self.database,
-            self.pki,
-            self.clock,
-            crl_lifetime=timedelta(hours=self.settings.crl_lifetime_hours),
-            ocsp_lifetime=timedelta(hours=self.settings.ocsp_lifetime_hours),
-        )
-        self.revocation.responder = OcspResponder(
-            self.database,
-            self.pki,
-            self.clock,
-            lifetime=timedelta(hours=self.settings.ocsp_responder_lifetime_hours),
-        )
-        self.tsa = TimestampAuthority(
-            self.pki.tsa, self.pki.key("tsa"), self.clock, self.settings.tsa_policy
-        )
-
-    def close(self) -> None:
-        self.database.dispose()
-
-
 def open_services(settings: Settings, clock: Clock | None = None) -> Services:
     """Open an initialised home: settings checked, database migrated, keys decrypted."""
     settings.check_production()
@@ -91,25 +53,6 @@ def open_services(settings: Settings, clock: Clock | None = None) -> Services:
     pki.check_keys()
     database = open_database(settings.resolved_database_url)
     return Services(settings, clock or SystemClock(), database, pki, seal_key_store(settings))
-
-
-def open_offline_services(settings: Settings, clock: Clock | None = None) -> Services:
-    """An initialised home's PKI without its database: for offline verification.
-
-    The database is never opened, migrated or connected to: its engine has no
-    way to connect, so anything that would read it fails instead.
-    """
-    settings.check_production()
-    pki = load_pki(settings)
-    database = Database(_unconnectable_engine(), sessionmaker())
-    return Services(settings, clock or SystemClock(), database, pki, seal_key_store(settings))
-
-
-def _unconnectable_engine() -> Engine:
-    def refuse() -> Any:
-        raise ConfigurationError("offline: no database is read")
-
-    return create_engine("sqlite://", creator=refuse, poolclass=NullPool)
 
 
 def initialise_home(settings: Settings, clock: Clock | None = None) -> Pki:
@@ -328,7 +271,6 @@ __all__ = [
     "initialise_home",
     "is_initialised",
     "issuing_parts",
-    "open_offline_services",
     "open_runtime",
     "open_services",
     "runtime_on",

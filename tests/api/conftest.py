@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, add_purposes
 from trustsvc.api.app import create_app
-from trustsvc.bootstrap import Services
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.settings import Settings
 from trustsvc.sharing.clients import add_client
 from trustsvc.sharing.purposes import add_purpose

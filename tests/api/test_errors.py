@@ -3,7 +3,7 @@ from __future__ import annotations
 import requests
 
 from tests.conftest import LiveServer
-from trustsvc.bootstrap import Services
+from trustsvc.services import Services
 
 
 def test_unknown_paths_and_names_are_problem_json(

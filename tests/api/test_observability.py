@@ -12,9 +12,9 @@ from tests.api.conftest import CITIZEN_ID, PURPOSES, Api
 from tests.helpers import DEPARTMENT_A, add_purposes
 from trustsvc.api.app import create_app
 from trustsvc.api.observability import JsonLogFormatter, RequestLog
-from trustsvc.bootstrap import Services
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.sharing.clients import add_client
 
 

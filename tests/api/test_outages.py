@@ -28,7 +28,6 @@ from tests.cli.running import assert_one_line_error, run
 from tests.conftest import free_port
 from tests.helpers import DEPARTMENT_A
 from trustsvc.api.errors import http_status
-from trustsvc.bootstrap import Services
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import LicenseRecord, StoredDocument
 from trustsvc.documents import store as storage
@@ -42,6 +41,7 @@ from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.sweep import sweep_documents
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.tsa import ExternalTimeStamper
+from trustsvc.services import Services
 from trustsvc.settings import DocumentStoreKind
 
 

@@ -12,9 +12,9 @@ import pytest
 from tests.api.conftest import CITIZEN_ID, Api
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.audit.operators import operator_events
-from trustsvc.bootstrap import Services
 from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.sharing.clients import add_client, revoke_client
 from trustsvc.sharing.purposes import add_purpose, list_purposes, remove_purpose
 

@@ -7,8 +7,8 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.helpers import add_purposes
 from trustsvc.audit.access_record import Access, AccessAction, AccessLog, Outcome, access_events
-from trustsvc.bootstrap import Services
 from trustsvc.db.models import ClientRole
+from trustsvc.services import Services
 from trustsvc.sharing.clients import Client, add_client
 
 

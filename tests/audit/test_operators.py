@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from tests.helpers import DEPARTMENT_A
 from tests.test_departments import _outside_pkcs12
 from trustsvc.audit.operators import Operator, OperatorAction, operator_events
-from trustsvc.bootstrap import Services
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import (
     add_department,
@@ -27,6 +26,7 @@ from trustsvc.licenses.entitlement import set_entitlement
 from trustsvc.pki import ca
 from trustsvc.pki.keystore import generate_private_key
 from trustsvc.pki.trust import add_trust_anchor
+from trustsvc.services import Services
 from trustsvc.settings import KeyAlgorithm
 from trustsvc.sharing import clients
 from trustsvc.sharing.clients import add_client, revoke_client, rotate_key

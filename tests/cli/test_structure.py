@@ -18,11 +18,11 @@ from click.testing import CliRunner
 
 import trustsvc
 from trustsvc.audit.operators import OperatorAction
-from trustsvc.bootstrap import Services
 from trustsvc.cli import cli
 from trustsvc.cli.runtime import opened
 from trustsvc.db.models import ClientRole, LicenseStatus
 from trustsvc.licenses.library import RevocationKind
+from trustsvc.services import Services
 from trustsvc.settings import KeyAlgorithm
 
 

@@ -16,8 +16,8 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus
 
 from tests.helpers import as_asn1
-from trustsvc.bootstrap import Services
 from trustsvc.seals.sealer import SEAL_FIELD
+from trustsvc.services import Services
 
 
 def validate_offline(

@@ -13,7 +13,7 @@ from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, credit_code
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.api.errors import http_status
 from trustsvc.audit.operators import operator_events
-from trustsvc.bootstrap import Services, build_verifier
+from trustsvc.bootstrap import build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.db.models import LicenseRecord
@@ -24,6 +24,7 @@ from trustsvc.licenses.entitlement import set_entitlement
 from trustsvc.licenses.issuers import Decision, Issuer, IssuerRule, is_entitled
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
+from trustsvc.services import Services
 from trustsvc.tokens.cose import parse_token
 from trustsvc.verification.report import Verdict
 

@@ -19,7 +19,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import func, select, update
 
 from tests.helpers import DEPARTMENT_A, current_seal, enterprise_holder
-from trustsvc.bootstrap import Services, open_services
+from trustsvc.bootstrap import open_services
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import CertificateRecord, CertificateRole, Department, LicenseRecord
 from trustsvc.departments.registry import new_seal, revoke_seal
@@ -27,6 +27,7 @@ from trustsvc.errors import SealUnavailableError
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.jobs import JobRunner, get_job, submit_job
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.sharing.clients import add_client
 
 

@@ -17,12 +17,13 @@ from pydantic import SecretStr
 from tests.helpers import DEPARTMENT_A, current_seal
 from tests.licenses.pdf_checks import validate_offline
 from tests.test_departments import _outside_pkcs12
-from trustsvc.bootstrap import Services, build_verifier, initialise_home, open_services
+from trustsvc.bootstrap import build_verifier, initialise_home, open_services
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import add_department, import_seal
 from trustsvc.errors import KeyStoreError
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.settings import Settings
 from trustsvc.verification.report import Verdict
 

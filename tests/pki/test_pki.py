@@ -12,10 +12,11 @@ from pyhanko_certvalidator.policy_decl import RevocationCheckingRule
 
 from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A, current_seal, validate_seal_certificate
-from trustsvc.bootstrap import Services, initialise_home
+from trustsvc.bootstrap import initialise_home
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import add_department, revoke_seal
 from trustsvc.errors import HomeAlreadyInitialisedError
+from trustsvc.services import Services
 from trustsvc.settings import KeyAlgorithm, Settings
 
 

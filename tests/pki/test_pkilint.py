@@ -22,10 +22,11 @@ from sqlalchemy import select
 from tests.helpers import DEPARTMENT_A, current_seal
 from tests.pki import lint
 from trustsvc.api.app import create_app
-from trustsvc.bootstrap import Services, initialise_home, open_services
+from trustsvc.bootstrap import initialise_home, open_services
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import CertificateRecord, CertificateRole
 from trustsvc.departments.registry import add_department, revoke_seal
+from trustsvc.services import Services
 from trustsvc.settings import KeyAlgorithm, Settings
 
 #: An operator arc for tests: under RFC 5612's documentation arc, like the default.

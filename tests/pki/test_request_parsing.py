@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from tests.helpers import DEPARTMENT_A, current_seal
 from trustsvc.api.app import create_app
-from trustsvc.bootstrap import Services
 from trustsvc.departments.registry import add_department
+from trustsvc.services import Services
 
 #: What every hostile request must be answered within.
 BOUND_SECONDS = 0.05

@@ -4,13 +4,14 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.helpers import DEPARTMENT_A, current_seal
-from trustsvc.bootstrap import Services, build_verifier
+from trustsvc.bootstrap import build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import add_department
 from trustsvc.errors import ConflictError, InvalidInputError
 from trustsvc.pki import ca
 from trustsvc.pki.keystore import generate_private_key
 from trustsvc.pki.trust import add_trust_anchor, trust_anchors
+from trustsvc.services import Services
 from trustsvc.settings import KeyAlgorithm
 
 

@@ -17,11 +17,12 @@ from reportlab.pdfgen.canvas import Canvas
 
 from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A, as_asn1
-from trustsvc.bootstrap import Services, build_verifier
+from trustsvc.bootstrap import build_verifier
 from trustsvc.departments.registry import active_seal
 from trustsvc.licenses.issuing import LicenseService
 from trustsvc.pki.tsa import InProcessTimeStamper, TimestampAuthority, make_timestamper
 from trustsvc.seals.sealer import Sealer
+from trustsvc.services import Services
 
 TIMESTAMP_QUERY = {"Content-Type": "application/timestamp-query"}
 

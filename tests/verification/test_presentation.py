@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import DEPARTMENT_A, add_purposes
-from trustsvc.bootstrap import Services, build_verifier
+from trustsvc.bootstrap import build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import Presentation
 from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
@@ -15,6 +15,7 @@ from trustsvc.holders.presentation import checker_named, checks_of, present
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.sharing.clients import add_client, revoke_client
 from trustsvc.sharing.purposes import list_purposes
 from trustsvc.tokens.cose import parse_token

@@ -25,12 +25,13 @@ from sqlalchemy import select
 
 from tests.helpers import DEPARTMENT_A
 from tests.pdfa_rules import violations
-from trustsvc.bootstrap import Services, build_verifier
+from trustsvc.bootstrap import build_verifier
 from trustsvc.db.models import REPORT_SEAL_PURPOSE, CertificateRecord, CertificateRole
 from trustsvc.errors import NotFoundError
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.verification.report import Verdict, VerificationReport
 from trustsvc.verification.report_seal import (
     REPORT_SEAL_CAPTION,

@@ -32,11 +32,12 @@ from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
 from trustsvc.audit.access_record import AccessLog
-from trustsvc.bootstrap import Runtime, Services, build_licenses, database_library, open_services
+from trustsvc.bootstrap import Runtime, build_licenses, database_library, open_services
 from trustsvc.clock import Clock
 from trustsvc.errors import InvalidInputError
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.sweep import StoreSweeper
+from trustsvc.services import Services
 from trustsvc.settings import Settings, load_settings
 from trustsvc.sharing.clients import Authenticator
 from trustsvc.sharing.refusals import RefusalBudget

@@ -17,12 +17,13 @@ from fastapi.security import HTTPBearer
 from trustsvc.api.observability import Metrics
 from trustsvc.api.ratelimit import RateLimiter, address_key
 from trustsvc.audit.access_record import AccessLog
-from trustsvc.bootstrap import Services, build_verifier
+from trustsvc.bootstrap import build_verifier
 from trustsvc.db.models import ClientRole
 from trustsvc.errors import AuthenticationError, ForbiddenError
 from trustsvc.licenses.issuing import LicenseService
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.pki.bundle import TrustBundles
+from trustsvc.services import Services
 from trustsvc.sharing.clients import Authenticator, Client
 from trustsvc.sharing.refusals import RefusalBudget
 from trustsvc.verification.isolation import IsolatedPdfVerifier

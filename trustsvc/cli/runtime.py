@@ -19,10 +19,10 @@ import click
 from trustsvc.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from trustsvc.bootstrap import Services
     from trustsvc.db import Database
     from trustsvc.licenses.issuing import LicenseService
     from trustsvc.pki.home import Pki
+    from trustsvc.services import Services
     from trustsvc.verification.verifier import Verifier
 
 

@@ -22,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustsvc.audit.operators import Operator, OperatorAction, record_operation
-from trustsvc.bootstrap import Services
 from trustsvc.codes.identifiers import validate_credit_code
 from trustsvc.db.models import CertificateRecord, CertificateRole, Department
 from trustsvc.departments.kinds import kind_from_name, parse_kind
@@ -41,6 +40,7 @@ from trustsvc.pki.home import publish_seal_certificate
 from trustsvc.pki.keystore import SigningKey, as_signing_key
 from trustsvc.pki.revocation import parse_reason
 from trustsvc.seals.sealer import SealMaterial
+from trustsvc.services import Services
 from trustsvc.text import clean_name
 
 #: GB/T 2260 province-level prefixes (first two digits of a region code).

@@ -28,13 +28,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustsvc.bootstrap import Services
 from trustsvc.db.models import ApiClient, ClientRole, Presentation, VerificationEvent
 from trustsvc.departments.registry import active_seal
 from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
 from trustsvc.licenses import library
 from trustsvc.licenses.issuing import LicenseService
 from trustsvc.pki.certificates import seal_key_id
+from trustsvc.services import Services
 from trustsvc.sharing.clients import active_verifier
 from trustsvc.tokens.cose import TokenClaims, TokenKind
 from trustsvc.tokens.signing import sign_token

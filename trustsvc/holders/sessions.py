@@ -17,9 +17,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
-from trustsvc.bootstrap import Services
 from trustsvc.db.models import HolderSession
 from trustsvc.errors import AuthenticationError
+from trustsvc.services import Services
 
 #: Rows of sessions that ended longer ago than this are deleted at the next sign-in.
 KEEP_ENDED = timedelta(days=1)

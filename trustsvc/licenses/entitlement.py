@@ -24,7 +24,6 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustsvc.audit.operators import Operator, OperatorAction, record_operation
-from trustsvc.bootstrap import Services
 from trustsvc.codes.identifiers import validate_credit_code
 from trustsvc.db import Database
 from trustsvc.db.models import Department, TypeEntitlement
@@ -33,6 +32,7 @@ from trustsvc.departments.registry import ActiveSeal
 from trustsvc.errors import InvalidInputError, NotFoundError, TypeNotEntitledError
 from trustsvc.licenses.issuers import Decision, Issuer, is_entitled
 from trustsvc.licenses.types import LicenseType, get_type, load_types
+from trustsvc.services import Services
 
 #: How old the verifier's snapshot of departments and decisions may grow.
 BOOK_MAX_AGE_SECONDS = 5.0

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from trustsvc.bootstrap import Services, issuing_parts
+from trustsvc.bootstrap import issuing_parts
 from trustsvc.clock import Clock
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.codes.serials import SerialCipher
@@ -66,6 +66,7 @@ from trustsvc.pki.certificates import seal_key_id
 from trustsvc.pki.data_key import DataKey
 from trustsvc.seals.appearance import render_stamp_pdf
 from trustsvc.seals.sealer import SealedDocument, Sealer
+from trustsvc.services import Services
 from trustsvc.settings import Settings
 from trustsvc.tokens.cose import TokenClaims, license_content_hash
 from trustsvc.tokens.signing import sign_token

@@ -28,7 +28,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustsvc.audit.operators import Operator, OperatorAction, record_operation
-from trustsvc.bootstrap import Services
 from trustsvc.db.models import ApiClient, ApiKey, ClientRole, Department
 from trustsvc.errors import (
     AuthenticationError,
@@ -37,6 +36,7 @@ from trustsvc.errors import (
     NotFoundError,
     PurposeRefusedError,
 )
+from trustsvc.services import Services
 from trustsvc.sharing.purposes import require_known
 from trustsvc.text import clean_name
 

@@ -21,11 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustsvc.audit.operators import Operator, OperatorAction, record_operation
-from trustsvc.bootstrap import Services
 from trustsvc.db.models import ApiClient, PurposeEntry
 from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError
 from trustsvc.licenses.entitlement import packaged_types
 from trustsvc.licenses.types import LicenseType, get_type
+from trustsvc.services import Services
 from trustsvc.text import clean_name
 
 PURPOSE_MAX_LENGTH = 200

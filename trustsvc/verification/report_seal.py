@@ -36,7 +36,6 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from trustsvc.audit.operators import Operator, OperatorAction, record_operation
-from trustsvc.bootstrap import Services
 from trustsvc.db.models import REPORT_SEAL_PURPOSE, CertificateRecord, CertificateRole
 from trustsvc.departments.registry import SealInfo
 from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
@@ -48,6 +47,7 @@ from trustsvc.pki.revocation import parse_reason
 from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.appearance import render_stamp_pdf
 from trustsvc.seals.sealer import Sealer, SealMaterial, SealProfile
+from trustsvc.services import Services
 from trustsvc.verification.printout import lay_out_report
 from trustsvc.verification.report import VerificationReport
 

@@ -31,7 +31,6 @@ from trustsvc.api.browser import CSRF_FIELD, check_csrf, csrf_field, csrf_token,
 from trustsvc.api.deps import StateDep, read_bounded_body, state_of
 from trustsvc.api.errors import problem_responses
 from trustsvc.api.inputs import parse_form, parse_json
-from trustsvc.bootstrap import Services
 from trustsvc.errors import (
     AuthenticationError,
     ForbiddenError,
@@ -42,6 +41,7 @@ from trustsvc.errors import (
 from trustsvc.holders.portal import Holder, identify
 from trustsvc.holders.sessions import check_session, end_session, open_session
 from trustsvc.licenses.holders import HolderIdType
+from trustsvc.services import Services
 from trustsvc.settings import Settings
 
 router = APIRouter(tags=["holders"])
