@@ -4,6 +4,9 @@
 URL (SQLite by default, PostgreSQL via ``postgresql+psycopg://``), applies the
 Alembic migrations up to head, and returns a ``Database`` whose ``begin()``
 is one unit of work: everything inside commits together or not at all.
+``Context`` is what the low layers ask for: a database and a clock.
+
+May import: ``settings``, ``errors`` and ``clock`` only.
 """
 
 from __future__ import annotations
