@@ -6,10 +6,11 @@ dearest part of most tests' set-up. A ``HomeTemplates`` builds one home per
 distinct set of settings and database kind, the first time a test asks, and
 gives every test a copy: the home's files copied, and a database of its own
 that holds the same rows (the SQLite file copied, or, on PostgreSQL, the
-template schema's dump replayed into the test's fresh schema).
+template schema's dump replayed into the test's own schema).
 
 A copy is what a test would have built itself, except that the certificates
-were made a little earlier (when the template was); tests that need keys of
+were made a little earlier (when the template was) and the data key, which the
+license service makes on first use, is there already. Tests that need keys of
 their own (initialisation, key rotation) call ``initialise_home`` directly.
 """
 
@@ -31,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from trustsvc.clock import FixedClock
 from trustsvc.config import Settings
+from trustsvc.keys.data_key import load_or_create_data_key
 from trustsvc.services import initialise_home
 
 #: Settings that ``initialise_home`` does not read: where the home is, which database it
@@ -113,6 +115,12 @@ def schema_url(base_url: str, schema: str) -> str:
     return f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
 
 
+def _add_data_key(home: Path, settings: Settings) -> None:
+    """The data key the license service makes on first use, made now: every copy has one
+    under the same salt, so that the process derives its wrapping key (scrypt) once."""
+    load_or_create_data_key(home / "pki" / "data.key", settings.key_passphrase)
+
+
 class HomeTemplates:
     """Initialised homes by settings, built on first use under ``directory``.
 
@@ -178,6 +186,7 @@ class HomeTemplates:
         clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
         if not on_postgres:
             initialise_home(settings.model_copy(update={"home": home, "database_url": None}), clock)
+            _add_data_key(home, settings)
             return _Template(home)
         assert self.postgres_url is not None
         schema = f"tmpl_{secrets.token_hex(8)}"
@@ -185,6 +194,7 @@ class HomeTemplates:
         self._template_schemas.append(schema)
         url = schema_url(self.postgres_url, schema)
         initialise_home(settings.model_copy(update={"home": home, "database_url": url}), clock)
+        _add_data_key(home, settings)
         if self._tables is None:
             self._tables = self._deletion_order(schema)
         return _Template(home, self._dump(schema), self._dump(schema, "--data-only"), schema)
