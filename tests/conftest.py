@@ -55,6 +55,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("TRUSTSVC_TEST_STRICT") == "1" and _skipped:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
+            reporter.ensure_newline()
             reporter.write_line(
                 f"TRUSTSVC_TEST_STRICT: {len(_skipped)} test(s) skipped, which fails the run: "
                 + ", ".join(_skipped[:5]),
