@@ -7,16 +7,20 @@
 # issued, and `trustsvc serve --workers N` started; wrk shares the machine's cores with it.
 # The public routes' per-address rate limit is off (see below); everything else is as served.
 #
-#   bash bench/http_status.sh [--seconds 10] [--connections 64] [--workers 2]
+#   bash bench/http_status.sh [--seconds 10] [--connections 64] [--workers 2] [--database-url URL]
+#
+# --database-url runs the service on that database (for PostgreSQL: an empty database or
+# schema of its own, e.g. a fresh schema of the test cluster; see scripts/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=10 connections=64 workers=2
+seconds=10 connections=64 workers=2 database_url=
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--connections N] [--workers N]" >&2; exit 2 ;;
+    --database-url) database_url=$2; shift 2 ;;
+    *) echo "usage: $0 [--seconds N] [--connections N] [--workers N] [--database-url URL]" >&2; exit 2 ;;
   esac
 done
 command -v wrk >/dev/null || { echo "bench: wrk is needed (apt-get install wrk)" >&2; exit 1; }
@@ -25,6 +29,7 @@ work=$(mktemp -d)
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export TRUSTSVC_HOME=$work/home TRUSTSVC_PUBLIC_BASE_URL=http://127.0.0.1:$port
 export TRUSTSVC_KEY_PASSPHRASE=bench-$RANDOM-$RANDOM
+if [ -n "$database_url" ]; then export TRUSTSVC_DATABASE_URL=$database_url; fi
 # Every request comes from 127.0.0.1, so the per-address limit of the public routes
 # (600 a minute by default) is turned off here; a deployment keeps it on.
 export TRUSTSVC_PUBLIC_RATE_LIMIT_PER_MINUTE=0
@@ -37,11 +42,11 @@ import sys
 from pathlib import Path
 
 from tests.licenses.pdf_checks import read_qr_codes
-from trustsvc.access.clients import add_client
-from trustsvc.access.purposes import add_purpose
-from trustsvc.config import load_settings
-from trustsvc.departments import add_department
-from trustsvc.licenses.identifiers import credit_code_check_character
+from trustsvc.sharing.clients import add_client
+from trustsvc.sharing.purposes import add_purpose
+from trustsvc.settings import load_settings
+from trustsvc.departments.registry import add_department
+from trustsvc.codes.identifiers import credit_code_check_character
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import initialise_home, open_services
@@ -86,7 +91,7 @@ run() {  # name, then wrk's arguments
 }
 
 base=http://127.0.0.1:$port
-echo "trustsvc serve --workers $workers; wrk -t2 -c$connections -d${seconds}s on $(nproc) cores"
+echo "trustsvc serve --workers $workers on $([ -n "$database_url" ] && echo PostgreSQL || echo SQLite); wrk -t2 -c$connections -d${seconds}s on $(nproc) cores"
 # Warm each worker's caches first.
 wrk -t1 -c8 -d2s "$base/public/licenses/$(cat "$work/identifier")/status" >/dev/null
 run "public status" "$base/public/licenses/$(cat "$work/identifier")/status"

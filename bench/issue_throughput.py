@@ -38,14 +38,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from trustsvc.config import Settings
-from trustsvc.departments import add_department
-from trustsvc.keys.store import FileKeyStore
+from trustsvc.codes.identifiers import credit_code_check_character
+from trustsvc.departments.registry import add_department
 from trustsvc.licenses.batch import run_batch
-from trustsvc.licenses.identifiers import credit_code_check_character
 from trustsvc.licenses.service import LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.pki.keystore import FileKeyStore
 from trustsvc.services import initialise_home, open_services
+from trustsvc.settings import Settings
 
 DEPARTMENT = "11330100MB0000001" + credit_code_check_character("11330100MB0000001")
 
@@ -106,9 +106,9 @@ def _naive_one(index: int) -> int:
     from pyhanko.stamp import StaticStampStyle
     from pyhanko_certvalidator import ValidationContext
 
-    from trustsvc.departments import active_seal
-    from trustsvc.licenses.identifiers import LicenseIdentifier
-    from trustsvc.licenses.render import render_license
+    from trustsvc.codes.identifiers import LicenseIdentifier
+    from trustsvc.departments.registry import active_seal
+    from trustsvc.documents.render import render_license
     from trustsvc.licenses.types import validate_license_data
     from trustsvc.seals.sealer import _asn1_certificate
 

@@ -16,8 +16,8 @@ import statistics
 import time
 from datetime import date, timedelta
 
-from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
-from trustsvc.licenses.render import LicenseDocument, render_license
+from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
+from trustsvc.documents.render import LicenseDocument, render_license
 
 _DISTRICTS = ("西湖区", "上城区", "拱墅区", "滨江区", "萧山区", "余杭区", "临平区", "钱塘区")
 _TRADES = ("科技", "贸易", "餐饮管理", "建筑工程", "文化传媒", "医疗器械", "物流", "信息技术")

@@ -21,14 +21,14 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from trustsvc.config import Settings
-from trustsvc.departments import add_department
-from trustsvc.keys.store import SigningKey
+from trustsvc.codes.identifiers import credit_code_check_character
+from trustsvc.departments.registry import add_department
 from trustsvc.licenses import service as license_service
-from trustsvc.licenses.identifiers import credit_code_check_character
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.pki.keystore import SigningKey
 from trustsvc.services import initialise_home, open_services
+from trustsvc.settings import Settings
 from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.report import Verdict
 from trustsvc.verification.tokens import TokenClaims

@@ -30,8 +30,8 @@ from sqlalchemy import create_engine, text
 
 from tests.homes import HomeTemplates, schema_url
 from trustsvc.clock import FixedClock
-from trustsvc.config import Settings
 from trustsvc.services import Services, initialise_home, open_services
+from trustsvc.settings import Settings
 
 if TYPE_CHECKING:
     import uvicorn
@@ -240,7 +240,7 @@ def live_server(services: Services, port: int) -> Iterator[LiveServer]:
 def licenses(services: Services) -> Iterator[LicenseService]:
     """The license service with two departments that can seal: A (region 330100) and B."""
     from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
-    from trustsvc.departments import add_department
+    from trustsvc.departments.registry import add_department
     from trustsvc.licenses.entitlement import set_entitlement
     from trustsvc.licenses.service import LicenseService
 

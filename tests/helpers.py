@@ -17,8 +17,8 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 
-from trustsvc.keys.tsa import make_timestamper
-from trustsvc.licenses.identifiers import credit_code_check_character
+from trustsvc.codes.identifiers import credit_code_check_character
+from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.sealer import Sealer
 from trustsvc.services import Services
 
@@ -102,8 +102,8 @@ def validate_seal_certificate(
 
 def add_purposes(services: Services, *purposes: str, types: tuple[str, ...] = ()) -> None:
     """Put purposes in the purpose catalogue, each seeing ``types`` (default: every type)."""
-    from trustsvc.access.purposes import add_purpose
     from trustsvc.licenses.entitlement import packaged_types
+    from trustsvc.sharing.purposes import add_purpose
 
     for purpose in purposes:
         add_purpose(services, purpose, types or tuple(packaged_types()))

@@ -31,9 +31,9 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustsvc.clock import FixedClock
-from trustsvc.config import Settings
-from trustsvc.keys.data_key import load_or_create_data_key
+from trustsvc.pki.data_key import load_or_create_data_key
 from trustsvc.services import initialise_home
+from trustsvc.settings import Settings
 
 #: Settings that ``initialise_home`` does not read: where the home is, which database it
 #: uses, and how the running service behaves. Every other setting (and any added later)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from trustsvc.config import DEVELOPMENT_PASSPHRASE, DOCUMENTATION_OID_ARC, Settings
 from trustsvc.errors import ConfigurationError
+from trustsvc.settings import DEVELOPMENT_PASSPHRASE, DOCUMENTATION_OID_ARC, Settings
 
 
 def test_development_defaults_are_fine_outside_production(tmp_path: Path) -> None:
@@ -106,9 +106,9 @@ def test_default_database_is_sqlite_in_the_home(tmp_path: Path) -> None:
 def test_environment_is_read_when_asked_not_at_import(tmp_path: Path) -> None:
     # A broken environment must not break importing the package, only loading settings.
     code = (
-        "import trustsvc.config, trustsvc.api.app, trustsvc.cli\n"
+        "import trustsvc.settings, trustsvc.api.app, trustsvc.cli\n"
         "try:\n"
-        "    trustsvc.config.load_settings()\n"
+        "    trustsvc.settings.load_settings()\n"
         "except Exception as exc:\n"
         "    print(type(exc).__name__)\n"
     )
@@ -125,8 +125,8 @@ def test_environment_is_read_when_asked_not_at_import(tmp_path: Path) -> None:
 def test_domain_does_not_import_the_web_framework() -> None:
     code = (
         "import sys\n"
-        "import trustsvc.licenses.identifiers, trustsvc.keys.pki, trustsvc.keys.tsa\n"
-        "import trustsvc.keys.revocation, trustsvc.departments, trustsvc.services\n"
+        "import trustsvc.codes.identifiers, trustsvc.pki.home, trustsvc.pki.tsa\n"
+        "import trustsvc.pki.revocation, trustsvc.departments.registry, trustsvc.services\n"
         "print('fastapi' in sys.modules, 'starlette' in sys.modules)\n"
     )
     result = subprocess.run(

@@ -12,8 +12,7 @@ from pydantic import SecretStr
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
 from trustsvc.clock import FixedClock
-from trustsvc.config import KeyAlgorithm, Settings
-from trustsvc.departments import (
+from trustsvc.departments.registry import (
     add_department,
     import_seal,
     list_departments,
@@ -28,9 +27,10 @@ from trustsvc.errors import (
     NotFoundError,
     WrongPassphraseError,
 )
-from trustsvc.keys import ca
-from trustsvc.keys.store import generate_private_key
+from trustsvc.pki import ca
+from trustsvc.pki.keystore import generate_private_key
 from trustsvc.services import Services, open_services
+from trustsvc.settings import KeyAlgorithm, Settings
 
 
 def _key_files(services: Services) -> list[Path]:

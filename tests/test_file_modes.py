@@ -10,10 +10,10 @@ import pytest
 from pydantic import SecretStr
 
 from tests.helpers import DEPARTMENT_A
-from trustsvc.config import Settings
 from trustsvc.db import create_database_engine
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.settings import Settings
 
 
 def _mode(path: Path) -> int:

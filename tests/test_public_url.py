@@ -12,12 +12,12 @@ import requests
 from cryptography import x509
 from pydantic import SecretStr
 
+from tests.cli.running import TRUSTSVC, assert_one_line_error, run
 from tests.conftest import free_port
-from tests.test_cli import TRUSTSVC, assert_one_line_error, run
-from trustsvc.config import Settings, development_base_url
 from trustsvc.errors import ConfigurationError
-from trustsvc.keys.pki import certified_base_url, public_url_mismatch, with_certified_base_url
+from trustsvc.pki.home import certified_base_url, public_url_mismatch, with_certified_base_url
 from trustsvc.services import Services
+from trustsvc.settings import Settings, development_base_url
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, credit_code
-from trustsvc.departments import add_department, list_departments
+from trustsvc.departments.registry import add_department, list_departments
 from trustsvc.errors import DuplicateDepartmentError, InvalidInputError, UnsupportedCharacterError
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
 from trustsvc.services import Services

@@ -1,9 +1,10 @@
 """The error tree: one root, one branch per domain.
 
 An exception means "could not do what was asked"; every message is one line
-that a clerk or an operator can act on, and never contains a secret. The API
-maps these classes to problem+json in ``api/errors.py``, the CLI to one line
-on stderr and an exit code.
+that a clerk or an operator can act on, and never contains a secret. The
+classes know nothing of HTTP: the API maps them to statuses and problem+json
+in ``api/errors.py`` (the only place), the CLI to one line on stderr and an
+exit code.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ from __future__ import annotations
 class TrustServiceError(Exception):
     """Root of every error the service raises on purpose."""
 
-    #: Stable machine-readable code, used as the problem+json ``type`` suffix.
+    #: Stable machine-readable code (batch reports, refusals, the problem+json ``type``).
     code: str = "trust-service-error"
-    #: HTTP status the API answers with.
-    http_status: int = 500
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -30,7 +29,6 @@ class ConfigurationError(TrustServiceError):
     """The settings are unusable (or unsafe for production)."""
 
     code = "configuration"
-    http_status = 500
 
 
 class HomeNotInitialisedError(ConfigurationError):
@@ -49,7 +47,6 @@ class KeyStoreError(TrustServiceError):
     """A key could not be created, read or used."""
 
     code = "key-store"
-    http_status = 500
 
 
 class WrongPassphraseError(KeyStoreError):
@@ -62,7 +59,6 @@ class InvalidInputError(TrustServiceError):
     """Input that breaks a rule; the message names the rule."""
 
     code = "invalid-input"
-    http_status = 422
 
 
 class InvalidCreditCodeError(InvalidInputError):
@@ -95,14 +91,12 @@ class NotFoundError(TrustServiceError):
     """A named thing does not exist."""
 
     code = "not-found"
-    http_status = 404
 
 
 class ConflictError(TrustServiceError):
     """The request contradicts what already exists."""
 
     code = "conflict"
-    http_status = 409
 
 
 class DuplicateDepartmentError(ConflictError):
@@ -131,7 +125,6 @@ class PkiError(TrustServiceError):
     """A certificate, CRL, OCSP or timestamp operation failed."""
 
     code = "pki"
-    http_status = 500
 
 
 class TimestampError(PkiError):
@@ -174,14 +167,12 @@ class AuthenticationError(TrustServiceError):
     """No credential, or one that is unknown, revoked or expired."""
 
     code = "unauthenticated"
-    http_status = 401
 
 
 class ForbiddenError(TrustServiceError):
     """The caller is known but may not do this (role, department or purpose)."""
 
     code = "forbidden"
-    http_status = 403
 
 
 class PurposeRefusedError(ForbiddenError):
@@ -206,7 +197,6 @@ class RateLimitedError(TrustServiceError):
     """The client has used up its requests for now; ``retry_after`` says for how long."""
 
     code = "rate-limited"
-    http_status = 429
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
@@ -217,7 +207,6 @@ class UpstreamUnavailableError(TrustServiceError):
     """A service this one depends on (the identity provider, say) did not answer."""
 
     code = "upstream-unavailable"
-    http_status = 502
 
 
 class CsrfRefusedError(ForbiddenError):
@@ -230,18 +219,15 @@ class TimestampUnavailableError(UpstreamUnavailableError):
     """The timestamp authority (TSA) did not answer in time, or could not be reached."""
 
     code = "tsa-unavailable"
-    http_status = 503
 
 
 class DocumentStoreFullError(UpstreamUnavailableError):
     """The document store has no room left (disk or quota full): nothing was issued."""
 
     code = "document-store-full"
-    http_status = 507
 
 
 class DocumentStoreUnavailableError(UpstreamUnavailableError):
     """The document store cannot be written (read-only, no permission, I/O error)."""
 
     code = "document-store-unavailable"
-    http_status = 503

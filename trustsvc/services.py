@@ -15,14 +15,14 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
 from trustsvc.clock import Clock, SystemClock
-from trustsvc.config import Settings
 from trustsvc.db import Database, open_database
 from trustsvc.errors import ConfigurationError
-from trustsvc.keys.pki import Pki, init_pki, is_initialised, load_pki, seal_key_store
-from trustsvc.keys.responder import OcspResponder
-from trustsvc.keys.revocation import RevocationService
-from trustsvc.keys.store import SealKeyStore
-from trustsvc.keys.tsa import TimestampAuthority
+from trustsvc.pki.home import Pki, init_pki, is_initialised, load_pki, seal_key_store
+from trustsvc.pki.keystore import SealKeyStore
+from trustsvc.pki.responder import OcspResponder
+from trustsvc.pki.revocation import RevocationService
+from trustsvc.pki.tsa import TimestampAuthority
+from trustsvc.settings import Settings
 
 
 @dataclass

@@ -17,13 +17,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, add_purposes
-from trustsvc.access.clients import add_client
-from trustsvc.access.purposes import add_purpose
 from trustsvc.api.app import create_app
-from trustsvc.config import Settings
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
+from trustsvc.settings import Settings
+from trustsvc.sharing.clients import add_client
+from trustsvc.sharing.purposes import add_purpose
 
 PURPOSES = ("办理不动产抵押登记", "办理营业执照变更")
 #: The license types each of PURPOSES may see.

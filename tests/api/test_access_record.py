@@ -6,11 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.api.conftest import CITIZEN_ID, PURPOSES, Api
-from trustsvc.access.clients import Client, add_client, get_client
-from trustsvc.access.refusals import RefusalBudget
-from trustsvc.clock import FixedClock
-from trustsvc.db.models import VerificationEvent
-from trustsvc.ledger.access import (
+from trustsvc.audit.access_record import (
     Access,
     AccessAction,
     AccessWriter,
@@ -18,7 +14,11 @@ from trustsvc.ledger.access import (
     Section,
     access_page,
 )
+from trustsvc.clock import FixedClock
+from trustsvc.db.models import VerificationEvent
 from trustsvc.licenses import library
+from trustsvc.sharing.clients import Client, add_client, get_client
+from trustsvc.sharing.refusals import RefusalBudget
 
 
 def _digest(api: Api) -> str:

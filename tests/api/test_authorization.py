@@ -30,12 +30,12 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import CITIZEN_ID, PURPOSES, Api, csrf_token_of
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, current_seal
-from trustsvc.access.clients import Authenticator, add_client
 from trustsvc.api.errors import PROBLEM_JSON
+from trustsvc.codes.identifiers import citizen_id_check_character
 from trustsvc.licenses.entitlement import set_entitlement
-from trustsvc.licenses.identifiers import citizen_id_check_character
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.sharing.clients import Authenticator, add_client
 from trustsvc.verification.presentation import present
 
 CALLERS = ("none", "issuer_a", "issuer_b", "verifier", "admin", "holder")

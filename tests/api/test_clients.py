@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from tests.api.conftest import Api
 from tests.helpers import DEPARTMENT_A
-from trustsvc.access.clients import Authenticator, add_client, revoke_client, rotate_key
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import ApiKey
 from trustsvc.errors import AuthenticationError, InvalidInputError, RateLimitedError
 from trustsvc.services import Services
+from trustsvc.sharing.clients import Authenticator, add_client, revoke_client, rotate_key
 
 
 def test_only_a_digest_of_the_key_is_stored(api: Api) -> None:

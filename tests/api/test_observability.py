@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import CITIZEN_ID, PURPOSES, Api
 from tests.helpers import DEPARTMENT_A, add_purposes
-from trustsvc.access.clients import add_client
 from trustsvc.api.app import create_app
 from trustsvc.api.observability import JsonLogFormatter, RequestLog
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
+from trustsvc.sharing.clients import add_client
 
 
 def test_metrics_count_requests_issuance_verifications_and_lookups(api: Api) -> None:

@@ -23,9 +23,9 @@ from tests.api.conftest import CITIZEN_ID
 from tests.api.oidc_provider import Fault, OpenIDProvider
 from tests.conftest import TEST_PASSPHRASE, LiveServer, free_port
 from tests.helpers import DEPARTMENT_A
-from trustsvc.config import Settings
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.settings import Settings
 
 PROBLEM_JSON = "application/problem+json"
 CITIZEN_ID_MASKED = "330106********0044"

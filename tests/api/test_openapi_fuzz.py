@@ -47,7 +47,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.api.conftest import PURPOSES, Api
 from tests.helpers import DEPARTMENT_A, current_seal
-from trustsvc.access.clients import add_client
+from trustsvc.sharing.clients import add_client
 from trustsvc.verification.presentation import present
 
 SESSION_COOKIE = "trustsvc_session"

@@ -4,8 +4,8 @@ key cannot mint or take over another admin."""
 from __future__ import annotations
 
 from tests.api.conftest import Api
-from trustsvc.access.clients import add_client
 from trustsvc.api.errors import PROBLEM_JSON
+from trustsvc.sharing.clients import add_client
 
 
 def test_an_admin_key_cannot_make_an_admin_client(api: Api) -> None:

@@ -24,24 +24,25 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from tests.api.conftest import Api
+from tests.cli.running import assert_one_line_error, run
 from tests.conftest import free_port
 from tests.helpers import DEPARTMENT_A
-from tests.test_cli import assert_one_line_error, run
-from trustsvc import storage
+from trustsvc.api.errors import http_status
 from trustsvc.clock import FixedClock
-from trustsvc.config import DocumentStoreKind
 from trustsvc.db.models import LicenseRecord, StoredDocument
+from trustsvc.documents import store as storage
+from trustsvc.documents.store import DatabaseDocumentStore, FolderDocumentStore
 from trustsvc.errors import (
     DocumentStoreFullError,
     DocumentStoreUnavailableError,
     TimestampUnavailableError,
 )
-from trustsvc.keys.tsa import ExternalTimeStamper
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.sweep import sweep_documents
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.pki.tsa import ExternalTimeStamper
 from trustsvc.services import Services
-from trustsvc.storage import DatabaseDocumentStore, FolderDocumentStore
+from trustsvc.settings import DocumentStoreKind
 
 
 def _request(licenses: LicenseService, key: str | None = None, **changes: Any) -> IssueRequest:
@@ -87,7 +88,7 @@ def test_a_silent_tsa_fails_issuance_within_its_timeout(
         licenses.issue(_request(licenses))
     assert time.monotonic() - started < 2.0
     assert silent_tsa in caught.value.message
-    assert caught.value.http_status == 503 and caught.value.code == "tsa-unavailable"
+    assert http_status(caught.value) == 503 and caught.value.code == "tsa-unavailable"
     assert _count(licenses) == 0 and _files(licenses) == []
 
 
@@ -165,7 +166,7 @@ def test_a_store_that_cannot_be_written_is_a_clear_error_leaving_nothing(
     _failing_writes(monkeypatch, error)
     with pytest.raises(raised) as caught:
         licenses.issue(_request(licenses))
-    assert getattr(caught.value, "http_status", None) == status
+    assert http_status(caught.value) == status
     assert getattr(caught.value, "code", None) == code
     assert _count(licenses) == 0
     assert _files(licenses) == []  # no partial .tmp file either

@@ -7,8 +7,8 @@ import re
 from sqlalchemy import select
 
 from tests.api.conftest import PURPOSES, Api, csrf_token_of
-from trustsvc.access.clients import add_client
 from trustsvc.db.models import Presentation
+from trustsvc.sharing.clients import add_client
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _LINK = re.compile(r'id="presentation-link" href="[^"]*/v/([^"]+)"')

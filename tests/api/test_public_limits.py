@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import Api
 from trustsvc.api.ratelimit import RateLimiter, address_key
-from trustsvc.config import Settings
 from trustsvc.errors import RateLimitedError
+from trustsvc.settings import Settings
 
 BURST = 3
 

@@ -11,12 +11,12 @@ import pytest
 
 from tests.api.conftest import CITIZEN_ID, Api
 from tests.licenses.pdf_checks import read_qr_codes
-from trustsvc.access.clients import add_client, revoke_client
-from trustsvc.access.purposes import add_purpose, list_purposes, remove_purpose
+from trustsvc.audit.operators import operator_events
 from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError
-from trustsvc.ledger.operators import operator_events
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
+from trustsvc.sharing.clients import add_client, revoke_client
+from trustsvc.sharing.purposes import add_purpose, list_purposes, remove_purpose
 
 ACCOUNT = "开立对公账户"
 

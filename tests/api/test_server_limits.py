@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import LiveServer
 from trustsvc.api.server import MAX_LINE_BYTES, uvicorn_options
-from trustsvc.config import Settings
+from trustsvc.settings import Settings
 
 TIMEOUT = 0.6
 HEAD = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"

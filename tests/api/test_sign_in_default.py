@@ -11,7 +11,7 @@ import pytest
 from tests.api.conftest import CITIZEN_ID, Api
 from tests.conftest import TEST_PASSPHRASE
 from trustsvc.api.errors import PROBLEM_JSON
-from trustsvc.config import Settings
+from trustsvc.settings import Settings
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ import trustsvc
 from tests.api.conftest import Api
 from tests.helpers import DEPARTMENT_A
 from tests.verification import hostile_tokens as H
-from trustsvc.departments import active_seal
-from trustsvc.keys.certificates import seal_key_id
+from trustsvc.departments.registry import active_seal
+from trustsvc.pki.certificates import seal_key_id
 from trustsvc.verification.tokens import sign_token
 
 

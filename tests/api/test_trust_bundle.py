@@ -27,14 +27,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.api.conftest import Api
 from tests.helpers import DEPARTMENT_A, current_seal
 from trustsvc.clock import FixedClock
-from trustsvc.departments import revoke_seal
-from trustsvc.keys.bundle import (
+from trustsvc.departments.registry import revoke_seal
+from trustsvc.pki.bundle import (
     InvalidTrustBundleError,
     TrustBundleUnavailableError,
     read_bundle,
     sign_bundle,
 )
-from trustsvc.keys.pki import TRUST_LIST
+from trustsvc.pki.home import TRUST_LIST
 
 TSL_SIGNING = x509.ObjectIdentifier("0.4.0.2231.3.0")
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from trustsvc.config import Settings
 from trustsvc.db import Database, open_database
+from trustsvc.settings import Settings
 
 
 @pytest.fixture

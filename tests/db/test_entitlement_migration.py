@@ -10,9 +10,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from trustsvc.config import Settings
 from trustsvc.db import MIGRATIONS, create_database_engine, migrate
 from trustsvc.licenses.types import load_types
+from trustsvc.settings import Settings
 
 
 def test_kinds_are_derived_and_client_purposes_migrated(settings: Settings) -> None:

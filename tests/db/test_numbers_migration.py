@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import text
 
-from trustsvc.config import Settings
+from trustsvc.settings import Settings
 
 
 def test_counters_start_above_the_numbers_printed_before(settings: Settings) -> None:

@@ -7,9 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.exc import StatementError
 
-from trustsvc.config import Settings
 from trustsvc.db import Database, open_database
 from trustsvc.db.models import Base, Department
+from trustsvc.settings import Settings
 
 
 def test_migrations_produce_exactly_the_models(database: Database) -> None:

@@ -11,21 +11,16 @@ from sqlalchemy import func, select
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, credit_code
 from tests.licenses.pdf_checks import read_qr_codes
+from trustsvc.api.errors import http_status
+from trustsvc.audit.operators import operator_events
 from trustsvc.clock import FixedClock
+from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.db.models import LicenseRecord
-from trustsvc.departments import active_seal, add_department, set_kind
+from trustsvc.departments.kinds import DepartmentKind, kind_from_name
+from trustsvc.departments.registry import active_seal, add_department, set_kind
 from trustsvc.errors import ConfigurationError, InvalidInputError, TypeNotEntitledError
-from trustsvc.ledger.operators import operator_events
 from trustsvc.licenses.entitlement import set_entitlement
-from trustsvc.licenses.identifiers import LicenseIdentifier
-from trustsvc.licenses.issuers import (
-    Decision,
-    DepartmentKind,
-    Issuer,
-    IssuerRule,
-    is_entitled,
-    kind_from_name,
-)
+from trustsvc.licenses.issuers import Decision, Issuer, IssuerRule, is_entitled
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
 from trustsvc.services import Services
@@ -35,7 +30,7 @@ from trustsvc.verification.verifier import Verifier
 
 #: 杭州市自然资源和规划局: the real-estate registration authority of the tests.
 DEPARTMENT_C = credit_code("11330100MB0000003")
-SHIPPED = Path(__file__).parents[2] / "trustsvc" / "licenses" / "types"
+SHIPPED = Path(__file__).parents[2] / "trustsvc" / "licenses" / "catalogue"
 
 
 @pytest.fixture
@@ -65,7 +60,7 @@ def test_a_market_regulator_may_not_issue_a_real_estate_certificate(
 ) -> None:
     with pytest.raises(TypeNotEntitledError) as refused:
         _issue(plain, DEPARTMENT_A, "real-estate-certificate")
-    assert refused.value.code == "type-not-entitled" and refused.value.http_status == 403
+    assert refused.value.code == "type-not-entitled" and http_status(refused.value) == 403
     assert "杭州市市场监督管理局" in refused.value.message
     assert "natural-resources" in refused.value.message
     assert _licenses_recorded(plain.services) == 0

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from trustsvc.codes.identifiers import citizen_id_check_character
 from trustsvc.errors import InvalidCreditCodeError, InvalidInputError
 from trustsvc.licenses.holders import (
     HolderIdType,
@@ -9,7 +10,6 @@ from trustsvc.licenses.holders import (
     mask_holder_name,
     validate_holder_id,
 )
-from trustsvc.licenses.identifiers import citizen_id_check_character
 
 CITIZEN_ID = "11010519491231002X"  # GB 11643's own worked example
 CREDIT_CODE = "11430000006122244L"

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, current_seal, enterprise_holder
 from tests.licenses.pdf_checks import read_qr_codes, validate_offline
 from trustsvc.clock import FixedClock
+from trustsvc.codes.identifiers import parse_identifier
 from trustsvc.db.models import LicenseEvent, LicenseRecord
-from trustsvc.departments import revoke_seal
+from trustsvc.departments.registry import revoke_seal
 from trustsvc.errors import (
     ConflictError,
     InvalidInputError,
@@ -24,7 +25,6 @@ from trustsvc.errors import (
     NotFoundError,
     SealUnavailableError,
 )
-from trustsvc.licenses.identifiers import parse_identifier
 from trustsvc.licenses.library import Action, LicenseQuery
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
@@ -219,7 +219,7 @@ def test_bad_input_is_a_clear_error_and_stores_nothing(
 def test_the_issued_business_license_prints_the_holders_credit_code(
     licenses: LicenseService,
 ) -> None:
-    from tests.licenses.test_render import read_page
+    from tests.documents.test_render import read_page
 
     holder = enterprise_holder()
     result = _issue(licenses, **holder)

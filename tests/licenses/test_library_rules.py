@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from tests.helpers import DEPARTMENT_A, credit_code, enterprise_holder
 from trustsvc.cli import cli
 from trustsvc.clock import FixedClock
-from trustsvc.departments import add_department
+from trustsvc.departments.registry import add_department
 from trustsvc.errors import (
     AmbiguousLicenseNumberError,
     DuplicateLicenseError,
@@ -291,7 +291,7 @@ def test_the_sweep_voids_reservations_a_crash_left(
 
 
 def _department_id(licenses: LicenseService) -> int:
-    from trustsvc.departments import active_seal
+    from trustsvc.departments.registry import active_seal
 
     return active_seal(licenses.services, DEPARTMENT_A).department_id
 

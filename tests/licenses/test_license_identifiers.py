@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from trustsvc.errors import InvalidIdentifierError, InvalidInputError
-from trustsvc.licenses.identifiers import (
+from trustsvc.codes.identifiers import (
     MOD37_36_ALPHABET,
     LicenseIdentifier,
     mod37_36_check_character,
     parse_identifier,
     validate_license_type_code,
 )
+from trustsvc.errors import InvalidIdentifierError, InvalidInputError
 
 # The two published GB/T 36904 identifiers in the glossary.
 PUBLISHED = [

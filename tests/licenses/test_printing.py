@@ -14,10 +14,10 @@ from datetime import date
 
 import pytest
 
-from tests.licenses.test_render import Page, read_page
-from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
+from tests.documents.test_render import Page, read_page
+from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
+from trustsvc.documents.render import render_license
 from trustsvc.licenses.printing import field_values, license_document
-from trustsvc.licenses.render import render_license
 from trustsvc.licenses.types import (
     FieldKind,
     LicenseType,

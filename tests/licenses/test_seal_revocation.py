@@ -19,15 +19,15 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import func, select, update
 
 from tests.helpers import DEPARTMENT_A, current_seal, enterprise_holder
-from trustsvc.access.clients import add_client
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import CertificateRecord, CertificateRole, Department, LicenseRecord
-from trustsvc.departments import new_seal, revoke_seal
+from trustsvc.departments.registry import new_seal, revoke_seal
 from trustsvc.errors import SealUnavailableError
 from trustsvc.licenses.jobs import JobRunner, get_job, submit_job
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services, open_services
+from trustsvc.sharing.clients import add_client
 
 
 def _request(licenses: LicenseService, name: str) -> IssueRequest:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from trustsvc.codes.identifiers import validate_license_type_code
 from trustsvc.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -16,7 +17,6 @@ from trustsvc.errors import (
 )
 from trustsvc.licenses import types as license_types
 from trustsvc.licenses.holders import HolderIdType
-from trustsvc.licenses.identifiers import validate_license_type_code
 from trustsvc.licenses.types import (
     FieldKind,
     LayoutStyle,
@@ -29,7 +29,7 @@ from trustsvc.licenses.types import (
 )
 
 TODAY = date(2026, 5, 20)
-SHIPPED_DIRECTORY = Path(license_types.__file__).with_name("types")
+SHIPPED_DIRECTORY = Path(license_types.__file__).parents[1] / "catalogue"
 TYPES = load_types()
 EXPECTED_KEYS = {
     "business-license",
@@ -388,6 +388,93 @@ def test_malformed_type_files_name_the_file_and_problem(
     message = load_error(tmp_path)
     assert message.startswith(f"license type file {path}: ")
     assert problem in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("unique_per_holder = true", "unique_per_holder = 1", "must be a boolean, not int"),
+        (
+            'rule = "open_ended"',
+            'rule = "fixed_years"\nyears = true',
+            "must be an integer, not bool",
+        ),
+        (
+            'rule = "open_ended"',
+            'rule = "fixed_years"\nyears = 5.0',
+            "must be an integer, not float",
+        ),
+        ('name_zh = "营业执照"', 'name_zh = "  "', "top level: name_zh must not be empty"),
+        ('holder_kinds = ["001"]', 'holder_kinds = ["001", 1]', "holder_kinds must be a non-empty"),
+        ('holder_kinds = ["001"]', "holder_kinds = []", "holder_kinds must be a non-empty"),
+        ('holder_kinds = ["001"]', 'holder_kinds = ["001", "001"]', "holder_kinds repeats 001"),
+        ('key = "credit_code"\n', "", "[[fields]] #1: key is required"),
+        ('style = "table"', 'style = ["table"]', "[layout]: style must be a string, not list"),
+    ],
+)
+def test_the_schema_is_strict_about_value_types(
+    tmp_path: Path, old: str, new: str, problem: str
+) -> None:
+    assert old in BUSINESS_TOML
+    path = write_type(tmp_path, BUSINESS_TOML.replace(old, new, 1))
+    message = load_error(tmp_path)
+    assert message.startswith(f"license type file {path}: ")
+    assert problem in message
+
+
+def test_a_table_must_be_a_table(tmp_path: Path) -> None:
+    name_en = 'name_en = "Business License"'
+    write_type(tmp_path, BUSINESS_TOML_NO_LAYOUT.replace(name_en, f"{name_en}\nlayout = 3"))
+    assert "top level: layout must be a table, not int" in load_error(tmp_path)
+
+
+def test_every_failing_key_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
+    shape = (
+        BUSINESS_TOML.replace('name_en = "Business License"', 'name_en = 3\ncolour = "red"')
+        .replace('kind = "date"', 'kind = "date"\nformat = "%Y"')
+        .replace("[example]\n", "[example]\nshape = 1\n")
+    )
+    write_type(tmp_path, shape)
+    message = load_error(tmp_path)
+    for problem in [
+        "top level: name_en must be a string, not int",
+        "top level: unknown key colour;",
+        "field 'established_on': unknown key format;",
+        "[example]: unknown key shape;",
+    ]:
+        assert problem in message
+    # Once the shape is sound, the rules across keys are all checked too.
+    rules = (
+        BUSINESS_TOML.replace('rule = "open_ended"', 'rule = "for-ever"')
+        .replace('kind = "date"', 'kind = "datetime"')
+        .replace('holder_kinds = ["001"]', 'holder_kinds = ["999"]')
+        .replace('kinds = ["market-regulation"]', 'kinds = ["wizards", "elves"]')
+    )
+    write_type(tmp_path, rules)
+    message = load_error(tmp_path)
+    for problem in [
+        "holder_kinds: unknown holder ID type code '999'",
+        "[issuers]: unknown department kind 'wizards'",
+        "[issuers]: unknown department kind 'elves'",
+        "[validity]: rule 'for-ever' must be one of",
+        "field 'established_on': kind 'datetime' must be one of",
+    ]:
+        assert problem in message
+
+
+def test_the_shipped_catalogue_is_read_once_and_every_caller_gets_its_own_dict() -> None:
+    mine = load_types()
+    del mine["business-license"]
+    again = load_types()
+    assert again == TYPES and again is not TYPES
+    assert again["business-license"] is TYPES["business-license"]
+
+
+def test_a_directory_is_read_afresh_each_time(tmp_path: Path) -> None:
+    write_type(tmp_path, BUSINESS_TOML)
+    assert load_types(tmp_path)["business-license"].name_en == "Business License"
+    write_type(tmp_path, BUSINESS_TOML.replace('"Business License"', '"Licence"'))
+    assert load_types(tmp_path)["business-license"].name_en == "Licence"
 
 
 def test_enum_needs_choices(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ import math
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from tests.licenses.test_render import read_page
+from tests.documents.test_render import read_page
+from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
 from trustsvc.seals.appearance import render_stamp_pdf
 
 NAME = "杭州市西湖区市场监督管理局"

@@ -15,10 +15,10 @@ from reportlab.pdfgen.canvas import Canvas
 from tests.helpers import DEPARTMENT_A, make_sealer
 from tests.licenses.pdf_checks import validate_offline
 from trustsvc.clock import FixedClock
-from trustsvc.config import KeyAlgorithm, Settings
-from trustsvc.departments import active_seal, add_department, revoke_seal
+from trustsvc.departments.registry import active_seal, add_department, revoke_seal
 from trustsvc.seals.sealer import SealingError, SealProfile
 from trustsvc.services import Services, initialise_home, open_services
+from trustsvc.settings import KeyAlgorithm, Settings
 
 
 def _blank_pdf() -> bytes:

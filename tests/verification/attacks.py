@@ -44,8 +44,8 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from reportlab.lib.pdfencrypt import StandardEncryption
 from reportlab.pdfgen.canvas import Canvas
 
-from trustsvc.keys import ca
-from trustsvc.licenses.identifiers import parse_identifier
+from trustsvc.codes.identifiers import parse_identifier
+from trustsvc.pki import ca
 from trustsvc.seals.sealer import SEAL_FIELD
 
 #: Where the forged text goes on page 1: over the line naming the holder.

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from trustsvc.keys.store import SigningKey
-from trustsvc.licenses.identifiers import LicenseIdentifier
+from trustsvc.codes.identifiers import LicenseIdentifier
+from trustsvc.pki.keystore import SigningKey
 from trustsvc.verification.tokens import TokenClaims, content_hash, sign_token
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551

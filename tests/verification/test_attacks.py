@@ -15,10 +15,10 @@ import pytest
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder, make_sealer
 from tests.licenses.conftest import licenses as _licenses_fixture  # noqa: F401 (as `licenses`)
 from tests.verification import attacks
-from trustsvc.departments import active_seal
-from trustsvc.keys.tsa import make_timestamper
+from trustsvc.departments.registry import active_seal
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.sealer import CachedKeySigner
 from trustsvc.verification.report import Verdict, VerificationReport
 from trustsvc.verification.verifier import Verifier

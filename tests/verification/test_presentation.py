@@ -7,8 +7,6 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import DEPARTMENT_A, add_purposes
-from trustsvc.access.clients import add_client, revoke_client
-from trustsvc.access.purposes import list_purposes
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import Presentation
 from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
@@ -16,6 +14,8 @@ from trustsvc.licenses.library import Action
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
+from trustsvc.sharing.clients import add_client, revoke_client
+from trustsvc.sharing.purposes import list_purposes
 from trustsvc.verification.presentation import Checker, checker_named, checks_of, present
 from trustsvc.verification.report import Verdict, VerificationReport
 from trustsvc.verification.tokens import parse_token

@@ -9,7 +9,7 @@ import pikepdf
 
 from tests.helpers import DEPARTMENT_A
 from tests.pdfa_rules import violations
-from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
+from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
 from trustsvc.licenses.library import Action, RevocationKind
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type

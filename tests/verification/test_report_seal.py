@@ -30,15 +30,15 @@ from trustsvc.errors import NotFoundError
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.seals.report_seal import (
+from trustsvc.services import Services
+from trustsvc.verification.report import Verdict, VerificationReport
+from trustsvc.verification.report_seal import (
     REPORT_SEAL_CAPTION,
     ReportSealer,
     report_seal,
     report_seals,
     revoke_report_seal,
 )
-from trustsvc.services import Services
-from trustsvc.verification.report import Verdict, VerificationReport
 from trustsvc.verification.verifier import Verifier
 
 
@@ -268,7 +268,7 @@ def _sha256() -> object:
     ],
 )
 def test_lines_break_only_where_allowed(text: str, width: float, expected: list[str]) -> None:
-    from trustsvc.licenses.linebreak import break_lines
+    from trustsvc.documents.linebreak import break_lines
 
     def measure(value: str) -> float:
         return float(len(value))
@@ -277,7 +277,7 @@ def test_lines_break_only_where_allowed(text: str, width: float, expected: list[
 
 
 def test_verify_report_writes_a_sealed_report_from_the_command_line(tmp_path: Path) -> None:
-    from tests.test_cli import run
+    from tests.cli.running import run
 
     home = tmp_path / "home"
     init = run(home, "init", env={"TRUSTSVC_ORGANISATION_CREDIT_CODE": DEPARTMENT_A})
@@ -329,7 +329,7 @@ def test_verify_report_writes_a_sealed_report_from_the_command_line(tmp_path: Pa
 def test_broken_lines_keep_every_character_and_fit() -> None:
     import random
 
-    from trustsvc.licenses.linebreak import break_lines, units
+    from trustsvc.documents.linebreak import break_lines, units
 
     def measure(value: str) -> float:
         return sum(1.0 if ord(ch) > 0x2E80 else 0.5 for ch in value)

@@ -15,13 +15,13 @@ from cryptography.x509 import ocsp
 from tests.helpers import DEPARTMENT_A
 from tests.verification import hostile_tokens as H
 from trustsvc.clock import FixedClock
-from trustsvc.departments import active_seal, new_seal, revoke_seal
+from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
+from trustsvc.departments.registry import active_seal, new_seal, revoke_seal
 from trustsvc.errors import InvalidInputError
-from trustsvc.keys.certificates import seal_key_id
 from trustsvc.licenses import service as license_service
-from trustsvc.licenses.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type, validate_license_data
+from trustsvc.pki.certificates import seal_key_id
 from trustsvc.seals.sealer import SealMaterial
 from trustsvc.verification.report import Verdict
 from trustsvc.verification.tokens import (

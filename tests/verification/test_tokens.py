@@ -8,15 +8,15 @@ import pytest
 
 from tests.helpers import DEPARTMENT_A
 from tests.licenses.pdf_checks import read_qr_codes
-from trustsvc.config import KeyAlgorithm
+from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.db import Database
-from trustsvc.departments import active_seal
-from trustsvc.keys.certificates import seal_key_id
-from trustsvc.keys.store import generate_private_key
-from trustsvc.licenses.identifiers import LicenseIdentifier, parse_identifier
+from trustsvc.departments.registry import active_seal
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.pki.certificates import seal_key_id
+from trustsvc.pki.keystore import generate_private_key
+from trustsvc.settings import KeyAlgorithm
 from trustsvc.verification.report import Verdict
 from trustsvc.verification.tokens import TokenClaims, content_hash, parse_token, sign_token
 from trustsvc.verification.verifier import Verifier

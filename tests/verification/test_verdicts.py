@@ -17,12 +17,12 @@ from tests.helpers import DEPARTMENT_A, enterprise_holder
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.cli import EXIT_VALID_OFFLINE, cli
 from trustsvc.clock import FixedClock
-from trustsvc.config import Settings
 from trustsvc.db import Database
 from trustsvc.db.models import LicenseEvent
 from trustsvc.licenses.library import Action, EffectiveStatus, RevocationKind
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.settings import Settings
 from trustsvc.verification import reasons as R
 from trustsvc.verification.presentation import present
 from trustsvc.verification.report import (

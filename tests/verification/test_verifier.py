@@ -9,7 +9,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder, make_sealer
 from trustsvc.clock import FixedClock
-from trustsvc.departments import active_seal, revoke_seal
+from trustsvc.departments.registry import active_seal, revoke_seal
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.service import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type

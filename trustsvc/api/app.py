@@ -18,8 +18,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustsvc import __version__
-from trustsvc.access.clients import Authenticator
-from trustsvc.access.refusals import RefusalBudget
 from trustsvc.api.browser import BrowserHeadersMiddleware, content_security_policy
 from trustsvc.api.deps import ApiState
 from trustsvc.api.errors import install_error_handlers, problem
@@ -33,14 +31,16 @@ from trustsvc.api.observability import (
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
+from trustsvc.audit.access_record import AccessLog
 from trustsvc.clock import Clock
-from trustsvc.config import Settings, load_settings
 from trustsvc.errors import InvalidInputError
-from trustsvc.ledger.access import AccessLog
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.service import LicenseService
 from trustsvc.licenses.sweep import StoreSweeper
 from trustsvc.services import Services, open_services
+from trustsvc.settings import Settings, load_settings
+from trustsvc.sharing.clients import Authenticator
+from trustsvc.sharing.refusals import RefusalBudget
 from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.verifier import DEFAULT_MAX_BYTES
 

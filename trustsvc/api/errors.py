@@ -1,6 +1,8 @@
 """The one place where errors become HTTP answers: RFC 9457 problem+json.
 
-Domain errors keep their status and stable code; malformed requests are 4xx;
+Domain errors carry a stable code and a message but know nothing of HTTP:
+``HTTP_STATUS`` below gives every error class its status (the problem's
+``type`` is the code under ``_TYPE_BASE``). Malformed requests are 4xx;
 anything unexpected is a 500 whose body says nothing of the internals.
 """
 
@@ -14,13 +16,45 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from trustsvc.departments.registry import SealWithdrawnError
 from trustsvc.errors import (
+    AmbiguousLicenseNumberError,
     AuthenticationError,
+    CommandLineOnlyError,
+    ConfigurationError,
+    ConflictError,
+    CsrfRefusedError,
+    DocumentStoreFullError,
+    DocumentStoreUnavailableError,
+    DuplicateDepartmentError,
     DuplicateLicenseError,
+    FontNotFoundError,
+    FontUnusableError,
+    ForbiddenError,
+    HomeAlreadyInitialisedError,
+    HomeNotInitialisedError,
+    InvalidCreditCodeError,
+    InvalidIdentifierError,
+    InvalidInputError,
+    InvalidLicenseDataError,
+    KeyStoreError,
+    LicenseTextTooLongError,
+    NotFoundError,
+    PkiError,
+    PurposeRefusedError,
     RateLimitedError,
+    SealUnavailableError,
+    TimestampError,
+    TimestampUnavailableError,
     TrustServiceError,
+    TypeNotEntitledError,
+    UnsupportedCharacterError,
     UpstreamUnavailableError,
+    WrongPassphraseError,
 )
+from trustsvc.pki.bundle import InvalidTrustBundleError, TrustBundleUnavailableError
+from trustsvc.seals.sealer import SealingError, SealNotInStandingError
+from trustsvc.verification.tokens import InvalidTokenError
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://trustsvc.invalid/problems/"
@@ -72,6 +106,64 @@ _PROBLEMS: dict[int, tuple[str, dict[str, Any]]] = {
 #: What a route behind an API key may answer besides its own outcomes.
 KEY_PROBLEMS = (401, 403, 422, 429)
 
+#: The HTTP status of every domain error, named class by class (a test holds that no
+#: class of ``TrustServiceError`` is left out, so a new one is given its status here,
+#: on purpose, rather than inheriting one by accident).
+HTTP_STATUS: dict[type[TrustServiceError], int] = {
+    TrustServiceError: 500,
+    # The service's own set-up or machinery: nothing the caller can fix.
+    ConfigurationError: 500,
+    HomeNotInitialisedError: 500,
+    HomeAlreadyInitialisedError: 500,
+    FontNotFoundError: 500,
+    FontUnusableError: 500,
+    KeyStoreError: 500,
+    WrongPassphraseError: 500,
+    PkiError: 500,
+    TimestampError: 500,
+    SealingError: 500,
+    # The request breaks a rule.
+    InvalidInputError: 422,
+    InvalidCreditCodeError: 422,
+    InvalidIdentifierError: 422,
+    InvalidLicenseDataError: 422,
+    UnsupportedCharacterError: 422,
+    LicenseTextTooLongError: 422,
+    InvalidTokenError: 422,
+    InvalidTrustBundleError: 422,
+    NotFoundError: 404,
+    # In conflict with what exists (a seal revoked since it was chosen included).
+    ConflictError: 409,
+    DuplicateDepartmentError: 409,
+    DuplicateLicenseError: 409,
+    AmbiguousLicenseNumberError: 409,
+    SealUnavailableError: 409,
+    SealNotInStandingError: 409,
+    SealWithdrawnError: 409,
+    AuthenticationError: 401,
+    ForbiddenError: 403,
+    PurposeRefusedError: 403,
+    TypeNotEntitledError: 403,
+    CommandLineOnlyError: 403,
+    CsrfRefusedError: 403,
+    RateLimitedError: 429,
+    # Something this service relies on: the caller may retry.
+    UpstreamUnavailableError: 502,
+    TimestampUnavailableError: 503,
+    TrustBundleUnavailableError: 503,
+    DocumentStoreFullError: 507,
+    DocumentStoreUnavailableError: 503,
+}
+
+
+def http_status(error: TrustServiceError) -> int:
+    """The status the API answers ``error`` with: its class's, else its nearest base's."""
+    for cls in type(error).__mro__:
+        status = HTTP_STATUS.get(cls)
+        if status is not None:
+            return status
+    return 500  # pragma: no cover - TrustServiceError itself is in the table
+
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` declaring the problem+json answers of ``statuses``."""
@@ -104,13 +196,14 @@ def problem(
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TrustServiceError)
-    if exc.http_status >= 500 and not isinstance(exc, UpstreamUnavailableError):
+    status = http_status(exc)
+    if status >= 500 and not isinstance(exc, UpstreamUnavailableError):
         log.error("service error: %s", exc.message)
-        return problem(exc.http_status, exc.code, "The service could not complete the request")
+        return problem(status, exc.code, "The service could not complete the request")
     extra: dict[str, str] = {}
     if isinstance(exc, DuplicateLicenseError):
         extra = {"identifier": exc.identifier, "license_number": exc.license_number}
-    response = problem(exc.http_status, exc.code, exc.message, **extra)
+    response = problem(status, exc.code, exc.message, **extra)
     if isinstance(exc, AuthenticationError):
         response.headers["WWW-Authenticate"] = 'Bearer realm="trustsvc"'
     if isinstance(exc, RateLimitedError):

@@ -9,15 +9,15 @@ from typing import Any, Literal
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from trustsvc.access.clients import MAX_PURPOSES, MAX_RATE_LIMIT, ClientInfo
-from trustsvc.access.purposes import Purpose
-from trustsvc.access.sharing import LookupAnswer, SharedLicense
+from trustsvc.audit.access_record import AccessEntry, AccessPage
+from trustsvc.audit.operators import OperatorEntry
 from trustsvc.errors import InvalidInputError
-from trustsvc.ledger.access import AccessEntry, AccessPage
-from trustsvc.ledger.operators import OperatorEntry
 from trustsvc.licenses.batch import check_row
 from trustsvc.licenses.jobs import MAX_ROWS, JobView
 from trustsvc.licenses.service import LicenseHistory, LicenseView
+from trustsvc.sharing.clients import MAX_PURPOSES, MAX_RATE_LIMIT, ClientInfo
+from trustsvc.sharing.lookups import LookupAnswer, SharedLicense
+from trustsvc.sharing.purposes import Purpose
 from trustsvc.text import is_encodable
 from trustsvc.verification.report import VERDICT_TEXT, Scope, Verdict, VerificationReport
 

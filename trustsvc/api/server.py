@@ -38,7 +38,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from trustsvc.config import Settings
+from trustsvc.settings import Settings
 
 #: Longest request line, and longest header field (name and value), accepted.
 MAX_LINE_BYTES = 8 * 1024

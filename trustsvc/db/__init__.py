@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alembic import command
 from alembic.config import Config
@@ -26,6 +26,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustsvc.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from trustsvc.clock import Clock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Arbitrary constant key for the PostgreSQL advisory lock taken while migrating,
@@ -137,6 +140,20 @@ def migrate(engine: Engine) -> None:
     except SQLAlchemyError as exc:
         reason = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()[0]
         raise ConfigurationError(f"database is not reachable or not migratable: {reason}") from exc
+
+
+class Context(Protocol):
+    """What a function that reads or writes records needs of the running service.
+
+    The low layers (the audit records, the PKI's trust list) ask for this much and
+    no more, so they never import the composition root that builds it.
+    """
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
 
 
 def open_database(url: str) -> Database:

@@ -1,15 +1,22 @@
-"""Batch issuance from a CSV or JSON Lines file, on every core, safe to re-run.
+"""Batch issuance: the one engine behind ``trustsvc issue-batch`` and the API's batch jobs.
 
 Each row becomes one ``issue`` call with an idempotency key derived from the
-row (its ``idempotency_key`` column when given, else its position and content),
-so running the same file again after an interruption issues only the rows not
-yet issued and reports the others as already issued. A bad row is reported and
-skipped; it never stops the batch. A row that repeats an earlier one (the very
-same data, or the same holder in a type that is unique per holder) is reported
-as a duplicate of that row and not issued; a row whose holder already holds a
-license of such a type is reported as a duplicate of that license. Rows are
-read lazily and at most a small window of them is in flight, so memory stays
-flat however long the file.
+row (its ``idempotency_key`` column when given, else, for a file, its position
+and content, for a job, the job and position), so running the same batch again
+after an interruption issues only the rows not yet issued and reports the
+others as already issued. A bad row is reported and skipped; it never stops the
+batch. A row that repeats an earlier one (the very same data, or the same holder
+in a type that is unique per holder) is reported as a duplicate of that row and
+not issued; a row whose holder already holds a license of such a type is
+reported as a duplicate of that license.
+
+The engine is ``BatchPlan`` (which row is issued, which is a repeat) and
+``issue_row`` (one row, one ``RowOutcome``); ``outcomes`` runs them in row
+order. The command line feeds it a file, read lazily with at most a small
+window of rows in flight on every core, so memory stays flat however long the
+file, and writes one JSON line per row (``RowOutcome.report_line``); the API's
+jobs (``licenses.jobs``) feed it the rows they stored and keep the results
+(``RowOutcome.job_result``).
 """
 
 from __future__ import annotations
@@ -21,16 +28,20 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-from trustsvc.config import Settings
 from trustsvc.errors import DuplicateLicenseError, InvalidInputError, TrustServiceError
+from trustsvc.settings import Settings
 from trustsvc.strictjson import parse_json
 from trustsvc.text import is_encodable
+
+if TYPE_CHECKING:
+    from trustsvc.licenses.service import IssueRequest, IssueResult
 
 log = logging.getLogger("trustsvc.batch")
 
@@ -38,16 +49,67 @@ log = logging.getLogger("trustsvc.batch")
 _WINDOW_PER_WORKER = 4
 
 
+class RowStatus(StrEnum):
+    """What became of one row (the ``status`` of its report line or job result)."""
+
+    ISSUED = "issued"
+    #: Issued before, by an earlier run of the same batch (or the same idempotency key).
+    ALREADY_ISSUED = "already_issued"
+    #: Not issued: it repeats an earlier row, or its holder holds such a license already.
+    DUPLICATE = "duplicate"
+    ERROR = "error"
+
+
+#: The ``code`` of a row that repeats an earlier row of its batch.
+DUPLICATE_ROW = "duplicate-row"
+#: The ``code`` of a row that failed by a bug (logged; the batch goes on).
+INTERNAL_ERROR = "internal-error"
+
+
 @dataclass(frozen=True)
 class RowOutcome:
+    """One row's outcome; absent facts are None."""
+
     row: int
-    status: str  # "issued" | "already_issued" | "duplicate" | "error"
+    status: RowStatus
     identifier: str | None = None
     license_number: str | None = None
     sha256: str | None = None
     error: str | None = None
     #: For a duplicate of an earlier row of the same batch: that row.
     duplicate_of_row: int | None = None
+    #: The error's stable code (``TrustServiceError.code``, ``DUPLICATE_ROW``, ...).
+    code: str | None = None
+    #: The type key of the license issued (the API counts them by type).
+    license_type: str | None = None
+
+    def report_line(self) -> dict[str, object]:
+        """The outcome as a line of the command line's report."""
+        return _present(
+            self,
+            (
+                "row",
+                "status",
+                "identifier",
+                "license_number",
+                "sha256",
+                "error",
+                "duplicate_of_row",
+            ),
+        )
+
+    def job_result(self) -> dict[str, object]:
+        """The outcome as a result of an API batch job (stored, and answered as is)."""
+        return _present(
+            self,
+            ("row", "status", "code", "duplicate_of_row", "identifier", "license_number", "error"),
+        )
+
+
+def _present(outcome: RowOutcome, names: tuple[str, ...]) -> dict[str, object]:
+    # The keys keep the order each report has always had: they are stored and compared.
+    values = ((name, getattr(outcome, name)) for name in names)
+    return {name: value for name, value in values if value is not None}
 
 
 @dataclass(frozen=True)
@@ -92,6 +154,121 @@ class RepeatedRows:
         for key in keys:
             self._seen[key] = index
         return None
+
+
+@dataclass(frozen=True)
+class RowToIssue:
+    """A row the plan sends to be issued: its request, or why it could not be read."""
+
+    row: int
+    request: IssueRequest | None
+    #: The row could not be read (``request`` is None): reported as an error.
+    error: str | None = None
+
+
+class BatchPlan:
+    """Which rows of one batch are issued, in row order: a repeat is answered at once.
+
+    ``key`` gives a row's idempotency key from its number and its fields.
+    """
+
+    def __init__(
+        self,
+        department_code: str,
+        type_key: str,
+        *,
+        unique_per_holder: bool,
+        key: Callable[[int, Mapping[str, object]], str],
+        actor: str,
+    ) -> None:
+        self.department_code = department_code
+        self.type_key = type_key
+        self.actor = actor
+        self._key = key
+        self._repeated = RepeatedRows(unique_per_holder)
+
+    def remember(self, index: int, row: Mapping[str, object]) -> None:
+        """A row done before (a job taken over): later rows may repeat it."""
+        self._repeated.earlier(index, row)
+
+    def step(self, index: int, row: Mapping[str, object]) -> RowToIssue | RowOutcome:
+        """Row ``index`` (from 1): to be issued, or already answered as a repeat."""
+        earlier = self._repeated.earlier(index, row)
+        if earlier is not None:
+            return RowOutcome(
+                index,
+                RowStatus.DUPLICATE,
+                error=f"repeats row {earlier}",
+                duplicate_of_row=earlier,
+                code=DUPLICATE_ROW,
+            )
+        return self.to_issue(index, row)
+
+    def to_issue(self, index: int, row: Mapping[str, object]) -> RowToIssue:
+        """Row ``index`` as it is sent to be issued (no repeat check)."""
+        if "__error__" in row:
+            return RowToIssue(index, None, error=str(row["__error__"]))
+        from trustsvc.licenses.service import IssueRequest
+
+        data = {k: v for k, v in row.items() if k != "idempotency_key"}
+        request = IssueRequest(
+            self.department_code,
+            self.type_key,
+            data,
+            idempotency_key=self._key(index, row),
+            actor=self.actor,
+        )
+        return RowToIssue(index, request)
+
+
+def issue_row(issue: Callable[[IssueRequest], IssueResult], job: RowToIssue) -> RowOutcome:
+    """Issue one row: its outcome, whatever happens (a bug included: it is logged)."""
+    if job.request is None:
+        return RowOutcome(job.row, RowStatus.ERROR, error=job.error)
+    try:
+        result = issue(job.request)
+    except DuplicateLicenseError as exc:
+        return RowOutcome(
+            job.row,
+            RowStatus.DUPLICATE,
+            exc.identifier,
+            exc.license_number,
+            error=exc.message,
+            code=exc.code,
+        )
+    except TrustServiceError as exc:
+        return RowOutcome(job.row, RowStatus.ERROR, error=exc.message, code=exc.code)
+    except Exception as exc:  # a bug must not sink the other rows; it is logged and reported
+        log.exception("%s: row %d failed unexpectedly", job.request.actor, job.row)
+        return RowOutcome(
+            job.row,
+            RowStatus.ERROR,
+            error=f"internal error ({type(exc).__name__})",
+            code=INTERNAL_ERROR,
+        )
+    view = result.license
+    return RowOutcome(
+        job.row,
+        RowStatus.ISSUED if result.created else RowStatus.ALREADY_ISSUED,
+        view.identifier,
+        view.license_number,
+        view.sha256,
+        license_type=view.type_key,
+    )
+
+
+def outcomes(
+    plan: BatchPlan,
+    rows: Iterable[tuple[int, Mapping[str, object]]],
+    issue: Callable[[IssueRequest], IssueResult],
+    stopped: Callable[[], bool] = lambda: False,
+) -> Iterator[RowOutcome]:
+    """The outcome of every row in turn, issued here; ends early once ``stopped()``."""
+    for index, row in rows:
+        if stopped():
+            return
+        step = plan.step(index, row)
+        yield step if isinstance(step, RowOutcome) else issue_row(issue, step)
 
 
 #: Bounds of a batch file and of every row, from the command line or the API. A
@@ -229,7 +406,8 @@ def count_rows(path: Path) -> int:
     return sum(1 for _ in read_rows(path))
 
 
-def row_idempotency_key(index: int, row: dict[str, object]) -> str:
+def row_idempotency_key(index: int, row: Mapping[str, object]) -> str:
+    """A file row's key: its ``idempotency_key`` column, else its position and content."""
     given = row.get("idempotency_key")
     if isinstance(given, str) and given.strip():
         return given.strip()
@@ -237,7 +415,7 @@ def row_idempotency_key(index: int, row: dict[str, object]) -> str:
     return f"batch-row{index}-{hashlib.sha256(content).hexdigest()[:24]}"
 
 
-# ---- the worker side ---------------------------------------------------------------
+# ---- a file, on every core: the worker side ---------------------------------------
 
 _worker_service: Any = None
 
@@ -250,47 +428,11 @@ def _start_worker(settings: Settings) -> None:
     _worker_service = LicenseService(open_services(settings))
 
 
-def _issue_row(job: tuple[int, dict[str, object], str, str]) -> RowOutcome:
-    from trustsvc.licenses.service import IssueRequest
-
-    index, row, department_code, type_key = job
-    if "__error__" in row:
-        return RowOutcome(index, "error", error=str(row["__error__"]))
-    data = {k: v for k, v in row.items() if k != "idempotency_key"}
-    try:
-        result = _worker_service.issue(
-            IssueRequest(
-                department_code,
-                type_key,
-                data,
-                idempotency_key=row_idempotency_key(index, row),
-                actor="batch",
-            )
-        )
-    except DuplicateLicenseError as exc:
-        return RowOutcome(
-            index,
-            "duplicate",
-            exc.identifier,
-            exc.license_number,
-            error=exc.message,
-        )
-    except TrustServiceError as exc:
-        return RowOutcome(index, "error", error=exc.message)
-    except Exception as exc:  # a bug must not sink the other rows; it is logged and reported
-        log.exception("row %d failed unexpectedly", index)
-        return RowOutcome(index, "error", error=f"internal error ({type(exc).__name__})")
-    view = result.license
-    return RowOutcome(
-        index,
-        "issued" if result.created else "already_issued",
-        view.identifier,
-        view.license_number,
-        view.sha256,
-    )
+def _issue_row(job: RowToIssue) -> RowOutcome:
+    return issue_row(_worker_service.issue, job)
 
 
-# ---- the coordinating side -----------------------------------------------------------
+# ---- a file, on every core: the coordinating side --------------------------------------
 
 
 def run_batch(
@@ -306,9 +448,15 @@ def run_batch(
     from trustsvc.licenses.types import get_type, load_types
 
     workers = workers or os.cpu_count() or 1
-    counts = {"issued": 0, "already_issued": 0, "duplicate": 0, "error": 0}
+    counts = dict.fromkeys(RowStatus, 0)
     rows = 0
-    repeated = RepeatedRows(get_type(load_types(), type_key).unique_per_holder)
+    plan = BatchPlan(
+        department_code,
+        type_key,
+        unique_per_holder=get_type(load_types(), type_key).unique_per_holder,
+        key=row_idempotency_key,
+        actor="batch",
+    )
     with report_path.open("w", encoding="utf-8") as report:
 
         def record(outcome: RowOutcome) -> None:
@@ -319,44 +467,30 @@ def run_batch(
             if progress:
                 progress(1)
 
-        def jobs() -> Iterator[tuple[int, dict[str, object], str, str]]:
-            for index, row in enumerate(read_rows(path), start=1):
-                earlier = repeated.earlier(index, row)
-                if earlier is None:
-                    yield index, row, department_code, type_key
-                else:
-                    # Reported here, in row order with the rest, and never issued.
-                    record(
-                        RowOutcome(
-                            index,
-                            "duplicate",
-                            error=f"repeats row {earlier}",
-                            duplicate_of_row=earlier,
-                        )
-                    )
-
+        numbered = enumerate(read_rows(path), start=1)
         if workers == 1:
             _start_worker(settings)
             try:
-                for job in jobs():
-                    record(_issue_row(job))
+                for outcome in outcomes(plan, numbered, _worker_service.issue):
+                    record(outcome)
             finally:
                 _worker_service.services.close()
         else:
-            _run_pool(settings, jobs(), workers, record)
+            _run_pool(settings, plan, numbered, workers, record)
     return BatchSummary(
         rows,
-        counts["issued"],
-        counts["already_issued"],
-        counts["error"],
+        counts[RowStatus.ISSUED],
+        counts[RowStatus.ALREADY_ISSUED],
+        counts[RowStatus.ERROR],
         str(report_path),
-        counts["duplicate"],
+        counts[RowStatus.DUPLICATE],
     )
 
 
 def _run_pool(
     settings: Settings,
-    jobs: Iterator[tuple[int, dict[str, object], str, str]],
+    plan: BatchPlan,
+    rows: Iterator[tuple[int, dict[str, object]]],
     workers: int,
     record: Callable[[RowOutcome], None],
 ) -> None:
@@ -369,8 +503,12 @@ def _run_pool(
         initargs=(settings,),
     ) as pool:
         in_flight: set[Future[RowOutcome]] = set()
-        for job in jobs:
-            in_flight.add(pool.submit(_issue_row, job))
+        for index, row in rows:
+            step = plan.step(index, row)
+            if isinstance(step, RowOutcome):
+                record(step)  # a repeat, reported here and never issued
+                continue
+            in_flight.add(pool.submit(_issue_row, step))
             if len(in_flight) >= window:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -380,8 +518,6 @@ def _run_pool(
 
 
 def _write(report: TextIO, outcome: RowOutcome) -> None:
-    report.write(
-        json.dumps({k: v for k, v in asdict(outcome).items() if v is not None}, ensure_ascii=False)
-    )
+    report.write(json.dumps(outcome.report_line(), ensure_ascii=False))
     report.write("\n")
     report.flush()

@@ -23,13 +23,14 @@ from functools import cache
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from trustsvc.audit.operators import Operator, OperatorAction, record_operation
+from trustsvc.codes.identifiers import validate_credit_code
 from trustsvc.db import Database
 from trustsvc.db.models import Department, TypeEntitlement
-from trustsvc.departments import ActiveSeal
+from trustsvc.departments.kinds import DepartmentKind
+from trustsvc.departments.registry import ActiveSeal
 from trustsvc.errors import InvalidInputError, NotFoundError, TypeNotEntitledError
-from trustsvc.ledger.operators import Operator, OperatorAction, record_operation
-from trustsvc.licenses.identifiers import validate_credit_code
-from trustsvc.licenses.issuers import Decision, DepartmentKind, Issuer, is_entitled
+from trustsvc.licenses.issuers import Decision, Issuer, is_entitled
 from trustsvc.licenses.types import LicenseType, get_type, load_types
 from trustsvc.services import Services
 

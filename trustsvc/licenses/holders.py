@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from trustsvc.codes.identifiers import validate_citizen_id, validate_credit_code
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses.identifiers import validate_citizen_id, validate_credit_code
 
 
 class HolderIdType(StrEnum):

@@ -1,5 +1,8 @@
 """Batches submitted over the API: kept in the database, issued row by row in the background.
 
+The rows go through the batch engine of ``licenses.batch`` (the one the command
+line uses): this module keeps the job, claims it and stores each row's outcome.
+
 A job is stored whole when accepted (its rows sealed with the data key,
 since they carry ID numbers) and its rows' outcomes are appended as they are
 issued. Any process of any node may work on it: a job is claimed by an
@@ -28,15 +31,16 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from trustsvc.db.models import BatchJob, Department, JobStatus
-from trustsvc.errors import (
-    ConflictError,
-    DuplicateLicenseError,
-    InvalidInputError,
-    NotFoundError,
-    TrustServiceError,
+from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError
+from trustsvc.licenses.batch import (
+    BatchPlan,
+    RowOutcome,
+    RowStatus,
+    check_row,
+    issue_row,
+    outcomes,
 )
-from trustsvc.licenses.batch import RepeatedRows, check_row
-from trustsvc.licenses.service import IssueRequest, LicenseService, canonical_json
+from trustsvc.licenses.service import LicenseService, canonical_json
 
 log = logging.getLogger("trustsvc.jobs")
 
@@ -63,22 +67,22 @@ class JobView:
 
 def _view(job: BatchJob) -> JobView:
     results: list[dict[str, Any]] = json.loads(job.results_json)
-    count = {"issued": 0, "already_issued": 0, "duplicate": 0, "error": 0}
+    count = dict.fromkeys(RowStatus, 0)
     for result in results:
-        count[result["status"]] += 1
+        count[RowStatus(result["status"])] += 1
     return JobView(
         id=job.id,
         status=job.status.value,
         license_type=job.type_key,
         total=job.total,
         done=len(results),
-        issued=count["issued"],
-        already_issued=count["already_issued"],
-        errors=count["error"],
+        issued=count[RowStatus.ISSUED],
+        already_issued=count[RowStatus.ALREADY_ISSUED],
+        errors=count[RowStatus.ERROR],
         results=results,
         created_at=job.created_at,
         finished_at=job.finished_at,
-        duplicates=count["duplicate"],
+        duplicates=count[RowStatus.DUPLICATE],
     )
 
 
@@ -225,26 +229,13 @@ class JobRunner:
             plain = self.licenses.data_key.open(f"job:{job_id}", base64.b64decode(job.rows_json))
             results: list[dict[str, Any]] = json.loads(job.results_json)
         rows: list[dict[str, object]] = json.loads(plain)[1]
-        license_type = self.licenses.types.get(type_key)
-        repeated = RepeatedRows(license_type is not None and license_type.unique_per_holder)
+        plan = self._plan(job_id, code, type_key)
         for index in range(len(results)):  # a job taken over remembers the rows done
-            repeated.earlier(index + 1, rows[index])
-        for index in range(len(results), len(rows)):
-            if self._stop.is_set():
-                return  # another process (or this one, restarted) takes over
-            earlier = repeated.earlier(index + 1, rows[index])
-            if earlier is None:
-                results.append(self._issue(job_id, index, rows[index], code, type_key))
-            else:
-                results.append(
-                    {
-                        "row": index + 1,
-                        "status": "duplicate",
-                        "code": "duplicate-row",
-                        "duplicate_of_row": earlier,
-                        "error": f"repeats row {earlier}",
-                    }
-                )
+            plan.remember(index + 1, rows[index])
+        remaining = ((index + 1, rows[index]) for index in range(len(results), len(rows)))
+        # On stop, another process (or this one, restarted) takes over.
+        for outcome in outcomes(plan, remaining, self.licenses.issue, self._stop.is_set):
+            results.append(self._noted(outcome))
             finished = len(results) == len(rows)
             with services.database.begin() as session:
                 values: dict[str, object] = {
@@ -258,44 +249,35 @@ class JobRunner:
                     )
                 session.execute(update(BatchJob).where(BatchJob.id == job_id).values(**values))
 
+    def _plan(self, job_id: str, code: str, type_key: str) -> BatchPlan:
+        license_type = self.licenses.types.get(type_key)
+        return BatchPlan(
+            code,
+            type_key,
+            unique_per_holder=license_type is not None and license_type.unique_per_holder,
+            key=lambda index, row: _row_key(job_id, index, row),
+            actor=f"batch {job_id}",
+        )
+
     def _issue(
         self, job_id: str, index: int, row: dict[str, object], code: str, type_key: str
     ) -> dict[str, Any]:
-        given = row.get("idempotency_key")
-        key = given if isinstance(given, str) and given else f"job-{job_id}-row{index + 1}"
-        data = {k: v for k, v in row.items() if k != "idempotency_key"}
-        try:
-            result = self.licenses.issue(
-                IssueRequest(code, type_key, data, idempotency_key=key, actor=f"batch {job_id}")
-            )
-        except DuplicateLicenseError as exc:
-            return {
-                "row": index + 1,
-                "status": "duplicate",
-                "code": exc.code,
-                "identifier": exc.identifier,
-                "license_number": exc.license_number,
-                "error": exc.message,
-            }
-        except TrustServiceError as exc:
-            return {"row": index + 1, "status": "error", "code": exc.code, "error": exc.message}
-        except Exception as exc:  # one bad row must not sink the batch; logged and reported
-            log.exception("batch %s row %d failed unexpectedly", job_id, index + 1)
-            return {
-                "row": index + 1,
-                "status": "error",
-                "code": "internal-error",
-                "error": f"internal error ({type(exc).__name__})",
-            }
-        view = result.license
-        if result.created and self.on_issued is not None:
-            self.on_issued(view.type_key)
-        return {
-            "row": index + 1,
-            "status": "issued" if result.created else "already_issued",
-            "identifier": view.identifier,
-            "license_number": view.license_number,
-        }
+        """Row ``index`` (from 0) of a job, issued alone: its result as the job keeps it."""
+        job = self._plan(job_id, code, type_key).to_issue(index + 1, row)
+        return self._noted(issue_row(self.licenses.issue, job))
+
+    def _noted(self, outcome: RowOutcome) -> dict[str, Any]:
+        """The outcome as the job keeps it, told to ``on_issued`` when a license was issued."""
+        if outcome.status is RowStatus.ISSUED and self.on_issued is not None:
+            assert outcome.license_type is not None
+            self.on_issued(outcome.license_type)
+        return outcome.job_result()
+
+
+def _row_key(job_id: str, index: int, row: Mapping[str, object]) -> str:
+    """A job row's key: its ``idempotency_key`` field, else the job and the row's place."""
+    given = row.get("idempotency_key")
+    return given if isinstance(given, str) and given else f"job-{job_id}-row{index}"
 
 
 __all__ = ["MAX_ROWS", "JobRunner", "JobView", "get_job", "submit_job"]

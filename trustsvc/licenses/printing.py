@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from trustsvc.licenses.render import LicenseDocument, chinese_date
+from trustsvc.documents.render import LicenseDocument, chinese_date
 from trustsvc.licenses.types import FieldKind, FieldSpec, LayoutStyle, LicenseData, LicenseType
 
 #: The line under the title naming the holder.

@@ -30,9 +30,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from trustsvc.config import DocumentStoreKind
+from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
+from trustsvc.codes.serials import SerialCipher
 from trustsvc.db.models import LicenseEvent, LicenseRecord, LicenseStatus
-from trustsvc.departments import ActiveSeal, active_seal, confirm_seal_in_standing
+from trustsvc.departments.registry import ActiveSeal, active_seal, confirm_seal_in_standing
+from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
+from trustsvc.documents.render import LicenseDocument, render_license
+from trustsvc.documents.store import DatabaseDocumentStore, DocumentStore, FolderDocumentStore
 from trustsvc.errors import (
     ConflictError,
     DuplicateLicenseError,
@@ -40,17 +44,10 @@ from trustsvc.errors import (
     SealUnavailableError,
     TrustServiceError,
 )
-from trustsvc.keys.certificates import seal_key_id
-from trustsvc.keys.data_key import DataKey, load_or_create_data_key
-from trustsvc.keys.tsa import make_timestamper
 from trustsvc.licenses import library, numbers
 from trustsvc.licenses.entitlement import EntitlementBook, require_entitlement
-from trustsvc.licenses.fonts import find_cjk_font, load_cjk_font
 from trustsvc.licenses.holders import mask_holder_id
-from trustsvc.licenses.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.licenses.printing import license_document
-from trustsvc.licenses.render import LicenseDocument, render_license
-from trustsvc.licenses.serials import SerialCipher
 from trustsvc.licenses.types import (
     LicenseData,
     LicenseType,
@@ -59,10 +56,13 @@ from trustsvc.licenses.types import (
     load_types,
     validate_license_data,
 )
+from trustsvc.pki.certificates import seal_key_id
+from trustsvc.pki.data_key import DataKey, load_or_create_data_key
+from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.appearance import render_stamp_pdf
 from trustsvc.seals.sealer import SealedDocument, Sealer, SealProfile
 from trustsvc.services import Services
-from trustsvc.storage import DatabaseDocumentStore, DocumentStore, FolderDocumentStore
+from trustsvc.settings import DocumentStoreKind
 from trustsvc.verification.tokens import TokenClaims, license_content_hash, sign_token
 
 #: Serial numbers reserved at once per department and process (see ``_next_sequence``);

@@ -25,9 +25,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from trustsvc.clock import Clock
 from trustsvc.db import Database
 from trustsvc.db.models import LicenseRecord
+from trustsvc.documents.store import DocumentStore, SweepReport, store_error
 from trustsvc.errors import TrustServiceError
 from trustsvc.licenses.numbers import void_abandoned
-from trustsvc.storage import DocumentStore, SweepReport, store_error
 
 log = logging.getLogger("trustsvc.sweep")
 

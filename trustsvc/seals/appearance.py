@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from trustsvc.documents.fonts import char_widths, configure_reportlab, document_lock, font_runs
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses.fonts import char_widths, configure_reportlab, document_lock, font_runs
 
 #: Seal red, #D40000.
 SEAL_RED = (0.83, 0.0, 0.0)

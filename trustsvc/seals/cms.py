@@ -20,7 +20,7 @@ from asn1crypto import algos, cms
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 
-from trustsvc.keys import der
+from trustsvc.pki import der
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from trustsvc.errors import SealUnavailableError, TrustServiceError
-from trustsvc.keys.store import SigningKey
+from trustsvc.pki.keystore import SigningKey
 from trustsvc.seals.cms import SealCmsTemplate
 
 SEAL_FIELD = "Seal"
@@ -84,14 +84,12 @@ _REVOCATION_REFRESH_SECONDS = 15 * 60
 
 class SealingError(TrustServiceError):
     code = "sealing-failed"
-    http_status = 500
 
 
 class SealNotInStandingError(SealingError, SealUnavailableError):
     """The seal certificate's own OCSP answer is not "good": revoked since it was chosen."""
 
     code = "seal-unavailable"
-    http_status = 409
 
 
 def _integer_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:

@@ -30,8 +30,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from trustsvc.clock import FixedClock
-from trustsvc.config import Settings
 from trustsvc.services import open_services
+from trustsvc.settings import Settings
 from trustsvc.verification import reasons as R
 from trustsvc.verification.report import (
     Facts,

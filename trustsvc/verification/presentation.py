@@ -28,14 +28,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustsvc.access.clients import Client, active_verifier
 from trustsvc.db.models import ApiClient, ClientRole, Presentation, VerificationEvent
-from trustsvc.departments import active_seal
+from trustsvc.departments.registry import active_seal
 from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
-from trustsvc.keys.certificates import seal_key_id
 from trustsvc.licenses import library
 from trustsvc.licenses.service import LicenseService
+from trustsvc.pki.certificates import seal_key_id
 from trustsvc.services import Services
+from trustsvc.sharing.clients import Client, active_verifier
 from trustsvc.verification import reasons as R
 from trustsvc.verification.report import Reason
 from trustsvc.verification.tokens import TokenClaims, sign_token

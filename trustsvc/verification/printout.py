@@ -27,13 +27,14 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from reportlab.lib.pagesizes import A4
 
-from trustsvc.keys.ca import ORGANISATION_ID_PREFIX
-from trustsvc.licenses.fonts import font_runs, text_width
+from trustsvc.documents.fonts import font_runs, text_width
+from trustsvc.documents.linebreak import break_lines
+from trustsvc.documents.pdfpage import DocumentInfo, PdfPage, number
+from trustsvc.documents.render import PRODUCER, SEAL_DIAMETER, chinese_date
 from trustsvc.licenses.library import EffectiveStatus, RevocationKind
-from trustsvc.licenses.linebreak import break_lines
-from trustsvc.licenses.pdfpage import DocumentInfo, PdfPage, number
-from trustsvc.licenses.render import PRODUCER, SEAL_DIAMETER, chinese_date
 from trustsvc.licenses.types import load_types
+from trustsvc.pki.ca import ORGANISATION_ID_PREFIX
+from trustsvc.verification.reasons import STATUS_WORDS
 from trustsvc.verification.report import VERDICT_TEXT, VerificationReport
 
 _WIDTH, _HEIGHT = A4
@@ -60,20 +61,17 @@ _FACT_LABELS = {
     "timestamp_authority": "时间戳机构 TSA",
 }
 
-#: The library status a relying party sees, as the public page words it.
-_STATUS_WORDS = {
-    EffectiveStatus.VALID: "现行有效 Current",
-    EffectiveStatus.SUSPENDED: "已暂停 Suspended",
-    EffectiveStatus.REVOKED: "已注销或吊销 Revoked",
-    EffectiveStatus.SUPERSEDED: "已变更，被新版本取代 Superseded",
-    EffectiveStatus.EXPIRED: "已过有效期 Expired",
-}
+#: What the report words by the one status table: the library's statuses, and the
+#: revocation kinds the law keeps apart (注销 on request, 吊销 as a sanction).
+_STATUSES = frozenset(EffectiveStatus)
+_REVOCATION_KINDS = frozenset(RevocationKind)
 
-#: A revocation in the words the law keeps apart (注销 on request, 吊销 as a sanction).
-_REVOCATION_WORDS = {
-    RevocationKind.CANCELLED.value: "已注销 Cancelled",
-    RevocationKind.WITHDRAWN.value: "已吊销 Withdrawn",
-}
+
+def _status_label(key: str) -> str:
+    """A status as the report prints it: the public page's Chinese, an English label beside."""
+    words = STATUS_WORDS[key]
+    return f"{words.zh} {words.label_en}"
+
 
 #: Time zones named as people in China name them; others by their IANA name.
 _ZONE_WORDS = {"Asia/Shanghai": "北京时间", "Asia/Chongqing": "北京时间", "PRC": "北京时间"}
@@ -200,10 +198,7 @@ def _value(name: str, value: object, zone: ZoneInfo, type_names: Mapping[str, st
     if name == "license_type":
         return type_names.get(text, text)
     if name == "status":
-        try:
-            return _STATUS_WORDS[EffectiveStatus(text)]
-        except ValueError:
-            return text
+        return _status_label(text) if text in _STATUSES else text
     if name == "seal_subject":
         return subject_words(text)
     if name == "timestamp_authority":
@@ -263,8 +258,9 @@ def lay_out_report(
         label_bottom = sheet.lines(_LEFT, y, _FACT_LABELS.get(name, name), 9, _VALUE_COLUMN - 8)
         sheet.colour(_INK)
         text = _value(name, value, zone, names)
-        if name == "status" and report.facts.revocation_kind in _REVOCATION_WORDS:
-            text = _REVOCATION_WORDS[report.facts.revocation_kind]
+        kind = report.facts.revocation_kind
+        if name == "status" and kind in _REVOCATION_KINDS:
+            text = _status_label(kind)
         value_bottom = sheet.lines(_LEFT + _VALUE_COLUMN, y, text, 9.5, width - _VALUE_COLUMN)
         y = min(label_bottom, value_bottom) - 4
 

@@ -114,6 +114,73 @@ VERDICT_TEXT: dict[Verdict, tuple[str, str]] = {
 }
 
 
+class ReasonCode(StrEnum):
+    """The stable code of a finding: what the API, the CLI and the reports name it by.
+
+    The sentences (and the verdict each code leads to) are in ``reasons``.
+    """
+
+    # The input could not be read, or the check could not finish.
+    EMPTY_INPUT = "empty_input"
+    NOT_A_PDF = "not_a_pdf"
+    MALFORMED_PDF = "malformed_pdf"
+    ENCRYPTED_PDF = "encrypted_pdf"
+    TOO_LARGE = "too_large"
+    NOT_EVALUABLE = "not_evaluable"
+    TIME_LIMIT_EXCEEDED = "time_limit_exceeded"
+    REVOCATION_UNAVAILABLE = "revocation_unavailable"
+
+    # The seal, its signature and timestamp, and what changed after sealing.
+    NOT_SEALED = "not_sealed"
+    SEAL_UNREADABLE = "seal_unreadable"
+    BYTE_RANGE_INVALID = "byte_range_invalid"
+    SEAL_NOT_EVALUABLE = "seal_not_evaluable"
+    SIGNATURE_INVALID = "signature_invalid"
+    TIMESTAMP_MISSING = "timestamp_missing"
+    TIMESTAMP_INVALID = "timestamp_invalid"
+    NOT_FULLY_COVERED = "not_fully_covered"
+    MODIFIED_AFTER_SEALING = "modified_after_sealing"
+    BYTES_AFTER_END = "bytes_after_end"
+    FURTHER_SIGNATURES = "further_signatures"
+    NOT_THE_ISSUED_DOCUMENT = "not_the_issued_document"
+
+    # Who sealed: trust, issuer and entitlement, the seal certificate's standing.
+    NO_TRUST_ANCHORS = "no_trust_anchors"
+    UNTRUSTED_SEAL_CERTIFICATE = "untrusted_seal_certificate"
+    TIMESTAMP_UNTRUSTED = "timestamp_untrusted"
+    ISSUER_MISMATCH = "issuer_mismatch"
+    ISSUER_NOT_ENTITLED = "issuer_not_entitled"
+    SEAL_CERTIFICATE_REVOKED = "seal_certificate_revoked"
+    SEAL_CERTIFICATE_EXPIRED = "seal_certificate_expired"
+
+    # The library.
+    UNKNOWN_TO_LIBRARY = "unknown_to_library"
+    VERIFICATION_REPORT = "verification_report"
+
+    # QR tokens.
+    TOKEN_MALFORMED = "token_malformed"  # noqa: S105 (a finding, not a secret)
+    TOKEN_UNKNOWN_KEY = "token_unknown_key"  # noqa: S105 (a finding, not a secret)
+    TOKEN_SIGNATURE_INVALID = "token_signature_invalid"  # noqa: S105 (a finding, not a secret)
+    TOKEN_SEAL_REVOKED = "token_seal_revoked"  # noqa: S105 (a finding, not a secret)
+    OFFLINE_NOT_CHECKED = "offline_not_checked"
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 (a finding, not a secret)
+    TOKEN_CONTRADICTS_LIBRARY = "token_contradicts_library"  # noqa: S105 (a finding, not a secret)
+
+    # Presentation codes.
+    PRESENTATION_UNKNOWN = "presentation_unknown"
+    PRESENTATION_ALREADY_USED = "presentation_already_used"
+    PRESENTATION_FOR_ANOTHER_VERIFIER = "presentation_for_another_verifier"
+    PRESENTATION_PURPOSE_MISMATCH = "presentation_purpose_mismatch"
+    PRESENTATION_PURPOSE_NOT_ALLOWED = "presentation_purpose_not_allowed"
+
+    # The license's own status.
+    LICENSE_SUSPENDED = "license_suspended"
+    LICENSE_REVOKED = "license_revoked"
+    LICENSE_SUPERSEDED = "license_superseded"
+    LICENSE_EXPIRED = "license_expired"
+    LICENSE_NOT_YET_VALID = "license_not_yet_valid"
+
+
 class Scope(StrEnum):
     """What a verification could consult: the library and revocation (online), or not."""
 
@@ -125,7 +192,7 @@ class Scope(StrEnum):
 class Reason:
     """One finding: a stable code and a sentence in Chinese and English."""
 
-    code: str
+    code: ReasonCode
     verdict: Verdict
     message_zh: str
     message_en: str
@@ -224,7 +291,7 @@ def report_from_json(data: bytes) -> VerificationReport:
     """
     raw = json.loads(data)
     reasons = [
-        Reason(str(code), Verdict(verdict), str(zh), str(en))
+        Reason(ReasonCode(code), Verdict(verdict), str(zh), str(en))
         for code, verdict, zh, en in raw["reasons"]
     ]
     given = raw["facts"]

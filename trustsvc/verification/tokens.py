@@ -53,9 +53,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from trustsvc.codes.identifiers import parse_identifier
 from trustsvc.errors import InvalidIdentifierError, InvalidInputError
-from trustsvc.keys.store import SigningKey
-from trustsvc.licenses.identifiers import parse_identifier
+from trustsvc.pki.keystore import SigningKey
 
 _COSE_SIGN1_TAG = 18
 _ALG, _KID = 1, 4

@@ -51,6 +51,7 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from sqlalchemy import bindparam, or_, select, update
 
+from trustsvc.codes.identifiers import parse_identifier
 from trustsvc.db.models import (
     REPORT_SEAL_PURPOSE,
     CertificateRecord,
@@ -63,13 +64,12 @@ from trustsvc.db.models import (
 )
 from trustsvc.db.prepared import PreparedStatement, driver_cursor
 from trustsvc.errors import InvalidInputError, TrustServiceError
-from trustsvc.keys.ca import credit_code_of
-from trustsvc.keys.pki import published_seal_certificate
 from trustsvc.licenses import library
 from trustsvc.licenses.entitlement import EntitlementBook, packaged_types, type_by_code
 from trustsvc.licenses.holders import mask_holder_name
-from trustsvc.licenses.identifiers import parse_identifier
 from trustsvc.licenses.types import LicenseType
+from trustsvc.pki.ca import credit_code_of
+from trustsvc.pki.home import published_seal_certificate
 from trustsvc.services import Services
 from trustsvc.verification import hex_strings
 from trustsvc.verification import reasons as R

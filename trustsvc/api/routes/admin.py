@@ -13,15 +13,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from trustsvc.access.clients import (
-    Client,
-    add_client,
-    get_client,
-    list_clients,
-    revoke_client,
-    rotate_key,
-)
-from trustsvc.access.purposes import list_purposes
 from trustsvc.api.deps import AdminDep, StateDep
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import (
@@ -34,10 +25,19 @@ from trustsvc.api.schemas import (
     PurposeOut,
     RotateBody,
 )
+from trustsvc.audit.access_record import access_events
+from trustsvc.audit.operators import Operator, OperatorAction, operator_events
 from trustsvc.db.models import ClientRole
 from trustsvc.errors import CommandLineOnlyError, InvalidInputError
-from trustsvc.ledger.access import access_events
-from trustsvc.ledger.operators import Operator, OperatorAction, operator_events
+from trustsvc.sharing.clients import (
+    Client,
+    add_client,
+    get_client,
+    list_clients,
+    revoke_client,
+    rotate_key,
+)
+from trustsvc.sharing.purposes import list_purposes
 
 router = APIRouter(tags=["operators"], responses=problem_responses(400, *KEY_PROBLEMS, 404, 409))
 

@@ -18,15 +18,6 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from trustsvc.access.clients import Client
-from trustsvc.access.holders import (
-    Holder,
-    access_record,
-    licenses_of,
-    own_license,
-    present_own,
-    verifiers_to_name,
-)
 from trustsvc.api.browser import CSRF_FIELD, check_csrf, csrf_field, csrf_token
 from trustsvc.api.deps import StateDep, pdf_download, read_bounded_body
 from trustsvc.api.errors import problem_responses
@@ -41,14 +32,25 @@ from trustsvc.api.schemas import (
     PresentationOut,
     VerifierOut,
 )
-from trustsvc.ledger.access import (
+from trustsvc.audit.access_record import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    AccessAction,
     AccessEntry,
     AccessPage,
+    Outcome,
     Section,
 )
+from trustsvc.holders.portal import (
+    Holder,
+    access_record,
+    licenses_of,
+    own_license,
+    present_own,
+    verifiers_to_name,
+)
 from trustsvc.licenses.service import LicenseService, LicenseView
+from trustsvc.sharing.clients import Client
 from trustsvc.verification.presentation import PresentationCode
 
 router = APIRouter(tags=["holders"], responses=problem_responses(400, 401, 403, 404, 409, 422))
@@ -166,14 +168,17 @@ def my_verifiers(holder: HolderDep, state: StateDep) -> list[VerifierOut]:
 
 # ---- the page -----------------------------------------------------------------------
 
-_ACTIONS = {
-    "lookup": "核查持证情况 · lookup",
-    "holdings": "查询名下证照 · holdings",
-    "verify_pdf": "核验证照文件 · PDF verified",
-    "verify_token": "核验二维码 · QR verified",
-    "presentation_check": "亮证核验 · presentation checked",
+_ACTIONS: dict[str, str] = {
+    AccessAction.LOOKUP: "核查持证情况 · lookup",
+    AccessAction.HOLDINGS: "查询名下证照 · holdings",
+    AccessAction.VERIFY_PDF: "核验证照文件 · PDF verified",
+    AccessAction.VERIFY_TOKEN: "核验二维码 · QR verified",
+    AccessAction.PRESENTATION_CHECK: "亮证核验 · presentation checked",
 }
-_OUTCOMES = {"answered": "已答复 · answered", "refused": "已拒绝 · refused"}
+_OUTCOMES: dict[str, str] = {
+    Outcome.ANSWERED: "已答复 · answered",
+    Outcome.REFUSED: "已拒绝 · refused",
+}
 
 
 #: The session key under which the page keeps the code it last made, until it expires.

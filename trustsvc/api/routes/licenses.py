@@ -14,8 +14,6 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from trustsvc.access.clients import Client
-from trustsvc.access.sharing import infer_holder_id_type
 from trustsvc.api.deps import IssuerDep, StateDep, pdf_download
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import (
@@ -33,6 +31,8 @@ from trustsvc.errors import ForbiddenError, InvalidInputError
 from trustsvc.licenses import library
 from trustsvc.licenses.jobs import get_job, submit_job
 from trustsvc.licenses.service import IssueRequest, LicenseView
+from trustsvc.sharing.clients import Client
+from trustsvc.sharing.lookups import infer_holder_id_type
 
 router = APIRouter(
     prefix="/api/v1", tags=["issuers"], responses=problem_responses(400, *KEY_PROBLEMS, 404, 409)

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from trustsvc.access.clients import Client
-from trustsvc.access.sharing import LookupAnswer, lookup
 from trustsvc.api.deps import ApiState, StateDep, VerifierDep
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import LookupOut
 from trustsvc.errors import TrustServiceError
+from trustsvc.sharing.clients import Client
+from trustsvc.sharing.lookups import LookupAnswer, lookup
 
 router = APIRouter(
     prefix="/api/v1", tags=["data sharing"], responses=problem_responses(*KEY_PROBLEMS)

@@ -20,10 +20,10 @@ from fastapi.responses import Response
 from trustsvc.api.deps import PkiServicesDep, read_bounded_body, state_of
 from trustsvc.api.errors import problem_responses
 from trustsvc.errors import NotFoundError
-from trustsvc.keys.bundle import MEDIA_TYPE as TRUST_BUNDLE_MEDIA_TYPE
-from trustsvc.keys.pki import PUBLISHED, published_seal_certificate
-from trustsvc.keys.revocation import MAX_OCSP_REQUEST_BYTES
-from trustsvc.keys.tsa import MAX_REQUEST_BYTES
+from trustsvc.pki.bundle import MEDIA_TYPE as TRUST_BUNDLE_MEDIA_TYPE
+from trustsvc.pki.home import PUBLISHED, published_seal_certificate
+from trustsvc.pki.revocation import MAX_OCSP_REQUEST_BYTES
+from trustsvc.pki.tsa import MAX_REQUEST_BYTES
 
 router = APIRouter(prefix="/pki", tags=["pki"], responses=problem_responses(422, 429))
 

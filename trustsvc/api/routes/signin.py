@@ -27,13 +27,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from joserfc.errors import ClaimError, JoseError
 
-from trustsvc.access.holders import Holder, identify
-from trustsvc.access.sessions import check_session, end_session, open_session
 from trustsvc.api.browser import CSRF_FIELD, check_csrf, csrf_field, csrf_token, renew_csrf_token
 from trustsvc.api.deps import StateDep, read_bounded_body, state_of
 from trustsvc.api.errors import problem_responses
 from trustsvc.api.inputs import parse_form, parse_json
-from trustsvc.config import Settings
 from trustsvc.errors import (
     AuthenticationError,
     ForbiddenError,
@@ -41,8 +38,11 @@ from trustsvc.errors import (
     NotFoundError,
     UpstreamUnavailableError,
 )
+from trustsvc.holders.portal import Holder, identify
+from trustsvc.holders.sessions import check_session, end_session, open_session
 from trustsvc.licenses.holders import HolderIdType
 from trustsvc.services import Services
+from trustsvc.settings import Settings
 
 router = APIRouter(tags=["holders"])
 _FORM_LIMIT = 4096

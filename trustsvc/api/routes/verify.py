@@ -16,13 +16,20 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from trustsvc.access.clients import Client
-from trustsvc.access.refusals import LIMIT_REACHED
-from trustsvc.api.deps import ApiState, StateDep, VerifierDep, read_bounded_body, state_of
+from trustsvc.api.deps import (
+    ApiState,
+    StateDep,
+    VerifierDep,
+    library_read,
+    read_bounded_body,
+    state_of,
+)
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import VerificationOut, json_response
+from trustsvc.audit.access_record import Access, AccessAction, Outcome
 from trustsvc.errors import InvalidInputError, RateLimitedError
-from trustsvc.ledger.access import Access, AccessAction, Outcome
+from trustsvc.sharing.clients import Client
+from trustsvc.sharing.refusals import LIMIT_REACHED
 from trustsvc.verification import reasons as R
 from trustsvc.verification.presentation import Checker
 from trustsvc.verification.report import VerificationReport
@@ -126,10 +133,11 @@ async def verify_token(
     # Decoded once: the kind routes the check, and the verifier takes the result.
     parsed = try_parse_token(token)
     presentation = parsed is not None and parsed.claims.kind == "presentation"
-    # A license token is checked on the event loop: a signature and one indexed read
-    # (~0.25 ms) cost less than the hop to a worker thread. That is safe only because
-    # the decoder is bounded (``tokens.parse_token``: size first, then a walker over a
-    # closed CBOR subset; tens of microseconds for any input, see bench/fuzz_tokens.py).
+    # A license token is checked on the event loop on SQLite (see library_read): a
+    # signature and one indexed read (~0.25 ms) cost less than the hop to a worker
+    # thread. That is safe only because the decoder is bounded (``tokens.parse_token``:
+    # size first, then a walker over a closed CBOR subset; tens of microseconds for any
+    # input, see bench/fuzz_tokens.py).
     # A presentation code's check commits, so it goes to a thread. The access record
     # is awaited.
     decoded = token if parsed is None else parsed
@@ -139,7 +147,10 @@ async def verify_token(
         )
         report = await run_in_threadpool(check)
     else:
-        report = state.verifier.verify_token(decoded, checked_by=client.name, purpose=stated)
+        check = partial(
+            state.verifier.verify_token, decoded, checked_by=client.name, purpose=stated
+        )
+        report = await library_read(state, check)
     refused = next(
         (r.code for r in report.reasons if r.code in R.PRESENTATION_CHECKER_REFUSALS), None
     )

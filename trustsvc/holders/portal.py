@@ -1,0 +1,107 @@
+"""A signed-in holder (持证人) and what they may do: see and download their own licenses,
+make presentation codes for them, and read everything done with their data.
+
+A holder is known by the library's keyed digest of their ID, which is all a
+session keeps; ownership of a license is that digest matching its record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from trustsvc.audit.access_record import DEFAULT_PAGE_SIZE, AccessPage, Section, access_page
+from trustsvc.errors import ForbiddenError
+from trustsvc.licenses import library
+from trustsvc.licenses.holders import mask_holder_id, validate_holder_id
+from trustsvc.licenses.service import LicenseService, LicenseView
+from trustsvc.sharing.clients import Client, active_verifiers
+from trustsvc.text import clean_name
+from trustsvc.verification.presentation import PresentationCode, present
+
+
+@dataclass(frozen=True)
+class Holder:
+    id_type: str
+    #: The library's keyed digest of the holder's ID (never the ID itself).
+    digest: str
+    id_masked: str
+    name: str | None
+    #: How they signed in: "oidc" or "development".
+    via: str
+
+
+def identify(
+    licenses: LicenseService, id_type: str, id_number: str, name: str | None, via: str
+) -> Holder:
+    """The holder behind a checked identity (from the identity provider, or development)."""
+    normalised = validate_holder_id(id_type, id_number)
+    return Holder(
+        id_type=id_type,
+        digest=licenses.data_key.digest(id_type, normalised),
+        id_masked=mask_holder_id(id_type, normalised),
+        name=clean_name(name, "the holder's name") if name and name.strip() else None,
+        via=via,
+    )
+
+
+def licenses_of(licenses: LicenseService, holder: Holder) -> list[LicenseView]:
+    """Every license issued to the holder, newest first, whatever its status."""
+    return licenses.search(library.LicenseQuery(holder_id_digest=holder.digest, limit=500))
+
+
+def own_license(licenses: LicenseService, holder: Holder, identifier: str) -> LicenseView:
+    with licenses.services.database.begin() as session:
+        record = library.find(session, identifier.strip().upper())
+        if record.holder_id_digest != holder.digest:
+            raise ForbiddenError(f"license {record.identifier} is not yours")
+        return licenses.view(record)
+
+
+def present_own(
+    licenses: LicenseService,
+    holder: Holder,
+    identifier: str,
+    *,
+    lifetime: timedelta | None,
+    single_use: bool,
+    purpose: str | None,
+    intended_verifier: str | None,
+) -> PresentationCode:
+    view = own_license(licenses, holder, identifier)
+    return present(
+        licenses,
+        view.identifier,
+        actor=f"holder {holder.id_masked}",
+        lifetime=lifetime,
+        single_use=single_use,
+        purpose=purpose,
+        intended_verifier=intended_verifier,
+    )
+
+
+def access_record(
+    licenses: LicenseService,
+    holder: Holder,
+    section: Section | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> AccessPage:
+    """One page of what was done with the holder's data: uses, or refused attempts."""
+    return access_page(licenses.services, holder.digest, section, cursor, limit)
+
+
+def verifiers_to_name(licenses: LicenseService) -> list[Client]:
+    """The verifiers a holder may name on a presentation code, with their purposes."""
+    return active_verifiers(licenses.services)
+
+
+__all__ = [
+    "Holder",
+    "access_record",
+    "identify",
+    "licenses_of",
+    "own_license",
+    "present_own",
+    "verifiers_to_name",
+]

@@ -1,1 +1,0 @@
-"""Keys and the service's own PKI: key storage, CAs, timestamping, revocation."""
