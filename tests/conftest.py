@@ -4,11 +4,17 @@ Every database test runs on SQLite, and again on PostgreSQL when
 TRUSTSVC_TEST_POSTGRES_URL names a database; each PostgreSQL test gets a
 schema of its own, dropped afterwards. With TRUSTSVC_TEST_STRICT=1 (set by
 scripts/test.sh) a single skipped test fails the run, so no suite can hide.
+
+``services`` gives each test a copy of a home initialised once per test process
+(tests/homes.py): the PKI is made once, the files and the database rows copied.
+The app, uvicorn and the license service are imported only by the fixtures that
+use them, so a test of pure code starts without them.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import socket
 import threading
@@ -16,20 +22,22 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
-from trustsvc.api.app import create_app
-from trustsvc.api.server import uvicorn_options
-from trustsvc.bootstrap import build_licenses, initialise_home, open_services
+from tests.homes import HomeTemplates, schema_url
+from trustsvc.bootstrap import initialise_home, open_services
 from trustsvc.clock import FixedClock
-from trustsvc.licenses.issuing import LicenseService
 from trustsvc.services import Services
 from trustsvc.settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from trustsvc.licenses.issuing import LicenseService
 
 POSTGRES_URL_VARIABLE = "TRUSTSVC_TEST_POSTGRES_URL"
 
@@ -56,6 +64,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("TRUSTSVC_TEST_STRICT") == "1" and _skipped:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
+            reporter.ensure_newline()
             reporter.write_line(
                 f"TRUSTSVC_TEST_STRICT: {len(_skipped)} test(s) skipped, which fails the run: "
                 + ", ".join(_skipped[:5]),
@@ -67,31 +76,39 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # ---- databases ---------------------------------------------------------------
 
 
-def _postgres_schema_url(base_url: str, schema: str) -> str:
-    separator = "&" if "?" in base_url else "?"
-    return f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
-
-
 @pytest.fixture(
     params=[
         pytest.param("sqlite", id="sqlite"),
         pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
     ]
 )
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
-    """None for the home's SQLite file, or a fresh PostgreSQL schema."""
+def database_url(
+    request: pytest.FixtureRequest, home_templates: HomeTemplates
+) -> Iterator[str | None]:
+    """None for the home's SQLite file, or a PostgreSQL schema of the test's own.
+
+    A test that opens a home (``services``) borrows an emptied schema with the
+    tables made (tests/homes.py); any other test gets a new, empty schema.
+    """
     if request.param == "sqlite":
         yield None
         return
     base_url = os.environ.get(POSTGRES_URL_VARIABLE)
     if not base_url:
         pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set")
+    if "services" in request.fixturenames:
+        schema = home_templates.lend_schema()
+        try:
+            yield schema_url(base_url, schema)
+        finally:
+            home_templates.give_back(schema)
+        return
     schema = f"t_{secrets.token_hex(6)}"
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield _postgres_schema_url(base_url, schema)
+        yield schema_url(base_url, schema)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -108,9 +125,38 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def port() -> int:
+def _unclaimed_port() -> int:
+    """A free port below the kernel's ephemeral range, where no outgoing connection lands.
+
+    One per test process, kept for its whole run: the shared homes' certificates
+    name it, and each test's live server (one at a time) listens on it. Each
+    pytest-xdist worker draws from a band of its own, so two cannot pick the same.
+    """
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32768
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    band = max(1, (low - 20000) // workers)
+    chooser = random.Random()
+    for _ in range(200):
+        candidate = 20000 + (worker % workers) * band + chooser.randrange(band)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return candidate
     return free_port()
+
+
+@pytest.fixture(scope="session")
+def port() -> int:
+    """The port this test process's settings name (a live server listens there)."""
+    return _unclaimed_port()
+
+
+#: One passphrase per test process, so that tests' settings share the homes made under it.
+TEST_PASSPHRASE = SecretStr(secrets.token_urlsafe(16))
 
 
 @pytest.fixture
@@ -119,7 +165,7 @@ def settings(tmp_path: Path, database_url: str | None, port: int) -> Settings:
         home=tmp_path / "home",
         database_url=database_url,
         public_base_url=f"http://127.0.0.1:{port}",
-        key_passphrase=SecretStr(secrets.token_urlsafe(16)),
+        key_passphrase=TEST_PASSPHRASE,
     )
 
 
@@ -128,9 +174,26 @@ def clock() -> FixedClock:
     return FixedClock(datetime.now(UTC).replace(microsecond=0))
 
 
+@pytest.fixture(scope="session")
+def home_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HomeTemplates]:
+    """Initialised homes, one per distinct settings, made the first time a test needs one."""
+    templates = HomeTemplates(
+        tmp_path_factory.mktemp("home-templates"), os.environ.get(POSTGRES_URL_VARIABLE) or None
+    )
+    try:
+        yield templates
+    finally:
+        templates.close()
+
+
 @pytest.fixture
-def services(settings: Settings, clock: FixedClock) -> Iterator[Services]:
-    initialise_home(settings, clock)
+def services(
+    settings: Settings, clock: FixedClock, home_templates: HomeTemplates
+) -> Iterator[Services]:
+    """An initialised home (a copy of one made once per process), opened at ``clock``."""
+    if not home_templates.install(settings):
+        home_templates.clear(settings)
+        initialise_home(settings, clock)
     opened = open_services(settings, clock)
     try:
         yield opened
@@ -140,6 +203,11 @@ def services(settings: Settings, clock: FixedClock) -> Iterator[Services]:
 
 class LiveServer:
     def __init__(self, services: Services, port: int) -> None:
+        import uvicorn
+
+        from trustsvc.api.app import create_app
+        from trustsvc.api.server import uvicorn_options
+
         config = uvicorn.Config(
             create_app(services.settings, services=services),
             host="127.0.0.1",
@@ -149,7 +217,7 @@ class LiveServer:
             # As ``trustsvc serve`` runs it: the same protocol, limits and proxy rules.
             **uvicorn_options(services.settings),
         )
-        self.server = uvicorn.Server(config)
+        self.server: uvicorn.Server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.base_url = f"http://127.0.0.1:{port}"
 
@@ -181,6 +249,7 @@ def live_server(services: Services, port: int) -> Iterator[LiveServer]:
 def licenses(services: Services) -> Iterator[LicenseService]:
     """The license service with two departments that can seal: A (region 330100) and B."""
     from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
+    from trustsvc.bootstrap import build_licenses
     from trustsvc.departments.registry import add_department
     from trustsvc.licenses.entitlement import set_entitlement
 

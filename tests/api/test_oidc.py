@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from tests.api.conftest import CITIZEN_ID
 from tests.api.oidc_provider import Fault, OpenIDProvider
-from tests.conftest import LiveServer, free_port
+from tests.conftest import TEST_PASSPHRASE, LiveServer, free_port
 from tests.helpers import DEPARTMENT_A
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
@@ -61,7 +61,7 @@ def settings(
         home=tmp_path / "home",
         database_url=database_url,
         public_base_url=f"http://127.0.0.1:{port}",
-        key_passphrase=SecretStr(secrets.token_urlsafe(16)),
+        key_passphrase=TEST_PASSPHRASE,
         development_sign_in=False,
         oidc_issuer=provider.issuer,
         oidc_client_id=provider.client_id,

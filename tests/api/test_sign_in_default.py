@@ -4,13 +4,12 @@ nothing about sign-in, nobody can sign in as a holder of their choosing.
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from tests.api.conftest import CITIZEN_ID, Api
+from tests.conftest import TEST_PASSPHRASE
 from trustsvc.api.errors import PROBLEM_JSON
 from trustsvc.settings import Settings
 
@@ -22,7 +21,7 @@ def settings(tmp_path: Path, database_url: str | None, port: int) -> Settings:
         home=tmp_path / "home",
         database_url=database_url,
         public_base_url=f"http://127.0.0.1:{port}",
-        key_passphrase=SecretStr(secrets.token_urlsafe(16)),
+        key_passphrase=TEST_PASSPHRASE,
     )
 
 

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.helpers import DEPARTMENT_A, current_seal
+from tests.homes import HomeTemplates
 from tests.pki import lint
 from trustsvc.api.app import create_app
 from trustsvc.bootstrap import initialise_home, open_services
@@ -39,7 +40,10 @@ def _der(certificate: x509.Certificate) -> bytes:
 
 @pytest.fixture(params=[KeyAlgorithm.EC_P256, KeyAlgorithm.RSA_3072], ids=["ec", "rsa"])
 def deployed(
-    request: pytest.FixtureRequest, settings: Settings, clock: FixedClock
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    clock: FixedClock,
+    home_templates: HomeTemplates,
 ) -> Iterator[Services]:
     """A home set up as production would be: https for people, http for PKI pointers."""
     production_like = settings.model_copy(
@@ -50,7 +54,9 @@ def deployed(
             "public_base_url": "https://licenses.example.cn",
         }
     )
-    initialise_home(production_like, clock)
+    # A copy of one such home per process: RSA-3072 keys are slow to make.
+    if not home_templates.install(production_like):
+        initialise_home(production_like, clock)
     services = open_services(production_like, clock)
     try:
         add_department(services, "杭州市市场监督管理局", DEPARTMENT_A, "330100")

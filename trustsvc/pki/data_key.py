@@ -10,6 +10,7 @@ A database dump without the home and the passphrase reveals neither.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -30,9 +31,14 @@ _SCRYPT_N = 2**15
 
 
 def _wrapping_key(passphrase: SecretStr, salt: bytes) -> bytes:
-    return Scrypt(salt=salt, length=32, n=_SCRYPT_N, r=8, p=1).derive(
-        passphrase.get_secret_value().encode()
-    )
+    return _scrypt(passphrase.get_secret_value().encode(), salt)
+
+
+@functools.lru_cache(maxsize=8)
+def _scrypt(passphrase: bytes, salt: bytes) -> bytes:
+    """scrypt is slow on purpose, against guessing; a process that opens the same home
+    again (the API's service and a worker's, a test suite's many) derives the key once."""
+    return Scrypt(salt=salt, length=32, n=_SCRYPT_N, r=8, p=1).derive(passphrase)
 
 
 def _derive(secret: bytes, purpose: bytes) -> bytes:
