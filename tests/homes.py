@@ -30,9 +30,9 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from trustsvc.bootstrap import initialise_home
 from trustsvc.clock import FixedClock
 from trustsvc.pki.data_key import load_or_create_data_key
-from trustsvc.services import initialise_home
 from trustsvc.settings import Settings
 
 #: Settings that ``initialise_home`` does not read: where the home is, which database it

@@ -227,17 +227,17 @@ def test_validation_data_is_reused_across_documents_and_never_shared_between_thr
     first, second = _issue(licenses), _issue(licenses)
     verifier = _verifier(licenses)
     assert verifier.verify_pdf(licenses.document(first)).verdict is Verdict.VALID
-    cached = dict(verifier._parsed._cache())
+    cached = verifier.parsed_objects.held()
     assert cached  # the chain, the TSA and the DSS's answers
     assert verifier.verify_pdf(licenses.document(second)).verdict is Verdict.VALID
-    again = verifier._parsed._cache()
+    again = verifier.parsed_objects.held()
     assert all(again[key] is value for key, value in cached.items())
 
     verdicts: list[Verdict] = []
     elsewhere: list[int] = []
 
     def verify_in_another_thread() -> None:
-        elsewhere.append(len(verifier._parsed._cache()))
+        elsewhere.append(len(verifier.parsed_objects.held()))
         verdicts.append(verifier.verify_pdf(licenses.document(first)).verdict)
 
     thread = threading.Thread(target=verify_in_another_thread)

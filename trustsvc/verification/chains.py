@@ -69,7 +69,8 @@ class TrustChecks:
         # Whether a seal certificate chains to the anchors cannot change while
         # the anchors do not: judged once per certificate.
         self._chain_verdicts: dict[bytes, bool] = {}
-        self._parsed = ParsedObjects()
+        #: DER objects parsed once and reused across documents (per thread).
+        self.parsed_objects = ParsedObjects()
         self._own_intermediates = [_der(c) for c in (trust.issuing, trust.tsa)]
         self._published: dict[bytes, PublishedSeal] = {}
         # A license record's facts never change (a change is a new version):
@@ -125,14 +126,14 @@ class TrustChecks:
     def _chains_to_anchor(self, certificate: x509.Certificate) -> bool:
         context = ValidationContext(
             trust_roots=self._roots(),
-            other_certs=self._parsed.certificates([_der(self.trust.issuing)]),
+            other_certs=self.parsed_objects.certificates([_der(self.trust.issuing)]),
             moment=certificate.not_valid_before_utc + timedelta(seconds=1),
             revocation_mode="soft-fail",
             allow_fetching=False,
         )
         try:
             validate = CertificateValidator(
-                self._parsed.load(asn1_x509.Certificate, _der(certificate)),
+                self.parsed_objects.load(asn1_x509.Certificate, _der(certificate)),
                 validation_context=context,
             )
             _run(validate.async_validate_path())
@@ -141,7 +142,7 @@ class TrustChecks:
         return True
 
     def _roots(self) -> list[asn1_x509.Certificate]:
-        return self._parsed.certificates(_der(c) for c in self.trust_roots)
+        return self.parsed_objects.certificates(_der(c) for c in self.trust_roots)
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:

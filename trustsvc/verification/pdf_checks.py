@@ -177,7 +177,7 @@ class PdfChecks(LibraryChecks):
         # checked against the library in ``_check_own_revocation``, which costs
         # one query instead of a signed OCSP answer per verification.)
         if "/DSS" in reader.root:
-            embedded = EmbeddedValidationData.read(reader, self._parsed)
+            embedded = EmbeddedValidationData.read(reader, self.parsed_objects)
             certificates.extend(embedded.certificates)
             ocsps.extend(embedded.ocsps)
             crls.extend(embedded.crls)
@@ -187,11 +187,11 @@ class PdfChecks(LibraryChecks):
             answer, lists = self.library.revocation_answers(seal.certificate)
             try:
                 ocsps.append(ocsp.OCSPResponse.load(answer))
-                crls.extend(self._parsed.load(crl.CertificateList, der) for der in lists)
+                crls.extend(self.parsed_objects.load(crl.CertificateList, der) for der in lists)
             except Exception as exc:
                 raise RevocationUnavailable from exc
         if self._own_seal(seal):
-            certificates.extend(self._parsed.certificates(self._own_intermediates))
+            certificates.extend(self.parsed_objects.certificates(self._own_intermediates))
         return ValidationContext(
             trust_roots=self._roots(),
             other_certs=certificates,

@@ -44,6 +44,10 @@ class ParsedObjects:
         self.limit = limit
         self._local = threading.local()
 
+    def held(self) -> dict[tuple[type[Asn1Value], bytes], Asn1Value]:
+        """What this thread holds now, by (type, DER): a copy, for inspection."""
+        return dict(self._cache())
+
     def _cache(self) -> OrderedDict[tuple[type[Asn1Value], bytes], Asn1Value]:
         cache: OrderedDict[tuple[type[Asn1Value], bytes], Asn1Value] | None = getattr(
             self._local, "cache", None
