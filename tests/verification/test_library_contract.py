@@ -121,6 +121,24 @@ def test_a_tokens_license_comes_with_its_seals_revocation(
     assert library.token_entry(_unknown(identifier), "0" * 64) == (None, None)
 
 
+def test_a_documents_license_and_its_seals_revocation_are_one_question(
+    licenses: LicenseService, library: LibraryLookup, clock: FixedClock
+) -> None:
+    identifier = _issue(licenses)
+    record = _record(licenses, identifier)
+    fingerprint = _seal_fingerprint(licenses)
+    entry, revocation = library.document_entry(record.signed_sha256, "0" * 64, fingerprint)
+    _same_entry(entry, record)
+    assert revocation is None
+    clock.advance(timedelta(minutes=1))
+    revoke_seal(licenses.services, DEPARTMENT_A, "key_compromise")
+    entry, revocation = library.document_entry(record.signed_sha256, "0" * 64, fingerprint)
+    _same_entry(entry, record)
+    assert revocation is not None and revocation == library.seal_revocation(fingerprint)
+    assert library.document_entry("0" * 64, "0" * 64, fingerprint) == (None, revocation)
+    assert library.document_entry("0" * 64, "0" * 64, "0" * 64) == (None, None)
+
+
 def test_a_superseded_license_leads_to_the_version_in_force(
     licenses: LicenseService, library: LibraryLookup
 ) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
 from tests.helpers import DEPARTMENT_A, enterprise_holder
@@ -162,10 +162,12 @@ def test_an_unreachable_revocation_record_is_not_evaluable_not_malformed(
 ) -> None:
     pdf = licenses.document(_issue(licenses))
 
-    def down(_self: Database) -> None:
+    def down(_self: object) -> None:
         raise OperationalError("SELECT", {}, Exception("connection refused"))
 
+    # The database is down: neither a session nor a driver connection can be had.
     monkeypatch.setattr(Database, "begin", down)
+    monkeypatch.setattr(Engine, "raw_connection", down)
     report = verifier.verify_pdf(pdf)
     assert report.verdict is V.NOT_EVALUABLE
     assert [r.code for r in report.reasons] == ["revocation_unavailable"]

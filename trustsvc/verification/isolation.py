@@ -171,6 +171,12 @@ class ParentLibrary:
     def seal_revocation(self, fingerprint: str) -> Revocation | None:
         return _revocation_from_json(self._ask("seal_revocation", fingerprint))
 
+    def document_entry(
+        self, signed_sha256: str, whole_sha256: str, fingerprint: str
+    ) -> tuple[Entry | None, Revocation | None]:
+        entry, revocation = self._ask("document_entry", signed_sha256, whole_sha256, fingerprint)
+        return _entry_from_json(entry), _revocation_from_json(revocation)
+
     def is_report_seal(self, fingerprint: str) -> bool:
         return bool(self._ask("is_report_seal", fingerprint))
 
@@ -218,6 +224,11 @@ def _answer(library: LibraryLookup, method: str, arguments: list[object]) -> obj
     if method == "current_version":
         current = library.current_version(_number(arguments[0]))
         return [current.identifier, current.license_number]
+    if method == "document_entry":
+        entry, revocation = library.document_entry(
+            _text(arguments[0]), _text(arguments[1]), _text(arguments[2])
+        )
+        return [_entry_to_json(entry), _revocation_to_json(revocation)]
     if method == "seal_revocation":
         return _revocation_to_json(library.seal_revocation(_text(arguments[0])))
     if method == "is_report_seal":

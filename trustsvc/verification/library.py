@@ -133,6 +133,16 @@ class LibraryLookup(Protocol):
         """The library's revocation of a seal certificate; raises ``RevocationUnavailable``."""
         ...
 
+    def document_entry(
+        self, signed_sha256: str, whole_sha256: str, fingerprint: str
+    ) -> tuple[Entry | None, Revocation | None]:
+        """A sealed document's license and its seal's revocation, asked as one question.
+
+        ``entry_by_document`` and ``seal_revocation`` together (so a verification
+        child asks its parent once); raises ``RevocationUnavailable`` as the latter does.
+        """
+        ...
+
     def is_report_seal(self, fingerprint: str) -> bool: ...
 
     def entitled(
@@ -335,6 +345,12 @@ class DatabaseLibrary:
         except Exception as exc:
             raise RevocationUnavailable from exc
         return None if row is None else revocation_of(row)
+
+    def document_entry(
+        self, signed_sha256: str, whole_sha256: str, fingerprint: str
+    ) -> tuple[Entry | None, Revocation | None]:
+        revocation = self.seal_revocation(fingerprint)
+        return self.entry_by_document(signed_sha256, whole_sha256), revocation
 
     def is_report_seal(self, fingerprint: str) -> bool:
         with self.database.begin() as session:

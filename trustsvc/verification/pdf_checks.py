@@ -30,7 +30,7 @@ from pyhanko_certvalidator import ValidationContext
 from trustsvc.codes.identifiers import parse_identifier
 from trustsvc.pki.ca import credit_code_of
 from trustsvc.verification import reasons as R
-from trustsvc.verification.library import RevocationUnavailable
+from trustsvc.verification.library import Entry, Revocation, RevocationUnavailable
 from trustsvc.verification.library_checks import LibraryChecks
 from trustsvc.verification.report import Facts, Reason
 from trustsvc.verification.validation_data import EmbeddedValidationData
@@ -122,9 +122,15 @@ class PdfChecks(LibraryChecks):
         deadline.check()
         if self.offline:
             return self._check_issuer_offline(reader, seal, status, findings)
+        # The license this document is, and the seal's revocation: one question.
+        record, revocation = self._library().document_entry(
+            hashlib.sha256(seal.signed_revision).hexdigest(),
+            hashlib.sha256(pdf).hexdigest(),
+            seal.certificate.fingerprint(hashes.SHA256()).hex(),
+        )
         # Also for imported seals: a revocation recorded here counts whatever their CA says.
-        self._check_own_revocation(seal, findings)
-        facts = self._check_issuer_and_library(pdf, reader, seal, status, findings)
+        self._check_own_revocation(seal, revocation, findings)
+        facts = self._check_issuer_and_library(reader, seal, status, findings, record)
         deadline.check()
         return facts
 
@@ -210,7 +216,9 @@ class PdfChecks(LibraryChecks):
     def _own_seal(self, seal: _Seal) -> bool:
         return seal.certificate.issuer == self.trust.issuing.subject
 
-    def _check_own_revocation(self, seal: _Seal, findings: list[Reason]) -> None:
+    def _check_own_revocation(
+        self, seal: _Seal, revocation: Revocation | None, findings: list[Reason]
+    ) -> None:
         """The library's own record: was this seal's key unfit at the time its timestamp proves?
 
         The same rule as for tokens (``_Revocation.refuses``): after a key
@@ -219,9 +227,6 @@ class PdfChecks(LibraryChecks):
         revocation, one timestamped at or after the revocation.
         """
         moment = _claimed_timestamp(seal.signature)
-        revocation = self._library().seal_revocation(
-            seal.certificate.fingerprint(hashes.SHA256()).hex()
-        )
         if revocation is not None and revocation.refuses(moment):
             findings.append(R.SEAL_REVOKED)
 
@@ -295,22 +300,19 @@ class PdfChecks(LibraryChecks):
 
     def _check_issuer_and_library(
         self,
-        pdf: bytes,
         reader: PdfFileReader,
         seal: _Seal,
         status: PdfSignatureStatus | None,
         findings: list[Reason],
+        record: Entry | None,
     ) -> Facts:
+        """``record``: the license the sealed revision is (or, for records made before
+        its digest was kept, the whole file), as the library answered."""
         sealer_code = credit_code_of(seal.certificate)
         facts = _seal_facts(seal, status, sealer_code)
-        digest = hashlib.sha256(seal.signed_revision).hexdigest()
-        whole_digest = hashlib.sha256(pdf).hexdigest()
         claimed = _claimed_identifier(reader)
         today = self._today()
         lookup = self._library()
-        # The sealed revision identifies the document; the whole file also does
-        # for records made before the sealed revision's digest was kept.
-        record = lookup.entry_by_document(digest, whole_digest)
         if record is None and self._is_report_seal(seal):
             # The service's own report names the license it is about; it is not that license.
             findings.append(R.VERIFICATION_REPORT)
