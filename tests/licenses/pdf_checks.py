@@ -61,4 +61,7 @@ def read_qr_codes(pdf: bytes, resolution: int = 200) -> list[str]:
         )
         [image_path] = Path(directory).glob("page*.png")
         with Image.open(image_path) as image:
-            return [result.text for result in zxingcpp.read_barcodes(image)]
+            # QR codes only: read for every format, the page's text and stamp now and then
+            # decode as a one-dimensional barcode (a serial is random, so the page varies).
+            found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+            return [result.text for result in found]
