@@ -8,15 +8,21 @@ Built with cbor2 and the ``_raw`` helpers here, not with the decoder under test.
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import cbor2
+import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+import trustsvc
 from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.pki.keystore import SigningKey
 from trustsvc.tokens.cose import TokenClaims, content_hash
@@ -375,3 +381,42 @@ def hostile_v3(token: str) -> dict[str, str]:
             }
         )
     return variants
+
+
+_DECODE_IN_A_CHILD = """\
+import sys, time
+from trustsvc.tokens.cose import InvalidTokenError, parse_token, peek_kind
+started = time.perf_counter()
+kind = peek_kind(sys.argv[1])
+try:
+    parse_token(sys.argv[1])
+except InvalidTokenError:
+    print("refused", kind, time.perf_counter() - started)
+else:
+    print("accepted", kind, time.perf_counter() - started)
+"""
+
+
+def decode_in_a_fresh_process(token: str, work: Path) -> tuple[str, str, float]:
+    """Peek at and decode ``token`` in a child killed after 20 s (a bomb holds the GIL).
+
+    The child imports the very trustsvc this test imported. Returns the outcome
+    (``refused`` or ``accepted``), what ``peek_kind`` said, and the seconds both took.
+    """
+    source = str(Path(trustsvc.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")])}
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", _DECODE_IN_A_CHILD, token],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+            cwd=work,
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("decoding the token ran for more than 20 s")
+    assert child.returncode == 0, child.stderr
+    outcome, kind, seconds = child.stdout.split()
+    return outcome, kind, float(seconds)

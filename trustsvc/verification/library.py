@@ -32,6 +32,7 @@ from trustsvc.db.models import (
 )
 from trustsvc.db.prepared import PreparedStatement, driver_cursor
 from trustsvc.licenses.entitlement import EntitlementBook, packaged_types
+from trustsvc.verification.report import Verdict
 
 
 class RevocationUnavailable(Exception):
@@ -423,7 +424,7 @@ class DatabaseLibrary:
                     checked_at=checked_at,
                     checked_by=checked_by,
                     purpose=purpose,
-                    verdict="valid",
+                    verdict=Verdict.VALID,  # only a check that passed uses a code up
                 )
             )
         return True
