@@ -53,7 +53,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from pyhanko.pdf_utils.content import PdfContent
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.layout import BoxConstraints
+from pyhanko.pdf_utils.layout import AxisAlignment, BoxConstraints, Margins, SimpleBoxLayoutRule
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
@@ -279,6 +279,20 @@ class _PdfA2Signer(signers.PdfSigner):
         pdf_out.register_extension(ESIC_EXTENSION_1)
 
 
+class _CountersignatureSigner(_PdfA2Signer):
+    """An approval signature over a certified document, which pyHanko refuses under P=1.
+
+    The service's own seal over a note it adds to a license (a purpose-annotated
+    copy, ``verification.annotated_copy``): the license's seal stays intact over
+    its revision, and validators report the addition against its DocMDP terms,
+    which is what a copy should show. pyHanko checks those terms before signing
+    (a private method, so pinned pyHanko); everything else is its own path.
+    """
+
+    def _enforce_certification_constraints(self, reader: PdfFileReader) -> None:
+        return
+
+
 class Sealer:
     def __init__(
         self,
@@ -297,7 +311,19 @@ class Sealer:
         self._stamps: dict[Path, tuple[PdfFileReader, threading.Lock]] = {}
         self._lock = threading.Lock()
 
-    def _stamp_style(self, stamp_pdf: Path) -> StaticStampStyle:
+    def _stamp_style(self, stamp_pdf: Path | bytes) -> StaticStampStyle:
+        if isinstance(stamp_pdf, bytes):  # made for this one signature: not kept, and drawn
+            # to the box's edges (it was drawn to the box's size)
+            reader = PdfFileReader(BytesIO(stamp_pdf))
+            return StaticStampStyle(
+                background=_StampPage(reader, threading.Lock()),
+                border_width=0,
+                background_layout=SimpleBoxLayoutRule(
+                    x_align=AxisAlignment.ALIGN_MID,
+                    y_align=AxisAlignment.ALIGN_MID,
+                    margins=Margins.uniform(0),
+                ),
+            )
         with self._lock:
             cached = self._stamps.get(stamp_pdf)
             if cached is None:
@@ -383,22 +409,29 @@ class Sealer:
         pdf: bytes,
         material: SealMaterial,
         seal_box: tuple[float, float, float, float],
-        stamp_pdf: Path | None,
+        stamp_pdf: Path | bytes | None,
         reason: str,
         profile: SealProfile | None = None,
+        *,
+        countersign: str | None = None,
     ) -> SealedDocument:
-        """Seal ``pdf``; the result says where the sealed revision ends."""
+        """Seal ``pdf``; the result says where the sealed revision ends.
+
+        ``countersign`` names the field of an approval signature added over a
+        document that is sealed already (no certification, no DocMDP of its own).
+        """
         profile = profile or self.profile
+        field_name = countersign or SEAL_FIELD
         prepared = self._prepare(material)
         # A seal of the service's own PKI was validated when it was prepared and
         # its validation data is known in advance: it goes into the DSS of the
         # signed revision. pyHanko gathers a seal of another CA's itself.
         own_pki = prepared.dss is not None
         metadata = signers.PdfSignatureMetadata(
-            field_name=SEAL_FIELD,
+            field_name=field_name,
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
-            certify=True,
+            certify=countersign is None,
             docmdp_permissions=fields.MDPPerm.NO_CHANGES,
             reason=reason,
             name=material.certificate.subject.rfc4514_string(),
@@ -407,12 +440,13 @@ class Sealer:
             validation_context=None if own_pki else prepared.context,
         )
         style = self._stamp_style(stamp_pdf) if stamp_pdf is not None else None
-        pdf_signer = _PdfA2Signer(
+        signer_class = _PdfA2Signer if countersign is None else _CountersignatureSigner
+        pdf_signer = signer_class(
             metadata,
             prepared.signer,
             timestamper=self.timestamper,
             stamp_style=style,
-            new_field_spec=fields.SigFieldSpec(SEAL_FIELD, on_page=0, box=_integer_box(seal_box)),
+            new_field_spec=fields.SigFieldSpec(field_name, on_page=0, box=_integer_box(seal_box)),
         )
         try:
             writer = _PdfA2Writer(BytesIO(pdf), strict=False)
