@@ -69,7 +69,8 @@ def read_qr_photo(data: bytes) -> list[str]:
         raise InvalidInputError(f"照片已损坏，无法读取 · The photo is damaged ({exc})") from None
     if max(picture.size) > DECODE_SIDE:
         picture.thumbnail((DECODE_SIDE, DECODE_SIDE))
-    found = zxingcpp.read_barcodes(picture, formats=zxingcpp.BarcodeFormat.QRCode)
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    found = zxingcpp.read_barcodes(picture, formats=qr_only)
     return [result.text for result in found if result.text]
 
 
