@@ -28,6 +28,7 @@ from trustsvc.api.observability import (
     RequestLog,
     configure_logging,
 )
+from trustsvc.api.pages import desk as desk_pages
 from trustsvc.api.pages import staff as staff_pages
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
@@ -51,6 +52,7 @@ DEFAULT_BODY_LIMIT = 1024 * 1024
 _BODY_LIMITS = {
     "/api/v1/verify": DEFAULT_MAX_BYTES,
     "/api/v1/licenses/batch": 32 * 1024 * 1024,
+    "/desk/check": desk_pages.FORM_LIMIT,
 }
 
 
@@ -281,6 +283,7 @@ def create_app(
         admin.router,
         docs_page.router,
         staff_pages.router,
+        desk_pages.router,
     ):
         app.include_router(router)
     for path, folder in docs_page.static_folders().items():

@@ -324,6 +324,8 @@ class VerificationEvent(Base):
     """A check of a holder's license that the holder may see (全程留痕): append-only."""
 
     __tablename__ = "verification_events"
+    #: A clerk's desk lists the checks of its own client, newest first (0022).
+    __table_args__ = (Index("ix_verification_events_checker", "checked_by", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     license_id: Mapped[int] = mapped_column(ForeignKey("licenses.id"), index=True)
