@@ -270,6 +270,17 @@ def test_the_annotated_copy_keeps_the_seal_and_the_report_is_sealed(
     signer = report_status.signing_cert.subject.native["common_name"]
     assert signer.endswith(REPORT_SEAL_CAPTION)
 
+    # The receipt is this clerk's: another clerk, or a changed receipt, gets nothing.
+    receipt = desk.locator("input[name=receipt]").first.get_attribute("value") or ""
+    add_staff(services, StaffRole.CLERK, "clerk-2", name="李窗口")
+    desk.get_by_role("button", name="退出").click()
+    sign_in_staff(desk, base, "clerk-2", "/desk")
+    token = desk.locator("input[name=csrf_token]").first.get_attribute("value") or ""
+    for sent, words in ((receipt, "这不是您的核验结果"), (receipt[:-3] + "AAA", "已过期")):
+        answer = desk.request.post(f"{base}/desk/copy", form={"csrf_token": token, "receipt": sent})
+        assert answer.status == 422 and words in answer.text()
+    assert len([e for e in access_events(services) if e.action == "annotated_copy"]) == 1
+
 
 def test_bad_input_is_said_on_the_desk_in_chinese(
     services: Services, live_pages: LiveServer, desk: Page
@@ -284,7 +295,22 @@ def test_bad_input_is_said_on_the_desk_in_chinese(
     desk.fill("#scanned", "3301009999999999")
     desk.press("#scanned", "Enter")
     desk.wait_for_load_state()
-    expect(desk.locator("#desk-error")).to_be_visible()
+    expect(desk.locator("#desk-error")).to_contain_text("证照库中没有此编号")
+    check_a11y(desk)
+    # No purpose stated: refused on the server too (the browser's own check bypassed).
+    token = desk.locator("input[name=csrf_token]").first.get_attribute("value") or ""
+    answer = desk.request.post(
+        f"{base}/desk/check",
+        multipart={"csrf_token": token, "way": "scan", "scanned": "3301002026000001"},
+    )
+    assert answer.status == 422 and "请选择用证事由" in answer.text()
+    # A form from elsewhere (no CSRF token) is refused.
+    answer = desk.request.post(
+        f"{base}/desk/check", multipart={"purpose": PURPOSE, "way": "scan", "scanned": "1"}
+    )
+    assert answer.status == 403
+    desk.goto(f"{base}/desk?lang=en")
+    expect(desk.locator("h1")).to_contain_text("Verification desk")
     check_a11y(desk)
 
 
