@@ -28,6 +28,7 @@ from pathlib import Path
 
 from trustsvc.tlog.merkle import (
     HASH_SIZE,
+    HashReader,
     MemoryHashes,
     check_record,
     check_tree,
@@ -136,45 +137,62 @@ def to_sqlite(reader: LevelHashes, path: Path) -> tuple[SqliteHashes, float]:
     return SqliteHashes(path), time.perf_counter() - start
 
 
-def _ms(samples: list[float]) -> str:
-    samples = sorted(samples)
-    p50 = statistics.median(samples) * 1000
-    p99 = samples[int(len(samples) * 0.99) - 1] * 1000
-    return f"median {p50:.3f} ms, p99 {p99:.3f} ms, max {samples[-1] * 1000:.3f} ms"
+def _ms(wall: list[float], cpu: list[float]) -> str:
+    wall, cpu = sorted(wall), sorted(cpu)
+    p99 = int(len(wall) * 0.99) - 1
+    return (
+        f"median {statistics.median(wall) * 1000:.3f} ms, p99 {wall[p99] * 1000:.3f} ms "
+        f"(CPU: median {statistics.median(cpu) * 1000:.3f} ms, p99 {cpu[p99] * 1000:.3f} ms)"
+    )
 
 
-def measure(name: str, reader: object, size: int, samples: int, rng: random.Random) -> bool:
-    from trustsvc.tlog.merkle import HashReader
+class _Timer:
+    """Wall-clock and CPU time of each call (on a shared machine the wall clock includes
+    waiting for a core; the CPU time is the work)."""
 
-    assert isinstance(reader, LevelHashes | SqliteHashes)
-    r: HashReader = reader
-    root = tree_hash(size, r)
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __enter__(self) -> None:
+        self._w, self._c = time.perf_counter(), time.thread_time()
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall.append(time.perf_counter() - self._w)
+        self.cpu.append(time.thread_time() - self._c)
+
+
+def measure(name: str, reader: HashReader, size: int, samples: int, rng: random.Random) -> bool:
+    root = tree_hash(size, reader)
     roots: dict[int, bytes] = {}
-    prove, check, prove_c, check_c = [], [], [], []
+    prove, check, prove_c, check_c = _Timer(), _Timer(), _Timer(), _Timer()
     for _ in range(samples):
         index = rng.randrange(size)
-        t0 = time.perf_counter()
-        proof = prove_record(size, index, r)
-        t1 = time.perf_counter()
-        check_record(proof, size, root, index, leaf_hash(entry(index)))
-        t2 = time.perf_counter()
-        prove.append(t1 - t0)
-        check.append(t2 - t1)
+        leaf = leaf_hash(entry(index))
+        with prove:
+            proof = prove_record(size, index, reader)
+        with check:
+            check_record(proof, size, root, index, leaf)
         old = rng.randrange(1, size)
         if old not in roots:
-            roots[old] = tree_hash(old, r)
-        t0 = time.perf_counter()
-        cproof = prove_tree(size, old, r)
-        t1 = time.perf_counter()
-        check_tree(cproof, size, root, old, roots[old])
-        t2 = time.perf_counter()
-        prove_c.append(t1 - t0)
-        check_c.append(t2 - t1)
-    print(f"  {name}: inclusion proof   {_ms(prove)}")
-    print(f"  {name}: inclusion check   {_ms(check)}")
-    print(f"  {name}: consistency proof {_ms(prove_c)}")
-    print(f"  {name}: consistency check {_ms(check_c)}")
-    return all(statistics.median(s) * 1000 < TARGET_MS for s in (prove, check, prove_c, check_c))
+            roots[old] = tree_hash(old, reader)
+        with prove_c:
+            cproof = prove_tree(size, old, reader)
+        with check_c:
+            check_tree(cproof, size, root, old, roots[old])
+    timers = {
+        "inclusion proof  ": prove,
+        "inclusion check  ": check,
+        "consistency proof": prove_c,
+        "consistency check": check_c,
+    }
+    for label, timer in timers.items():
+        print(f"  {name}: {label} {_ms(timer.wall, timer.cpu)}")
+    return all(
+        statistics.median(t.wall) * 1000 < TARGET_MS
+        and sorted(t.cpu)[int(len(t.cpu) * 0.99) - 1] * 1000 < TARGET_MS
+        for t in timers.values()
+    )
 
 
 def main() -> None:
@@ -203,7 +221,8 @@ def main() -> None:
                 print(f"  SQLite file written in {load:.1f} s")
                 ok &= measure("sqlite", db, size, args.samples, rng)
         del reader
-    print(f"target: each under {TARGET_MS} ms (median): {'met' if ok else 'NOT met'}")
+    verdict = "met" if ok else "NOT met"
+    print(f"target: each under {TARGET_MS} ms (wall-clock median, CPU p99): {verdict}")
     sys.exit(0 if ok else 1)
 
 

@@ -31,6 +31,7 @@ from trustsvc.tlog.witness import (
     Witness,
     WitnessBadRequestError,
     WitnessConflictError,
+    WitnessRefusal,
     WitnessUnauthenticatedError,
     request_body,
 )
@@ -282,7 +283,7 @@ def test_witness_serve_and_the_logs_client(tmp_path: Path, log: Log) -> None:
         open_checkpoint(cosigned, log.key.verifier, others=[witness_key])
         with pytest.raises(WitnessRefusedError) as refused:
             add_checkpoint(url, log.checkpoint(30), 0, [], witness_key)
-        assert refused.value.answer == 409 and refused.value.size == 20
+        assert refused.value.status == 409 and refused.value.size == 20
         add_checkpoint(url, log.checkpoint(30), 20, prove_tree(30, 20, log.hashes), witness_key)
         fork = Log()
         fork.key, fork.prefix = log.key, b"other"
@@ -290,7 +291,7 @@ def test_witness_serve_and_the_logs_client(tmp_path: Path, log: Log) -> None:
             add_checkpoint(
                 url, fork.checkpoint(40), 30, prove_tree(40, 30, fork.hashes), witness_key
             )
-        assert inconsistent.value.answer == 422
+        assert inconsistent.value.status == 422
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -343,3 +344,15 @@ def test_ledger_check_proof(tmp_path: Path, log: Log) -> None:
     args[4] = log.key.verifier.vkey()
     bad = runner.invoke(cli, args)
     assert bad.exit_code == 65 and "blank line" in bad.stderr
+
+
+def test_the_api_gives_each_refusal_the_status_tlog_witness_names() -> None:
+    from trustsvc.api.errors import HTTP_STATUS
+    from trustsvc.tlog import witness as module
+
+    refusals = [
+        v for v in vars(module).values() if isinstance(v, type) and issubclass(v, WitnessRefusal)
+    ]
+    assert len(set(refusals)) == 6
+    for cls in refusals:
+        assert HTTP_STATUS[cls] == cls.status, cls

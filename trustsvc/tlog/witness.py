@@ -47,34 +47,40 @@ STATE_FILE = "witness.sqlite"
 
 
 class WitnessRefusal(TlogError):
-    """The witness will not cosign (each kind has the HTTP status tlog-witness names, given
-    in ``api/errors.py``)."""
+    """The witness will not cosign. ``status`` is the answer C2SP tlog-witness names for
+    each kind of refusal: part of the protocol, so kept here for any server of it
+    (``api/errors.py`` gives the same statuses, checked by a test)."""
 
     code = "witness-refusal"
+    status = 400
 
 
 class WitnessBadRequestError(WitnessRefusal):
     """The request is not an add-checkpoint body, or its old size is past the checkpoint."""
 
     code = "witness-bad-request"
+    status = 400
 
 
 class WitnessUnauthenticatedError(WitnessRefusal):
     """No valid signature by the log's key, or a bad one by it."""
 
     code = "witness-unauthenticated"
+    status = 403
 
 
 class UnknownLogError(WitnessRefusal):
     """The witness does not follow a log of that origin."""
 
     code = "witness-unknown-log"
+    status = 404
 
 
 class WitnessConflictError(WitnessRefusal):
     """The old size is not the size of the checkpoint the witness last cosigned."""
 
     code = "witness-conflict"
+    status = 409
 
     def __init__(self, message: str, size: int) -> None:
         super().__init__(message)
@@ -86,6 +92,14 @@ class InconsistentCheckpointError(WitnessRefusal):
     """The checkpoint is not consistent with the one the witness last cosigned."""
 
     code = "witness-inconsistent"
+    status = 422
+
+
+# The names the other ledger helpers' code was written against (LEDGER14).
+BadRequestError = WitnessBadRequestError
+UnauthenticatedError = WitnessUnauthenticatedError
+ConflictError = WitnessConflictError
+InconsistentError = InconsistentCheckpointError
 
 
 @dataclass(frozen=True)

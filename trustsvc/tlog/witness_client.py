@@ -25,13 +25,13 @@ class WitnessUnavailableError(TlogError):
 
 
 class WitnessRefusedError(TlogError):
-    """The witness refused to cosign (``answer`` is the HTTP status it answered with)."""
+    """The witness refused to cosign (``status``: the HTTP status it answered with)."""
 
     code = "witness-refused"
 
-    def __init__(self, message: str, answer: int, size: int | None = None) -> None:
+    def __init__(self, message: str, status: int, size: int | None = None) -> None:
         super().__init__(message)
-        self.answer = answer
+        self.status = status
         #: With 409: the size of the checkpoint the witness last cosigned.
         self.size = size
 
