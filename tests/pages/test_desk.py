@@ -269,6 +269,13 @@ def test_the_annotated_copy_keeps_the_seal_and_the_report_is_sealed(
     assert report_status.bottom_line
     signer = report_status.signing_cert.subject.native["common_name"]
     assert signer.endswith(REPORT_SEAL_CAPTION)
+    (tmp_path / "report.pdf").write_bytes(report)
+    printed = subprocess.run(
+        [pdftotext, str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    # Who checked, where, and why, on the clerk's file copy.
+    for words in ("杭州市民中心 · 3号窗口", "张窗口", PURPOSE, "有效"):
+        assert words in printed
 
     # The receipt is this clerk's: another clerk, or a changed receipt, gets nothing.
     receipt = desk.locator("input[name=receipt]").first.get_attribute("value") or ""

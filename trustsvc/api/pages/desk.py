@@ -437,7 +437,12 @@ async def report_pdf(request: Request, member: StaffMember = Clerk) -> Response:
         report = report_from_json(str(receipt["r"]).encode())
     except (KeyError, TypeError, ValueError, json.JSONDecodeError):
         raise InvalidInputError("这不是核验结果 · Not a check") from None
-    sealed = await run_in_threadpool(_tools(request).reports.seal, report)
+    context = [
+        ("核验窗口 Checked at", member.place or member.name),
+        ("核验人员 Clerk", member.name),
+        ("用证事由 Purpose", str(receipt.get("p") or "")),
+    ]
+    sealed = await run_in_threadpool(_tools(request).reports.seal, report, None, context)
     number = report.facts.license_number or "核验"
     return _download(sealed, f"核验报告-{number}", "verification-report")
 
