@@ -32,7 +32,7 @@ from tests.verification.test_annotated_copy import _statuses
 from trustsvc.audit.access_record import access_events
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.seals.sealer import SEAL_FIELD
+from trustsvc.seals.fields import SEAL_FIELD
 from trustsvc.services import Services
 from trustsvc.staff.users import StaffRole
 from trustsvc.verification.annotated_copy import NOTE_FIELD
@@ -261,6 +261,20 @@ def test_the_annotated_copy_keeps_the_seal_and_the_report_is_sealed(
         PURPOSE,
         (identifier,),
     )
+
+    # The copy brought back to a desk: the license is valid, and the desk says what the
+    # copy is for, and that it is not for another purpose.
+    (tmp_path / "annotated.pdf").write_bytes(copy)
+    with desk.expect_navigation():
+        desk.set_input_files("#pdf", str(tmp_path / "annotated.pdf"))
+    assert _verdict(desk) == "有效"
+    expect(desk.locator("#annotation")).to_contain_text(f"这是加注件：仅供{PURPOSE}使用")
+    expect(desk.locator("#annotation")).not_to_contain_text("不符")
+    desk.select_option("#purpose", WINDOW_PURPOSES[1])
+    with desk.expect_navigation():
+        desk.set_input_files("#pdf", str(tmp_path / "annotated.pdf"))
+    expect(desk.locator("#annotation")).to_contain_text("与本次用证事由不符")
+    expect(desk.locator("#annotation")).to_have_class("error")
 
     with desk.expect_download() as download:
         desk.click("#download-report")

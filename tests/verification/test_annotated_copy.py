@@ -30,15 +30,19 @@ from pyhanko.sign.diff_analysis import (
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from sqlalchemy import select
 
 from tests.helpers import DEPARTMENT_A, as_asn1
 from trustsvc.bootstrap import build_verifier
+from trustsvc.db.models import CertificateRecord, CertificateRole, Department
 from trustsvc.errors import InvalidInputError
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.seals.sealer import SEAL_FIELD
+from trustsvc.seals.fields import SEAL_FIELD
+from trustsvc.seals.sealer import SealMaterial
 from trustsvc.services import Services
 from trustsvc.verification.annotated_copy import (
+    NOTE_BOX,
     NOTE_FIELD,
     AnnotatedCopies,
     PurposeNote,
@@ -114,8 +118,9 @@ def test_the_copy_keeps_the_license_seal_intact_and_carries_the_services_seal_on
     # and chains to the root.
     assert seal.intact and seal.valid and seal.trusted
     assert seal.coverage is SignatureCoverageLevel.ENTIRE_REVISION
-    # Licenses are certified with DocMDP P=1, and pyHanko's default policy admits no
-    # visible addition after a certification: the copy is not the issued document.
+    # pyHanko's default policy admits no visible signature after a certification,
+    # whatever the DocMDP level (licenses are certified with P=2, which allows
+    # signatures): by default it reports the copy as not the issued document.
     assert seal.modification_level is ModificationLevel.OTHER
     assert seal.docmdp_ok is False
     # Told that a visible signature may follow, the difference analysis explains every
@@ -123,6 +128,7 @@ def test_the_copy_keeps_the_license_seal_intact_and_carries_the_services_seal_on
     lenient = _statuses(copy, services, NOTE_AFTER_CERTIFICATION)[SEAL_FIELD]
     assert lenient.intact and lenient.valid and lenient.trusted
     assert lenient.modification_level is ModificationLevel.FORM_FILLING
+    assert lenient.docmdp_ok  # P=2: a signature is within the certification's terms
 
     note = statuses[NOTE_FIELD]
     # The service's seal covers the whole file, note included, with a trusted timestamp.
@@ -155,12 +161,9 @@ def test_poppler_validates_both_seals(licenses: LicenseService, tmp_path: Path) 
     assert "Total document signed" not in checked.split("Signature #2")[0]
 
 
-def test_a_note_redrawn_afterwards_shows_in_the_services_seal(licenses: LicenseService) -> None:
-    services = licenses.services
-    copies = AnnotatedCopies(ReportSealer(services))
-    copy = copies.annotate(_issued(licenses), NOTE)
-    # Whoever holds a copy for one purpose redraws the note for another, in a further
-    # update (the service's seal cannot be made again without its key).
+def _redrawn(copy: bytes, copies: AnnotatedCopies) -> bytes:
+    """The copy with its note redrawn for another purpose in a further update (the
+    service's seal cannot be made again without its key)."""
     other = render_note(replace(NOTE, purpose="办理抵押登记"), copies.reports.font_name)
     writer = IncrementalPdfFileWriter(io.BytesIO(copy))
     note_field = next(
@@ -178,7 +181,15 @@ def test_a_note_redrawn_afterwards_shows_in_the_services_seal(licenses: LicenseS
     writer.update_container(note_field)
     output = io.BytesIO()
     writer.write(output)
-    forged = output.getvalue()
+    return output.getvalue()
+
+
+def test_a_note_redrawn_afterwards_shows_in_the_services_seal(licenses: LicenseService) -> None:
+    services = licenses.services
+    copies = AnnotatedCopies(ReportSealer(services))
+    copy = copies.annotate(_issued(licenses), NOTE)
+    # Whoever holds a copy for one purpose redraws the note for another.
+    forged = _redrawn(copy, copies)
 
     statuses = _statuses(forged, services)
     assert statuses[SEAL_FIELD].intact
@@ -189,14 +200,67 @@ def test_a_note_redrawn_afterwards_shows_in_the_services_seal(licenses: LicenseS
     assert statuses[NOTE_FIELD].coverage is not SignatureCoverageLevel.ENTIRE_FILE
 
 
-def test_the_services_verifier_does_not_take_a_copy_for_the_license(
+def test_the_services_verifier_recognises_a_copy_and_says_what_it_is_for(
     licenses: LicenseService,
 ) -> None:
     services = licenses.services
-    copy = AnnotatedCopies(ReportSealer(services)).annotate(_issued(licenses), NOTE)
-    report = build_verifier(services, allow_fetching=False).verify_pdf(copy)
+    original = _issued(licenses)
+    copy = AnnotatedCopies(ReportSealer(services)).annotate(original, NOTE)
+    verifier = build_verifier(services, allow_fetching=False)
+    license_report = verifier.verify_pdf(original)
+    report = verifier.verify_pdf(copy)
+    # The license the copy carries is valid, and the report says the copy is for one use.
+    assert report.verdict is Verdict.VALID, report.reasons
+    assert report.facts.identifier == license_report.facts.identifier
+    assert report.facts.annotation == NOTE.line()
+    assert report.facts.annotation_purpose == "开立对公账户"
+    assert license_report.facts.annotation is None
+
+
+def test_a_note_redrawn_for_another_purpose_is_a_change_after_sealing(
+    licenses: LicenseService,
+) -> None:
+    services = licenses.services
+    copies = AnnotatedCopies(ReportSealer(services))
+    copy = copies.annotate(_issued(licenses), NOTE)
+    report = build_verifier(services, allow_fetching=False).verify_pdf(_redrawn(copy, copies))
     assert report.verdict is Verdict.MODIFIED_AFTER_SEALING
     assert "further_signatures" in [r.code for r in report.reasons]
+    assert report.facts.annotation is None
+
+
+def test_a_note_sealed_by_anyone_but_the_service_is_a_further_signature(
+    licenses: LicenseService,
+) -> None:
+    """A department's seal (genuine, trusted) in the note's field is not the service's note."""
+    services = licenses.services
+    copies = AnnotatedCopies(ReportSealer(services))
+    with services.database.begin() as session:
+        record = session.scalars(
+            select(CertificateRecord)
+            .join(Department)
+            .where(Department.code == DEPARTMENT_A, CertificateRecord.role == CertificateRole.SEAL)
+        ).first()
+        assert record is not None and record.key_id is not None
+        material = SealMaterial(
+            x509.load_der_x509_certificate(record.der),
+            services.seal_keys.private_key(record.key_id),
+            (services.pki.issuing, services.pki.root),
+            (services.pki.root,),
+        )
+    appearance = render_note(NOTE, copies.reports.font_name)
+    posing = copies.reports.sealer.seal(
+        _issued(licenses),
+        material,
+        NOTE_BOX,
+        appearance,
+        reason=NOTE.line(),
+        countersign=NOTE_FIELD,
+    ).pdf
+    report = build_verifier(services, allow_fetching=False).verify_pdf(posing)
+    assert report.verdict is Verdict.MODIFIED_AFTER_SEALING
+    assert "further_signatures" in [r.code for r in report.reasons]
+    assert report.facts.annotation is None
 
 
 def test_only_a_license_as_issued_is_annotated(licenses: LicenseService) -> None:

@@ -4,8 +4,12 @@ Profiles (ETSI EN 319 142-1): B-T (signature + RFC 3161 timestamp), B-LT
 (plus the certificates and revocation answers needed to validate it for years,
 in the DSS) — the default for issued licenses — and B-LTA (plus a document
 timestamp over all of it). The seal is a certification signature with DocMDP
-P=1: any change after sealing other than validation data and document
-timestamps is a modification.
+P=2: after it, validators accept only validation data, document timestamps and
+further signatures. The one further signature this service adds is its own seal
+over a purpose note (加注件, ``verification.annotated_copy``); this service's
+verifier accepts that one and refuses any other (``verification.pdf_checks``).
+Licenses sealed before were certified with P=1, under which validators report
+the note as outside the certification's terms.
 
 What does not change between documents is prepared once per seal and reused:
 the decrypted key (pyHanko's SimpleSigner would re-read it for every
@@ -18,8 +22,8 @@ at the same moment and with the same answers), and the DSS is written in the
 signed revision itself: B-LT in one revision, as pyHanko's
 ``SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE`` does (no VRI, which
 ETSI EN 319 142-1 advises against anyway). Nothing then follows the seal, so
-a validator that forbids any update after a DocMDP P=1 certification (Adobe
-Acrobat does) accepts it too.
+a viewer that is strict about updates after a certification (Adobe Acrobat
+is) has nothing to weigh.
 
 The sealed file stays PDF/A-2b (ISO 19005-2), which is based on PDF 1.7: the
 seal revision declares only the ESIC extension of PDF 1.7 for PAdES (ETSI EN
@@ -71,8 +75,8 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from trustsvc.errors import SealUnavailableError, TrustServiceError
 from trustsvc.pki.keystore import SigningKey
 from trustsvc.seals.cms import SealCmsTemplate
+from trustsvc.seals.fields import SEAL_FIELD
 
-SEAL_FIELD = "Seal"
 #: Room in the signature's /Contents beyond the seal's certificates: signed
 #: attributes, the signature (384 bytes with RSA-3072) and the timestamp token
 #: (about 1.5 KB with its certificate). Knowing the size skips pyHanko's trial
@@ -280,13 +284,14 @@ class _PdfA2Signer(signers.PdfSigner):
 
 
 class _CountersignatureSigner(_PdfA2Signer):
-    """An approval signature over a certified document, which pyHanko refuses under P=1.
+    """An approval signature over a certified document, also one certified with P=1.
 
     The service's own seal over a note it adds to a license (a purpose-annotated
     copy, ``verification.annotated_copy``): the license's seal stays intact over
-    its revision, and validators report the addition against its DocMDP terms,
-    which is what a copy should show. pyHanko checks those terms before signing
-    (a private method, so pinned pyHanko); everything else is its own path.
+    its revision. Licenses certified with P=2 allow it; pyHanko would refuse it
+    over the P=1 licenses sealed before, whose copies validators then report
+    against their DocMDP terms. pyHanko checks those terms before signing (a
+    private method, so pinned pyHanko); everything else is its own path.
     """
 
     def _enforce_certification_constraints(self, reader: PdfFileReader) -> None:
@@ -432,7 +437,7 @@ class Sealer:
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
             certify=countersign is None,
-            docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+            docmdp_permissions=fields.MDPPerm.FILL_FORMS,
             reason=reason,
             name=material.certificate.subject.rfc4514_string(),
             embed_validation_info=profile is not SealProfile.B_T and not own_pki,

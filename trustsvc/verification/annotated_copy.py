@@ -38,11 +38,9 @@ from trustsvc.documents.linebreak import break_lines
 from trustsvc.documents.render import PAGE_WIDTH, chinese_date
 from trustsvc.errors import InvalidInputError
 from trustsvc.seals.appearance import SEAL_RED
-from trustsvc.seals.sealer import SEAL_FIELD
+from trustsvc.seals.fields import NOTE_FIELD, SEAL_FIELD
 from trustsvc.verification.report_seal import ReportSealer, report_seal
 
-#: The field of the service's seal over the note (the license's own is ``Seal``).
-NOTE_FIELD = "PurposeNote"
 #: Where the note sits on an A4 license: right of the QR code's caption, below the
 #: seal and above the identifier line, where nothing of the license is drawn
 #: (``documents.render``: the caption ends 150 pt from the left, the seal 90 pt from

@@ -387,6 +387,10 @@ async def _result(
         # Each finding once (a document changed in several places says so once).
         "reasons": list({(r.code, r.message_zh): r for r in report.reasons}.values()),
         "purpose": purpose,
+        # A purpose-annotated copy (加注件) shown here: for its one use, which may not be this.
+        "annotation": report.facts.annotation,
+        "other_use": report.facts.annotation is not None
+        and report.facts.annotation_purpose != purpose,
         "way": way,
         "receipt": receipt,
         "copyable": copyable,
