@@ -8,7 +8,6 @@ import pytest
 
 from trustsvc.audit.log import append_many, reading
 from trustsvc.audit.log.integration import integrate_all
-from trustsvc.audit.log.paths import TilePath, encode_index, parse_tile_path, tile_path
 from trustsvc.clock import FixedClock
 from trustsvc.db import Database
 from trustsvc.errors import NotFoundError
@@ -21,6 +20,7 @@ from trustsvc.tlog.merkle import (
     stored_hash_index,
     tree_hash,
 )
+from trustsvc.tlog.tiles import Tile
 
 CLOCK = FixedClock(datetime(2026, 12, 1, tzinfo=UTC))
 
@@ -55,62 +55,35 @@ def test_entries_and_proofs_read_back_against_the_head(database: Database) -> No
 
 def test_tiles_hold_the_hashes_of_their_level_and_bundles_the_entries(database: Database) -> None:
     bodies = _filled(database, 256 * 2 + 3)
-    full = reading.tile(database, 0, 1)
+    full = reading.tile(database, Tile(0, 1))
     assert len(full) == 256 * 32
     assert full[:32] == leaf_hash(bodies[256]) and full[-32:] == leaf_hash(bodies[511])
-    partial = reading.tile(database, 0, 2, 3)
+    partial = reading.tile(database, Tile(0, 2, 3))
     assert partial == b"".join(leaf_hash(b) for b in bodies[512:515])
-    assert reading.tile(database, 0, 2, 2) == partial[:64]
+    assert reading.tile(database, Tile(0, 2, 2)) == partial[:64]
     # Level 1 holds the roots of 256-entry subtrees: two so far.
-    level_one = reading.tile(database, 1, 0, 2)
+    level_one = reading.tile(database, Tile(1, 0, 2))
     memory = MemoryHashes()
     for body in bodies[:256]:
         memory.append(body)
     assert level_one[:32] == tree_hash(256, memory)
-    bundle = reading.entry_bundle(database, 2, 3)
+    bundle = reading.tile(database, Tile(None, 2, 3))
     assert bundle == b"".join(len(b).to_bytes(2, "big") + b for b in bodies[512:515])
-    assert len(reading.entry_bundle(database, 0)) == 256 * (2 + len(bodies[0]))
+    assert len(reading.tile(database, Tile(None, 0))) == 256 * (2 + len(bodies[0]))
     for missing in (
-        lambda: reading.tile(database, 0, 2),  # not full yet
-        lambda: reading.tile(database, 0, 2, 4),  # wider than the tree
-        lambda: reading.tile(database, 0, 3, 1),
-        lambda: reading.tile(database, 1, 0),
-        lambda: reading.tile(database, 2, 0, 1),
-        lambda: reading.entry_bundle(database, 2),
-        lambda: reading.entry_bundle(database, 3, 1),
+        Tile(0, 2),  # not full yet
+        Tile(0, 2, 4),  # wider than the tree
+        Tile(0, 3, 1),
+        Tile(1, 0),
+        Tile(2, 0, 1),
+        Tile(None, 2),
+        Tile(None, 3, 1),
     ):
         with pytest.raises(NotFoundError):
-            missing()
+            reading.tile(database, missing)
     for body in bodies[256:512]:
         memory.append(body)
     assert node_hash(level_one[:32], level_one[32:]) == tree_hash(512, memory)
-
-
-def test_tile_paths_have_one_spelling_and_bounds() -> None:
-    assert encode_index(1234067) == "x001/x234/067"
-    assert encode_index(5) == "005"
-    assert tile_path(None, 1000, 7) == "entries/x001/000.p/7"
-    assert parse_tile_path("0/x001/x234/067") == TilePath(0, 1234067, None)
-    assert parse_tile_path("entries/x001/000.p/7") == TilePath(None, 1000, 7)
-    assert parse_tile_path("3/000.p/255") == TilePath(3, 0, 255)
-    for bad in (
-        "0/1",
-        "0/0001",
-        "0/x000/001",  # a leading zero group
-        "0/x001",
-        "00/001",
-        "64/001",
-        "0/001.p/0",
-        "0/001.p/256",
-        "0/001.p/",
-        "0/001/",
-        "entries",
-        "x/001",
-        "0/" + "x001/" * 7 + "001",
-        "0/001.p/01",
-    ):
-        with pytest.raises(NotFoundError):
-            parse_tile_path(bad)
 
 
 def test_stored_hash_index_is_what_tiles_read() -> None:

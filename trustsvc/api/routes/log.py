@@ -15,8 +15,9 @@ from fastapi.responses import Response
 from trustsvc.api.deps import PkiServicesDep
 from trustsvc.api.errors import problem_responses
 from trustsvc.audit.log import reading
-from trustsvc.audit.log.paths import parse_tile_path
 from trustsvc.errors import NotFoundError
+from trustsvc.tlog.errors import FormatError
+from trustsvc.tlog.tiles import parse_tile_path
 
 router = APIRouter(prefix="/log", tags=["log"], responses=problem_responses(404, 429))
 
@@ -49,17 +50,13 @@ def checkpoint(services: PkiServicesDep) -> Response:
     summary="A hash tile tile/<L>/<N>[.p/<W>] or entry bundle tile/entries/<N>[.p/<W>]",
 )
 async def tile(path: str, services: PkiServicesDep) -> Response:
-    wanted = parse_tile_path(path)
-    if wanted.level is None:
-        body = await run_in_threadpool(
-            reading.entry_bundle, services.database, wanted.index, wanted.width
-        )
-    else:
-        body = await run_in_threadpool(
-            reading.tile, services.database, wanted.level, wanted.index, wanted.width
-        )
+    try:
+        wanted = parse_tile_path("tile/" + path)
+    except FormatError as exc:
+        raise NotFoundError(f"not a tile: {exc.message}") from exc
+    body = await run_in_threadpool(reading.tile, services.database, wanted)
     return Response(
         body,
         media_type="application/octet-stream",
-        headers={"Cache-Control": _PARTIAL if wanted.width is not None else _IMMUTABLE},
+        headers={"Cache-Control": _PARTIAL if wanted.is_partial else _IMMUTABLE},
     )

@@ -18,11 +18,9 @@ from trustsvc.audit.log.integration import TreeHead, read_head
 from trustsvc.db import Database
 from trustsvc.db.models import LogEntry, LogHead
 from trustsvc.errors import NotFoundError
-from trustsvc.tlog.merkle import prove_record, prove_tree, stored_hash_index
-
-#: Hashes in a full tile, entries in a full bundle (C2SP tlog-tiles: height 8).
-TILE_WIDTH = 256
-TILE_HEIGHT = 8
+from trustsvc.tlog.errors import FormatError
+from trustsvc.tlog.merkle import prove_record, prove_tree
+from trustsvc.tlog.tiles import Tile, entry_bundle, read_tile, tile_for
 
 
 @dataclass(frozen=True)
@@ -86,38 +84,28 @@ def latest_checkpoint(database: Database) -> Checkpoint | None:
     return Checkpoint(int(row.checkpoint_size), row.checkpoint)
 
 
-def _width(available: int, index: int, width: int | None) -> int:
-    """The width of tile ``index`` asked for, or NotFoundError if the tree has not got it."""
-    have = min(available - index * TILE_WIDTH, TILE_WIDTH)
-    wanted = TILE_WIDTH if width is None else width
-    if have < 1 or wanted > have:
-        raise NotFoundError("the log's tree does not have that tile yet")
-    return wanted
+def tile(database: Database, wanted: Tile) -> bytes:
+    """A hash tile or entry bundle, if the integrated tree has it (full, or at least as wide).
 
-
-def tile(database: Database, level: int, index: int, width: int | None = None) -> bytes:
-    """Hash tile ``level``/``index`` (``width`` hashes of a partial tile; None: full)."""
+    A partial tile of any width up to the tree's is served: its bytes are those of
+    the tree of that many entries, which never change.
+    """
     with database.begin() as session:
         size = read_head(session).size
-        merkle_level = level * TILE_HEIGHT
-        if merkle_level >= size.bit_length():
+        try:
+            have = tile_for(wanted.level, wanted.index, size)
+        except FormatError as exc:
+            raise NotFoundError("the log's tree does not have that tile yet") from exc
+        if wanted.width > have.width:
             raise NotFoundError("the log's tree does not have that tile yet")
-        count = _width(size >> merkle_level, index, width)
-        first = index * TILE_WIDTH
-        indexes = [stored_hash_index(merkle_level, first + i) for i in range(count)]
-        return b"".join(DatabaseHashes(session).read_hashes(indexes))
-
-
-def entry_bundle(database: Database, index: int, width: int | None = None) -> bytes:
-    """Entry bundle ``index``: its entries, each prefixed by a two-byte big-endian length."""
-    with database.begin() as session:
-        count = _width(read_head(session).size, index, width)
-        first = index * TILE_WIDTH
+        if wanted.level is not None:
+            return read_tile(wanted, DatabaseHashes(session))
+        first = wanted.first_leaf()
         bodies = session.scalars(
             select(LogEntry.body)
-            .where(LogEntry.idx >= first, LogEntry.idx < first + count)
+            .where(LogEntry.idx >= first, LogEntry.idx < first + wanted.width)
             .order_by(LogEntry.idx)
         ).all()
-    if len(bodies) != count:
+    if len(bodies) != wanted.width:
         raise NotFoundError("the log's entries for that bundle are missing")
-    return b"".join(len(body).to_bytes(2, "big") + bytes(body) for body in bodies)
+    return entry_bundle([bytes(body) for body in bodies])
