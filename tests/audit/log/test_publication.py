@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -18,7 +19,7 @@ from trustsvc.audit.log.publication import (
 )
 from trustsvc.audit.log.witnesses import WitnessClient, witness
 from trustsvc.clock import FixedClock
-from trustsvc.db import Database
+from trustsvc.db import Database, open_database
 from trustsvc.errors import ConfigurationError
 from trustsvc.tlog.checkpoint import open_checkpoint
 from trustsvc.tlog.cosignature import witnesses_met
@@ -80,19 +81,21 @@ def test_a_stale_publish_loses_the_compare_and_swap(
 
 
 def test_two_of_three_witnesses_suffice_and_their_cosignatures_verify(
-    database: Database, log_key: NoteSigner
+    database: Database, log_key: NoteSigner, tmp_path: Path
 ) -> None:
     with (
-        LocalWitness("w1.example", log_key.verifier) as w1,
-        LocalWitness("w2.example", log_key.verifier) as w2,
+        LocalWitness(tmp_path / "w1", "w1.example", log_key.verifier) as w1,
+        LocalWitness(tmp_path / "w2", "w2.example", log_key.verifier) as w2,
     ):
-        away = LocalWitness("w3.example", log_key.verifier)  # never started: refused connection
+        away = LocalWitness(
+            tmp_path / "w3", "w3.example", log_key.verifier
+        )  # never started: refused connection
         away.server.server_close()
         publisher = _publisher(database, log_key, [w1, w2, away], 2)
         _grow(database, 5)
         published = publisher.publish()
         assert published is not None and published.cosigned_by == ("w1.example", "w2.example")
-        keys = [w1.cosigner.verifier, w2.cosigner.verifier, away.cosigner.verifier]
+        keys = [w1.verifier, w2.verifier, away.verifier]
         signed = open_checkpoint(published.note, log_key.verifier, others=keys)
         assert witnesses_met(signed, keys, 2) == ("w1.example", "w2.example")
         # The next checkpoint is consistent with the one they cosigned: they check the proof.
@@ -101,9 +104,11 @@ def test_two_of_three_witnesses_suffice_and_their_cosignatures_verify(
         assert again is not None and again.size == 305 and w1.size == w2.size == 305
 
 
-def test_without_the_quorum_nothing_is_published(database: Database, log_key: NoteSigner) -> None:
-    with LocalWitness("w1.example", log_key.verifier) as w1:
-        away = LocalWitness("w2.example", log_key.verifier)
+def test_without_the_quorum_nothing_is_published(
+    database: Database, log_key: NoteSigner, tmp_path: Path
+) -> None:
+    with LocalWitness(tmp_path / "w1", "w1.example", log_key.verifier) as w1:
+        away = LocalWitness(tmp_path / "w2", "w2.example", log_key.verifier)
         away.server.server_close()
         publisher = _publisher(database, log_key, [w1, away], 2)
         _grow(database, 4)
@@ -113,10 +118,10 @@ def test_without_the_quorum_nothing_is_published(database: Database, log_key: No
 
 
 def test_a_witness_that_knows_another_size_is_asked_again_from_it(
-    database: Database, log_key: NoteSigner
+    database: Database, log_key: NoteSigner, tmp_path: Path
 ) -> None:
     _grow(database, 7)
-    with LocalWitness("w1.example", log_key.verifier) as w1:
+    with LocalWitness(tmp_path / "w1", "w1.example", log_key.verifier) as w1:
         # The log published size 7 before this witness was configured: it knows none.
         _publisher(database, log_key, [], 0).publish()
         _grow(database, 9, start=7)
@@ -125,8 +130,31 @@ def test_a_witness_that_knows_another_size_is_asked_again_from_it(
         assert w1.requests == 2 and w1.size == 16
 
 
-def test_a_policy_that_cannot_be_met_is_refused(log_key: NoteSigner) -> None:
-    with LocalWitness("w1.example", log_key.verifier) as w1:
+def test_a_policy_that_cannot_be_met_is_refused(log_key: NoteSigner, tmp_path: Path) -> None:
+    with LocalWitness(tmp_path / "w1", "w1.example", log_key.verifier) as w1:
         for k in (0, 2):
             with pytest.raises(ConfigurationError):
                 WitnessPolicy((witness(w1.vkey, w1.url),), k)
+
+
+def test_a_forked_log_is_not_cosigned(
+    database: Database, log_key: NoteSigner, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A second tree under the same key (a rewritten copy of the log) gets no cosignature."""
+    with LocalWitness(tmp_path / "w1", "w1.example", log_key.verifier) as w1:
+        _grow(database, 5)
+        assert _publisher(database, log_key, [w1], 1).publish() is not None
+        fork = open_database(f"sqlite:///{tmp_path / 'fork.sqlite3'}")
+        try:
+            with fork.begin() as session:
+                append_many(session, [b"e0", b"e1", b"rewritten", b"e3", b"e4", b"e5"])
+            integrate_all(fork, CLOCK)
+            forked = _publisher(fork, log_key, [w1], 1)
+            # It claims the witness's size 5 as its old one, with a proof from its own tree.
+            store_checkpoint(fork, 0, None, 5, b"-\n", CLOCK.now())
+            with pytest.raises(QuorumNotMetError):
+                forked.publish()
+        finally:
+            fork.dispose()
+        assert w1.size == 5
+    assert "refused (422)" in caplog.text  # the witness's answer: not consistent

@@ -1,48 +1,53 @@
-"""A small C2SP tlog-witness for the publication tests, on a local HTTP port.
+"""tlog's witness (``trustsvc.tlog.witness.Witness``) behind a bare local HTTP server.
 
-It does what a witness must (checks the log's signature, answers 409 with its
-size when the request's old size is not its own, checks the consistency proof
-from the tree it last cosigned) with tlog's own checkers; ``trustsvc witness
-serve`` is the service's real witness.
+The witness's logic is the service's own (C2SP tlog-witness: the log's signature,
+409 with the size it last cosigned, the consistency proof, state on disk); only
+the HTTP around it is this file's, so that a test can start and stop witnesses
+in-process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from trustsvc.tlog.checkpoint import open_checkpoint
-from trustsvc.tlog.cosignature import Cosigner
-from trustsvc.tlog.encoding import decode_base64
-from trustsvc.tlog.errors import TlogError
-from trustsvc.tlog.merkle import check_tree
-from trustsvc.tlog.note import NoteVerifier
+from trustsvc.tlog.checkpoint import parse_checkpoint_text
+from trustsvc.tlog.cosignature import CosignatureVerifier
+from trustsvc.tlog.note import NoteVerifier, parse_note
+from trustsvc.tlog.witness import ConflictError, Witness, WitnessRefusal
 
 
 class LocalWitness:
-    def __init__(self, name: str, log_key: NoteVerifier) -> None:
-        self.cosigner = Cosigner(name, Ed25519PrivateKey.generate(), lambda: int(time.time()))
-        self.log_key = log_key
-        self.size = 0
-        self.root: bytes | None = None
+    def __init__(self, state: Path, name: str, log_key: NoteVerifier) -> None:
+        self.verifier: CosignatureVerifier = Witness.init(state, name)
+        self.witness = Witness(state)
+        self.witness.add_log(log_key.name, log_key.vkey())
+        self.origin = log_key.name
         self.requests = 0
-        self._lock = threading.Lock()
-        witness = self
+        local = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *_args: object) -> None:
                 pass
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                status, body = witness.add_checkpoint(self.rfile.read(length))
+                local.requests += 1
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                try:
+                    status, answer = 200, local.witness.add_checkpoint(body).signature_lines
+                    kind = "text/plain; charset=utf-8"
+                except ConflictError as refusal:
+                    status, answer, kind = 409, f"{refusal.size}\n".encode(), "text/x.tlog.size"
+                except WitnessRefusal as refusal:
+                    status, answer = refusal.status, refusal.message.encode()
+                    kind = "text/plain; charset=utf-8"
                 self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(answer)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -53,7 +58,13 @@ class LocalWitness:
 
     @property
     def vkey(self) -> str:
-        return self.cosigner.verifier.vkey()
+        return self.verifier.vkey()
+
+    @property
+    def size(self) -> int:
+        """The size of the checkpoint the witness last cosigned (0 before any)."""
+        note = self.witness.latest(hashlib.sha256(self.origin.encode()).hexdigest())
+        return 0 if note is None else parse_checkpoint_text(parse_note(note).text).size
 
     def __enter__(self) -> LocalWitness:
         self.thread.start()
@@ -62,27 +73,3 @@ class LocalWitness:
     def __exit__(self, *_exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-    def add_checkpoint(self, data: bytes) -> tuple[int, bytes]:
-        with self._lock:
-            self.requests += 1
-            head, _, note = data.partition(b"\n\n")
-            lines = head.decode().split("\n")
-            old = int(lines[0].removeprefix("old "))
-            proof = [decode_base64(line, "a proof hash", max_bytes=32) for line in lines[1:]]
-            try:
-                signed = open_checkpoint(note, self.log_key)
-            except TlogError:
-                return 403, b""
-            checkpoint = signed.checkpoint
-            if old != self.size:
-                return 409, f"{self.size}\n".encode()
-            if checkpoint.size < self.size:
-                return 409, f"{self.size}\n".encode()
-            if self.root is not None and self.size > 0:
-                try:
-                    check_tree(proof, checkpoint.size, checkpoint.root, self.size, self.root)
-                except TlogError:
-                    return 422, b""
-            self.size, self.root = checkpoint.size, checkpoint.root
-            return 200, self.cosigner.cosign(signed.note.text).line().encode()
