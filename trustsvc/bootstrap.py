@@ -80,18 +80,34 @@ def initialise_home(settings: Settings, clock: Clock | None = None) -> Pki:
 # ---- the transparency log ---------------------------------------------------------------
 
 
-def build_log_publisher(services: Services) -> Publisher:
-    """The log's publisher: its key (named by the origin), the witness policy, the client."""
-    settings = services.settings
+def build_log_key(settings: Settings) -> NoteSigner:
+    """The log's checkpoint key, named by its origin (made in the home on first use)."""
     key = load_or_create_log_key(settings.home, settings.key_passphrase)
     try:
-        signer = NoteSigner(settings.resolved_log_origin, key)
+        return NoteSigner(settings.resolved_log_origin, key)
+    except TlogError as exc:
+        raise ConfigurationError(f"TRUSTSVC_LOG_ORIGIN is unusable: {exc.message}") from exc
+
+
+def build_witness_policy(settings: Settings) -> WitnessPolicy:
+    """The witnesses configured (TRUSTSVC_LOG_WITNESSES) and the quorum they must reach."""
+    try:
         witnesses = tuple(witness(vkey, url) for vkey, url in settings.log_witness_entries)
     except TlogError as exc:
-        raise ConfigurationError(f"the log's origin or a witness is unusable: {exc}") from exc
-    policy = WitnessPolicy(witnesses, settings.log_witness_quorum)
-    client = WitnessClient(settings.log_witness_timeout_seconds)
-    return Publisher(services.database, services.clock, signer, policy, client)
+        raise ConfigurationError(f"TRUSTSVC_LOG_WITNESSES is unusable: {exc.message}") from exc
+    return WitnessPolicy(witnesses, settings.log_witness_quorum)
+
+
+def build_log_publisher(services: Services) -> Publisher:
+    """The log's publisher: its key, the witness policy, the witness client."""
+    settings = services.settings
+    return Publisher(
+        services.database,
+        services.clock,
+        build_log_key(settings),
+        build_witness_policy(settings),
+        WitnessClient(settings.log_witness_timeout_seconds),
+    )
 
 
 def build_integrator(services: Services) -> Integrator:
