@@ -1,16 +1,18 @@
 """Append to the transparency log and integrate at once; print entries per second and bytes.
 
 Writers (processes, as serving nodes are) append entries in transactions of
-``--batch`` entries (and, as a second run, one entry per transaction), each
-transaction committed and so durable, while one integrator process folds the
-entries into the Merkle tree as the serving processes' background thread does.
-Each run lasts ``--seconds``; then the integrator is timed catching up with what
-was left, which is the lag it carried: "keeping up" means that lag stays a
-batch or two, not a growing backlog. Storage per entry is the tables' size on
+``--batch`` entries, each transaction committed and so durable, while one
+integrator process folds the entries into the Merkle tree as the serving
+processes' background thread does. Three runs of ``--seconds``: flat out; paced
+at ``--rate`` entries/s (the issue's 10,000); and one entry per transaction,
+flat out. The integration lag (entries sequenced, not yet in the tree) is
+sampled twice a second: "keeping up" means it stays bounded (a batch or two of
+the integrator), not a growing backlog; after each run the integrator is timed
+catching up with what was left. Storage per entry is the tables' size on
 disk (SQLite: dbstat; PostgreSQL: pg_total_relation_size) over the entries.
 
     .venv/bin/python bench/ledger.py [--database-url URL] [--seconds 10] [--writers 2]
-        [--batch 100] [--entry-bytes 250] [--proofs]
+        [--batch 1000] [--rate 10000] [--entry-bytes 250] [--proofs]
 
 ``--database-url`` names a PostgreSQL database; a schema of its own is made and
 dropped. Without it, a SQLite file in a temporary directory. ``--proofs`` runs
@@ -38,7 +40,7 @@ from sqlalchemy import create_engine, text
 from trustsvc.audit.log import append_many
 from trustsvc.audit.log.integration import integrate_all, integrate_once
 from trustsvc.clock import SystemClock
-from trustsvc.db import open_database
+from trustsvc.db import Database, open_database
 
 
 @contextmanager
@@ -64,23 +66,29 @@ def _writer(
     url: str,
     batch: int,
     entry_bytes: int,
+    rate: float,
     ready: Barrier,
     stop: Event,
-    counts: list[int],
+    counts: list[tuple[int, float]],
     slot: int,
 ) -> None:
     database = open_database(url)
     moment = datetime.now(UTC)
     appended = 0
     ready.wait()  # timed from when every writer has started and connected
+    started = time.perf_counter()
     try:
         while not stop.is_set():
+            if rate and appended > rate * (time.perf_counter() - started):
+                time.sleep(0.001)  # ahead of this writer's share of the rate asked for
+                continue
             bodies = [os.urandom(entry_bytes) for _ in range(batch)]
             with database.begin() as session:
                 append_many(session, bodies, at=moment)
             appended += batch
     finally:
-        counts[slot] = appended
+        # Each writer's own window, from the common start to its last commit.
+        counts[slot] = (appended, time.perf_counter() - started)
         database.dispose()
 
 
@@ -97,12 +105,20 @@ def _integrator(url: str, stop: Event, integrated: list[int]) -> None:
         database.dispose()
 
 
+def _lag(database: Database) -> int:
+    """Entries sequenced but not yet in the tree, now."""
+    with database.begin() as session:
+        sequenced = session.execute(text("SELECT next_idx FROM log_sequence")).scalar_one()
+        integrated = session.execute(text("SELECT size FROM log_head")).scalar_one()
+    return int(sequenced) - int(integrated)
+
+
 def run(
-    url: str, *, seconds: float, writers: int, batch: int, entry_bytes: int
+    url: str, *, seconds: float, writers: int, batch: int, entry_bytes: int, rate: float = 0
 ) -> dict[str, float]:
     context = multiprocessing.get_context("spawn")
     manager = context.Manager()
-    counts = manager.list([0] * writers)
+    counts = manager.list([(0, 0.0)] * writers)
     integrated = manager.list([0])
     database = open_database(url)
     with database.begin() as session:
@@ -113,7 +129,8 @@ def run(
     integrator.start()
     processes = [
         context.Process(
-            target=_writer, args=(url, batch, entry_bytes, ready, stop_writers, counts, slot)
+            target=_writer,
+            args=(url, batch, entry_bytes, rate / writers, ready, stop_writers, counts, slot),
         )
         for slot in range(writers)
     ]
@@ -121,15 +138,18 @@ def run(
         process.start()
     ready.wait(timeout=300)  # a writer that failed to start breaks the barrier
     started = time.perf_counter()
-    time.sleep(seconds)
+    worst = 0
+    while time.perf_counter() - started < seconds:
+        time.sleep(0.5)
+        worst = max(worst, _lag(database))
     stop_writers.set()
     for process in processes:
         process.join()
-    elapsed = time.perf_counter() - started
     integrated_at_stop = integrated[0]
     stop_integrator.set()
     integrator.join()
-    appended = sum(counts)
+    appended = sum(count for count, _ in counts)
+    elapsed = max(window for _, window in counts)
     caught_up = time.perf_counter()
     head = integrate_all(database, SystemClock())
     catch_up = time.perf_counter() - caught_up
@@ -141,6 +161,7 @@ def run(
         "appended": appended,
         "rate": appended / elapsed,
         "lag": total - integrated_at_stop,
+        "worst": worst,
         "catch_up": catch_up,
         "size": head.size,
     }
@@ -178,8 +199,9 @@ def main() -> None:
     parser.add_argument("--database-url", help="A PostgreSQL URL (default: a SQLite file)")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--writers", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--entry-bytes", type=int, default=250)
+    parser.add_argument("--rate", type=float, default=10_000.0, help="The paced run's rate")
     parser.add_argument("--proofs", action="store_true")
     options = parser.parse_args()
     with bench_database(options.database_url) as url:
@@ -188,19 +210,22 @@ def main() -> None:
             f"{kind}: {options.writers} writer process(es), one integrator process, "
             f"{options.entry_bytes}-byte entries, {options.seconds:.0f} s a run"
         )
-        for batch in (options.batch, 1):
+        runs = [(options.batch, 0.0), (options.batch, options.rate), (1, 0.0)]
+        for batch, rate in runs:
             result = run(
                 url,
                 seconds=options.seconds,
                 writers=options.writers,
                 batch=batch,
                 entry_bytes=options.entry_bytes,
+                rate=rate,
             )
+            paced = f"paced at {rate:,.0f}/s" if rate else "flat out"
             print(
-                f"  {batch:>5} entr{'y' if batch == 1 else 'ies'}/transaction: "
+                f"  {batch:>5} entr{'y' if batch == 1 else 'ies'}/transaction, {paced}: "
                 f"{result['rate']:>9,.0f} entries/s appended ({result['appended']:,.0f}); "
-                f"integration {result['lag']:,.0f} behind at the end, "
-                f"caught up in {result['catch_up']:.2f} s"
+                f"integration at most {result['worst']:,.0f} behind, "
+                f"{result['lag']:,.0f} at the end, caught up in {result['catch_up']:.2f} s"
             )
         size, entries = storage(url)
         print(
