@@ -33,8 +33,10 @@ from trustsvc.api.pages import staff as staff_pages
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
+from trustsvc.api.routes import log as log_routes
 from trustsvc.audit.access_record import AccessLog
 from trustsvc.bootstrap import Runtime, build_licenses, database_library, open_services
+from trustsvc.bootstrap import build_integrator as build_log_integrator
 from trustsvc.clock import Clock
 from trustsvc.errors import InvalidInputError
 from trustsvc.licenses.jobs import JobRunner
@@ -237,13 +239,17 @@ def create_app(
         interval=timedelta(minutes=opened.settings.store_sweep_minutes),
     )
 
+    integrator = build_log_integrator(opened)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.jobs.start()
         sweeper.start()
+        integrator.start()
         try:
             yield
         finally:
+            integrator.close()
             sweeper.stop()
             state.jobs.stop()
             state.access_log.close()
@@ -277,6 +283,7 @@ def create_app(
         verify.router,
         health.router,
         pki.router,
+        log_routes.router,
         licenses.router,
         lookup.router,
         signin.router,

@@ -1,13 +1,13 @@
 """verification_events: an index on who checked, for a clerk's list of their own checks
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0019
 """
 
 from alembic import op
 
 revision = "0022"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
