@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from trustsvc.api.pages.charts import Series, _nice_top, horizontal_bars, stacked_columns
+from trustsvc.api.pages.charts import (
+    Series,
+    _intervals,
+    _nice_top,
+    horizontal_bars,
+    stacked_columns,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -38,7 +44,7 @@ def test_columns_stack_each_series_to_scale_with_a_title_and_a_description() -> 
     heights = [float(r.get("height", "0")) for r in bars]
     # The tallest column (40) sits under a scale of 50: 20 is twice 10, to the pixel.
     assert abs(heights[1] - 2 * heights[0]) < 0.2
-    assert abs(heights[1] + heights[2] - 0.8 * 248) < 0.5
+    assert abs(heights[1] + heights[2] - 0.8 * 182) < 0.5
     assert "<b>" not in chart
 
 
@@ -70,3 +76,15 @@ def test_the_scale_is_a_round_number_at_or_above_the_largest() -> None:
         200,
         5000,
     ]
+
+
+def test_the_scale_is_labelled_in_distinct_whole_numbers() -> None:
+    for largest in (1, 2, 3, 7, 12, 40, 99, 180, 4200):
+        top = _nice_top(largest)
+        steps = _intervals(top)
+        labels = [top * tick // steps for tick in range(steps + 1)]
+        assert labels == sorted(set(labels)), (largest, labels)
+        assert all(top * tick % steps == 0 for tick in range(steps + 1)), (largest, labels)
+    svg = _parse(stacked_columns("s", "t", "d", ["2026-12"], [Series("a", (2,))]))
+    ticks = [t.text for t in svg.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+    assert ticks == ["0", "1", "2"]

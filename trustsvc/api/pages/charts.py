@@ -43,6 +43,14 @@ def _nice_top(largest: int) -> int:
         step *= 10
 
 
+def _intervals(top: int) -> int:
+    """How many whole-number steps divide the scale: 0–2 in 2 steps, 0–20 in 4 of 5, 0–50 in 5."""
+    if top <= 5:
+        return top
+    lead = int(str(top)[0])
+    return 4 if lead == 2 else 5
+
+
 def _open(chart_id: str, width: int, height: int, title: str, desc: str) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
@@ -70,8 +78,8 @@ def stacked_columns(
         kept.append(
             Series(others, tuple(sum(s.values[i] for s in rest) for i in range(len(labels))))
         )
-    width, height = 640, 300
-    left, right, top, bottom = 44, 12, 12, 40
+    width, height = 420, 230
+    left, right, top, bottom = 36, 8, 10, 38
     legend_rows = (len(kept) + 2) // 3
     legend_height = 20 * legend_rows
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -79,9 +87,10 @@ def stacked_columns(
     scale_top = _nice_top(max(totals, default=0))
     parts = _open(chart_id, width, height + legend_height, title, desc)
     parts.append(f'<g {_FONT} font-size="11" fill="{_TEXT}" aria-hidden="true">')
-    for tick in range(5):
-        value = scale_top * tick // 4
-        y = top + plot_h - plot_h * tick / 4
+    steps = _intervals(scale_top)
+    for tick in range(steps + 1):
+        value = scale_top * tick // steps
+        y = top + plot_h - plot_h * tick / steps
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
             f'stroke="{_GRID}" stroke-width="1"/>'
@@ -134,19 +143,19 @@ def horizontal_bars(
     colour: str = PALETTE[0],
 ) -> Markup:
     """One bar per (label, value), top to bottom, with the value at the bar's end."""
-    width = 640
-    label_w, right, row = 200, 56, 28
+    width = 420
+    label_w, right, row = 140, 40, 30
     height = max(row * len(bars), row) + 8
     largest = max((v for _, v in bars), default=0)
     plot_w = width - label_w - right
     parts = _open(chart_id, width, height, title, desc)
-    parts.append(f'<g {_FONT} font-size="12" fill="{_TEXT}" aria-hidden="true">')
+    parts.append(f'<g {_FONT} font-size="13" fill="{_TEXT}" aria-hidden="true">')
     for i, (label, value) in enumerate(bars):
         y = 4 + row * i
         w = plot_w * value / largest if largest else 0
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end">'
-            f"{escape(_clip(label, 18))}</text>"
+            f"{escape(_clip(label, 10))}</text>"
         )
         parts.append(
             f'<rect x="{label_w}" y="{y + 4}" width="{max(w, 1):.1f}" height="{row - 10}" '
