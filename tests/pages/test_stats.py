@@ -36,7 +36,9 @@ def _records(licenses: LicenseService) -> None:
     first, second = _issue(licenses), _issue(licenses)
     now = licenses.services.clock.now()
 
-    def event(action: str, returned: list[str], answer: str, purpose: str | None = None) -> AccessEvent:
+    def event(
+        action: str, returned: list[str], answer: str, purpose: str | None = None
+    ) -> AccessEvent:
         return AccessEvent(
             at=now,
             actor="某银行杭州分行",
