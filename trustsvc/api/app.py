@@ -28,6 +28,7 @@ from trustsvc.api.observability import (
     RequestLog,
     configure_logging,
 )
+from trustsvc.api.pages import admin as admin_pages
 from trustsvc.api.pages import staff as staff_pages
 from trustsvc.api.pages import stats as stats_pages
 from trustsvc.api.ratelimit import RateLimiter
@@ -283,6 +284,7 @@ def create_app(
         docs_page.router,
         staff_pages.router,
         stats_pages.router,
+        admin_pages.router,
     ):
         app.include_router(router)
     for path, folder in docs_page.static_folders().items():
