@@ -24,6 +24,7 @@ from tests.pages.conftest import (
 from trustsvc.audit.operators import operator_events
 from trustsvc.services import Services
 from trustsvc.sharing.clients import Authenticator
+from trustsvc.sharing.purposes import list_purposes
 from trustsvc.staff.users import StaffRole, list_users
 
 KEY = re.compile(r"tsk_[0-9a-f]{16}\.[A-Za-z0-9_-]{43}")
@@ -213,3 +214,46 @@ def test_bad_input_is_said_in_chinese_on_the_page_again(
     )
     assert unconfirmed.status == 422
     assert [u.active for u in list_users(services) if u.subject == "auditor-1"] == [True]
+
+
+def test_the_purpose_catalogue_is_kept_on_its_page(
+    services: Services,
+    live_pages: LiveServer,
+    desk: Page,
+    phone: Page,
+    shoot: Callable[[Page, str], Path],
+) -> None:
+    base = live_pages.base_url
+    add_staff(services, StaffRole.OPERATOR_ADMIN, "op-1")
+    sign_in_staff(desk, base, "op-1", "/admin/purposes")
+    expect(desk.locator(f"tr[data-purpose='{WINDOW_PURPOSES[0]}']")).to_have_count(1)
+    # No type ticked: refused, and said on the page.
+    desk.fill("#p-name", "开立对公账户")
+    desk.click("#add-purpose")
+    expect(desk.locator("#problem")).to_contain_text("输入有误")
+    desk.check("input[name='type:business-license']")
+    desk.click("#add-purpose")
+    desk.wait_for_url(f"{base}/admin/purposes?done=purpose")
+    row = desk.locator("tr[data-purpose='开立对公账户']")
+    expect(row).to_contain_text("营业执照")
+    _look(desk, shoot, "purposes")
+    [entry] = [p for p in list_purposes(services) if p.name == "开立对公账户"]
+    assert entry.types == ("business-license",)
+    row.get_by_text("删除…").click()
+    expect(desk.locator("h1")).to_have_text("从目录中删除此事由？")
+    desk.click("#confirm")
+    expect(desk.locator(".done")).to_have_text("已删除用证事由。")
+    expect(desk.locator("tr[data-purpose='开立对公账户']")).to_have_count(0)
+    # A purpose a clerk's window may state is not removed.
+    add_staff(services, StaffRole.CLERK, "clerk-1")
+    desk.goto(f"{base}/admin/purposes/remove?name={WINDOW_PURPOSES[0]}")
+    with desk.expect_response(f"{base}/admin/purposes/remove") as answer:
+        desk.click("#confirm")
+    assert answer.value.status == 409
+    expect(desk.locator("#problem")).to_contain_text("与现有记录冲突")
+    sign_in_staff(phone, base, "op-1", "/admin/purposes")
+    _look(phone, shoot, "purposes")
+    phone.goto(f"{base}/admin/clients")
+    _look(phone, shoot, "clients")
+    phone.goto(f"{base}/admin/staff")
+    _look(phone, shoot, "staff")
