@@ -134,14 +134,18 @@ def test_a_seal_is_renewed_and_revoked_after_a_confirmation(
     expect(phone.locator("#seals tbody tr")).to_have_count(2)
     _look(phone, shoot, "department")
 
-    phone.locator("#seals tbody tr").nth(1).get_by_text("吊销…").click()
+    # Both seals began in the same (frozen) second: the row is found by its serial.
+    target = phone.locator("#seals tbody tr").nth(1)
+    serial = target.locator("td.serial").inner_text().strip()
+    target.get_by_text("吊销…").click()
     expect(phone.locator("h1")).to_have_text("吊销印章证书？")
     _look(phone, shoot, "confirm-seal")
     phone.select_option("#reason", "superseded")
     phone.click("#confirm")
     expect(phone.locator(".done")).to_have_text("已吊销印章证书。")
-    expect(phone.locator("#seals tbody tr").nth(1)).to_contain_text("已吊销")
-    expect(phone.locator("#seals tbody tr").nth(0)).to_contain_text("有效")
+    revoked = phone.locator("#seals tbody tr").filter(has_text=serial)
+    expect(revoked).to_contain_text("已吊销")
+    expect(phone.locator("#seals tbody tr").filter(has_not_text=serial)).to_contain_text("有效")
     [revocation] = operator_events(services, limit=1)
     assert (revocation.action, revocation.actor) == ("seal_revoke", "staff:dadmin-a")
     assert revocation.details["reason"] == "superseded"
