@@ -179,6 +179,10 @@ def test_an_auditor_reads_the_operator_record_and_cannot_act(
     desk.select_option("#action", "department_add")
     desk.click("text=筛选")
     expect(desk.locator("#record tbody tr")).to_have_count(2)
+    desk.goto(f"{base}/admin/record?lang=en")
+    expect(desk.locator("h1")).to_have_text("Operator record")
+    expect(desk.locator("#record tbody tr").first).to_contain_text("Staff user added")
+    _look(desk, shoot, "record-en")
     # No form of the administration takes their post, CSRF token or not.
     for path in ("/admin/seals/new", "/admin/staff", "/admin/clients", "/admin/purposes"):
         answer = desk.request.post(f"{base}{path}", form={"code": DEPARTMENT_A})
