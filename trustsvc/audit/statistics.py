@@ -3,9 +3,9 @@
 Every figure is counted by the database (``GROUP BY``) over a bounded period,
 so a page of statistics reads a few dozen rows however large the records
 grow. Months are the service's calendar months (its time zone, not UTC): the
-month boundaries are computed here and handed to the query as a ``CASE`` over
-the timestamp, which both SQLite and PostgreSQL evaluate alike and which needs
-no date function of either dialect.
+month boundaries are computed here and each month is a range of timestamps,
+which both SQLite and PostgreSQL compare alike, with no date function of
+either dialect.
 
 A scope is the whole service (auditors) or one department (its officers):
 licenses are the department's by its row; a verification or a lookup is the
@@ -20,8 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from sqlalchemy import ColumnElement, case, func, select
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy import case, func, literal, select, union_all
 
 from trustsvc.db import Context
 from trustsvc.db.models import AccessEvent, Department, LicenseRecord
@@ -116,11 +115,6 @@ def last_months(now: datetime, zone: tzinfo, count: int = 12) -> tuple[Month, ..
     return tuple(Month(f"{b.year:04d}-{b.month:02d}", b, e) for b, e in itertools.pairwise(bounds))
 
 
-def _bucket(column: QueryableAttribute[datetime], months: tuple[Month, ...]) -> ColumnElement[int]:
-    """The index of the month ``column`` falls in (the rows are already within the period)."""
-    return case(*((column < m.end, i) for i, m in enumerate(months[:-1])), else_=len(months) - 1)
-
-
 def _issuer_pattern(scope: Scope) -> str | None:
     return f"%.{scope.department_code}.%" if scope.department_code else None
 
@@ -128,21 +122,35 @@ def _issuer_pattern(scope: Scope) -> str | None:
 def issued_by_type_and_month(
     context: Context, scope: Scope, months: tuple[Month, ...]
 ) -> IssuedTable:
-    """Licenses (every version) recorded in each month of ``months``, per license type."""
-    bucket = _bucket(LicenseRecord.issued_at, months).label("bucket")
-    statement = (
-        select(LicenseRecord.type_key, bucket, func.count().label("n"))
-        .where(LicenseRecord.issued_at >= months[0].start, LicenseRecord.issued_at < months[-1].end)
-        .group_by(LicenseRecord.type_key, bucket)
-    )
-    if scope.department_code is not None:
-        statement = statement.join(Department, Department.id == LicenseRecord.department_id).where(
-            Department.code == scope.department_code
-        )
+    """Licenses (every version) recorded in each month of ``months``, per license type.
+
+    One grouped count per month over a range of ``ix_licenses_issued_type``, all in one
+    statement (``UNION ALL``): the index holds every column read, so no license row is.
+    """
     per_type: dict[str, list[int]] = {}
     with context.database.begin() as session:
-        for type_key, index, count in session.execute(statement):
-            per_type.setdefault(type_key, [0] * len(months))[index] += count
+        department_id = None
+        if scope.department_code is not None:
+            department_id = session.scalar(
+                select(Department.id).where(Department.code == scope.department_code)
+            )
+            if department_id is None:
+                return IssuedTable(months, ())
+        parts = []
+        for index, month in enumerate(months):
+            part = (
+                select(literal(index).label("bucket"), LicenseRecord.type_key, func.count())
+                .where(LicenseRecord.issued_at >= month.start, LicenseRecord.issued_at < month.end)
+                .group_by(LicenseRecord.type_key)
+            )
+            if department_id is not None:
+                # "+ 0": not a match for the index on department_id alone, so that the
+                # planners range over the covering index (SQLite otherwise reads a fifth
+                # of the table, row by row, once per month).
+                part = part.where(LicenseRecord.department_id + 0 == department_id)
+            parts.append(part)
+        for bucket, type_key, count in session.execute(union_all(*parts)):
+            per_type.setdefault(type_key, [0] * len(months))[bucket] += count
     types = sorted(
         (TypeCounts(key, tuple(counts)) for key, counts in per_type.items()),
         key=lambda t: (-t.total, t.type_key),

@@ -546,3 +546,13 @@ class StaffUser(Base):
 
     department: Mapped[Department | None] = relationship()
     client: Mapped[ApiClient | None] = relationship()
+
+
+#: The statistics page counts each month's licenses per type (and department) from this
+#: index alone: one range of it per month (``audit.statistics``).
+Index(
+    "ix_licenses_issued_type",
+    LicenseRecord.issued_at,
+    LicenseRecord.type_key,
+    LicenseRecord.department_id,
+)
