@@ -22,6 +22,7 @@ from tests.pages.conftest import (
     sign_in_staff,
 )
 from trustsvc.audit.operators import operator_events
+from trustsvc.db.models import AccessEvent
 from trustsvc.services import Services
 from trustsvc.sharing.clients import Authenticator
 from trustsvc.sharing.purposes import list_purposes
@@ -179,6 +180,36 @@ def test_an_auditor_reads_the_operator_record_and_cannot_act(
     desk.select_option("#action", "department_add")
     desk.click("text=筛选")
     expect(desk.locator("#record tbody tr")).to_have_count(2)
+    # The access record: what was answered and refused, the verdict in words.
+    with services.database.begin() as session:
+        session.add_all(
+            [
+                AccessEvent(
+                    at=services.clock.now(),
+                    actor="某银行杭州分行",
+                    action="verify_pdf",
+                    outcome="answered",
+                    returned_json="[]",
+                    answer="modified_after_sealing",
+                ),
+                AccessEvent(
+                    at=services.clock.now(),
+                    actor="某证券",
+                    action="lookup",
+                    purpose="开户",
+                    outcome="refused",
+                    refusal="purpose-refused",
+                ),
+            ]
+        )
+    desk.goto(f"{base}/admin/access")
+    expect(desk.locator("#access tbody tr")).to_have_count(2)
+    expect(desk.locator("#access tbody tr").nth(1)).to_contain_text("盖章后被修改")
+    expect(desk.locator("#access tbody tr").nth(0)).to_contain_text("拒绝")
+    desk.fill("#client", "某证券")
+    desk.click("text=筛选")
+    expect(desk.locator("#access tbody tr")).to_have_count(1)
+    _look(desk, shoot, "access")
     desk.goto(f"{base}/admin/record?lang=en")
     expect(desk.locator("h1")).to_have_text("Operator record")
     expect(desk.locator("#record tbody tr").first).to_contain_text("Staff user added")

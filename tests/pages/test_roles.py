@@ -55,6 +55,7 @@ PAGES: tuple[StaffPage, ...] = (
     StaffPage("/admin/purposes", OPERATOR),
     StaffPage("/admin/purposes/remove?name=nobody", OPERATOR),
     StaffPage("/admin/record", frozenset({R.OPERATOR_ADMIN, R.AUDITOR})),
+    StaffPage("/admin/access", frozenset({R.OPERATOR_ADMIN, R.AUDITOR})),
     StaffPage("/admin/departments", OPERATOR, "POST", {"name": "", "code": ""}),
     StaffPage("/admin/seals/new", ADMINISTRATORS, "POST", {"code": DEPARTMENT_A}),
     StaffPage("/admin/seals/revoke", ADMINISTRATORS, "POST", {"code": DEPARTMENT_A}),

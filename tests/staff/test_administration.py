@@ -150,7 +150,7 @@ def test_a_department_administrator_keeps_their_own_department_only(
     with pytest.raises(ForbiddenError, match="your own account"):
         admin.disable_staff(services, mine, "dadmin-a")
     assert admin.disable_staff(services, mine, "officer-a2").disabled_at is not None
-    for call in (admin.clients, admin.purposes, admin.record):
+    for call in (admin.clients, admin.purposes, admin.record, admin.access_record):
         with pytest.raises(ForbiddenError):
             call(services, mine)
     assert [e.actor for e in operator_events(services, limit=2)] == ["staff:dadmin-a"] * 2
@@ -160,6 +160,9 @@ def test_an_auditor_reads_the_record_and_changes_nothing(licenses: LicenseServic
     services = licenses.services
     auditor = _acting(services, StaffRole.AUDITOR, "auditor-1")
     assert [e.action for e in admin.record(services, auditor)][:1] == ["user_add"]
+    assert admin.access_record(services, auditor) == []
+    with pytest.raises(InvalidInputError):
+        admin.access_record(services, auditor, page=admin.MAX_PAGES + 1)
     with pytest.raises(ForbiddenError):
         admin.departments(services, auditor)
     with pytest.raises(ForbiddenError):

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from trustsvc.audit.access_record import AccessEntry, access_events
 from trustsvc.audit.operators import Operator, OperatorAction, OperatorEntry, operator_events
 from trustsvc.db.models import ClientRole
 from trustsvc.departments.registry import (
@@ -61,8 +62,9 @@ RECORD_READERS = (StaffRole.OPERATOR_ADMIN, StaffRole.AUDITOR)
 DEPARTMENT_STAFF_ROLES = (StaffRole.OFFICER, StaffRole.DEPARTMENT_ADMIN)
 #: Revocation reasons for a seal (a seal certificate is not a CA's), RFC 5280 spelling.
 SEAL_REASONS = tuple(name for name in REASONS if name != "ca_compromise")
-#: The most entries of the operator record one page shows.
+#: The most entries of a record one page shows, and the deepest page of the access record.
 RECORD_PAGE = 50
+MAX_PAGES = 10_000
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,16 @@ def remove_catalogue_purpose(services: Services, acting: Acting, name: str) -> P
 # ---- the operator record -------------------------------------------------------------
 
 
+def access_record(
+    services: Services, acting: Acting, *, client: str | None = None, page: int = 0
+) -> list[AccessEntry]:
+    """A page of the access record (every use of holders' data), newest first."""
+    acting.require(*RECORD_READERS)
+    if not 0 <= page <= MAX_PAGES:
+        raise InvalidInputError(f"a page of the record is 0 to {MAX_PAGES}")
+    return access_events(services, client or None, RECORD_PAGE, page * RECORD_PAGE)
+
+
 def record(
     services: Services,
     acting: Acting,
@@ -291,6 +303,7 @@ __all__ = [
     "RECORD_READERS",
     "SEAL_REASONS",
     "Acting",
+    "access_record",
     "add_catalogue_purpose",
     "add_staff",
     "clients",

@@ -38,6 +38,7 @@ from trustsvc.sharing.clients import MAX_RATE_LIMIT
 from trustsvc.staff import administration as admin
 from trustsvc.staff.administration import ADMINISTRATORS, RECORD_READERS, SEAL_REASONS, Acting
 from trustsvc.staff.users import StaffMember, StaffRole
+from trustsvc.verification.report import VERDICT_TEXT
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -694,4 +695,40 @@ def record_page(request: Request, member: RecordReader) -> Response:
         chosen=action.value if action else "",
         more=more,
         **_common(request, member, "record"),
+    )
+
+
+# ---- the access record ---------------------------------------------------------------
+
+#: Each action of the access record in words (zh, en).
+ACCESS_ACTION_NAMES: dict[str, tuple[str, str]] = {
+    "lookup": ("查询", "Lookup"),
+    "holdings": ("查询持证情况", "Holdings"),
+    "verify_pdf": ("核验 PDF", "PDF verification"),
+    "verify_token": ("核验二维码", "QR verification"),
+    "presentation_check": ("核验亮证码", "Presentation check"),
+}
+
+
+@router.get("/admin/access")
+def access_page(request: Request, member: RecordReader) -> Response:
+    client = request.query_params.get("client", "").strip()[:200]
+    raw_page = request.query_params.get("page", "")[:6]
+    if raw_page and not raw_page.isdigit():
+        raise InvalidInputError("page is a number")
+    page = int(raw_page) if raw_page else 0
+    entries = admin.access_record(
+        _services(request), _acting(request, member), client=client or None, page=page
+    )
+    query = {"client": client} if client else {}
+    return render(
+        request,
+        "admin/access.html",
+        entries=entries,
+        client=client,
+        action_names=ACCESS_ACTION_NAMES,
+        verdict_names={v.value: text for v, text in VERDICT_TEXT.items()},
+        older=urlencode({**query, "page": page + 1}) if len(entries) == admin.RECORD_PAGE else None,
+        newer=urlencode({**query, "page": page - 1}) if page > 0 else None,
+        **_common(request, member, "access"),
     )
