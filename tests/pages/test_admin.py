@@ -141,6 +141,14 @@ def test_a_seal_is_renewed_and_revoked_after_a_confirmation(
     target.get_by_text("吊销…").click()
     expect(phone.locator("h1")).to_have_text("吊销印章证书？")
     _look(phone, shoot, "confirm-seal")
+    # An invalidity date is for a key compromise only: refused with another reason.
+    phone.select_option("#reason", "superseded")
+    phone.fill("#invalid-since", "2026-01-01T08:00")
+    with phone.expect_response(f"{base}/admin/seals/revoke") as refused:
+        phone.click("#confirm")
+    assert refused.value.status == 422
+    expect(phone.locator("#problem")).to_contain_text("key_compromise")
+    phone.locator("#seals tbody tr").filter(has_text=serial).get_by_text("吊销…").click()
     phone.select_option("#reason", "superseded")
     phone.click("#confirm")
     expect(phone.locator(".done")).to_have_text("已吊销印章证书。")

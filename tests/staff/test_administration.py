@@ -119,6 +119,13 @@ def test_a_department_administrator_keeps_their_own_department_only(
             services, mine, "某某局", credit_code("11330100MB0000004"), None, None
         )
     admin.renew_seal(services, mine, DEPARTMENT_A)
+    # A compromised key, unfit since a moment: what it sealed before stays valid.
+    newest = max(admin.department(services, mine, DEPARTMENT_A).seals, key=lambda s: s.serial_hex)
+    since = services.clock.now()
+    [revoked] = admin.withdraw_seal(
+        services, mine, DEPARTMENT_A, newest.serial_hex, "key_compromise", since
+    )
+    assert revoked.invalidity_date == since
     # An officer they add is of their department, whichever department the form named.
     added = admin.add_staff(
         services,

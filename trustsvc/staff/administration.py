@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from trustsvc.audit.access_record import AccessEntry, access_events
 from trustsvc.audit.operators import Operator, OperatorAction, OperatorEntry, operator_events
@@ -135,12 +135,21 @@ def renew_seal(services: Services, acting: Acting, code: str) -> DepartmentInfo:
 
 
 def withdraw_seal(
-    services: Services, acting: Acting, code: str, serial_hex: str, reason: str
+    services: Services,
+    acting: Acting,
+    code: str,
+    serial_hex: str,
+    reason: str,
+    invalid_since: datetime | None = None,
 ) -> list[SealInfo]:
+    """Revoke one seal certificate; ``invalid_since`` (key compromise only) keeps valid
+    what the key sealed before it, as ``trustsvc department revoke-seal --invalid-since``."""
     acting.require_department(code)
     if reason not in SEAL_REASONS:
         raise InvalidInputError(f"unknown reason {reason!r} for revoking a seal")
-    return revoke_seal(services, code, reason, serial_hex, operator=acting.operator)
+    return revoke_seal(
+        services, code, reason, serial_hex, invalid_since=invalid_since, operator=acting.operator
+    )
 
 
 # ---- staff users ---------------------------------------------------------------------

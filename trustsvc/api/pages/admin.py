@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -164,6 +164,19 @@ def _back(path: str, **query: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
 
 
+def _local_moment(request: Request, value: str) -> datetime | None:
+    """A browser's ``datetime-local`` value (no zone: the service's), or None when empty."""
+    if not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInputError("the time is given as 2026-12-01T14:30") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_services(request).settings.zone)
+    return moment
+
+
 def _purposes_of(form: Mapping[str, str]) -> list[str]:
     ticked = [value for name, value in form.items() if _PURPOSE_BOX.fullmatch(name)]
     typed = [part.strip() for part in _SPLIT.split(form.get("purposes", "")) if part.strip()]
@@ -305,11 +318,14 @@ def confirm_seal_revocation(request: Request, member: Administrator) -> Response
 
 @router.post("/admin/seals/revoke")
 async def revoke_seal(request: Request, member: Administrator) -> Response:
-    form = await _form(request, {"code": 18, "serial": 64, "reason": 40, "confirm": 3})
+    form = await _form(
+        request, {"code": 18, "serial": 64, "reason": 40, "invalid_since": 32, "confirm": 3}
+    )
     code = form.get("code", "")
     if form.get("confirm") != "yes":
         raise InvalidInputError("confirm the revocation on its confirmation page")
     try:
+        since = _local_moment(request, form.get("invalid_since", ""))
         await run_in_threadpool(
             admin.withdraw_seal,
             _services(request),
@@ -317,6 +333,7 @@ async def revoke_seal(request: Request, member: Administrator) -> Response:
             code,
             form.get("serial", ""),
             form.get("reason", ""),
+            since,
         )
     except TrustServiceError as error:
         problem = _problem(error)
