@@ -302,5 +302,11 @@ def test_the_purpose_catalogue_is_kept_on_its_page(
     _look(phone, shoot, "purposes")
     phone.goto(f"{base}/admin/clients")
     _look(phone, shoot, "clients")
+    # The key, once, on a phone: the whole of it on the screen.
+    phone.fill("#c-name", "某证券")
+    phone.check(f"input[value='{WINDOW_PURPOSES[1]}']")
+    phone.click("#add-client")
+    expect(phone.locator("#api-key")).to_have_text(KEY)
+    _look(phone, shoot, "key")
     phone.goto(f"{base}/admin/staff")
     _look(phone, shoot, "staff")
