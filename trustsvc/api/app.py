@@ -28,8 +28,10 @@ from trustsvc.api.observability import (
     RequestLog,
     configure_logging,
 )
+from trustsvc.api.pages import admin as admin_pages
 from trustsvc.api.pages import desk as desk_pages
 from trustsvc.api.pages import staff as staff_pages
+from trustsvc.api.pages import stats as stats_pages
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
@@ -292,6 +294,8 @@ def create_app(
         docs_page.router,
         staff_pages.router,
         desk_pages.router,
+        stats_pages.router,
+        admin_pages.router,
     ):
         app.include_router(router)
     for path, folder in docs_page.static_folders().items():

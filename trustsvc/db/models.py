@@ -596,3 +596,13 @@ class LogHead(Base):
     checkpoint_size: Mapped[int] = mapped_column(BigInteger)
     checkpoint: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+#: The statistics page counts each month's licenses per type (and department) from this
+#: index alone: one range of it per month (``audit.statistics``).
+Index(
+    "ix_licenses_issued_type",
+    LicenseRecord.issued_at,
+    LicenseRecord.type_key,
+    LicenseRecord.department_id,
+)
