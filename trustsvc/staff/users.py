@@ -30,6 +30,7 @@ from trustsvc.sharing.purposes import require_known
 from trustsvc.text import clean_name
 
 __all__ = [
+    "ROLE_WORDS",
     "StaffMember",
     "StaffRole",
     "add_user",
@@ -43,6 +44,14 @@ ACTING_ROLE = {
     StaffRole.CLERK: ClientRole.VERIFIER,
     StaffRole.OFFICER: ClientRole.ISSUER,
     StaffRole.OPERATOR_ADMIN: ClientRole.ADMIN,
+}
+#: Each role in words for people (zh, en): pages and records name roles by these.
+ROLE_WORDS: dict[StaffRole, tuple[str, str]] = {
+    StaffRole.CLERK: ("窗口人员", "Window clerk"),
+    StaffRole.OFFICER: ("经办人员", "Officer"),
+    StaffRole.DEPARTMENT_ADMIN: ("部门管理员", "Department administrator"),
+    StaffRole.AUDITOR: ("审计人员", "Auditor"),
+    StaffRole.OPERATOR_ADMIN: ("运营管理员", "Operator administrator"),
 }
 #: Roles that belong to one department.
 DEPARTMENT_ROLES = frozenset({StaffRole.OFFICER, StaffRole.DEPARTMENT_ADMIN})

@@ -37,7 +37,7 @@ from trustsvc.services import Services
 from trustsvc.sharing.clients import MAX_RATE_LIMIT
 from trustsvc.staff import administration as admin
 from trustsvc.staff.administration import ADMINISTRATORS, RECORD_READERS, SEAL_REASONS, Acting
-from trustsvc.staff.users import StaffMember, StaffRole
+from trustsvc.staff.users import ROLE_WORDS, StaffMember, StaffRole
 from trustsvc.verification.report import VERDICT_TEXT
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -56,13 +56,7 @@ _SPLIT = re.compile(r"[\n\r,，、;；]+")
 GRACE_HOURS = (0, 1, 24, 72, 168)
 
 #: Each staff role in words (zh, en).
-ROLE_NAMES: dict[str, tuple[str, str]] = {
-    StaffRole.CLERK.value: ("窗口人员", "Window clerk"),
-    StaffRole.OFFICER.value: ("经办人员", "Officer"),
-    StaffRole.DEPARTMENT_ADMIN.value: ("部门管理员", "Department administrator"),
-    StaffRole.AUDITOR.value: ("审计人员", "Auditor"),
-    StaffRole.OPERATOR_ADMIN.value: ("运营管理员", "Operator administrator"),
-}
+ROLE_NAMES: Mapping[StaffRole, tuple[str, str]] = ROLE_WORDS
 CLIENT_ROLE_NAMES: dict[str, tuple[str, str]] = {
     ClientRole.ISSUER.value: ("签发方", "Issuer"),
     ClientRole.VERIFIER.value: ("核验方", "Verifier"),

@@ -25,6 +25,7 @@ from trustsvc.api.deps import state_of
 from trustsvc.api.errors import http_status
 from trustsvc.errors import SignInRequiredError, TrustServiceError
 from trustsvc.licenses.holders import HolderIdType, mask_holder_id
+from trustsvc.staff.users import ROLE_WORDS
 
 #: The languages of the pages; the first is the default.
 LANGUAGES = ("zh", "en")
@@ -93,6 +94,7 @@ def render(
             "local": local,
             "csrf_field": csrf_field,
             "staff": getattr(request.state, "staff", None),
+            "role_words": ROLE_WORDS,
             "holder": getattr(request.state, "holder", None),
             "path": request.url.path,
             **context,

@@ -28,7 +28,7 @@ from trustsvc.api.pages.rendering import PageRoute, render
 from trustsvc.api.routes.signin import id_token_checks
 from trustsvc.errors import AuthenticationError, NotFoundError, UpstreamUnavailableError
 from trustsvc.holders.sessions import end_session, open_session
-from trustsvc.staff.users import StaffMember, StaffRole, find_user
+from trustsvc.staff.users import ROLE_WORDS, StaffMember, StaffRole, find_user
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 _FORM_LIMIT = 4096
@@ -169,14 +169,6 @@ async def sign_out(request: Request) -> Response:
     return RedirectResponse("/staff/sign-in", status_code=303)
 
 
-#: Each role's name for people (zh, en).
-ROLE_NAMES = {
-    StaffRole.CLERK: ("窗口人员", "Window clerk"),
-    StaffRole.OFFICER: ("经办人员", "Officer"),
-    StaffRole.DEPARTMENT_ADMIN: ("部门管理员", "Department administrator"),
-    StaffRole.AUDITOR: ("审计人员", "Auditor"),
-    StaffRole.OPERATOR_ADMIN: ("运营管理员", "Operator administrator"),
-}
 #: The areas of the pages, by role: where each may go from the staff page.
 AREAS = {
     StaffRole.CLERK: (("/desk", "核验台", "Verification desk"),),
@@ -203,5 +195,5 @@ async def staff_page(
 ) -> Response:
     """Who is signed in, in which role, and the areas that role may open."""
     return render(
-        request, "staff/home.html", member=member, areas=AREAS[member.role], roles=ROLE_NAMES
+        request, "staff/home.html", member=member, areas=AREAS[member.role], roles=ROLE_WORDS
     )
