@@ -31,6 +31,7 @@ from trustsvc.errors import (
     FontNotFoundError,
     FontUnusableError,
     ForbiddenError,
+    GrantRefusedError,
     HomeAlreadyInitialisedError,
     HomeNotInitialisedError,
     InvalidCreditCodeError,
@@ -145,6 +146,7 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     PurposeRefusedError: 403,
     TypeNotEntitledError: 403,
     CommandLineOnlyError: 403,
+    GrantRefusedError: 403,
     CsrfRefusedError: 403,
     RateLimitedError: 429,
     # Something this service relies on: the caller may retry.

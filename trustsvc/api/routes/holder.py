@@ -26,6 +26,8 @@ from trustsvc.api.routes.public import status_html
 from trustsvc.api.routes.signin import HolderDep
 from trustsvc.api.schemas import (
     AccessPageOut,
+    GrantBody,
+    GrantOut,
     HolderLicenseOut,
     HolderOut,
     PresentationBody,
@@ -41,6 +43,8 @@ from trustsvc.audit.access_record import (
     Outcome,
     Section,
 )
+from trustsvc.db.models import GranteeKind
+from trustsvc.holders.grants import GRANT_ID_LENGTH, GrantRequest, grant, grants_of, withdraw
 from trustsvc.holders.portal import (
     Holder,
     access_record,
@@ -164,6 +168,51 @@ def _verifier(client: Client) -> VerifierOut:
 )
 def my_verifiers(holder: HolderDep, state: StateDep) -> list[VerifierOut]:
     return [_verifier(c) for c in verifiers_to_name(state.licenses)]
+
+
+def _grant_request(body: GrantBody) -> GrantRequest:
+    return GrantRequest(
+        identifier=body.identifier,
+        kind=GranteeKind(body.grantee_kind),
+        purpose=body.purpose,
+        valid_from=body.valid_from,
+        valid_until=body.valid_until,
+        agent_id_type=body.agent_id_type,
+        agent_id_number=body.agent_id_number,
+        agent_name=body.agent_name,
+        client_name=body.client,
+        department_code=body.department_code,
+    )
+
+
+@router.get(
+    "/api/v1/me/grants",
+    response_model=list[GrantOut],
+    summary="授权: my grants of my licenses' use, newest first, with their status and uses",
+)
+def my_grants(holder: HolderDep, state: StateDep) -> list[GrantOut]:
+    return [GrantOut.of(g) for g in grants_of(state.licenses, holder)]
+
+
+@router.post(
+    "/api/v1/me/grants",
+    response_model=GrantOut,
+    status_code=201,
+    summary="授权: grant an agent, a verifier or a department the use of one license",
+)
+def my_new_grant(body: GrantBody, holder: HolderDep, state: StateDep) -> GrantOut:
+    return GrantOut.of(grant(state.licenses, holder, _grant_request(body)))
+
+
+@router.delete(
+    "/api/v1/me/grants/{grant_id}",
+    response_model=GrantOut,
+    summary="Withdraw one of my grants now",
+)
+def my_withdrawal(
+    grant_id: Annotated[str, Path(max_length=GRANT_ID_LENGTH)], holder: HolderDep, state: StateDep
+) -> GrantOut:
+    return GrantOut.of(withdraw(state.licenses, holder, grant_id))
 
 
 # ---- the page -----------------------------------------------------------------------
