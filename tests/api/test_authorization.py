@@ -113,6 +113,10 @@ class World:
         self.holder_cookie = _session_cookie(holder)
         #: The token the holder's forms carry (CSRF): from the page, as a browser has it.
         self.holder_csrf = csrf_token_of(holder)
+        made = holder.post("/api/v1/me/grants", json=self.grant_body())
+        assert made.status_code == 201, made.text
+        #: A grant of the holder's, for the withdrawal (the holder's call is the last).
+        self.grant = made.json()["id"]
         job = api.http.post(
             "/api/v1/licenses/batch",
             json={"type": LICENSE_TYPE, "rows": [self.license_data()]},
@@ -140,6 +144,16 @@ class World:
                 "cert_req": True,
             }
         ).dump()
+
+    def grant_body(self) -> dict[str, str]:
+        until = self.api.services.clock.now() + timedelta(days=1)
+        return {
+            "identifier": self.license,
+            "grantee_kind": "client",
+            "client": "verifier",
+            "purpose": PURPOSES[0],
+            "valid_until": until.isoformat(),
+        }
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self._numbers):04d}"
@@ -379,6 +393,19 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("GET", "/api/v1/me/access-record", holders(), _get("/api/v1/me/access-record")),
     Row("GET", "/api/v1/me/verifiers", holders(), _get("/api/v1/me/verifiers")),
+    Row("GET", "/api/v1/me/grants", holders(), _get("/api/v1/me/grants")),
+    Row(
+        "POST",
+        "/api/v1/me/grants",
+        holders(201),
+        lambda w: Call("POST", "/api/v1/me/grants", json=w.grant_body()),
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/me/grants/{grant_id}",
+        holders(),
+        lambda w: Call("DELETE", f"/api/v1/me/grants/{w.grant}"),
+    ),
     Row("GET", "/me", holders(), _get("/me")),
     Row(
         "POST",
