@@ -148,6 +148,8 @@ def test_a_citizen_shows_a_code_a_verifier_checks_it_and_the_record_shows_it(
     assert again.json()["verdict"] == "presentation_used", again.text
 
     phone.goto(f"{base}/me")  # not /me#record: a new fragment alone would load nothing
+    expect(phone.locator("#spent")).to_contain_text("已被核验过")  # no spent code on show
+    expect(phone.locator("#presentation-qr")).to_have_count(0)
     checked = phone.locator("#access-record .entry", has_text="亮证核验").first
     expect(checked).to_contain_text(VERIFIER)
     expect(checked).to_contain_text(WINDOW_PURPOSES[0])
@@ -169,10 +171,10 @@ def test_the_code_renews_itself_before_it_expires(
     renewed = _qr_link(phone)
     assert renewed != first
     assert phone.locator("#presentation-link").get_attribute("href") == renewed
-    check = _api(base, verifier_key, f"/api/v1/verify/token/{_token(renewed)}")
-    assert check.json()["verdict"] == "valid", check.text
     phone.reload()  # the page keeps the renewed code, not the first
     assert _qr_link(phone) == renewed
+    check = _api(base, verifier_key, f"/api/v1/verify/token/{_token(renewed)}")
+    assert check.json()["verdict"] == "valid", check.text
 
 
 def test_without_script_a_button_makes_a_new_code(

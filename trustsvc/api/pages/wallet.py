@@ -54,6 +54,7 @@ from trustsvc.holders.grants import (
 from trustsvc.holders.portal import (
     Holder,
     access_record,
+    code_spent,
     licenses_of,
     present_own,
     verifiers_to_name,
@@ -72,6 +73,7 @@ _FORM_LIMIT = 8192
 #: The session key under which the page keeps the code it last showed, until it expires.
 _SHOWN = "presentation"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+_SVG_SIZE = re.compile(r'<svg width="(\d+)" height="(\d+)"')
 
 
 async def wallet_holder(request: Request) -> Holder:
@@ -198,16 +200,21 @@ def _shown(request: Request, now: datetime) -> Shown | None:
 
 
 def qr_svg(link: str) -> str:
-    """The link as a QR code, inline SVG that scales (the white box is its quiet zone)."""
+    """The link as a QR code, inline SVG that scales to its box (its own white margin is
+    the quiet zone): zint draws it one unit a module, with a size but no viewBox."""
     code = zxingcpp.create_barcode(link, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     svg: str = code.to_svg()
     svg = svg[svg.index("<svg") :]
-    # Drawn as an image of the code, named for screen readers; crisp at any size.
-    return svg.replace(
-        "<svg",
-        '<svg role="img" aria-label="亮证二维码 QR code" shape-rendering="crispEdges"',
-        1,
+    size = _SVG_SIZE.search(svg)
+    if size is None:
+        raise ValueError("the QR code's SVG has no size")  # zint always gives one
+    width, height = size.groups()
+    # Drawn as one image, named for screen readers; crisp at any size.
+    opening = (
+        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="亮证二维码 QR code" '
+        'shape-rendering="crispEdges"'
     )
+    return opening + svg[size.end() :].replace(' id="barcode"', "", 1)
 
 
 def _purposes(verifiers: list[Client]) -> list[str]:
@@ -271,6 +278,7 @@ async def _wallet(
     verifiers = await run_in_threadpool(verifiers_to_name, licenses)
     now = state.services.clock.now()
     shown = _shown(request, now)
+    spent = shown is not None and await run_in_threadpool(code_spent, licenses, holder, shown.token)
     cards = [_card(v) for v in views]
     shown_card = next((c for c in cards if shown and c.view.identifier == shown.identifier), None)
     return render(
@@ -281,7 +289,8 @@ async def _wallet(
         cards=cards,
         shown=shown,
         shown_card=shown_card,
-        shown_svg=qr_svg(shown.link) if shown else "",
+        spent=spent,
+        shown_svg=qr_svg(shown.link) if shown and not spent else "",
         seconds_left=int((shown.expires_at - now).total_seconds()) if shown else 0,
         uses=used,
         refused=attempts,

@@ -20,13 +20,11 @@
     var data = box.dataset;
     var deadline = Date.now() + Number(data.secondsLeft) * 1000;
     var shown = document.getElementById("countdown");
-    var untilText = document.getElementById("countdown-text");
     var note = document.getElementById("renew-note");
     var failed = document.getElementById("renew-error");
     var renewing = false;
     shown.hidden = false;
     note.hidden = false;
-    untilText.hidden = true;
 
     function draw() {
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
@@ -74,8 +72,6 @@
         draw();
       }).catch(function () {
         failed.hidden = false;
-        shown.hidden = true;
-        untilText.hidden = false;
         // Try again in a while; the button does it at once.
         setTimeout(function () { renewing = false; }, 10000);
       });
