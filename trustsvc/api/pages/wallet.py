@@ -518,7 +518,8 @@ def _day(text: str, what: str) -> date:
 
 def _grant_request(form: dict[str, str], state: StateDep) -> GrantRequest:
     """The form as a grant: days in the service's zone, from the start of the first day to
-    the end of the last (a grant "until 12-31" admits lookups all that day)."""
+    the last second of the last (a grant "until 12-31" admits lookups all that day, and
+    reads "12-31 23:59")."""
     zone = state.services.settings.zone
     try:
         kind = GranteeKind(form.get("grantee_kind", ""))
@@ -531,7 +532,8 @@ def _grant_request(form: dict[str, str], state: StateDep) -> GrantRequest:
         kind=kind,
         purpose=form.get("purpose", ""),
         valid_from=datetime.combine(_day(start, "valid_from"), time(), zone) if start else None,
-        valid_until=datetime.combine(until + timedelta(days=1), time(), zone),
+        valid_until=datetime.combine(until + timedelta(days=1), time(), zone)
+        - timedelta(seconds=1),
         agent_id_type=form.get("agent_id_type") or None,
         agent_id_number=form.get("agent_id_number") or None,
         agent_name=form.get("agent_name") or None,
