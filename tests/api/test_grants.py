@@ -7,13 +7,14 @@ holder's record names the grant.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import CITIZEN_ID, PURPOSES, Api
+from tests.api.conftest import CITIZEN_ID, PURPOSES, Api, csrf_token_of
 from tests.helpers import DEPARTMENT_B
 from trustsvc.clock import FixedClock
 from trustsvc.licenses.library import Action
@@ -230,3 +231,86 @@ def test_a_license_that_is_not_current_cannot_be_granted(api: Api, clock: FixedC
     api.licenses.transition(identifier, Action.SUSPEND, "clerk", "核查中")
     answer = _grant(holder, clock, identifier)
     assert answer.status_code == 409, answer.text
+
+
+# ---- the wallet's own forms ---------------------------------------------------------------
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_the_page_keeps_only_a_well_formed_code_the_script_made(
+    api: Api, clock: FixedClock
+) -> None:
+    identifier = api.issue()
+    holder = api.holder()
+    code = holder.post(f"/api/v1/me/licenses/{identifier}/presentations", json={}).json()
+    token = csrf_token_of(holder)
+
+    def shown(**fields: str) -> Any:
+        body = {"token": code["token"], "expires_at": code["expires_at"], **fields}
+        form = "&".join(f"{k}={quote(v)}" for k, v in {**body, "csrf_token": token}.items())
+        return holder.post("/me/shown", content=form, headers=_FORM)
+
+    for bad in (
+        {"token": "not a token!"},
+        {"expires_at": "tomorrow"},
+        {"expires_at": (clock.now() - timedelta(seconds=1)).isoformat()},
+        {"expires_at": (clock.now() + timedelta(days=2)).isoformat()},
+        {"expires_at": "2030-01-01T00:00:00"},  # no time zone
+    ):
+        assert shown(**bad).status_code == 422, bad
+    kept = shown(identifier=identifier)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["link"].endswith(f"/v/{code['token']}")
+    assert kept.json()["svg"].startswith("<svg viewBox=")
+    page = holder.get("/me").text
+    assert f'id="presentation-link" href="{kept.json()["link"]}"' in page
+    forged = holder.post(
+        "/me/shown", content=f"token={code['token']}&csrf_token=made-up", headers=_FORM
+    )
+    assert forged.status_code == 403
+
+
+def test_grants_made_and_withdrawn_from_the_page(api: Api, clock: FixedClock) -> None:
+    identifier = api.issue()
+    holder = api.holder()
+    until = (api.licenses.today() + timedelta(days=2)).isoformat()
+    form = {
+        "identifier": identifier,
+        "grantee_kind": "client",
+        "client": "verifier",
+        "purpose": PURPOSES[0],
+        "valid_until": until,
+        "csrf_token": csrf_token_of(holder),
+    }
+    body = "&".join(f"{k}={quote(v)}" for k, v in form.items())
+    made = holder.post("/me/grants", content=body, headers=_FORM, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    [grant] = holder.get("/api/v1/me/grants").json()
+    assert made.headers["location"] == f"/me/grants?done=granted#grant-{grant['id']}"
+    # "Until" a day admits lookups to the end of that day, in the service's zone.
+    zone = api.services.settings.zone
+    end = datetime.fromisoformat(grant["valid_until"]).astimezone(zone)
+    assert (end.date().isoformat(), end.hour, end.minute) == (until, 23, 59)
+    assert _lookup(api, grant=grant["id"]).status_code == 200
+
+    refused = holder.post(
+        "/me/grants",
+        content=body.replace(f"valid_until={until}", "valid_until=2026-13-40"),
+        headers=_FORM,
+    )
+    assert refused.status_code == 422 and "未能授权" in refused.text
+
+    token = quote(form["csrf_token"])
+    out = holder.post(
+        f"/me/grants/{grant['id']}/withdraw",
+        content=f"csrf_token={token}",
+        headers=_FORM,
+        follow_redirects=False,
+    )
+    assert out.status_code == 303
+    again = holder.post(
+        f"/me/grants/{grant['id']}/withdraw", content=f"csrf_token={token}", headers=_FORM
+    )
+    assert again.status_code == 409 and "未能撤回" in again.text
+    assert _lookup(api, grant=grant["id"]).status_code == 403
