@@ -247,6 +247,7 @@ def create_app(
             state.jobs.stop()
             state.access_log.close()
             state.pdf_verifier.close()
+            state.close()
             if request_log is not None:
                 request_log.flush()
             if own:
