@@ -176,6 +176,12 @@ def test_an_agent_grant_admits_a_lookup_stating_the_agents_id(api: Api, clock: F
     assert _lookup(api, grant=grant["id"]).json()["code"] == "grant-refused"
     assert _lookup(api, grant=grant["id"], agent_id=OTHER_CITIZEN).status_code == 403
     assert _lookup(api, grant=grant["id"], agent_id=AGENT_ID).status_code == 200
+    # The agent, signed in as themselves, sees the grant naming them, and no more of the holder.
+    page = api.holder(AGENT_ID).get("/me/grants").text
+    mine = page[page.index(f'id="to-me-{grant["id"]}"') :]
+    assert "不动产权证书 · 王**" in mine and PURPOSES[0] in mine and "生效中" in mine
+    assert CITIZEN_ID not in page
+    assert 'id="grants-to-me"' not in holder.get("/me/grants").text  # the holder is no agent
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,7 @@ Shoot = Callable[[Page, str], Path]
 #: A countdown as the script draws it: minutes and seconds.
 COUNTDOWN = re.compile(r"^\d+:\d\d$")
 VERIFIER = "不动产登记窗口"
+AGENT_ID = "110101199003071233"
 
 
 @pytest.fixture
@@ -243,7 +244,7 @@ def test_a_citizen_grants_a_verifier_and_withdraws_it(
     _look(desk, shoot, "grants-withdrawn")
 
 
-def test_a_refused_grant_form_comes_back_with_the_reason_in_chinese(
+def test_a_refused_grant_form_comes_back_and_the_agent_sees_the_grant(
     licenses: LicenseService, live_pages: LiveServer, verifier_key: str, phone: Page, shoot: Shoot
 ) -> None:
     base = live_pages.base_url
@@ -259,6 +260,18 @@ def test_a_refused_grant_form_comes_back_with_the_reason_in_chinese(
     expect(phone.locator("#agent_id_number")).to_have_value("")
     expect(phone.locator("#grant-list")).to_contain_text("您还没有授权任何人")
     _look(phone, shoot, "grant-refused")
+
+    phone.locator("#agent_id_number").fill(AGENT_ID)
+    phone.get_by_role("button", name="确认授权").click()
+    expect(phone.locator("#grant-list .grant").first).to_contain_text("李四 110101********1233")
+    # The agent signs in as themselves and finds the grant to name at the counter.
+    sign_in_holder(phone, base, AGENT_ID, name="李四")
+    phone.get_by_role("link", name="授权").first.click()
+    to_me = phone.locator("#grants-to-me .grant").first
+    expect(to_me).to_contain_text("不动产权证书 · 王**")
+    expect(to_me.locator(".badge")).to_have_text("生效中")
+    assert CITIZEN_ID not in phone.content()
+    _look(phone, shoot, "granted-to-me")
 
 
 def test_the_wallet_pages_at_a_desk(

@@ -14,7 +14,9 @@ The agent's ID is kept only as the library's keyed digest, like a holder's,
 with its masked form for the holder's page. A grant nobody could use is
 refused when it is made: a purpose no grantee may state, a license that is
 not current, a period that has ended. The holder sees every grant and may
-withdraw one that has not ended; a withdrawn grant admits nothing more.
+withdraw one that has not ended; a withdrawn grant admits nothing more. An
+agent signed in as themselves sees the grants naming them, with the holder's
+name masked, so they can name one at a counter.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from trustsvc.db.models import (
 from trustsvc.errors import ConflictError, GrantRefusedError, InvalidInputError, NotFoundError
 from trustsvc.holders.portal import Holder
 from trustsvc.licenses import library
-from trustsvc.licenses.holders import mask_holder_id, validate_holder_id
+from trustsvc.licenses.holders import mask_holder_id, mask_holder_name, validate_holder_id
 from trustsvc.licenses.issuing import LicenseService
 from trustsvc.sharing.clients import Client, active_verifier
 from trustsvc.sharing.purposes import types_of
@@ -294,6 +296,51 @@ def grants_of(licenses: LicenseService, holder: Holder) -> list[Grant]:
         return [_view(row, now, uses.get(row.public_id, 0)) for row in rows]
 
 
+@dataclass(frozen=True)
+class GrantToMe:
+    """A grant to the signed-in person as an agent (代办人), as they see it: enough to
+    name it at a counter, and no more of the holder than a public page shows."""
+
+    id: str
+    type_key: str
+    license_number: str
+    #: The holder's name masked (a person's first character only).
+    holder: str
+    purpose: str
+    valid_from: datetime
+    valid_until: datetime
+    status: GrantStatus
+
+
+def grants_to(licenses: LicenseService, agent: Holder) -> list[GrantToMe]:
+    """The grants naming the signed-in person as agent, newest first (withdrawn ones too,
+    so that an agent told "withdrawn" at a counter can see it is so)."""
+    now = licenses.services.clock.now()
+    with licenses.services.database.begin() as session:
+        rows = session.scalars(
+            select(HolderGrant)
+            .where(
+                HolderGrant.grantee_kind == GranteeKind.AGENT,
+                HolderGrant.agent_id_digest == agent.digest,
+            )
+            .order_by(HolderGrant.id.desc())
+            .limit(MAX_LISTED)
+        ).all()
+        return [
+            GrantToMe(
+                id=row.public_id,
+                type_key=row.license.type_key,
+                license_number=row.license.license_number,
+                holder=mask_holder_name(row.license.holder_name, row.license.holder_id_type),
+                purpose=row.purpose,
+                valid_from=row.valid_from,
+                valid_until=row.valid_until,
+                status=status_of(row, now),
+            )
+            for row in rows
+        ]
+
+
 def _own(session: Session, holder: Holder, grant_id: str) -> HolderGrant:
     row = session.scalar(select(HolderGrant).where(HolderGrant.public_id == grant_id.strip()))
     # Another holder's grant is "not found" too: its existence is theirs to know.
@@ -380,8 +427,10 @@ __all__ = [
     "GrantConsent",
     "GrantRequest",
     "GrantStatus",
+    "GrantToMe",
     "grant",
     "grants_of",
+    "grants_to",
     "status_of",
     "withdraw",
 ]

@@ -49,6 +49,7 @@ from trustsvc.holders.grants import (
     GrantRequest,
     grant,
     grants_of,
+    grants_to,
     withdraw,
 )
 from trustsvc.holders.portal import (
@@ -326,6 +327,10 @@ class _Words:
     def grant_status(grant: Grant) -> tuple[str, str, str]:
         return _GRANT_STATUS[grant.status.value]
 
+    @staticmethod
+    def status_of(status: str) -> tuple[str, str, str]:
+        return _GRANT_STATUS[status]
+
 
 @router.get("/me")
 async def my_page(
@@ -458,6 +463,7 @@ async def _grants_page(
     licenses = state.licenses
     views = await run_in_threadpool(licenses_of, licenses, holder)
     grants = await run_in_threadpool(grants_of, licenses, holder)
+    to_me = await run_in_threadpool(grants_to, licenses, holder)
     verifiers = await run_in_threadpool(verifiers_to_name, licenses)
     today = licenses.today()
     names = {v.identifier: v for v in views}
@@ -468,6 +474,8 @@ async def _grants_page(
         holder=holder,
         cards=[_card(v) for v in views if v.status == "valid"],
         grants=grants,
+        to_me=to_me,
+        type_names={key: t.name_zh for key, t in licenses.types.items()},
         names=names,
         withdrawable={g.id for g in grants if g.status in WITHDRAWABLE},
         verifiers=verifiers,
