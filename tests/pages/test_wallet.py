@@ -178,8 +178,12 @@ def test_the_code_renews_itself_before_it_expires(
     assert check.json()["verdict"] == "valid", check.text
 
 
-def test_without_script_a_button_makes_a_new_code(
-    licenses: LicenseService, live_pages: LiveServer, no_script: Page, shoot: Shoot
+def test_without_script_a_button_makes_a_new_code_and_grants_work(
+    licenses: LicenseService,
+    live_pages: LiveServer,
+    verifier_key: str,
+    no_script: Page,
+    shoot: Shoot,
 ) -> None:
     base = live_pages.base_url
     _identifier, number = _issue(licenses)
@@ -193,6 +197,16 @@ def test_without_script_a_button_makes_a_new_code(
     shoot(no_script, "presentation-no-script")
     no_script.get_by_role("button", name="结束出示").click()
     expect(no_script.locator("#presentation")).to_have_count(0)
+
+    no_script.goto(f"{base}/me/grants")
+    expect(no_script.locator("#agent_id_number")).to_be_visible()  # every grantee's fields
+    expect(no_script.locator("#client")).to_be_visible()
+    no_script.get_by_label("核验单位").check()
+    no_script.locator("#client").select_option(VERIFIER)
+    no_script.get_by_role("button", name="确认授权").click()
+    expect(no_script.locator("#done")).to_have_text("已授权。")
+    expect(no_script.locator("#grant-list .grant .badge")).to_have_text("生效中")
+    shoot(no_script, "grants-no-script")
 
 
 def test_a_citizen_grants_a_verifier_and_withdraws_it(
