@@ -305,7 +305,8 @@ def test_grants_made_and_withdrawn_from_the_page(api: Api, clock: FixedClock) ->
         content=body.replace(f"valid_until={until}", "valid_until=2026-13-40"),
         headers=_FORM,
     )
-    assert refused.status_code == 422 and "未能授权" in refused.text
+    assert refused.status_code == 422 and "未能授权：截止日期须在今天之后" in refused.text
+    assert 'id="valid_until" aria-invalid="true"' in refused.text
 
     token = quote(form["csrf_token"])
     out = holder.post(

@@ -268,7 +268,10 @@ def test_a_refused_grant_form_comes_back_and_the_agent_sees_the_grant(
     phone.locator("#agent_name").fill("李四")
     phone.locator("#agent_id_number").fill("110101199003071234")  # a wrong check digit
     phone.get_by_role("button", name="确认授权").click()
-    expect(phone.locator("#trouble")).to_contain_text("未能授权：填写的内容有误")
+    expect(phone.locator("#trouble")).to_contain_text("未能授权：证件号码有误")
+    # Said beside the field too, and tied to it for screen readers.
+    expect(phone.locator("#agent_id_number-error")).to_contain_text("证件号码有误")
+    expect(phone.locator("#agent_id_number")).to_have_attribute("aria-invalid", "true")
     expect(phone.locator("#trouble")).to_contain_text("check character")
     expect(phone.locator("#agent_name")).to_have_value("李四")  # kept; the ID number is not
     expect(phone.locator("#agent_id_number")).to_have_value("")

@@ -55,6 +55,7 @@ from trustsvc.errors import (
     UpstreamUnavailableError,
     WrongPassphraseError,
 )
+from trustsvc.holders.grants import GrantFieldError
 from trustsvc.pki.bundle import InvalidTrustBundleError, TrustBundleUnavailableError
 from trustsvc.seals.sealer import SealingError, SealNotInStandingError
 from trustsvc.tlog.errors import FormatError, ProofError, SignatureError, TlogError
@@ -140,6 +141,7 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     InvalidCreditCodeError: 422,
     InvalidIdentifierError: 422,
     InvalidLicenseDataError: 422,
+    GrantFieldError: 422,
     UnsupportedCharacterError: 422,
     LicenseTextTooLongError: 422,
     InvalidTokenError: 422,

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -57,6 +59,28 @@ MAX_OPEN_GRANTS = 100
 MAX_LISTED = 200
 #: A grant's public id: 16 hexadecimal characters (64 random bits).
 GRANT_ID_LENGTH = 16
+
+
+class GrantFieldError(InvalidInputError):
+    """One field of a grant is wrong; ``field`` names it (as ``GrantRequest`` and the
+    wallet's form do), so the page can say so beside it."""
+
+    code = "invalid-grant"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@contextmanager
+def _about(field: str) -> Iterator[None]:
+    """Invalid input raised inside is about ``field``."""
+    try:
+        yield
+    except GrantFieldError:
+        raise
+    except InvalidInputError as exc:
+        raise GrantFieldError(field, exc.message) from exc
 
 
 class GrantStatus(StrEnum):
@@ -188,12 +212,14 @@ def _grantee(
 ) -> HolderGrant:
     """A grant row with its grantee filled in, refused when that grantee could never use it."""
     if request.kind is GranteeKind.AGENT:
-        id_type = (request.agent_id_type or "111").strip()
-        normalised = validate_holder_id(id_type, request.agent_id_number or "")
-        digest = licenses.data_key.digest(id_type, normalised)
-        if digest == holder.digest:
-            raise InvalidInputError("an agent is someone other than the holder")
-        name = clean_name(request.agent_name or "", "the agent's name", 100)
+        with _about("agent_id_number"):
+            id_type = (request.agent_id_type or "111").strip()
+            normalised = validate_holder_id(id_type, request.agent_id_number or "")
+            digest = licenses.data_key.digest(id_type, normalised)
+            if digest == holder.digest:
+                raise InvalidInputError("an agent is someone other than the holder")
+        with _about("agent_name"):
+            name = clean_name(request.agent_name or "", "the agent's name", 100)
         masked = mask_holder_id(id_type, normalised)
         return HolderGrant(
             grantee_kind=GranteeKind.AGENT,
@@ -203,10 +229,10 @@ def _grantee(
     if request.kind is GranteeKind.CLIENT:
         client = active_verifier(session, (request.client_name or "").strip())
         if client is None:
-            raise InvalidInputError(f"there is no verifier named {request.client_name!r}")
+            raise GrantFieldError("client", f"there is no verifier named {request.client_name!r}")
         if purpose not in client.purposes:
-            raise InvalidInputError(
-                f"verifier {client.name!r} may not state the purpose {purpose!r}"
+            raise GrantFieldError(
+                "client", f"verifier {client.name!r} may not state the purpose {purpose!r}"
             )
         return HolderGrant(
             grantee_kind=GranteeKind.CLIENT, client_id=client.id, grantee_name=client.name
@@ -214,10 +240,10 @@ def _grantee(
     code = (request.department_code or "").strip().upper()
     department = session.scalar(select(Department).where(Department.code == code))
     if department is None:
-        raise InvalidInputError(f"there is no department with the code {code!r}")
+        raise GrantFieldError("department_code", f"there is no department with the code {code!r}")
     if not any(purpose in purposes for purposes in _verifiers_of(session, department.id)):
-        raise InvalidInputError(
-            f"no verifier of {department.name} may state the purpose {purpose!r}"
+        raise GrantFieldError(
+            "department_code", f"no verifier of {department.name} may state the purpose {purpose!r}"
         )
     return HolderGrant(
         grantee_kind=GranteeKind.DEPARTMENT,
@@ -229,7 +255,8 @@ def _grantee(
 def grant(licenses: LicenseService, holder: Holder, request: GrantRequest) -> Grant:
     """Record the holder's grant of one of their current licenses (one unit of work)."""
     now = licenses.services.clock.now()
-    start, end = _period(request, now)
+    with _about("valid_until"):
+        start, end = _period(request, now)
     with licenses.services.database.begin() as session:
         record = library.find(session, request.identifier.strip().upper())
         if record.holder_id_digest != holder.digest:
@@ -239,7 +266,8 @@ def grant(licenses: LicenseService, holder: Holder, request: GrantRequest) -> Gr
             raise ConflictError(
                 f"license {record.identifier} is {current.value}; it cannot be granted"
             )
-        purpose = _purpose(session, request.purpose, record.type_key)
+        with _about("purpose"):
+            purpose = _purpose(session, request.purpose, record.type_key)
         row = _grantee(licenses, session, holder, request, purpose)
         open_grants = session.scalar(
             select(func.count())
@@ -425,6 +453,7 @@ __all__ = [
     "GRANT_ID_LENGTH",
     "Grant",
     "GrantConsent",
+    "GrantFieldError",
     "GrantRequest",
     "GrantStatus",
     "GrantToMe",

@@ -46,6 +46,7 @@ from trustsvc.holders.grants import (
     GRANT_ID_LENGTH,
     WITHDRAWABLE,
     Grant,
+    GrantFieldError,
     GrantRequest,
     grant,
     grants_of,
@@ -242,6 +243,30 @@ class Trouble:
     zh: str
     en: str
     detail: str
+    #: The form field it is about, when one is (shown beside it as well).
+    field: str | None = None
+
+
+#: What to do about each field of the grant form, said beside it.
+_FIELD_WORDS = {
+    "agent_id_number": (
+        "证件号码有误（位数或校验位不对），或是您本人的号码",
+        "the ID number is wrong (length or check character), or it is your own",
+    ),
+    "agent_name": ("请填写代办人的姓名", "give the agent's name"),
+    "client": ("请选择可以申明此用途的核验单位", "choose a verifier that may state this purpose"),
+    "department_code": (
+        "请选择有核验单位可以申明此用途的部门",
+        "choose a department with a verifier that may state this purpose",
+    ),
+    "purpose": ("此用途不能查看这类证照", "this purpose may not see licenses of this type"),
+    "valid_from": ("开始日期须为一年之内的日期", "the start is a day within a year"),
+    "valid_until": (
+        "截止日期须在今天之后、开始之后，且期限最长一年",
+        "the end is after today and the start, at most a year on",
+    ),
+    "grantee_kind": ("请选择授权给谁", "choose whom to grant"),
+}
 
 
 def _trouble(what_zh: str, what_en: str, error: TrustServiceError) -> Trouble:
@@ -521,7 +546,7 @@ def _day(text: str, what: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInputError(f"{what} is a date such as 2026-12-31") from None
+        raise GrantFieldError(what, f"{what} is a date such as 2026-12-31") from None
 
 
 def _grant_request(form: dict[str, str], state: StateDep) -> GrantRequest:
@@ -532,7 +557,7 @@ def _grant_request(form: dict[str, str], state: StateDep) -> GrantRequest:
     try:
         kind = GranteeKind(form.get("grantee_kind", ""))
     except ValueError:
-        raise InvalidInputError("choose whom the grant is to") from None
+        raise GrantFieldError("grantee_kind", "choose whom the grant is to") from None
     until = _day(form.get("valid_until", ""), "valid_until")
     start = form.get("valid_from", "").strip()
     return GrantRequest(
@@ -565,6 +590,11 @@ async def grant_from_page(request: Request, holder: WalletHolder, state: StateDe
         # The ID number is not written back into the page: the holder types it again.
         kept.pop("agent_id_number", None)
         trouble = _trouble("未能授权", "Nothing was granted", error)
+        if isinstance(error, GrantFieldError) and error.field in _FIELD_WORDS:
+            zh, en = _FIELD_WORDS[error.field]
+            trouble = Trouble(
+                f"未能授权：{zh}。", f"Nothing was granted: {en}.", error.message, error.field
+            )
         return await _grants_page(
             request, holder, state, chosen=kept, trouble=trouble, status_code=http_status(error)
         )
