@@ -515,6 +515,7 @@ async def _grants_page(
             **(chosen or {}),
         },
         trouble=trouble,
+        field_words=_FIELD_WORDS,
         done=done,
         words=_Words,
     )
