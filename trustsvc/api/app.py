@@ -28,13 +28,16 @@ from trustsvc.api.observability import (
     RequestLog,
     configure_logging,
 )
+from trustsvc.api.pages import desk as desk_pages
 from trustsvc.api.pages import staff as staff_pages
 from trustsvc.api.pages import wallet as wallet_pages
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
+from trustsvc.api.routes import log as log_routes
 from trustsvc.audit.access_record import AccessLog
 from trustsvc.bootstrap import Runtime, build_licenses, database_library, open_services
+from trustsvc.bootstrap import build_integrator as build_log_integrator
 from trustsvc.clock import Clock
 from trustsvc.errors import InvalidInputError
 from trustsvc.licenses.jobs import JobRunner
@@ -52,6 +55,7 @@ DEFAULT_BODY_LIMIT = 1024 * 1024
 _BODY_LIMITS = {
     "/api/v1/verify": DEFAULT_MAX_BYTES,
     "/api/v1/licenses/batch": 32 * 1024 * 1024,
+    "/desk/check": desk_pages.FORM_LIMIT,
 }
 
 
@@ -236,13 +240,17 @@ def create_app(
         interval=timedelta(minutes=opened.settings.store_sweep_minutes),
     )
 
+    integrator = build_log_integrator(opened)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.jobs.start()
         sweeper.start()
+        integrator.start()
         try:
             yield
         finally:
+            integrator.close()
             sweeper.stop()
             state.jobs.stop()
             state.access_log.close()
@@ -276,6 +284,7 @@ def create_app(
         verify.router,
         health.router,
         pki.router,
+        log_routes.router,
         licenses.router,
         lookup.router,
         signin.router,
@@ -283,6 +292,7 @@ def create_app(
         admin.router,
         docs_page.router,
         staff_pages.router,
+        desk_pages.router,
         wallet_pages.router,
     ):
         app.include_router(router)

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from trustsvc.audit.log.publication import QuorumNotMetError
+from trustsvc.audit.log.witnesses import WitnessError
 from trustsvc.departments.registry import SealWithdrawnError
 from trustsvc.errors import (
     AmbiguousLicenseNumberError,
@@ -185,6 +187,9 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     InconsistentCheckpointError: 422,
     WitnessRefusedError: 502,
     WitnessUnavailableError: 502,
+    # The log's own publication: a witness it asks, and the quorum of them.
+    WitnessError: 502,
+    QuorumNotMetError: 503,
 }
 
 

@@ -4,9 +4,12 @@ joins this group)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
+
+from trustsvc.cli.runtime import opened, settings_of
 
 
 @click.group("ledger")
@@ -61,3 +64,48 @@ def _read_bounded(path: Path, limit: int) -> bytes | None:
     with path.open("rb") as f:
         data = f.read(limit + 1)
     return None if len(data) > limit else data
+
+
+@ledger.command("integrate")
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Go on integrating and publishing every $TRUSTSVC_LOG_INTEGRATE_SECONDS until stopped.",
+)
+@click.option("--no-publish", is_flag=True, help="Integrate only; publish no checkpoint.")
+@click.pass_context
+def integrate(ctx: click.Context, follow: bool, no_publish: bool) -> None:
+    """Fold the log's new entries into its Merkle tree, then publish a checkpoint.
+
+    What each serving process does in the background; for a node that serves
+    nothing, or to catch up at once. Safe beside running servers: the tree and
+    the checkpoint change by compare-and-swap.
+    """
+    from trustsvc.audit.log.integration import integrate_all
+    from trustsvc.bootstrap import build_log_publisher
+
+    with opened(settings_of(ctx)) as runtime:
+        services = runtime.services
+        publisher = build_log_publisher(services)
+        while True:
+            head = integrate_all(services.database, services.clock)
+            published = None if no_publish else publisher.publish()
+            line = f"tree: {head.size} entries, root {head.root.hex()}"
+            if published is not None:
+                witnesses = ", ".join(published.cosigned_by) or "no witnesses"
+                line += f"; published checkpoint {published.size} ({witnesses})"
+            click.echo(line)
+            if not follow:
+                return
+            time.sleep(services.settings.log_integrate_seconds)
+
+
+@ledger.command("log-key")
+@click.pass_context
+def log_key(ctx: click.Context) -> None:
+    """Print the log's origin and public key (vkey): what a witness adds with ``add-log``."""
+    from trustsvc.bootstrap import build_log_key
+
+    settings = settings_of(ctx)
+    signer = build_log_key(settings)
+    click.echo(f"{signer.name} {signer.verifier.vkey()}")

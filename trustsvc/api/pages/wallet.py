@@ -106,6 +106,8 @@ _ACTIONS = {
     AccessAction.VERIFY_PDF: ("核验证照文件", "Verified a license file"),
     AccessAction.VERIFY_TOKEN: ("核验二维码", "Verified a QR code"),
     AccessAction.PRESENTATION_CHECK: ("亮证核验", "Checked a code you showed"),
+    AccessAction.STATUS_CHECK: ("窗口核验证照状态", "Status checked at a window"),
+    AccessAction.ANNOTATED_COPY: ("窗口留存加注件", "Annotated copy kept at a window"),
 }
 _OUTCOMES = {Outcome.ANSWERED: ("已答复", "answered"), Outcome.REFUSED: ("已拒绝", "refused")}
 _REFUSALS = {

@@ -1,14 +1,14 @@
 """holder_grants: a holder's authorisations (授权); access_events.grant_id names the one used
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0022
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0018"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
