@@ -187,6 +187,13 @@ class TypeNotEntitledError(ForbiddenError):
     code = "type-not-entitled"
 
 
+class GrantRefusedError(ForbiddenError):
+    """A lookup names a holder's grant (授权) that does not admit it (withdrawn, out of its
+    period, for another client, department, agent, purpose or holder, or no grant at all)."""
+
+    code = "grant-refused"
+
+
 class CommandLineOnlyError(ForbiddenError):
     """An operator action kept to the command line (minting an admin client, say)."""
 

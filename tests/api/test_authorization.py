@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -74,6 +75,11 @@ def holders(ok: int = 200) -> dict[str, int]:
     return {**dict.fromkeys(CALLERS, 401), "holder": ok}
 
 
+def holder_pages(ok: int = 200) -> dict[str, int]:
+    """The wallet's pages: anyone but the signed-in holder is sent to sign in (303)."""
+    return {**dict.fromkeys(CALLERS, 303), "holder": ok}
+
+
 def admins(ok: int = 200) -> dict[str, int]:
     return {**issuers(403, 403), "admin": ok}
 
@@ -113,6 +119,15 @@ class World:
         self.holder_cookie = _session_cookie(holder)
         #: The token the holder's forms carry (CSRF): from the page, as a browser has it.
         self.holder_csrf = csrf_token_of(holder)
+        made = holder.post("/api/v1/me/grants", json=self.grant_body())
+        assert made.status_code == 201, made.text
+        #: A grant of the holder's, for the withdrawal (the holder's call is the last).
+        self.grant = made.json()["id"]
+        #: Another, for the page's withdrawal.
+        self.page_grant = holder.post("/api/v1/me/grants", json=self.grant_body()).json()["id"]
+        code = holder.post(f"/api/v1/me/licenses/{self.license}/presentations", json={})
+        #: A presentation code as the page's script has it from the API.
+        self.code = code.json()
         job = api.http.post(
             "/api/v1/licenses/batch",
             json={"type": LICENSE_TYPE, "rows": [self.license_data()]},
@@ -140,6 +155,16 @@ class World:
                 "cert_req": True,
             }
         ).dump()
+
+    def grant_body(self) -> dict[str, str]:
+        until = self.api.services.clock.now() + timedelta(days=1)
+        return {
+            "identifier": self.license,
+            "grantee_kind": "client",
+            "client": "verifier",
+            "purpose": PURPOSES[0],
+            "valid_until": until.isoformat(),
+        }
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self._numbers):04d}"
@@ -190,6 +215,17 @@ class World:
             page.cookies.set(SESSION_COOKIE, renewed)
             self.holder_csrf = csrf_token_of(page)
         return response
+
+
+def _form(url: str, w: World, **fields: str) -> Call:
+    """A page's form post, with the holder's CSRF token."""
+    body = "&".join(f"{k}={quote(v)}" for k, v in {**fields, "csrf_token": w.holder_csrf}.items())
+    return Call(
+        "POST",
+        url,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        content=body.encode(),
+    )
 
 
 def _session_cookie(client: TestClient) -> str:
@@ -379,11 +415,58 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("GET", "/api/v1/me/access-record", holders(), _get("/api/v1/me/access-record")),
     Row("GET", "/api/v1/me/verifiers", holders(), _get("/api/v1/me/verifiers")),
-    Row("GET", "/me", holders(), _get("/me")),
+    Row("GET", "/api/v1/me/grants", holders(), _get("/api/v1/me/grants")),
+    Row(
+        "POST",
+        "/api/v1/me/grants",
+        holders(201),
+        lambda w: Call("POST", "/api/v1/me/grants", json=w.grant_body()),
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/me/grants/{grant_id}",
+        holders(),
+        lambda w: Call("DELETE", f"/api/v1/me/grants/{w.grant}"),
+    ),
+    Row("GET", "/me", holder_pages(), _get("/me")),
+    Row("GET", "/me/grants", holder_pages(), _get("/me/grants")),
+    Row(
+        "POST",
+        "/me/grants",
+        holder_pages(303),
+        lambda w: _form(
+            "/me/grants",
+            w,
+            identifier=w.license,
+            grantee_kind="client",
+            client="verifier",
+            purpose=PURPOSES[0],
+            valid_until=(w.api.licenses.today() + timedelta(days=3)).isoformat(),
+        ),
+    ),
+    Row(
+        "POST",
+        "/me/grants/{grant_id}/withdraw",
+        holder_pages(303),
+        lambda w: _form(f"/me/grants/{w.page_grant}/withdraw", w),
+    ),
+    Row(
+        "POST",
+        "/me/shown",
+        holder_pages(),
+        lambda w: _form(
+            "/me/shown",
+            w,
+            token=w.code["token"],
+            expires_at=w.code["expires_at"],
+            identifier=w.license,
+        ),
+    ),
+    Row("POST", "/me/forget", holder_pages(303), lambda w: _form("/me/forget", w)),
     Row(
         "POST",
         "/me/present",
-        holders(303),
+        holder_pages(303),
         lambda w: Call(
             "POST",
             "/me/present",

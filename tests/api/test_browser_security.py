@@ -163,6 +163,13 @@ def _assert_csrf_refused(answer: httpx.Response) -> None:
     assert answer.json()["code"] == "csrf-refused"
 
 
+def _assert_page_csrf_refused(answer: httpx.Response) -> None:
+    """A page's form refused for its token: a 403 page saying why (pages answer pages)."""
+    assert answer.status_code == 403, answer.text
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "not sent from this service&#39;s own page" in answer.text
+
+
 def test_presenting_from_the_page_needs_the_pages_token(api: Api) -> None:
     identifier = api.issue()
     holder = api.holder()
@@ -173,7 +180,7 @@ def test_presenting_from_the_page_needs_the_pages_token(api: Api) -> None:
         f"identifier={identifier}&csrf_token=made-up",
         f"identifier={identifier}&csrf_token={csrf_token_of(other)}",
     ):
-        _assert_csrf_refused(holder.post("/me/present", content=form, headers=FORM))
+        _assert_page_csrf_refused(holder.post("/me/present", content=form, headers=FORM))
     assert _presentations(api) == 0
     good = f"identifier={identifier}&csrf_token={csrf_token_of(holder)}"
     made = holder.post("/me/present", content=good, headers=FORM, follow_redirects=False)
@@ -261,7 +268,8 @@ def test_a_cookie_saved_before_sign_out_stops_working(api: Api) -> None:
     holder.post("/auth/sign-out", content=f"csrf_token={csrf_token_of(holder)}", headers=FORM)
     replayed = _replay(api, saved)
     _assert_signed_out(replayed.get("/api/v1/me"))
-    _assert_signed_out(replayed.get("/me"))
+    page = replayed.get("/me")  # the page sends the visitor to sign in again
+    assert page.status_code == 303 and page.headers["location"] == "/auth/sign-in"
     _assert_signed_out(replayed.get(f"/api/v1/me/licenses/{identifier}/pdf"))
     _assert_signed_out(replayed.post(f"/api/v1/me/licenses/{identifier}/presentations", json={}))
     assert _presentations(api) == 0

@@ -58,7 +58,11 @@ def test_a_lone_surrogate_in_a_form_is_422(api: Api) -> None:
 )
 def test_the_presentation_form_is_parsed_strictly(api: Api, form: bytes) -> None:
     holder = api.holder()
-    _refused(holder.post("/me/present", content=form, headers=FORM, follow_redirects=False))
+    answer = holder.post("/me/present", content=form, headers=FORM, follow_redirects=False)
+    # A page's form is answered by a page: the status, and why, in words.
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "无法完成" in answer.text and "form field" in answer.text
 
 
 def test_sign_in_fields_are_bounded(api: Api) -> None:

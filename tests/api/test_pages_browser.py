@@ -123,11 +123,11 @@ def test_a_citizen_shows_a_license_and_sees_the_check_in_the_record(
     _identifier, number = _issue(licenses)
     _sign_in(page, base)
     expect(page.locator("#holder")).to_contain_text(CITIZEN_ID_MASKED)
-    row = page.locator("#licenses tr", has_text=number)
+    row = page.locator("#licenses .card", has_text=number)
     expect(row).to_contain_text("杭州市市场监督管理局")
     expect(page.locator("#access-record")).not_to_contain_text("亮证核验")
 
-    row.get_by_role("button", name="亮证 Show").click()
+    row.get_by_role("button", name="亮证").click()
     shown = page.locator("#presentation-link")
     expect(shown).to_be_visible()
     link = shown.get_attribute("href")
@@ -152,9 +152,9 @@ def test_a_citizen_shows_a_license_and_sees_the_check_in_the_record(
     expect(page.locator("#verdict")).to_contain_text("一次性使用")
 
     page.goto(f"{base}/me")
-    checked = page.locator("#access-record tr", has_text="亮证核验")
+    checked = page.locator("#access-record .entry", has_text="亮证核验")
     expect(checked.first).to_contain_text("public page")
-    expect(checked.first).to_contain_text("answered")
+    expect(checked.first).to_contain_text("已答复")
     _assert_fits_the_phone(page)
 
 

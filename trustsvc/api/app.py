@@ -32,6 +32,7 @@ from trustsvc.api.pages import admin as admin_pages
 from trustsvc.api.pages import desk as desk_pages
 from trustsvc.api.pages import staff as staff_pages
 from trustsvc.api.pages import stats as stats_pages
+from trustsvc.api.pages import wallet as wallet_pages
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
@@ -296,6 +297,7 @@ def create_app(
         desk_pages.router,
         stats_pages.router,
         admin_pages.router,
+        wallet_pages.router,
     ):
         app.include_router(router)
     for path, folder in docs_page.static_folders().items():
@@ -306,7 +308,7 @@ def create_app(
     app.add_middleware(
         BrowserHeadersMiddleware,
         policy=content_security_policy(
-            (public.STYLE, holder.STYLE, signin.STYLE),
+            (public.STYLE, signin.STYLE),
             sign_in_provider=settings.oidc_issuer if app.state.oauth is not None else None,
         ),
     )

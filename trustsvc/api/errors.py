@@ -33,6 +33,7 @@ from trustsvc.errors import (
     FontNotFoundError,
     FontUnusableError,
     ForbiddenError,
+    GrantRefusedError,
     HomeAlreadyInitialisedError,
     HomeNotInitialisedError,
     InvalidCreditCodeError,
@@ -56,6 +57,7 @@ from trustsvc.errors import (
     UpstreamUnavailableError,
     WrongPassphraseError,
 )
+from trustsvc.holders.grants import GrantFieldError
 from trustsvc.pki.bundle import InvalidTrustBundleError, TrustBundleUnavailableError
 from trustsvc.seals.sealer import SealingError, SealNotInStandingError
 from trustsvc.tlog.errors import FormatError, ProofError, SignatureError, TlogError
@@ -141,6 +143,7 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     InvalidCreditCodeError: 422,
     InvalidIdentifierError: 422,
     InvalidLicenseDataError: 422,
+    GrantFieldError: 422,
     UnsupportedCharacterError: 422,
     LicenseTextTooLongError: 422,
     InvalidTokenError: 422,
@@ -159,6 +162,7 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     PurposeRefusedError: 403,
     TypeNotEntitledError: 403,
     CommandLineOnlyError: 403,
+    GrantRefusedError: 403,
     CsrfRefusedError: 403,
     SignInRequiredError: 401,
     RoleRefusedError: 403,

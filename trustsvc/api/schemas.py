@@ -7,11 +7,12 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trustsvc.audit.access_record import AccessEntry, AccessPage
 from trustsvc.audit.operators import OperatorEntry
 from trustsvc.errors import InvalidInputError
+from trustsvc.holders.grants import Grant
 from trustsvc.licenses.batch import check_row
 from trustsvc.licenses.issuing import LicenseHistory, LicenseView
 from trustsvc.licenses.jobs import MAX_ROWS, JobView
@@ -322,6 +323,9 @@ class AccessEntryOut(BaseModel):
     answer: str | None
     count: int = Field(default=1, description="Rows this line stands for (repeated refusals)")
     first_at: datetime | None = Field(default=None, description="The earliest of them")
+    grant_id: str | None = Field(
+        default=None, description="The holder's grant (授权) the use was made under"
+    )
 
     @classmethod
     def of(cls, entry: AccessEntry) -> AccessEntryOut:
@@ -447,6 +451,48 @@ class PresentationBody(_Body):
     single_use: bool = False
     purpose: str | None = Field(default=None, max_length=200)
     intended_verifier: str | None = Field(default=None, max_length=200)
+
+
+class GrantBody(_Body):
+    """A holder's grant (授权): one license, one grantee, one purpose, one period.
+
+    Name the grantee by the fields of its kind: an agent by ``agent_id_number``
+    (``agent_id_type``, default 111) and ``agent_name``; a client by ``client``;
+    a department by ``department_code``.
+    """
+
+    identifier: str = Field(min_length=1, max_length=128)
+    grantee_kind: Literal["agent", "client", "department"]
+    purpose: str = Field(min_length=1, max_length=200)
+    valid_from: AwareDatetime | None = Field(default=None, description="Default: now")
+    valid_until: AwareDatetime
+    agent_id_type: str | None = Field(default=None, max_length=3)
+    agent_id_number: str | None = Field(default=None, max_length=40)
+    agent_name: str | None = Field(default=None, max_length=100)
+    client: str | None = Field(default=None, max_length=200)
+    department_code: str | None = Field(default=None, max_length=18)
+
+
+class GrantOut(BaseModel):
+    id: str = Field(description="The grant's id: what a lookup under it names (?grant=)")
+    identifier: str
+    license_number: str
+    type_key: str
+    grantee_kind: str
+    grantee: str
+    purpose: str
+    valid_from: datetime
+    valid_until: datetime
+    created_at: datetime
+    withdrawn_at: datetime | None
+    status: str = Field(description="scheduled, current, ended or withdrawn")
+    uses: int = Field(description="Lookups answered under it so far")
+
+    @classmethod
+    def of(cls, grant: Grant) -> GrantOut:
+        values = asdict(grant)
+        values["grantee_kind"] = values.pop("kind")
+        return cls(**values)
 
 
 class PresentationOut(BaseModel):

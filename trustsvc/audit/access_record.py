@@ -72,6 +72,8 @@ class Access:
     #: A license whose holder the row concerns, when ``holder_id_digest`` is not known;
     #: resolved when the row is written.
     license_identifier: str | None = None
+    #: The public id of the holder's grant (授权) the call was made under.
+    grant_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class AccessEntry:
     count: int = 1
     #: The earliest of them (``at`` is the latest); None for a line of one row.
     first_at: datetime | None = None
+    #: The public id of the holder's grant (授权) the use was made under, if any.
+    grant_id: str | None = None
 
 
 #: Something that records an access before the caller answers (an ``AccessLog``).
@@ -301,6 +305,7 @@ def _event(
         "license_type": _recordable(access.license_type, 64),
         "returned_json": json.dumps(list(access.returned)),
         "answer": _recordable(access.answer, 200),
+        "grant_id": access.grant_id,
     }
 
 
@@ -326,6 +331,7 @@ def _entry(event: AccessEvent) -> AccessEntry:
         refusal=event.refusal,
         licenses=tuple(json.loads(event.returned_json)),
         answer=event.answer,
+        grant_id=event.grant_id,
     )
 
 
@@ -499,7 +505,14 @@ def _refusals(session: Session, digest: str, position: _Position, limit: int) ->
     open_lines: dict[tuple[Any, ...], int] = {}
     below: int | None = None
     for event in rows[:MAX_SCAN]:
-        key = (event.client_id, event.actor, event.action, event.purpose, event.refusal)
+        key = (
+            event.client_id,
+            event.actor,
+            event.action,
+            event.purpose,
+            event.refusal,
+            event.grant_id,
+        )
         index = open_lines.get(key)
         if index is not None:
             line = lines[index]

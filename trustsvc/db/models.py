@@ -407,6 +407,8 @@ class AccessEvent(Base):
     #: JSON list of the license identifiers the answer named.
     returned_json: Mapped[str] = mapped_column(Text, default="[]")
     answer: Mapped[str | None] = mapped_column(String(200))
+    #: The public id of the holder's grant (授权) the lookup was made under, if any.
+    grant_id: Mapped[str | None] = mapped_column(String(24))
 
 
 class JobStatus(StrEnum):
@@ -606,3 +608,45 @@ Index(
     LicenseRecord.type_key,
     LicenseRecord.department_id,
 )
+
+
+class GranteeKind(StrEnum):
+    """Whom a holder's grant (授权) is to."""
+
+    #: Another person (代办人), known by the keyed digest of their ID.
+    AGENT = "agent"
+    #: One API client of role verifier.
+    CLIENT = "client"
+    #: Any verifier client of one department.
+    DEPARTMENT = "department"
+
+
+class HolderGrant(Base):
+    """A holder's authorisation (授权) of one license's use, for one purpose and period.
+
+    The agent's ID is kept only as the library's keyed digest (as holders'
+    are) with its masked form for the holder's page; a client or department
+    is kept by its row and a snapshot of its name, so the grant reads the
+    same after a rename.
+    """
+
+    __tablename__ = "holder_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The grant's public id: what a lookup names, and the holder's page shows.
+    public_id: Mapped[str] = mapped_column(String(24), unique=True)
+    holder_id_digest: Mapped[str] = mapped_column(String(64), index=True)
+    license_id: Mapped[int] = mapped_column(ForeignKey("licenses.id"))
+    grantee_kind: Mapped[GranteeKind] = mapped_column(_enum_column(GranteeKind, "grantee_kind"))
+    agent_id_digest: Mapped[str | None] = mapped_column(String(64))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    #: The grantee as the holder named it (a masked ID and name, a client's or department's name).
+    grantee_name: Mapped[str] = mapped_column(String(240))
+    purpose: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    license: Mapped[LicenseRecord] = relationship()

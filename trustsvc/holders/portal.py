@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from trustsvc.audit.access_record import DEFAULT_PAGE_SIZE, AccessPage, Section, access_page
+from trustsvc.db.models import LicenseRecord, Presentation
 from trustsvc.errors import ForbiddenError
 from trustsvc.holders.presentation import PresentationCode, present
 from trustsvc.licenses import library
@@ -18,6 +21,7 @@ from trustsvc.licenses.holders import mask_holder_id, validate_holder_id
 from trustsvc.licenses.issuing import LicenseService, LicenseView
 from trustsvc.sharing.clients import Client, active_verifiers
 from trustsvc.text import clean_name
+from trustsvc.tokens.cose import try_parse_token
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,29 @@ def access_record(
     return access_page(licenses.services, holder.digest, section, cursor, limit)
 
 
+def code_spent(licenses: LicenseService, holder: Holder, token: str) -> bool:
+    """Whether a single-use presentation code of the holder's has been used up.
+
+    The wallet asks it of the code it shows, so as not to show a spent one as
+    if it could still be scanned. A token that is not a presentation code of
+    one of the holder's licenses is not "spent": it is simply not theirs.
+    """
+    parsed = try_parse_token(token)
+    nonce = parsed.claims.nonce if parsed is not None else None
+    if nonce is None:
+        return False
+    with licenses.services.database.begin() as session:
+        row = session.execute(
+            select(Presentation.single_use, Presentation.used_at)
+            .join(LicenseRecord, Presentation.license_id == LicenseRecord.id)
+            .where(
+                Presentation.nonce == nonce.hex(),
+                LicenseRecord.holder_id_digest == holder.digest,
+            )
+        ).first()
+    return row is not None and bool(row.single_use) and row.used_at is not None
+
+
 def verifiers_to_name(licenses: LicenseService) -> list[Client]:
     """The verifiers a holder may name on a presentation code, with their purposes."""
     return active_verifiers(licenses.services)
@@ -99,6 +126,7 @@ def verifiers_to_name(licenses: LicenseService) -> list[Client]:
 __all__ = [
     "Holder",
     "access_record",
+    "code_spent",
     "identify",
     "licenses_of",
     "own_license",

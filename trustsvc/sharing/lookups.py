@@ -8,12 +8,20 @@ refusal recorded like an answer, so the holder sees attempts too. Answers carry 
 relying department needs, never the holder's ID number. A client refused
 more often than its refusal budget allows is answered 429 instead, and only
 the first such answer is recorded (see ``trustsvc.sharing.refusals``).
+
+A lookup may be made under a holder's grant (授权, ``trustsvc.holders.grants``):
+then it must pass the grant's own test as well (current, this client or its
+department, this purpose, this holder), is answered with the one license the
+grant names at most, and is recorded, answered or refused, with the grant's id.
+The grant narrows a lookup and never widens it: the client's purposes and the
+catalogue still apply.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from trustsvc.audit.access_record import Access, AccessAction, Outcome, Recorder
 from trustsvc.db.models import LicenseRecord
@@ -61,6 +69,22 @@ class LookupAnswer:
     licenses: tuple[SharedLicense, ...]
 
 
+class Consent(Protocol):
+    """A holder's grant a lookup is made under (``trustsvc.holders.grants`` makes one)."""
+
+    @property
+    def grant_id(self) -> str:
+        """The grant's public id as the caller named it (what the record keeps)."""
+        ...
+
+    def admit(self, client: Client, holder_id_digest: str, purpose: str) -> str:
+        """The identifier of the one license the lookup may answer with.
+
+        Raises a ``TrustServiceError`` when the grant does not admit this lookup.
+        """
+        ...
+
+
 def _check_purpose(client: Client, purpose: str | None) -> str:
     stated = client.stated_purpose(purpose)
     if stated is None:
@@ -92,11 +116,17 @@ def lookup(
     record: Recorder,
     type_key: str | None = None,
     refusals: RefusalBudget | None = None,
+    grant: Consent | None = None,
 ) -> LookupAnswer:
-    """The holder's current licenses (of ``type_key`` if given); recorded either way."""
+    """The holder's current licenses (of ``type_key`` if given); recorded either way.
+
+    Under a ``grant``, only the license it names, and only if it admits the lookup.
+    """
     services = licenses.services
     action = AccessAction.LOOKUP if type_key else AccessAction.HOLDINGS
     digest: str | None = None
+    grant_id = grant.grant_id if grant is not None else None
+    only: str | None = None
     try:
         id_type = parse_holder_id_type(holder_id_type or infer_holder_id_type(holder_id))
         normalised = validate_holder_id(id_type, holder_id)
@@ -105,6 +135,8 @@ def lookup(
         if type_key is not None and type_key not in licenses.types:
             raise InvalidInputError(f"unknown license type {type_key!r}")
         visible = _visible_types(licenses, stated, type_key)
+        if grant is not None:
+            only = grant.admit(client, digest, stated)
     except TrustServiceError as exc:
         overdrawn = refusals.spend(client.id) if refusals is not None else None
         if overdrawn is None or overdrawn.first:
@@ -117,6 +149,7 @@ def lookup(
                     refusal=exc.code if overdrawn is None else LIMIT_REACHED,
                     holder_id_digest=digest,
                     license_type=type_key,
+                    grant_id=grant_id,
                 ),
             )
         if refusals is not None and overdrawn is not None:
@@ -138,7 +171,11 @@ def lookup(
                 limit=MAX_HOLDINGS,
             ),
         )
-        shared = tuple(_shared(licenses, record) for record in records)
+        shared = tuple(
+            _shared(licenses, record)
+            for record in records
+            if only is None or record.identifier == only
+        )
     answer = LookupAnswer(holds=bool(shared), licenses=shared)
     record(
         client,
@@ -150,6 +187,7 @@ def lookup(
             license_type=type_key,
             returned=[s.identifier for s in shared],
             answer="holds" if answer.holds else "holds none",
+            grant_id=grant_id,
         ),
     )
     return answer
@@ -185,4 +223,4 @@ def infer_holder_id_type(holder_id: str) -> str:
     )
 
 
-__all__ = ["LookupAnswer", "SharedLicense", "infer_holder_id_type", "lookup"]
+__all__ = ["Consent", "LookupAnswer", "SharedLicense", "infer_holder_id_type", "lookup"]

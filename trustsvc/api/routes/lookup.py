@@ -1,4 +1,5 @@
-"""Cross-department lookup (数据共享): a verifier asks what a holder holds, for a stated purpose."""
+"""Cross-department lookup (数据共享): a verifier asks what a holder holds, for a stated purpose,
+on its own account or under a holder's grant (授权, ``?grant=``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from trustsvc.api.deps import ApiState, StateDep, VerifierDep
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
 from trustsvc.api.schemas import LookupOut
 from trustsvc.errors import TrustServiceError
+from trustsvc.holders.grants import GRANT_ID_LENGTH, GrantConsent
 from trustsvc.sharing.clients import Client
 from trustsvc.sharing.lookups import LookupAnswer, lookup
 
@@ -26,6 +28,29 @@ Purpose = Annotated[
     str | None,
     Query(max_length=200, description="Required: why (用证事由), one of the client's purposes"),
 ]
+Grant = Annotated[
+    str | None,
+    Query(
+        max_length=GRANT_ID_LENGTH,
+        description="The holder's grant (授权) this lookup is made under; answers its license only",
+    ),
+]
+AgentId = Annotated[
+    str | None,
+    Query(max_length=40, description="Under a grant to an agent: the agent's ID number"),
+]
+AgentIdType = Annotated[
+    str | None, Query(max_length=3, description="The agent's ID type code (default 111)")
+]
+
+
+def _consent(
+    state: ApiState, grant: str | None, agent_id: str | None, agent_id_type: str | None
+) -> GrantConsent | None:
+    """The grant a lookup names, checked inside the lookup (so a refusal is recorded)."""
+    if grant is None or not grant.strip():
+        return None
+    return GrantConsent(state.licenses, grant, agent_id, agent_id_type)
 
 
 def _answer(
@@ -35,6 +60,7 @@ def _answer(
     holder_id_type: str | None,
     purpose: str | None,
     type_key: str | None,
+    consent: GrantConsent | None,
 ) -> LookupOut:
     try:
         answer: LookupAnswer = lookup(
@@ -46,6 +72,7 @@ def _answer(
             record=state.access_log,
             type_key=type_key,
             refusals=state.refusals,
+            grant=consent,
         )
     except TrustServiceError as exc:
         outcome = "rate-limited" if exc.code == "rate-limited" else "refused"
@@ -67,8 +94,12 @@ def lookup_type(
     state: StateDep,
     holder_id_type: HolderIdType = None,
     purpose: Purpose = None,
+    grant: Grant = None,
+    agent_id: AgentId = None,
+    agent_id_type: AgentIdType = None,
 ) -> LookupOut:
-    return _answer(state, client, holder_id, holder_id_type, purpose, license_type)
+    consent = _consent(state, grant, agent_id, agent_id_type)
+    return _answer(state, client, holder_id, holder_id_type, purpose, license_type, consent)
 
 
 @router.get(
@@ -82,5 +113,9 @@ def holdings(
     state: StateDep,
     holder_id_type: HolderIdType = None,
     purpose: Purpose = None,
+    grant: Grant = None,
+    agent_id: AgentId = None,
+    agent_id_type: AgentIdType = None,
 ) -> LookupOut:
-    return _answer(state, client, holder_id, holder_id_type, purpose, None)
+    consent = _consent(state, grant, agent_id, agent_id_type)
+    return _answer(state, client, holder_id, holder_id_type, purpose, None, consent)

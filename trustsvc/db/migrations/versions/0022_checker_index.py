@@ -1,13 +1,13 @@
 """verification_events: an index on who checked, for a clerk's list of their own checks
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0021
 """
 
 from alembic import op
 
 revision = "0022"
-down_revision = "0019"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
