@@ -32,11 +32,14 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from trustsvc.audit.events import access_entry, encode_entry
+from trustsvc.audit.log import append_many
 from trustsvc.db import Context
 from trustsvc.db.models import AccessEvent, LicenseRecord, VerificationEvent
-from trustsvc.db.prepared import PreparedStatement, driver_cursor
+from trustsvc.db.prepared import PreparedStatement
 from trustsvc.errors import InvalidInputError
 
 
@@ -87,6 +90,9 @@ class AccessEntry:
     count: int = 1
     #: The earliest of them (``at`` is the latest); None for a line of one row.
     first_at: datetime | None = None
+    #: The log index of the line's row (of its latest row, for repeated refusals);
+    #: None for a row recorded before the log.
+    log_index: int | None = None
 
 
 #: Something that records an access before the caller answers (an ``AccessLog``).
@@ -127,19 +133,36 @@ class AccessWriter:
         self._insert = PreparedStatement(insert(AccessEvent), engine, column_keys=_EVENT_COLUMNS)
 
     def write(self, rows: Sequence[tuple[datetime, Caller | None, Access]]) -> None:
-        """Insert the rows and commit, resolving the holders of the licenses they name."""
-        with driver_cursor(self.engine, commit=True) as cursor:
-            holders: dict[str, str | None] = {}
-            events = []
-            for at, client, access in rows:
-                digest, named = access.holder_id_digest, access.license_identifier
-                if digest is None and named:
-                    if named not in holders:
-                        found = self._holder_of.fetch_one(cursor, identifier=named)
-                        holders[named] = found[0] if found else None
-                    digest = holders[named]
-                events.append(_event(at, client, access, digest))
-            self._insert.execute_many(cursor, events)
+        """Insert the rows and their log entries and commit, resolving the holders of the
+        licenses they name. The entries are appended in the same transaction (one
+        ``append_many`` for the batch), so a row is never committed without its entry."""
+        with Session(self.engine) as session, session.begin():
+            connection = session.connection()
+            driver = connection.connection.dbapi_connection
+            assert driver is not None
+            cursor = driver.cursor()
+            try:
+                holders: dict[str, str | None] = {}
+                events = []
+                for at, client, access in rows:
+                    digest, named = access.holder_id_digest, access.license_identifier
+                    if digest is None and named:
+                        if named not in holders:
+                            found = self._holder_of.fetch_one(cursor, identifier=named)
+                            holders[named] = found[0] if found else None
+                        digest = holders[named]
+                    events.append(_event(at, client, access, digest))
+                bodies = [encode_entry(access_entry(event)) for event in events]
+                for event, index in zip(events, append_many(session, bodies), strict=True):
+                    event["log_index"] = index
+                self._insert.execute_many(cursor, events)
+            except self.engine.dialect.loaded_dbapi.Error as exc:
+                # As ``driver_cursor`` raises them: one family of database errors.
+                raise DBAPIError.instance(
+                    None, None, exc, self.engine.dialect.loaded_dbapi.Error
+                ) from exc
+            finally:
+                cursor.close()
 
 
 #: Who waits for a row: a thread (a concurrent future) or a coroutine (its loop and future).
@@ -322,6 +345,7 @@ def _entry(event: AccessEvent) -> AccessEntry:
         refusal=event.refusal,
         licenses=tuple(json.loads(event.returned_json)),
         answer=event.answer,
+        log_index=event.log_index,
     )
 
 
@@ -440,6 +464,7 @@ def _check_entry(check: VerificationEvent, identifier: str) -> AccessEntry:
         refusal=None,
         licenses=(identifier,),
         answer=check.verdict,
+        log_index=check.log_index,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from cryptography import x509
 from sqlalchemy import bindparam, or_, select, update
 
+from trustsvc.audit.events import PresentationChecked, record
 from trustsvc.db import Database
 from trustsvc.db.models import (
     REPORT_SEAL_PURPOSE,
@@ -28,7 +29,6 @@ from trustsvc.db.models import (
     LicenseRecord,
     LicenseStatus,
     Presentation,
-    VerificationEvent,
 )
 from trustsvc.db.prepared import PreparedStatement, driver_cursor
 from trustsvc.licenses.entitlement import EntitlementBook, packaged_types
@@ -417,15 +417,23 @@ class DatabaseLibrary:
                 )
                 if getattr(claimed, "rowcount", 0) != 1:
                     return False
-            session.add(
-                VerificationEvent(
+            license_row = session.execute(
+                select(LicenseRecord.identifier, LicenseRecord.holder_id_digest).where(
+                    LicenseRecord.id == code.license_id
+                )
+            ).one()
+            record(
+                session,
+                PresentationChecked(
                     license_id=code.license_id,
+                    identifier=license_row.identifier,
+                    holder_id_digest=license_row.holder_id_digest,
                     presentation_id=code.presentation_id,
                     checked_at=checked_at,
                     checked_by=checked_by,
                     purpose=purpose,
-                    verdict=Verdict.VALID,  # only a check that passed uses a code up
-                )
+                    verdict=Verdict.VALID.value,  # only a check that passed uses a code up
+                ),
             )
         return True
 
