@@ -236,6 +236,11 @@ class FactsOut(BaseModel):
     current_number: str | None = Field(
         default=None, description="For a superseded license: the number of the version in force"
     )
+    log_index: int | None = Field(
+        default=None,
+        description="The transparency-log index of the license's latest entry "
+        "(GET /api/v1/licenses/{identifier}/proof proves it)",
+    )
 
 
 class VerificationOut(BaseModel):
@@ -315,6 +320,9 @@ class AccessEntryOut(BaseModel):
     answer: str | None
     count: int = Field(default=1, description="Rows this line stands for (repeated refusals)")
     first_at: datetime | None = Field(default=None, description="The earliest of them")
+    log_index: int | None = Field(
+        default=None, description="The row's entry in the transparency log (its latest row's)"
+    )
 
     @classmethod
     def of(cls, entry: AccessEntry) -> AccessEntryOut:

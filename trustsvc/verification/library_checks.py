@@ -31,7 +31,13 @@ class LibraryChecks(TrustChecks):
     def _check_status(
         self, facts: Facts, record: Entry, today: date, findings: list[Reason]
     ) -> Facts:
-        """The library's word on a license: in force, or what happened to it and when."""
+        """The library's word on a license: in force, or what happened to it and when.
+
+        Only a record its latest log entry vouches for is taken at its word; any
+        other is reported (not evaluable; the API counts it), with the facts it claims.
+        """
+        if not record.log_bound:
+            findings.append(R.LIBRARY_RECORD_ALTERED)
         current = library.effective_status(record, today)
         facts = _library_facts(facts, record, current)
         if current is library.EffectiveStatus.VALID:
@@ -125,4 +131,5 @@ def _library_facts(facts: Facts, record: Entry, current: library.EffectiveStatus
         revocation_kind=facts.revocation_kind,
         current_identifier=facts.current_identifier,
         current_number=facts.current_number,
+        log_index=record.log_index,
     )

@@ -156,6 +156,8 @@ class ReasonCode(StrEnum):
     # The library.
     UNKNOWN_TO_LIBRARY = "unknown_to_library"
     VERIFICATION_REPORT = "verification_report"
+    #: The library's record is not the one its latest log entry vouches for.
+    LIBRARY_RECORD_ALTERED = "library_record_altered"
 
     # QR tokens.
     TOKEN_MALFORMED = "token_malformed"  # noqa: S105 (a finding, not a secret)
@@ -222,6 +224,8 @@ class Facts:
     #: For a superseded license: the version in force now.
     current_identifier: str | None = None
     current_number: str | None = None
+    #: The transparency-log index of the license's latest entry (``GET .../proof``).
+    log_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,7 @@ def conclude(
 
 _DAYS = frozenset({"valid_from", "valid_until"})
 _MOMENTS = frozenset({"signing_time", "status_since"})
+_COUNTS = frozenset({"log_index"})
 
 
 def report_to_json(report: VerificationReport) -> bytes:
@@ -303,6 +308,9 @@ def report_from_json(data: bytes) -> VerificationReport:
                 value = date.fromisoformat(value)
             elif name in _MOMENTS:
                 value = datetime.fromisoformat(value)
+            elif name in _COUNTS:
+                if type(value) is not int or value < 0:
+                    raise TypeError(f"fact {name} is not a count")
             elif not isinstance(value, str):
                 raise TypeError(f"fact {name} is not text")
         values[name] = value
