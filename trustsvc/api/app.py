@@ -31,6 +31,7 @@ from trustsvc.api.observability import (
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
+from trustsvc.api.routes import log as log_routes
 from trustsvc.audit.access_record import AccessLog
 from trustsvc.bootstrap import Runtime, build_licenses, database_library, open_services
 from trustsvc.clock import Clock
@@ -273,6 +274,7 @@ def create_app(
         verify.router,
         health.router,
         pki.router,
+        log_routes.router,
         licenses.router,
         lookup.router,
         signin.router,
