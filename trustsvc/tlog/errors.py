@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trustsvc.errors import TrustServiceError
+from trustsvc.errors import InvalidInputError, TrustServiceError
 
 
 class TlogError(TrustServiceError):
@@ -17,7 +17,7 @@ class ProofError(TlogError):
     code = "tlog-proof"
 
 
-class FormatError(TlogError):
+class FormatError(TlogError, InvalidInputError):
     """Text or bytes that break a C2SP format's rules; the message names the rule."""
 
     code = "tlog-format"

@@ -110,3 +110,29 @@ def verify_proof(
     return VerifiedProof(
         checkpoint=checkpoint, index=proof.index, leaf_hash=leaf_hash, witnesses=met
     )
+
+
+def check_proof(
+    data: bytes,
+    log_vkey: str,
+    witness_vkeys: Sequence[str] = (),
+    quorum: int | None = None,
+    entry: bytes | None = None,
+) -> VerifiedProof:
+    """Check a tlog-proof file with the keys alone (vkey texts; no database).
+
+    The entry is ``entry`` when given, else the proof's extra data (the service puts the
+    entry's bytes there, so that the proof stands on its own); its leaf hash is what the
+    inclusion proof must lead from."""
+    from trustsvc.tlog.cosignature import cosignature_verifier
+    from trustsvc.tlog.merkle import leaf_hash
+    from trustsvc.tlog.note import note_verifier
+
+    log_key = note_verifier(log_vkey)
+    witnesses = [cosignature_verifier(v) for v in witness_vkeys]
+    proof = parse_proof(data)
+    if entry is None:
+        if proof.extra is None:
+            raise FormatError("the proof carries no entry (no extra line): give the entry")
+        entry = proof.extra
+    return verify_proof(proof, leaf_hash(entry), log_key, witnesses, quorum)
