@@ -350,10 +350,11 @@ def _page(
                 f"<td>{e(_ACTIONS.get(x.action, x.action))}</td><td>{e(x.purpose or '—')}</td>"
                 f"<td>{e(_OUTCOMES.get(x.outcome, x.outcome))}"
                 + (f"<br><small>{e(x.refusal)}</small>" if x.refusal else "")
-                + "</td></tr>"
+                + "</td>"
+                + f'<td class="log-index">{"—" if x.log_index is None else x.log_index}</td></tr>'
                 for x in entries
             )
-            or '<tr><td colspan="5">暂无记录 <small>Nothing yet</small></td></tr>'
+            or '<tr><td colspan="6">暂无记录 <small>Nothing yet</small></td></tr>'
         )
 
     def more(page: AccessPage, param: str) -> str:
@@ -394,7 +395,7 @@ def _page(
     )
     header = (
         "<tr><th>时间 When</th><th>使用方 Who</th><th>事项 What</th><th>事由 Purpose</th>"
-        "<th>结果 Outcome</th></tr>"
+        "<th>结果 Outcome</th><th>日志序号 <small>Log index</small></th></tr>"
     )
     shown = (
         f'<section id="presentation"><h2>亮证码 <small>Presentation code</small></h2>'
