@@ -128,6 +128,10 @@ class LedgerReport:
         return not self.problems
 
     def first(self) -> Problem | None:
+        """The first position that does not match; a problem of the whole log if none."""
+        placed = [p for p in self.problems if p.position >= 0]
+        if placed:
+            return min(placed)
         return min(self.problems) if self.problems else None
 
 
