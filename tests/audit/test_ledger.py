@@ -251,6 +251,18 @@ def test_ledger_verify_on_the_command_line(ledger: Ledger) -> None:
     assert "first at position" in err and "access row" in err
 
 
+def test_ledger_verify_defaults_to_the_homes_log_key(licenses: LicenseService) -> None:
+    """What the home publishes (``ledger integrate``) verifies with its own key."""
+    settings = licenses.services.settings
+    data = dict(example_data(get_type(licenses.types, "business-license")))
+    licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data))
+    code, _out, err = invoke(settings, "ledger", "integrate")
+    assert code == 0, err
+    code, out, err = invoke(settings, "ledger", "verify")
+    assert code == 0, err
+    assert "1 checkpoint(s)" in out
+
+
 def test_a_license_proof_checks_offline_with_the_log_key(ledger: Ledger) -> None:
     bundle = license_proof(ledger.database, ledger.valid)
     verified = check_proof(bundle, ledger.signer.verifier.vkey())

@@ -34,6 +34,7 @@ from trustsvc.api.routes import docs as docs_page
 from trustsvc.api.routes import log as log_routes
 from trustsvc.audit.access_record import AccessLog
 from trustsvc.bootstrap import Runtime, build_licenses, database_library, open_services
+from trustsvc.bootstrap import build_integrator as build_log_integrator
 from trustsvc.clock import Clock
 from trustsvc.errors import InvalidInputError
 from trustsvc.licenses.jobs import JobRunner
@@ -235,13 +236,17 @@ def create_app(
         interval=timedelta(minutes=opened.settings.store_sweep_minutes),
     )
 
+    integrator = build_log_integrator(opened)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.jobs.start()
         sweeper.start()
+        integrator.start()
         try:
             yield
         finally:
+            integrator.close()
             sweeper.stop()
             state.jobs.stop()
             state.access_log.close()

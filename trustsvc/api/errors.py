@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from trustsvc.audit.log.publication import QuorumNotMetError
+from trustsvc.audit.log.witnesses import WitnessError
 from trustsvc.departments.registry import SealWithdrawnError
 from trustsvc.errors import (
     AmbiguousLicenseNumberError,
@@ -54,6 +56,7 @@ from trustsvc.errors import (
 )
 from trustsvc.pki.bundle import InvalidTrustBundleError, TrustBundleUnavailableError
 from trustsvc.seals.sealer import SealingError, SealNotInStandingError
+from trustsvc.tlog.errors import FormatError, ProofError, SignatureError, TlogError
 from trustsvc.tokens.cose import InvalidTokenError
 
 PROBLEM_JSON = "application/problem+json"
@@ -153,6 +156,14 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     TrustBundleUnavailableError: 503,
     DocumentStoreFullError: 507,
     DocumentStoreUnavailableError: 503,
+    # The transparency log: a tile or proof asked of data that breaks its format, and the
+    # witnesses the log relies on (checkpoints are published in the background).
+    TlogError: 500,
+    FormatError: 422,
+    SignatureError: 422,
+    ProofError: 422,
+    WitnessError: 502,
+    QuorumNotMetError: 503,
 }
 
 

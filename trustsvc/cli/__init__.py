@@ -4,8 +4,8 @@ Holds ``cli`` (the root: ``--home``, ``--version``) and ``main``, the console
 script. Each command group is a module here: ``home`` (init, trust-bundle-signer),
 ``serve``, ``client``, ``department``, ``purpose``, ``trust`` (and operator-record),
 ``license_types`` (types), ``issue`` (issue, issue-batch), ``license``, ``verify``
-(verify, verify-token), ``report_seal``, ``store``, ``ledger`` (check-proof) and
-``witness``. They share ``runtime`` (the
+(verify, verify-token), ``report_seal``, ``store``, ``ledger`` (check-proof,
+integrate, log-key) and ``witness``. They share ``runtime`` (the
 one place a command opens and closes the service, and builds the license service
 and the verifier), ``options``, ``output`` and ``exits`` (exit codes and the
 one-line failure every error becomes).

@@ -1,12 +1,16 @@
 """``ledger``: the transparency log from outside: ``check-proof`` checks a C2SP tlog-proof
-with a log key and witness keys alone, with no database (the binding helper's ``verify``
-joins this group)."""
+with a log key and witness keys alone, with no database; ``verify`` recomputes the log
+from the database and holds the library to it; ``integrate`` and ``log-key`` run and
+name the log."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
+
+from trustsvc.cli.runtime import opened, settings_of
 
 
 @click.group("ledger")
@@ -73,7 +77,7 @@ def _read_bounded(path: Path, limit: int) -> bytes | None:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="A checkpoint saved earlier (signed note): the log must still contain its tree.",
 )
-@click.option("--log-key", help="The log's vkey: without it, no checkpoint can be checked.")
+@click.option("--log-key", help="The log's vkey (default: the home's log key and witness policy).")
 @click.option(
     "--witness-key", "witness_keys", multiple=True, help="A witness's vkey (cosignature/v1)."
 )
@@ -111,13 +115,21 @@ def verify_command(
         saved = _read_bounded(checkpoint_file, _MAX_CHECKPOINT_BYTES)
         if saved is None:
             fail("the checkpoint file is larger than a checkpoint can be", EXIT_FAILURE)
-    vkey = log_key
-    witnesses = tuple(cosignature_verifier(key) for key in witness_keys)
-    keys = (
-        LedgerKeys(note_verifier(vkey), witnesses, len(witnesses) if quorum is None else quorum)
-        if vkey
-        else None
-    )
+    if log_key is None:
+        # The home's own key and witness policy: what the serving processes publish with.
+        from trustsvc.bootstrap import build_log_key, build_witness_policy
+
+        policy = build_witness_policy(settings)
+        keys = LedgerKeys(
+            build_log_key(settings).verifier,
+            tuple(w.verifier for w in policy.witnesses),
+            policy.quorum if quorum is None else quorum,
+        )
+    else:
+        witnesses = tuple(cosignature_verifier(key) for key in witness_keys)
+        keys = LedgerKeys(
+            note_verifier(log_key), witnesses, len(witnesses) if quorum is None else quorum
+        )
     with opened_database(settings) as database:
         report = verify_ledger(database, keys, saved)
     summary = (
@@ -145,3 +157,48 @@ _SHOWN = 20
 
 def _position(position: int) -> str:
     return "the log as a whole" if position < 0 else f"position {position}"
+
+
+@ledger.command("integrate")
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Go on integrating and publishing every $TRUSTSVC_LOG_INTEGRATE_SECONDS until stopped.",
+)
+@click.option("--no-publish", is_flag=True, help="Integrate only; publish no checkpoint.")
+@click.pass_context
+def integrate(ctx: click.Context, follow: bool, no_publish: bool) -> None:
+    """Fold the log's new entries into its Merkle tree, then publish a checkpoint.
+
+    What each serving process does in the background; for a node that serves
+    nothing, or to catch up at once. Safe beside running servers: the tree and
+    the checkpoint change by compare-and-swap.
+    """
+    from trustsvc.audit.log.integration import integrate_all
+    from trustsvc.bootstrap import build_log_publisher
+
+    with opened(settings_of(ctx)) as runtime:
+        services = runtime.services
+        publisher = build_log_publisher(services)
+        while True:
+            head = integrate_all(services.database, services.clock)
+            published = None if no_publish else publisher.publish()
+            line = f"tree: {head.size} entries, root {head.root.hex()}"
+            if published is not None:
+                witnesses = ", ".join(published.cosigned_by) or "no witnesses"
+                line += f"; published checkpoint {published.size} ({witnesses})"
+            click.echo(line)
+            if not follow:
+                return
+            time.sleep(services.settings.log_integrate_seconds)
+
+
+@ledger.command("log-key")
+@click.pass_context
+def log_key(ctx: click.Context) -> None:
+    """Print the log's origin and public key (vkey): what a witness adds with ``add-log``."""
+    from trustsvc.bootstrap import build_log_key
+
+    settings = settings_of(ctx)
+    signer = build_log_key(settings)
+    click.echo(f"{signer.name} {signer.verifier.vkey()}")

@@ -169,7 +169,7 @@ class Integrator:
         *,
         interval: float = 1.0,
         batch: int = DEFAULT_BATCH,
-        after: Callable[[TreeHead], None] | None = None,
+        after: Callable[[TreeHead], object] | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
