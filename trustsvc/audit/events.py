@@ -8,7 +8,9 @@ and holder authorisations: each is an ``Event`` here, recorded by one function,
 stay: ``license_events``, ``operator_events``, ``access_events``,
 ``verification_events``) and appends the event's entry to the transparency log
 in the same transaction, so that a change is never committed without its entry
-nor an entry without its change.
+nor an entry without its change. Both are written as the transaction commits
+(the events of one transaction in one append): the log's counter is locked
+from the append to the commit, and nothing else waits behind it meanwhile.
 
 An entry is a versioned CBOR map in the core deterministic encoding of RFC 8949
 §4.2 (``cbor2.dumps(canonical=True)``; every key is a short text string, for
@@ -34,9 +36,10 @@ from typing import Any, cast
 
 import cbor2
 from sqlalchemy import Table, insert, inspect, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from trustsvc.audit.log import append, append_many
+from trustsvc.audit.log import append_many
 from trustsvc.db.models import (
     LicenseEvent,
     LicenseRecord,
@@ -481,16 +484,36 @@ class Noted:
 Event = LifecycleEvent | NumberVoided | OperatorActed | PresentationChecked | Noted
 
 
-def record(session: Session, event: Event) -> int:
-    """Write the event's row and append its entry, in ``session``'s transaction; its index."""
-    body = encode_entry(event.entry())
-    index = append(session, body)
-    event.write(session, index, leaf_hash(body))
-    return index
+#: Where a session keeps the events recorded in its transaction until it commits.
+_PENDING = "trustsvc.audit.events.pending"
 
 
-def record_many(session: Session, events: Sequence[Event]) -> list[int]:
-    """``record`` for several events at once (one append of all their entries)."""
+def record(session: Session, event: Event) -> None:
+    """Record ``event`` in ``session``'s transaction: its row and its entry are written as
+    the transaction commits, so that both are kept, or neither (``_write_pending``).
+
+    Not inside a SAVEPOINT: one rolled back alone would leave its events to be written.
+    """
+    if session.in_nested_transaction():
+        raise RuntimeError("events are recorded in the outermost transaction only")
+    session.info.setdefault(_PENDING, []).append(event)
+
+
+def record_many(session: Session, events: Sequence[Event]) -> None:
+    """``record`` for several events at once."""
+    if session.in_nested_transaction():
+        raise RuntimeError("events are recorded in the outermost transaction only")
+    if events:
+        session.info.setdefault(_PENDING, []).extend(events)
+
+
+def write_now(session: Session, events: Sequence[Event]) -> list[int]:
+    """Append the events' entries (one ``append_many``) and write their rows; the indexes.
+
+    Run as the transaction commits: the log's counter is locked from the append to
+    the commit, so the append comes last, and a transaction of many events (a change,
+    the sweep's voids) appends them all at once.
+    """
     if not events:
         return []
     bodies = [encode_entry(e.entry()) for e in events]
@@ -498,6 +521,20 @@ def record_many(session: Session, events: Sequence[Event]) -> list[int]:
     for event, index, body in zip(events, indexes, bodies, strict=True):
         event.write(session, index, leaf_hash(body))
     return indexes
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending: list[Event] | None = session.info.pop(_PENDING, None)
+    if pending:
+        # The rows the events concern first (their ids, their final state), then the log.
+        session.flush()
+        write_now(session, pending)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def operator_details_json(details: Mapping[str, object] | None) -> str:
@@ -527,4 +564,5 @@ __all__ = [
     "presentation_entry",
     "record",
     "record_many",
+    "write_now",
 ]

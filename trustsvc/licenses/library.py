@@ -350,11 +350,11 @@ def record_event(
     now: datetime,
     *,
     revocation_kind: str | None = None,
-) -> int:
+) -> None:
     """Record one lifecycle event of ``record`` (already in the database, in the state the
     event leaves it): its row in ``license_events`` and its entry in the log, in this
-    transaction (``audit.events.record``); the entry's log index."""
-    return events_model.record(
+    transaction (``audit.events.record``)."""
+    events_model.record(
         session,
         events_model.LifecycleEvent(
             record,
