@@ -62,6 +62,8 @@ class EventKind(StrEnum):
     LICENSE_SUSPEND = "license.suspend"
     LICENSE_RESUME = "license.resume"
     LICENSE_REVOKE = "license.revoke"
+    #: A license recorded before the log, vouched for by migration 0020 (``audit.adoption``).
+    LICENSE_ADOPT = "license.adopt"
     NUMBER_VOID = "number.void"
     SEAL_ISSUE = "seal.issue"
     SEAL_REVOKE = "seal.revoke"
@@ -84,6 +86,8 @@ LIFECYCLE_KINDS: dict[str, EventKind] = {
     "resume": EventKind.LICENSE_RESUME,
     "revoke": EventKind.LICENSE_REVOKE,
 }
+#: The kinds of entry a license record may name as its latest.
+LICENSE_KINDS = frozenset({*(kind.value for kind in LIFECYCLE_KINDS.values()), "license.adopt"})
 #: Operator actions that are seal events of their own kind.
 SEAL_KINDS: dict[str, EventKind] = {
     "seal_issue": EventKind.SEAL_ISSUE,
@@ -544,6 +548,7 @@ def operator_details_json(details: Mapping[str, object] | None) -> str:
 
 __all__ = [
     "ENTRY_VERSION",
+    "LICENSE_KINDS",
     "LICENSE_STATE_COLUMNS",
     "Actor",
     "ActorKind",

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustsvc.audit.events import (
+    LICENSE_KINDS,
     LICENSE_STATE_COLUMNS,
     LIFECYCLE_KINDS,
     EventKind,
@@ -298,7 +299,7 @@ def _walk(
                 entry = decode_entry(body)
                 kind = str(entry.get("kind"))
                 license = entry.get("license")
-                if kind in _LICENSE_KIND_VALUES and isinstance(license, str):
+                if kind in LICENSE_KINDS and isinstance(license, str):
                     log.latest[license] = idx
             except ValueError:
                 report.problems.append(Problem(idx, "the entry is not a version 1 CBOR map"))
@@ -313,9 +314,6 @@ def _walk(
 def _finish(log: _Log, report: LedgerReport, count: int) -> _Log:
     report.entries = count
     return log
-
-
-_LICENSE_KIND_VALUES = frozenset(kind.value for kind in LIFECYCLE_KINDS.values())
 
 
 def _chunks(session: Session) -> Iterator[list[tuple[int, bytes]]]:

@@ -22,8 +22,8 @@ from cryptography import x509
 from sqlalchemy import bindparam, or_, select, update
 
 from trustsvc.audit.events import (
+    LICENSE_KINDS,
     LICENSE_STATE_COLUMNS,
-    LIFECYCLE_KINDS,
     PresentationChecked,
     decode_entry,
     license_state_digest,
@@ -322,13 +322,10 @@ def bound_to_log(body: bytes, leaf: bytes, state: tuple[object, ...]) -> bool:
         return False
     values = dict(zip(LICENSE_STATE_COLUMNS, state, strict=True))
     return (
-        entry.get("kind") in _LICENSE_KINDS
+        entry.get("kind") in LICENSE_KINDS
         and entry.get("license") == values["identifier"]
         and entry.get("record") == license_state_digest(values)
     )
-
-
-_LICENSE_KINDS = frozenset(kind.value for kind in LIFECYCLE_KINDS.values())
 
 
 def revocation_of(row: Any) -> Revocation | None:
