@@ -345,12 +345,20 @@ def _stored_leaves(session: Session, indexes: Sequence[int]) -> dict[int, bytes]
 def _check_licenses(session: Session, log: _Log, report: LedgerReport) -> None:
     """Each license record is the one its latest entry vouches for."""
     columns = [getattr(LicenseRecord, name) for name in LICENSE_STATE_COLUMNS]
-    statement = select(
-        LicenseRecord.id, LicenseRecord.log_index, LicenseRecord.log_entry_hash, *columns
-    ).order_by(LicenseRecord.id)
+    statement = (
+        select(
+            LicenseRecord.id,
+            LicenseRecord.log_index,
+            LicenseRecord.log_entry_hash,
+            LogEntry.body,
+            *columns,
+        )
+        .outerjoin(LogEntry, LogEntry.idx == LicenseRecord.log_index)
+        .order_by(LicenseRecord.id)
+    )
     for row in session.execute(statement):
         report.rows += 1
-        values = dict(zip(LICENSE_STATE_COLUMNS, row[3:], strict=True))
+        values = dict(zip(LICENSE_STATE_COLUMNS, row[4:], strict=True))
         identifier = str(values["identifier"])
         index = row.log_index
         latest = log.latest.get(identifier)
@@ -375,7 +383,7 @@ def _check_licenses(session: Session, log: _Log, report: LedgerReport) -> None:
                 )
             )
             continue
-        entry = _entry_at(session, index)
+        entry = _decoded(row.body)
         if entry is None or entry.get("record") != license_state_digest(values):
             report.problems.append(
                 Problem(
@@ -384,8 +392,7 @@ def _check_licenses(session: Session, log: _Log, report: LedgerReport) -> None:
             )
 
 
-def _entry_at(session: Session, index: int) -> dict[str, Any] | None:
-    body = session.scalar(select(LogEntry.body).where(LogEntry.idx == index))
+def _decoded(body: bytes | None) -> dict[str, Any] | None:
     if body is None:
         return None
     try:
@@ -428,10 +435,7 @@ def _check_lifecycle(session: Session, log: _Log, claimed: bytearray, report: Le
         index = _claim(log, claimed, event.log_index, what, report)
         if index is None:
             continue
-        try:
-            entry = decode_entry(bytes(body)) if body is not None else None
-        except ValueError:
-            entry = None
+        entry = _decoded(body)
         if entry is None or event.action not in LIFECYCLE_KINDS:
             report.problems.append(Problem(index, f"{what} does not match its entry"))
             continue
