@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -36,7 +37,8 @@ from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.tlog.checkpoint import Checkpoint, sign_checkpoint
-from trustsvc.tlog.note import NoteSigner
+from trustsvc.tlog.cosignature import Cosigner
+from trustsvc.tlog.note import NoteSigner, sign_note
 from trustsvc.tlog.proof import check_proof
 from trustsvc.verification.report import ReasonCode, Verdict
 
@@ -272,3 +274,20 @@ def test_a_license_proof_checks_offline_with_the_log_key(ledger: Ledger) -> None
     ledger.licenses.transition(ledger.valid, Action.SUSPEND, "api:desk", "review")
     with pytest.raises(ConflictError, match="not yet in a published checkpoint"):
         license_proof(ledger.database, ledger.valid)
+
+
+def test_a_checkpoint_needs_the_witness_cosignatures_the_policy_asks_for(ledger: Ledger) -> None:
+    witness = Cosigner(
+        "witness.other-department", Ed25519PrivateKey.generate(), lambda: 1_800_000_000
+    )
+    with ledger.database.begin() as session:
+        head = read_head(session)
+    text = Checkpoint(ORIGIN, head.size, head.root).text()
+    cosigned = sign_note(text, [ledger.signer, witness]).encode()
+    policy = LedgerKeys(ledger.signer.verifier, (witness.verifier,), 1)
+    assert verify_ledger(ledger.database, policy, cosigned).ok is False  # the published lacks it
+    ledger.edit(lambda s: s.execute(update(LogHead).values(checkpoint=cosigned.decode())))
+    assert verify_ledger(ledger.database, policy, cosigned).ok
+    # The same checkpoint without the witness's line: refused under the policy.
+    position, what = _first(verify_ledger(ledger.database, policy, ledger.checkpoint))
+    assert position == -1 and "saved checkpoint does not verify" in what
