@@ -14,8 +14,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # poppler-utils: pdftoppm, with which tests look at rendered pages as a reader would.
 # chromium: the browser the page tests drive (through Playwright, never downloading one).
 # openssl: the trust-bundle test checks the bundle with `openssl cms`, a verifier not ours.
+# golang-go, golang-golang-x-mod-dev: the transparency log's interoperability test checks our
+# proofs and checkpoints with Go's golang.org/x/mod/sumdb/tlog and sumdb/note (no download).
 system_packages=(softhsm2 fonts-droid-fallback fonts-dejavu-core postgresql poppler-utils chromium
-  openssl)
+  openssl golang-go golang-golang-x-mod-dev)
 python_ok=1
 python3 -c 'import venv, ensurepip' 2>/dev/null || python_ok=0
 [ "$python_ok" = 1 ] || system_packages+=(python3 python3-venv python3-dev)

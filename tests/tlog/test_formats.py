@@ -132,6 +132,7 @@ def test_sixteen_signatures_are_accepted() -> None:
         "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",  # wrong ID
         "PeterNeumann+C74F20A3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",  # upper hex
         "Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",  # space
+        "Peter\u3000Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",  # ideographic
         "PeterNeumann+c74f20a3+AhpjZGVmZ2hpams=",  # short, unknown type
         "PeterNeumann+c74f20a3",
         "PeterNeumann+c74f20a3+" + "A" * 500,

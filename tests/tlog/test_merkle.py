@@ -102,6 +102,9 @@ def test_stored_hash_layout_matches_go() -> None:
     assert stored_hash_index(2, 0) == 6
     assert stored_hash_index(3, 0) == 14
     assert [stored_hash_count(n) for n in range(9)] == [0, 1, 3, 4, 7, 8, 10, 11, 15]
+    for index in range(stored_hash_count(5000)):
+        level, n = merkle.split_stored_hash_index(index)
+        assert stored_hash_index(level, n) == index
     for n in range(1, 2000):
         assert stored_hash_count(n) == stored_hash_count(n - 1) + len(
             merkle.stored_hashes_for_record(n - 1, b"", MemoryHashesOfSize(n - 1))

@@ -26,12 +26,13 @@ from trustsvc.tlog.merkle import EMPTY_TREE_HASH, MemoryHashes, prove_record, pr
 from trustsvc.tlog.note import NoteSigner, Signature, sign_note
 from trustsvc.tlog.proof import LogProof
 from trustsvc.tlog.witness import (
-    BadRequestError,
-    ConflictError,
-    InconsistentError,
-    UnauthenticatedError,
+    InconsistentCheckpointError,
     UnknownLogError,
     Witness,
+    WitnessBadRequestError,
+    WitnessConflictError,
+    WitnessRefusal,
+    WitnessUnauthenticatedError,
     request_body,
 )
 from trustsvc.tlog.witness_client import (
@@ -102,7 +103,7 @@ def test_cosigns_a_consistent_history(witness: Witness, log: Log) -> None:
         assert answer.checkpoint.size == new
     # The state survives a restart: the next request must start from 1000.
     again = Witness(witness.state, clock=lambda: NOW)
-    with pytest.raises(ConflictError) as refused:
+    with pytest.raises(WitnessConflictError) as refused:
         again.add_checkpoint(log.request(10, 1001))
     assert refused.value.size == 1000
     again.add_checkpoint(log.request(1000, 1001))
@@ -111,33 +112,33 @@ def test_cosigns_a_consistent_history(witness: Witness, log: Log) -> None:
 def test_refusals_the_spec_names(witness: Witness, log: Log) -> None:
     witness.add_checkpoint(log.request(0, 100))
     # An older checkpoint: old size past the checkpoint's size.
-    with pytest.raises(BadRequestError):
+    with pytest.raises(WitnessBadRequestError):
         witness.add_checkpoint(log.request(100, 50))
     # The wrong old size: 409 with the size the witness holds.
-    with pytest.raises(ConflictError) as conflict:
+    with pytest.raises(WitnessConflictError) as conflict:
         witness.add_checkpoint(log.request(40, 120))
     assert conflict.value.size == 100
     # A forked log under the same key: same size, other root; or a proof that fails.
     fork = Log()
     fork.key = log.key
     fork.prefix = b"rewritten"
-    with pytest.raises(InconsistentError):
+    with pytest.raises(InconsistentCheckpointError):
         witness.add_checkpoint(fork.request(100, 100))
-    with pytest.raises(InconsistentError):
+    with pytest.raises(InconsistentCheckpointError):
         witness.add_checkpoint(fork.request(100, 150))
     bad_proof = request_body(100, [bytes(32)] * 3, log.checkpoint(150))
-    with pytest.raises(InconsistentError):
+    with pytest.raises(InconsistentCheckpointError):
         witness.add_checkpoint(bad_proof)
     # An unknown origin, a stranger's key, a forged signature by the log's key name.
     with pytest.raises(UnknownLogError):
         witness.add_checkpoint(Log("other.example/log").request(0, 5))
     stranger = Log()
-    with pytest.raises(UnauthenticatedError):
+    with pytest.raises(WitnessUnauthenticatedError):
         witness.add_checkpoint(stranger.request(100, 120))
     # A signature line with the log key's name and ID that does not verify.
     text = Checkpoint(ORIGIN, 120, tree_hash(120, log.hashes)).text()
     forged = sign_note(text, [], keep=[Signature(ORIGIN, log.key.key_id, bytes(64))])
-    with pytest.raises(UnauthenticatedError):
+    with pytest.raises(WitnessUnauthenticatedError):
         witness.add_checkpoint(request_body(100, prove_tree(120, 100, log.hashes), forged.encode()))
     # Nothing refused changed the state.
     witness.add_checkpoint(log.request(100, 120))
@@ -150,14 +151,14 @@ def test_size_zero_and_empty_proofs(tmp_path: Path, log: Log) -> None:
     zero = sign_checkpoint(Checkpoint(ORIGIN, 0, EMPTY_TREE_HASH), log.key).encode()
     w.add_checkpoint(request_body(0, [], zero))
     wrong_zero = sign_checkpoint(Checkpoint(ORIGIN, 0, bytes(32)), log.key).encode()
-    with pytest.raises(InconsistentError):
+    with pytest.raises(InconsistentCheckpointError):
         w.add_checkpoint(request_body(0, [], wrong_zero))
-    with pytest.raises(InconsistentError):
+    with pytest.raises(InconsistentCheckpointError):
         w.add_checkpoint(request_body(0, [bytes(32)], log.checkpoint(5)))
     for body in (b"old 1\n", b"new 0\n\n" + zero, b"old 01\n\n" + zero, b"old 0\n\nnot a note"):
-        with pytest.raises(BadRequestError):
+        with pytest.raises(WitnessBadRequestError):
             w.add_checkpoint(body)
-    with pytest.raises(BadRequestError):
+    with pytest.raises(WitnessBadRequestError):
         w.add_checkpoint(
             b"old 0\n" + b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n" * 64 + b"\n" + zero
         )
@@ -174,7 +175,7 @@ def test_concurrent_requests_from_one_size_cosign_once(witness: Witness, log: Lo
         try:
             w.add_checkpoint(body)
             result = "cosigned"
-        except ConflictError:
+        except WitnessConflictError:
             result = "conflict"
         with lock:
             outcomes.append(result)
@@ -343,3 +344,15 @@ def test_ledger_check_proof(tmp_path: Path, log: Log) -> None:
     args[4] = log.key.verifier.vkey()
     bad = runner.invoke(cli, args)
     assert bad.exit_code == 65 and "blank line" in bad.stderr
+
+
+def test_the_api_gives_each_refusal_the_status_tlog_witness_names() -> None:
+    from trustsvc.api.errors import HTTP_STATUS
+    from trustsvc.tlog import witness as module
+
+    refusals = [
+        v for v in vars(module).values() if isinstance(v, type) and issubclass(v, WitnessRefusal)
+    ]
+    assert len(set(refusals)) == 6
+    for cls in refusals:
+        assert HTTP_STATUS[cls] == cls.status, cls

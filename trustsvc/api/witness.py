@@ -20,8 +20,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from trustsvc.api.errors import http_status
 from trustsvc.api.server import BoundedHttpToolsProtocol, HeadLimits
-from trustsvc.tlog.witness import MAX_REQUEST_BYTES, ConflictError, Witness, WitnessRefusal
+from trustsvc.tlog.witness import MAX_REQUEST_BYTES, Witness, WitnessConflictError, WitnessRefusal
 
 #: A request body must arrive within this; a checkpoint and a proof are a few KiB.
 BODY_SECONDS = 10.0
@@ -64,10 +65,10 @@ def create_witness_app(witness: Witness) -> Starlette:
         try:
             # SQLite and the fsync block: off the event loop.
             cosigned = await run_in_threadpool(witness.add_checkpoint, body)
-        except ConflictError as exc:
+        except WitnessConflictError as exc:
             return Response(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
         except WitnessRefusal as exc:
-            return _text(exc.status, exc.message)
+            return _text(http_status(exc), exc.message)
         return Response(
             cosigned.signature_lines, status_code=200, media_type="text/plain; charset=utf-8"
         )

@@ -61,6 +61,26 @@ def stored_hash_index(level: int, n: int) -> int:
     return index + level
 
 
+def split_stored_hash_index(index: int) -> tuple[int, int]:
+    """The inverse of ``stored_hash_index``: the (level, n) stored at ``index``."""
+    if index < 0:
+        raise ProofError("a stored hash index is 0 or more")
+    # stored_hash_index(0, n) <= index < 2 * n + ..., so record n is at least index // 2.
+    n = index // 2
+    index_n = stored_hash_index(0, n)
+    if index_n > index:
+        raise ProofError("internal: a stored hash index before its record")
+    while True:
+        # Record n adds 1 + (trailing zero bits of n + 1) hashes.
+        following = index_n + 1 + ((n + 1) & -(n + 1)).bit_length() - 1
+        if following > index:
+            break
+        n += 1
+        index_n = following
+    level = index - index_n
+    return level, n >> level
+
+
 def stored_hash_count(n: int) -> int:
     """How many hashes a log of ``n`` records stores."""
     if n < 0:

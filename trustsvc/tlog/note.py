@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -21,7 +20,12 @@ from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from trustsvc.tlog.encoding import decode_base64, encode_base64
 from trustsvc.tlog.errors import FormatError, SignatureError
@@ -117,9 +121,9 @@ def check_name(name: str, what: str = "a key name") -> str:
 
 
 def _is_space(c: str) -> bool:
-    # Go's unicode.IsSpace: White_Space characters; Python's isspace is the same set
-    # except U+001C..U+001F (control characters, refused anyway) and U+0085/U+00A0.
-    return c.isspace() or c in "\u0085\u00a0" or unicodedata.category(c) == "Zs"
+    # Go's note package refuses unicode.IsSpace (the White_Space property); Python's
+    # isspace covers it (and U+001C..U+001F, control characters refused anyway).
+    return c.isspace()
 
 
 def key_id(name: str, signature_type: int, public_key: bytes) -> int:
@@ -291,8 +295,6 @@ def format_vkey(name: str, signature_type: int, public_key: bytes) -> str:
 
 def format_skey(name: str, signature_type: int, private_key: Ed25519PrivateKey) -> str:
     """``PRIVATE+KEY+<name>+<hex key ID>+<base64(type || 32-byte seed)>``."""
-    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
-
     seed = private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     kid = key_id(name, signature_type, ed25519_public_bytes(private_key))
     return f"PRIVATE+KEY+{name}+{kid:08x}+{encode_base64(bytes([signature_type]) + seed)}"

@@ -47,20 +47,22 @@ STATE_FILE = "witness.sqlite"
 
 
 class WitnessRefusal(TlogError):
-    """The witness will not cosign; ``status`` is the HTTP status tlog-witness names."""
+    """The witness will not cosign. ``status`` is the answer C2SP tlog-witness names for
+    each kind of refusal: part of the protocol, so kept here for any server of it
+    (``api/errors.py`` gives the same statuses, checked by a test)."""
 
     code = "witness-refusal"
     status = 400
 
 
-class BadRequestError(WitnessRefusal):
+class WitnessBadRequestError(WitnessRefusal):
     """The request is not an add-checkpoint body, or its old size is past the checkpoint."""
 
     code = "witness-bad-request"
     status = 400
 
 
-class UnauthenticatedError(WitnessRefusal):
+class WitnessUnauthenticatedError(WitnessRefusal):
     """No valid signature by the log's key, or a bad one by it."""
 
     code = "witness-unauthenticated"
@@ -74,7 +76,7 @@ class UnknownLogError(WitnessRefusal):
     status = 404
 
 
-class ConflictError(WitnessRefusal):
+class WitnessConflictError(WitnessRefusal):
     """The old size is not the size of the checkpoint the witness last cosigned."""
 
     code = "witness-conflict"
@@ -86,11 +88,18 @@ class ConflictError(WitnessRefusal):
         self.size = size
 
 
-class InconsistentError(WitnessRefusal):
+class InconsistentCheckpointError(WitnessRefusal):
     """The checkpoint is not consistent with the one the witness last cosigned."""
 
     code = "witness-inconsistent"
     status = 422
+
+
+# The names the other ledger helpers' code was written against (LEDGER14).
+BadRequestError = WitnessBadRequestError
+UnauthenticatedError = WitnessUnauthenticatedError
+ConflictError = WitnessConflictError
+InconsistentError = InconsistentCheckpointError
 
 
 @dataclass(frozen=True)
@@ -114,12 +123,12 @@ def request_body(old_size: int, proof: Sequence[bytes], checkpoint_note: bytes) 
 
 
 def parse_request(body: bytes) -> AddCheckpointRequest:
-    """Parse an add-checkpoint body, bounded; ``BadRequestError`` if it is malformed."""
+    """Parse an add-checkpoint body, bounded; ``WitnessBadRequestError`` if it is malformed."""
     if len(body) > MAX_REQUEST_BYTES:
-        raise BadRequestError(f"the request is larger than {MAX_REQUEST_BYTES} bytes")
+        raise WitnessBadRequestError(f"the request is larger than {MAX_REQUEST_BYTES} bytes")
     split = body.find(b"\n\n")
     if split < 0:
-        raise BadRequestError("the request has no blank line before its checkpoint")
+        raise WitnessBadRequestError("the request has no blank line before its checkpoint")
     head, rest = body[:split], body[split + 2 :]
     try:
         lines = head.decode("ascii").split("\n")
@@ -137,9 +146,9 @@ def parse_request(body: bytes) -> AddCheckpointRequest:
         note = parse_note(rest)
         checkpoint = parse_checkpoint_text(note.text)
     except UnicodeDecodeError as exc:
-        raise BadRequestError("the request's first lines are ASCII") from exc
+        raise WitnessBadRequestError("the request's first lines are ASCII") from exc
     except FormatError as exc:
-        raise BadRequestError(exc.message) from exc
+        raise WitnessBadRequestError(exc.message) from exc
     return AddCheckpointRequest(old_size, tuple(proof), note, checkpoint)
 
 
@@ -238,28 +247,28 @@ class Witness:
         try:
             opened = verify_note(request.note, [log_key])
         except SignatureError as exc:
-            raise UnauthenticatedError(exc.message) from exc
+            raise WitnessUnauthenticatedError(exc.message) from exc
         if not opened.verified:
-            raise UnauthenticatedError("the checkpoint is not signed by the log's key")
+            raise WitnessUnauthenticatedError("the checkpoint is not signed by the log's key")
         if request.old_size > checkpoint.size:
-            raise BadRequestError("the old size is larger than the checkpoint's size")
+            raise WitnessBadRequestError("the old size is larger than the checkpoint's size")
         latest = db.execute(
             "SELECT size, root FROM checkpoints WHERE origin = ?", (checkpoint.origin,)
         ).fetchone()
         latest_size, latest_root = (0, EMPTY_TREE_HASH) if latest is None else latest
         if request.old_size != latest_size:
-            raise ConflictError(
+            raise WitnessConflictError(
                 f"the witness last cosigned size {latest_size}, not {request.old_size}",
                 latest_size,
             )
         if checkpoint.size == 0 and checkpoint.root != EMPTY_TREE_HASH:
-            raise InconsistentError("a checkpoint of size 0 has the empty tree's root")
+            raise InconsistentCheckpointError("a checkpoint of size 0 has the empty tree's root")
         if request.old_size == 0:
             if request.proof:
-                raise InconsistentError("a consistency proof from size 0 is empty")
+                raise InconsistentCheckpointError("a consistency proof from size 0 is empty")
         elif request.old_size == checkpoint.size:
             if request.proof or not hmac.compare_digest(checkpoint.root, bytes(latest_root)):
-                raise InconsistentError(
+                raise InconsistentCheckpointError(
                     f"the root at size {checkpoint.size} differs from the one cosigned"
                 )
         else:
@@ -272,7 +281,7 @@ class Witness:
                     bytes(latest_root),
                 )
             except ProofError as exc:
-                raise InconsistentError(exc.message) from exc
+                raise InconsistentCheckpointError(exc.message) from exc
         cosignature = self._cosigner.cosign(checkpoint.text())
         kept = [s for s in request.note.signatures if s in opened.verified]
         stored = Note(request.note.text, (*kept, cosignature)).encode()

@@ -25,7 +25,7 @@ class WitnessUnavailableError(TlogError):
 
 
 class WitnessRefusedError(TlogError):
-    """The witness refused to cosign (``status`` is its HTTP status)."""
+    """The witness refused to cosign (``status``: the HTTP status it answered with)."""
 
     code = "witness-refused"
 

@@ -7,7 +7,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from trustsvc.audit.log import append_many
 from trustsvc.audit.log.hashes import reader
@@ -21,6 +21,7 @@ from trustsvc.audit.log.integration import (
 from trustsvc.clock import FixedClock
 from trustsvc.db import Database, open_database
 from trustsvc.db.models import LogEntry, LogHash
+from trustsvc.tlog.errors import ProofError
 from trustsvc.tlog.merkle import (
     EMPTY_TREE_HASH,
     MemoryHashes,
@@ -71,12 +72,30 @@ def test_batches_fold_entries_into_the_tree_that_rfc9162_gives(database: Databas
     head = integrate_all(database, CLOCK, batch=7)  # odd batches cross every subtree edge
     assert head.size == 300 and head.root == _expected_root(bodies)
     assert _stored_hash_rows(database) == stored_hash_count(300)
+    # Every stored hash is the one tlog.merkle stores for the same records.
+    memory = MemoryHashes()
+    for body in bodies:
+        memory.append(body)
+    with database.begin() as session:
+        stored = [bytes(h) for h in session.scalars(select(LogHash.hash).order_by(LogHash.idx))]
+    assert stored == memory.read_hashes(range(stored_hash_count(300)))
     with database.begin() as session:
         hashes = reader(session)
         for n in (0, 1, 99, 255, 299):
             proof = prove_record(300, n, hashes)
             check_record(proof, 300, head.root, n, leaf_hash(bodies[n]))
         check_tree(prove_tree(300, 100, hashes), 300, head.root, 100, step.after.root)
+
+
+def test_a_changed_stored_hash_stops_integration(database: Database) -> None:
+    with database.begin() as session:
+        append_many(session, [b"a", b"b", b"c"])
+    integrate_all(database, CLOCK)
+    with database.begin() as session:
+        append_many(session, [b"d"])
+        session.execute(update(LogHash).where(LogHash.idx == 2).values(hash=b"\x00" * 32))
+    with pytest.raises(ProofError, match="log_hashes or log_head was changed"):
+        integrate_once(database, CLOCK)
 
 
 def test_a_stale_head_loses_the_compare_and_swap_and_writes_nothing(database: Database) -> None:

@@ -96,3 +96,27 @@ def test_two_processes_appending_at_once_never_share_an_index(
         bodies = [body for idx, body in stored if idx in set(got)]
         assert all(body.startswith(f"{worker}:".encode()) for body in bodies)
         assert got == sorted(got)
+
+
+@pytest.mark.parametrize("count", [1, 15, 16, 1000])
+def test_small_and_bulk_appends_store_the_same_rows(database: Database, count: int) -> None:
+    """Below 16 entries SQLAlchemy inserts them; from 16 the driver's bulk route does."""
+    moments = [
+        datetime(2026, 12, 1, 8, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 1, 8, 0, 1, 250, tzinfo=UTC),
+    ]
+    with database.begin() as session:
+        append(session, b"first")
+        got = append_many(
+            session, [bytes([i % 256]) * (1 + i % 300) for i in range(count)], at=moments[0]
+        )
+        got += append_many(session, [b"z"] * count, at=moments[1])
+    assert got == list(range(1, 1 + 2 * count))
+    with database.begin() as session:
+        rows = session.scalars(select(LogEntry).where(LogEntry.idx > 0).order_by(LogEntry.idx))
+        stored = [(e.idx, e.body, e.appended_at) for e in rows]
+    expected = [(1 + i, bytes([i % 256]) * (1 + i % 300), moments[0]) for i in range(count)]
+    expected += [(1 + count + i, b"z", moments[1]) for i in range(count)]
+    assert stored == expected
+    with database.begin() as session:
+        assert append(session, b"next") == 1 + 2 * count

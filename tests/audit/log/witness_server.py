@@ -16,7 +16,7 @@ from pathlib import Path
 from trustsvc.tlog.checkpoint import parse_checkpoint_text
 from trustsvc.tlog.cosignature import CosignatureVerifier
 from trustsvc.tlog.note import NoteVerifier, parse_note
-from trustsvc.tlog.witness import ConflictError, Witness, WitnessRefusal
+from trustsvc.tlog.witness import Witness, WitnessConflictError, WitnessRefusal
 
 
 class LocalWitness:
@@ -38,7 +38,7 @@ class LocalWitness:
                 try:
                     status, answer = 200, local.witness.add_checkpoint(body).signature_lines
                     kind = "text/plain; charset=utf-8"
-                except ConflictError as refusal:
+                except WitnessConflictError as refusal:
                     status, answer, kind = 409, f"{refusal.size}\n".encode(), "text/x.tlog.size"
                 except WitnessRefusal as refusal:
                     status, answer = refusal.status, refusal.message.encode()

@@ -36,34 +36,6 @@ class DatabaseHashes:
         return [found[i] for i in indexes]
 
 
-class PendingHashes:
-    """The stored hashes below ``base`` from the database, the ones from ``base`` on in memory.
-
-    What the integrator reads while it folds a batch of entries into the tree,
-    before the batch's hashes are written.
-    """
-
-    def __init__(self, stored: HashReader, base: int) -> None:
-        self._stored = stored
-        self._base = base
-        self._cache: dict[int, bytes] = {}
-        self.new: list[bytes] = []
-
-    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
-        old = [i for i in indexes if i < self._base and i not in self._cache]
-        if old:
-            self._cache.update(zip(old, self._stored.read_hashes(old), strict=True))
-        out = []
-        for i in indexes:
-            if i < self._base:
-                out.append(self._cache[i])
-            elif i - self._base < len(self.new):
-                out.append(self.new[i - self._base])
-            else:
-                raise ProofError(f"stored hash {i} is not computed yet")
-        return out
-
-
 def reader(session: Session) -> HashReader:
     """A ``HashReader`` over the log's stored hashes, in ``session``."""
     return DatabaseHashes(session)

@@ -2,17 +2,20 @@
 
 Apart from sequencing (as Tessera does): appends only write entries, and an
 integrator reads the entries after the integrated size, computes their stored
-hashes (``tlog.merkle``, the layout of Go's sumdb/tlog) and advances log_head by
-compare-and-swap on its size. Two integrators at once never fork the tree:
-both compute the same hashes from the same entries, one's UPDATE matches the
-old size and wins, the other's matches nothing and it reads again.
+hashes (``tlog.merkle``'s hashes, in the layout of Go's sumdb/tlog) from the
+tree's right edge, and advances log_head by compare-and-swap on its size. Two
+integrators at once never fork the tree: both compute the same hashes from the
+same entries, one's UPDATE matches the old size and wins, the other's matches
+nothing and it reads again.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -21,12 +24,19 @@ from sqlalchemy import CursorResult, Table, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from trustsvc.audit.log.hashes import DatabaseHashes, PendingHashes
+from trustsvc.audit.log.hashes import DatabaseHashes
 from trustsvc.clock import Clock
 from trustsvc.db import Database
 from trustsvc.db.models import LogEntry, LogHash, LogHead
 from trustsvc.errors import TrustServiceError
-from trustsvc.tlog.merkle import stored_hash_count, stored_hashes_for_record, tree_hash
+from trustsvc.tlog.errors import ProofError
+from trustsvc.tlog.merkle import (
+    EMPTY_TREE_HASH,
+    leaf_hash,
+    node_hash,
+    stored_hash_count,
+    stored_hash_index,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -99,13 +109,49 @@ def fold(session: Session, batch: int = DEFAULT_BATCH) -> Fold | None:
         count += 1
     if count == 0:
         return None
-    pending = PendingHashes(DatabaseHashes(session), stored_hash_count(before.size))
+    edge = _right_edge(session, before)
+    hashes: list[bytes] = []
     for offset in range(count):
-        pending.new.extend(
-            stored_hashes_for_record(before.size + offset, bytes(bodies[offset].body), pending)
-        )
+        _add_record(before.size + offset, bytes(bodies[offset].body), edge, hashes)
     size = before.size + count
-    return Fold(before, size, tree_hash(size, pending), tuple(pending.new))
+    return Fold(before, size, _root(edge), tuple(hashes))
+
+
+def _right_edge(session: Session, head: TreeHead) -> dict[int, bytes]:
+    """The complete subtrees of the tree of ``head.size`` that later records will join:
+    one per 1 bit of the size, by level. Checked against the head's root."""
+    levels = [level for level in range(head.size.bit_length()) if head.size >> level & 1]
+    indexes = [stored_hash_index(level, (head.size >> level) - 1) for level in levels]
+    edge = dict(zip(levels, DatabaseHashes(session).read_hashes(indexes), strict=True))
+    if not hmac.compare_digest(_root(edge), head.root):
+        raise ProofError(
+            f"the stored hashes do not give the log head's root at size {head.size}: "
+            "log_hashes or log_head was changed"
+        )
+    return edge
+
+
+def _add_record(n: int, body: bytes, edge: dict[int, bytes], out: list[bytes]) -> None:
+    """Append record ``n``'s stored hashes to ``out`` (as ``tlog.merkle.
+    stored_hashes_for_record`` gives them) and update the right edge."""
+    h = leaf_hash(body)
+    out.append(h)
+    level = 0
+    # Record n completes one subtree per trailing 1 bit of n, each the node of the edge's
+    # subtree at that level (its left) and the one just made.
+    while n >> level & 1:
+        h = node_hash(edge.pop(level), h)
+        out.append(h)
+        level += 1
+    edge[level] = h
+
+
+def _root(edge: dict[int, bytes]) -> bytes:
+    """RFC 9162's root from the right edge: smallest subtree first, each under the next."""
+    root: bytes | None = None
+    for level in sorted(edge):
+        root = edge[level] if root is None else node_hash(edge[level], root)
+    return EMPTY_TREE_HASH if root is None else root
 
 
 def advance(database: Database, folded: Fold, now: datetime) -> bool:
@@ -125,12 +171,38 @@ def advance(database: Database, folded: Fold, now: datetime) -> bool:
         )
         if result.rowcount != 1:
             return False
-        base = stored_hash_count(folded.before.size)
+        _write_hashes(session, stored_hash_count(folded.before.size), folded.hashes)
+    return True
+
+
+def _write_hashes(session: Session, base: int, hashes: Sequence[bytes]) -> None:
+    """Insert stored hashes ``base, base + 1, ...``: the integrator's bulk of the writing.
+
+    Two rows an entry, so written by the driver's fastest route: COPY on
+    PostgreSQL, the driver's executemany on SQLite (SQLAlchemy's per-row work
+    would cost more than the rows do).
+    """
+    connection = session.connection()
+    dialect = connection.dialect.name
+    driver: Any = connection.connection.driver_connection
+    if dialect == "postgresql" and type(driver).__module__.startswith("psycopg"):
+        with (
+            driver.cursor() as cursor,
+            cursor.copy("COPY log_hashes (idx, hash) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            copy.set_types(["int8", "bytea"])
+            for offset, value in enumerate(hashes):
+                copy.write_row((base + offset, value))
+    elif dialect == "sqlite" and isinstance(driver, sqlite3.Connection):
+        driver.executemany(
+            "INSERT INTO log_hashes (idx, hash) VALUES (?, ?)",
+            [(base + offset, value) for offset, value in enumerate(hashes)],
+        )
+    else:
         session.execute(
             _INSERT_HASHES,
-            [{"idx": base + offset, "hash": value} for offset, value in enumerate(folded.hashes)],
+            [{"idx": base + offset, "hash": value} for offset, value in enumerate(hashes)],
         )
-    return True
 
 
 def integrate_once(database: Database, clock: Clock, batch: int = DEFAULT_BATCH) -> Integrated:

@@ -11,9 +11,10 @@ transaction, so that the counter's lock is held as briefly as possible.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, insert, update
 from sqlalchemy.orm import Session
@@ -24,6 +25,9 @@ from trustsvc.db.models import LogEntry, LogSequence
 MAX_ENTRY_SIZE = 0xFFFF
 #: Entries one call may sequence: a batch of the batch engine, with room to spare.
 MAX_ENTRIES_PER_CALL = 100_000
+
+#: From this many entries a call takes the driver's bulk route.
+_BULK = 16
 
 _ENTRIES = cast(Table, LogEntry.__table__)
 _INSERT_ENTRY = insert(_ENTRIES)
@@ -68,9 +72,46 @@ def append_many(
     if moment.tzinfo is None:
         raise ValueError("naive datetime given as an entry's time")
     first = _reserve(session, len(checked))
-    rows = [
-        {"idx": first + offset, "body": body, "appended_at": moment}
-        for offset, body in enumerate(checked)
-    ]
-    session.execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
+    if len(checked) >= _BULK:
+        _insert_bulk(session, first, checked, moment)
+    else:
+        rows = [
+            {"idx": first + offset, "body": body, "appended_at": moment}
+            for offset, body in enumerate(checked)
+        ]
+        session.execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
     return list(range(first, first + len(checked)))
+
+
+def _insert_bulk(session: Session, first: int, bodies: list[bytes], moment: datetime) -> None:
+    """Many entries by the driver's fastest route, while the counter's lock is held:
+    COPY on PostgreSQL, the driver's executemany on SQLite (SQLAlchemy's work per row
+    would otherwise be most of the time the lock is held)."""
+    connection = session.connection()
+    driver: Any = connection.connection.driver_connection
+    at = moment.astimezone(UTC)
+    if connection.dialect.name == "postgresql" and type(driver).__module__.startswith("psycopg"):
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(
+                "COPY log_entries (idx, body, appended_at) FROM STDIN (FORMAT BINARY)"
+            ) as copy,
+        ):
+            copy.set_types(["int8", "bytea", "timestamptz"])
+            for offset, body in enumerate(bodies):
+                copy.write_row((first + offset, body, at))
+    elif connection.dialect.name == "sqlite" and isinstance(driver, sqlite3.Connection):
+        # The text UTCDateTime stores on SQLite (SQLAlchemy's format, naive UTC).
+        stamp = at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        driver.executemany(
+            "INSERT INTO log_entries (idx, body, appended_at) VALUES (?, ?, ?)",
+            [(first + offset, body, stamp) for offset, body in enumerate(bodies)],
+        )
+    else:
+        session.execute(
+            _INSERT_ENTRY,
+            [
+                {"idx": first + offset, "body": body, "appended_at": moment}
+                for offset, body in enumerate(bodies)
+            ],
+        )
