@@ -77,6 +77,9 @@ def test_510_refused_lookups_do_not_push_the_real_one_out_of_view(
     uses_table = page[page.index('id="access-record"') : page.index('id="refused-attempts"')]
     assert PURPOSES[0] in uses_table and "随便看看" not in uses_table
     assert "共 510 次" in page[page.index('id="refused-attempts"') :]
+    # Each row names its entry in the transparency log, on the page as in the answer.
+    assert isinstance(use["log_index"], int)
+    assert f">{use['log_index']}</dd>" in uses_table and "存证序号" in uses_table
 
 
 def _all_pages(holder: Any, section: str, limit: int, between: Any = None) -> list[dict[str, Any]]:

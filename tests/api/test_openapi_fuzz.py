@@ -68,6 +68,7 @@ CALLER_BY_TAG = {
     "data sharing": "verifier",
     "operators": "admin",
     "holders": "holder",
+    "log": "anyone",
 }
 #: The sign-in routes carry the holders' tag but are for anyone.
 SIGN_IN_PREFIX = "/auth/"

@@ -31,6 +31,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trustsvc.verification.report import ReasonCode, VerificationReport
+
 
 class Metrics:
     """The service's counters and histograms, in a registry of its own."""
@@ -62,12 +64,27 @@ class Metrics:
             ["kind", "verdict"],
             registry=self.registry,
         )
+        self.altered_records = Counter(
+            "trustsvc_library_records_altered",
+            "Checks that met a library record its transparency-log entry does not vouch for.",
+            ["kind"],
+            registry=self.registry,
+        )
         self.lookups = Counter(
             "trustsvc_lookups",
             "Cross-department lookups, answered or refused.",
             ["outcome"],
             registry=self.registry,
         )
+
+    def verified(self, kind: str, report: VerificationReport) -> None:
+        """Count a verification, and the altered library record it met, if it met one."""
+        self.verifications.labels(kind, report.verdict.value).inc()
+        self.note_altered(kind, report)
+
+    def note_altered(self, kind: str, report: VerificationReport) -> None:
+        if any(r.code is ReasonCode.LIBRARY_RECORD_ALTERED for r in report.reasons):
+            self.altered_records.labels(kind).inc()
 
     def exposition(self) -> tuple[bytes, str]:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -244,6 +244,11 @@ class FactsOut(BaseModel):
     annotation_purpose: str | None = Field(
         default=None, description="The one purpose (用证事由) an annotated copy is for"
     )
+    log_index: int | None = Field(
+        default=None,
+        description="The transparency-log index of the license's latest entry "
+        "(GET /api/v1/licenses/{identifier}/proof proves it)",
+    )
 
 
 class VerificationOut(BaseModel):
@@ -325,6 +330,9 @@ class AccessEntryOut(BaseModel):
     first_at: datetime | None = Field(default=None, description="The earliest of them")
     grant_id: str | None = Field(
         default=None, description="The holder's grant (授权) the use was made under"
+    )
+    log_index: int | None = Field(
+        default=None, description="The row's entry in the transparency log (its latest row's)"
     )
 
     @classmethod

@@ -1,5 +1,11 @@
-"""Append-only records of what was done (全程留痕、可追溯): the access record of every
-use of a holder's data, and the operator record of changes to trust configuration.
+"""Append-only records of what was done (全程留痕、可追溯), bound to a transparency log.
 
-May import: ``db`` and the top-level helpers only; every other package writes here.
+``events``: the one event model (lifecycle events, void numbers, operator and seal
+actions, the access record, presentation checks, hooks), each event its row and its
+log entry in one transaction; ``access_record`` and ``operators``: reading those
+records; ``log``: the log's storage, integration and publication; ``ledger``: the
+library held to the log (proofs, ``ledger verify``); ``adoption``: rows from before
+the log, adopted by migration 0020.
+
+May import: ``tlog``, ``db`` and the top-level helpers only; every other package writes here.
 """

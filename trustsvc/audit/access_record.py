@@ -32,11 +32,14 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from trustsvc.audit.events import access_entry, encode_entry
+from trustsvc.audit.log import append_many
 from trustsvc.db import Context
 from trustsvc.db.models import AccessEvent, LicenseRecord, VerificationEvent
-from trustsvc.db.prepared import PreparedStatement, driver_cursor
+from trustsvc.db.prepared import PreparedStatement
 from trustsvc.errors import InvalidInputError
 
 
@@ -95,6 +98,9 @@ class AccessEntry:
     first_at: datetime | None = None
     #: The public id of the holder's grant (授权) the use was made under, if any.
     grant_id: str | None = None
+    #: The log index of the line's row (of its latest row, for repeated refusals);
+    #: None for a row recorded before the log.
+    log_index: int | None = None
 
 
 #: Something that records an access before the caller answers (an ``AccessLog``).
@@ -135,19 +141,36 @@ class AccessWriter:
         self._insert = PreparedStatement(insert(AccessEvent), engine, column_keys=_EVENT_COLUMNS)
 
     def write(self, rows: Sequence[tuple[datetime, Caller | None, Access]]) -> None:
-        """Insert the rows and commit, resolving the holders of the licenses they name."""
-        with driver_cursor(self.engine, commit=True) as cursor:
-            holders: dict[str, str | None] = {}
-            events = []
-            for at, client, access in rows:
-                digest, named = access.holder_id_digest, access.license_identifier
-                if digest is None and named:
-                    if named not in holders:
-                        found = self._holder_of.fetch_one(cursor, identifier=named)
-                        holders[named] = found[0] if found else None
-                    digest = holders[named]
-                events.append(_event(at, client, access, digest))
-            self._insert.execute_many(cursor, events)
+        """Insert the rows and their log entries and commit, resolving the holders of the
+        licenses they name. The entries are appended in the same transaction (one
+        ``append_many`` for the batch), so a row is never committed without its entry."""
+        with Session(self.engine) as session, session.begin():
+            connection = session.connection()
+            driver = connection.connection.dbapi_connection
+            assert driver is not None
+            cursor = driver.cursor()
+            try:
+                holders: dict[str, str | None] = {}
+                events = []
+                for at, client, access in rows:
+                    digest, named = access.holder_id_digest, access.license_identifier
+                    if digest is None and named:
+                        if named not in holders:
+                            found = self._holder_of.fetch_one(cursor, identifier=named)
+                            holders[named] = found[0] if found else None
+                        digest = holders[named]
+                    events.append(_event(at, client, access, digest))
+                bodies = [encode_entry(access_entry(event)) for event in events]
+                for event, index in zip(events, append_many(session, bodies), strict=True):
+                    event["log_index"] = index
+                self._insert.execute_many(cursor, events)
+            except self.engine.dialect.loaded_dbapi.Error as exc:
+                # As ``driver_cursor`` raises them: one family of database errors.
+                raise DBAPIError.instance(
+                    None, None, exc, self.engine.dialect.loaded_dbapi.Error
+                ) from exc
+            finally:
+                cursor.close()
 
 
 #: Who waits for a row: a thread (a concurrent future) or a coroutine (its loop and future).
@@ -332,6 +355,7 @@ def _entry(event: AccessEvent) -> AccessEntry:
         licenses=tuple(json.loads(event.returned_json)),
         answer=event.answer,
         grant_id=event.grant_id,
+        log_index=event.log_index,
     )
 
 
@@ -450,6 +474,7 @@ def _check_entry(check: VerificationEvent, identifier: str) -> AccessEntry:
         refusal=None,
         licenses=(identifier,),
         answer=check.verdict,
+        log_index=check.log_index,
     )
 
 

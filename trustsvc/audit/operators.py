@@ -6,7 +6,7 @@ license types, keeping the purpose catalogue: each is one row written in the
 same transaction as the change itself, so a change without its row (or a
 row without its change) cannot be committed. The shape follows the access
 record and the license events (time, actor, action, target, particulars),
-to be folded with them into one tamper-evident log later.
+each also an entry of the transparency log (``audit.events``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustsvc.audit.events import OperatorActed, operator_details_json, record
 from trustsvc.db import Context
 from trustsvc.db.models import OperatorEvent
 
@@ -80,6 +81,8 @@ class OperatorEntry:
     action: str
     target: str
     details: dict[str, Any]
+    #: Its entry in the transparency log (None: recorded before the log).
+    log_index: int | None = None
 
 
 def record_operation(
@@ -90,16 +93,18 @@ def record_operation(
     at: datetime,
     details: Mapping[str, object] | None = None,
 ) -> None:
-    """Add the row to ``session``: it commits, or rolls back, with the change it records."""
-    session.add(
-        OperatorEvent(
-            at=at,
+    """Write the row and its log entry in ``session``: they commit, or roll back, with the
+    change they record (``audit.events.record``)."""
+    record(
+        session,
+        OperatorActed(
             actor=operator.name[:_MAX_TEXT],
             origin=operator.origin[:_MAX_TEXT],
             action=action.value,
             target=target[:_MAX_TEXT],
-            details_json=json.dumps(dict(details or {}), ensure_ascii=False, default=str),
-        )
+            at=at,
+            details_json=operator_details_json(details),
+        ),
     )
 
 
@@ -129,6 +134,7 @@ def operator_events(
                 action=row.action,
                 target=row.target,
                 details=json.loads(row.details_json),
+                log_index=row.log_index,
             )
             for row in session.scalars(statement)
         ]

@@ -1,6 +1,7 @@
 """``ledger``: the transparency log from outside: ``check-proof`` checks a C2SP tlog-proof
-with a log key and witness keys alone, with no database (the binding helper's ``verify``
-joins this group)."""
+with a log key and witness keys alone, with no database; ``verify`` recomputes the log
+from the database and holds the library to it; ``integrate`` and ``log-key`` run and
+name the log."""
 
 from __future__ import annotations
 
@@ -64,6 +65,98 @@ def _read_bounded(path: Path, limit: int) -> bytes | None:
     with path.open("rb") as f:
         data = f.read(limit + 1)
     return None if len(data) > limit else data
+
+
+# ---- verify (the library against its log) ------------------------------------------------
+
+
+@ledger.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A checkpoint saved earlier (signed note): the log must still contain its tree.",
+)
+@click.option("--log-key", help="The log's vkey (default: the home's log key and witness policy).")
+@click.option(
+    "--witness-key", "witness_keys", multiple=True, help="A witness's vkey (cosignature/v1)."
+)
+@click.option(
+    "--quorum",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Witness cosignatures a checkpoint needs (default: every witness key given).",
+)
+@click.pass_context
+def verify_command(
+    ctx: click.Context,
+    checkpoint_file: Path | None,
+    log_key: str | None,
+    witness_keys: tuple[str, ...],
+    quorum: int | None,
+) -> None:
+    """Recompute the log from its entries and hold the library to it.
+
+    Checks the Merkle tree against the stored hashes, the tree head and every
+    checkpoint (the log's signature, the witnesses' cosignatures), the tree of a
+    checkpoint saved earlier (--checkpoint), and every license record, lifecycle
+    event, operator action, access row and presentation check against its entry.
+    Exit 0 when everything matches; 1, naming the first position that does not.
+    """
+    from trustsvc.audit.ledger import LedgerKeys, verify_ledger
+    from trustsvc.cli.exits import EXIT_FAILURE, fail
+    from trustsvc.cli.runtime import opened_database, settings_of
+    from trustsvc.tlog.cosignature import cosignature_verifier
+    from trustsvc.tlog.note import note_verifier
+
+    settings = settings_of(ctx)
+    saved = None
+    if checkpoint_file is not None:
+        saved = _read_bounded(checkpoint_file, _MAX_CHECKPOINT_BYTES)
+        if saved is None:
+            fail("the checkpoint file is larger than a checkpoint can be", EXIT_FAILURE)
+    if log_key is None:
+        # The home's own key and witness policy: what the serving processes publish with.
+        from trustsvc.bootstrap import build_log_key, build_witness_policy
+
+        policy = build_witness_policy(settings)
+        keys = LedgerKeys(
+            build_log_key(settings).verifier,
+            tuple(w.verifier for w in policy.witnesses),
+            policy.quorum if quorum is None else quorum,
+        )
+    else:
+        witnesses = tuple(cosignature_verifier(key) for key in witness_keys)
+        keys = LedgerKeys(
+            note_verifier(log_key), witnesses, len(witnesses) if quorum is None else quorum
+        )
+    with opened_database(settings) as database:
+        report = verify_ledger(database, keys, saved)
+    summary = (
+        f"{report.entries} entries ({report.integrated} integrated), "
+        f"{report.checkpoints} checkpoint(s), {report.rows} rows"
+    )
+    first = report.first()
+    if first is None:
+        click.echo(f"ledger verified: {summary}")
+        return
+    for problem in report.problems[:_SHOWN]:
+        click.echo(f"  {_position(problem.position)}: {problem.what}", err=True)
+    if len(report.problems) > _SHOWN:
+        click.echo(f"  ... and {len(report.problems) - _SHOWN} more", err=True)
+    fail(
+        f"ledger does not verify ({summary}): first at {_position(first.position)}: {first.what}",
+        EXIT_FAILURE,
+    )
+
+
+#: A signed checkpoint with its cosignatures is a few hundred bytes; this is generous.
+_MAX_CHECKPOINT_BYTES = 64 * 1024
+_SHOWN = 20
+
+
+def _position(position: int) -> str:
+    return "the log as a whole" if position < 0 else f"position {position}"
 
 
 @ledger.command("integrate")

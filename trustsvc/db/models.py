@@ -211,6 +211,9 @@ class LicenseRecord(Base):
     #: ``unique_per_holder``, valid or suspended); NULL otherwise and once it is revoked,
     #: superseded or found expired.
     current_holder_digest: Mapped[str | None] = mapped_column(String(64))
+    #: The log index and RFC 6962 leaf hash of the license's latest entry (``audit.events``).
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
+    log_entry_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
     department: Mapped[Department] = relationship()
 
@@ -230,6 +233,8 @@ class LicenseEvent(Base):
     #: A revocation's kind: "cancelled" (注销) or "withdrawn" (吊销).
     revocation_kind: Mapped[str | None] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Its entry in the transparency log (``audit.events``).
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class SerialCounter(Base):
@@ -334,6 +339,8 @@ class VerificationEvent(Base):
     checked_by: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str | None] = mapped_column(String(200))
     verdict: Mapped[str] = mapped_column(String(40))
+    #: Its entry in the transparency log (``audit.events``).
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ClientRole(StrEnum):
@@ -409,6 +416,8 @@ class AccessEvent(Base):
     answer: Mapped[str | None] = mapped_column(String(200))
     #: The public id of the holder's grant (授权) the lookup was made under, if any.
     grant_id: Mapped[str | None] = mapped_column(String(24))
+    #: Its entry in the transparency log (``audit.events``).
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class JobStatus(StrEnum):
@@ -479,6 +488,8 @@ class OperatorEvent(Base):
     target: Mapped[str] = mapped_column(String(200))
     #: The particulars, as a JSON object (never a secret).
     details_json: Mapped[str] = mapped_column(Text, default="{}")
+    #: Its entry in the transparency log (``audit.events``).
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class TypeEntitlement(Base):

@@ -1,7 +1,8 @@
 """The unified license library (电子证照库): license records, their lifecycle, queries.
 
 Statuses move only along ``TRANSITIONS``; every move is recorded in
-``license_events`` with who, when and why. "Expired" is never stored: it is
+``license_events`` with who, when and why, and appended to the transparency log
+in the same transaction (``audit.events``). "Expired" is never stored: it is
 what a valid license becomes when its validity ends, so it cannot drift from
 the dates. Sequence numbers are reserved from a per-issuer counter by an atomic
 ``UPDATE ... RETURNING``, so they never repeat, also across processes and
@@ -30,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, contains_eager
 
+from trustsvc.audit import events as events_model
 from trustsvc.db.models import (
     Department,
     LicenseEvent,
@@ -315,17 +317,7 @@ def apply_transition(
         raise InvalidInputError(f"only a revocation has a kind, not {action.value}")
     _allowed, target = TRANSITIONS[action]
     kind = revocation_kind.value if revocation_kind is not None else None
-    record_event(
-        session,
-        record,
-        action,
-        actor,
-        reason,
-        record.status.value,
-        target.value,
-        now,
-        revocation_kind=kind,
-    )
+    from_status = record.status.value
     record.status = target
     record.status_changed_at = now
     record.status_reason = reason
@@ -333,6 +325,18 @@ def apply_transition(
     if target in (LicenseStatus.REVOKED, LicenseStatus.SUPERSEDED):
         # No longer held: the holder may be issued another (see ``holder_place``).
         record.current_holder_digest = None
+    # After the move: the entry vouches for the record as the move leaves it.
+    record_event(
+        session,
+        record,
+        action,
+        actor,
+        reason,
+        from_status,
+        target.value,
+        now,
+        revocation_kind=kind,
+    )
 
 
 def record_event(
@@ -347,29 +351,22 @@ def record_event(
     *,
     revocation_kind: str | None = None,
 ) -> None:
-    """Write one lifecycle event of ``record`` (already in the database) now, in order.
-
-    A Core insert on the session's connection: nothing reads the event back in
-    the same unit of work, and an ORM object would cost a flush of its own.
-    """
-    if record.id is None:
-        raise ValueError("record_event needs a record that has been written (flushed)")
-    session.connection().execute(
-        _INSERT_EVENT,
-        {
-            "license_id": record.id,
-            "action": action.value,
-            "actor": actor,
-            "reason": reason,
-            "from_status": from_status,
-            "to_status": to_status,
-            "revocation_kind": revocation_kind,
-            "at": now,
-        },
+    """Record one lifecycle event of ``record`` (already in the database, in the state the
+    event leaves it): its row in ``license_events`` and its entry in the log, in this
+    transaction (``audit.events.record``)."""
+    events_model.record(
+        session,
+        events_model.LifecycleEvent(
+            record,
+            action.value,
+            actor,
+            reason,
+            from_status,
+            to_status,
+            now,
+            revocation_kind=revocation_kind,
+        ),
     )
-
-
-_INSERT_EVENT = insert(cast(Table, LicenseEvent.__table__))
 
 
 def events(session: Session, record: LicenseRecord) -> Sequence[LicenseEvent]:

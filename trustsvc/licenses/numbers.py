@@ -31,13 +31,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from trustsvc.audit import events
 from trustsvc.clock import Clock
 from trustsvc.db import Database
 from trustsvc.db.models import (
@@ -91,6 +92,7 @@ _VOID = (
     update(_numbers)
     .where(_numbers.c.id == bindparam("b_id"), _numbers.c.state == NumberState.RESERVED)
     .values(state=NumberState.VOID)
+    .returning(_numbers.c.number, _numbers.c.department_id, _numbers.c.type_key)
 )
 
 
@@ -189,34 +191,55 @@ def settle_issued(
 
 
 def void(session: Session, reservation_id: int, reason: str, now: datetime) -> bool:
-    """Void (作废) a reserved number, saying why; False if it was already settled."""
+    """Void (作废) a reserved number, saying why, and log it; False if it was already settled."""
     result = session.connection().execute(
         _VOID, {"b_id": reservation_id, "void_reason": _reason(reason), "settled_at": now}
     )
-    return result.rowcount == 1
+    voided = result.fetchone()
+    if voided is None:
+        return False
+    events.record(session, _voided(voided, reason, now))
+    return True
+
+
+def _voided(row: Any, reason: str, now: datetime) -> events.NumberVoided:
+    return events.NumberVoided(
+        number=row.number,
+        department_id=row.department_id,
+        type_key=row.type_key,
+        reason=_reason(reason),
+        at=now,
+    )
 
 
 def void_abandoned(database: Database, clock: Clock, grace: timedelta) -> int:
     """Void the reservations older than ``grace`` (longer than any issuance); how many."""
     now = clock.now()
     minutes = int(grace.total_seconds() // 60)
+    reason = (
+        f"abandoned: no license was recorded within {minutes} minutes of the "
+        "reservation (the issuing process stopped or lost its database)"
+    )
     with database.begin() as session:
-        result = session.execute(
-            update(LicenseNumberRecord)
-            .where(
-                LicenseNumberRecord.state == NumberState.RESERVED,
-                LicenseNumberRecord.reserved_at < now - grace,
-            )
-            .values(
-                state=NumberState.VOID,
-                void_reason=(
-                    f"abandoned: no license was recorded within {minutes} minutes of the "
-                    "reservation (the issuing process stopped or lost its database)"
-                ),
-                settled_at=now,
-            )
+        voided = list(
+            session.execute(
+                update(LicenseNumberRecord)
+                .where(
+                    LicenseNumberRecord.state == NumberState.RESERVED,
+                    LicenseNumberRecord.reserved_at < now - grace,
+                )
+                .values(state=NumberState.VOID, void_reason=reason, settled_at=now)
+                .returning(
+                    LicenseNumberRecord.number,
+                    LicenseNumberRecord.department_id,
+                    LicenseNumberRecord.type_key,
+                )
+            ).all()
         )
-        count = int(getattr(result, "rowcount", 0) or 0)
+        # In the order of the numbers, so that the entries do not depend on the scan.
+        voided.sort(key=lambda row: (row.department_id, row.type_key, row.number))
+        events.record_many(session, [_voided(row, reason, now) for row in voided])
+        count = len(voided)
     if count:
         log.info("voided %d abandoned license number reservation(s)", count)
     return count

@@ -15,11 +15,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from cryptography import x509
 from sqlalchemy import bindparam, or_, select, update
 
+from trustsvc.audit.events import (
+    LICENSE_KINDS,
+    LICENSE_STATE_COLUMNS,
+    PresentationChecked,
+    decode_entry,
+    license_state_digest,
+    record,
+)
 from trustsvc.db import Database
 from trustsvc.db.models import (
     REPORT_SEAL_PURPOSE,
@@ -27,11 +36,12 @@ from trustsvc.db.models import (
     Department,
     LicenseRecord,
     LicenseStatus,
+    LogEntry,
     Presentation,
-    VerificationEvent,
 )
 from trustsvc.db.prepared import PreparedStatement, driver_cursor
 from trustsvc.licenses.entitlement import EntitlementBook, packaged_types
+from trustsvc.tlog.merkle import leaf_hash
 from trustsvc.verification.report import Verdict
 
 
@@ -66,6 +76,11 @@ class Entry:
     status_changed_at: object = None
     status_reason: str | None = None
     revocation_kind: str | None = None
+    signed_sha256: str = ""
+    #: The log index of the license's latest entry (None: the record names none).
+    log_index: int | None = None
+    #: Whether the record is the one its latest log entry vouches for (``bound_to_log``).
+    log_bound: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,6 +213,11 @@ _ENTRY_COLUMNS = (
     LicenseRecord.status_changed_at,
     LicenseRecord.status_reason,
     LicenseRecord.revocation_kind,
+    LicenseRecord.signed_sha256,
+    LicenseRecord.log_index,
+    LicenseRecord.log_entry_hash,
+    # The entry itself, in the same read (an outer join on the log's primary key).
+    LogEntry.body,
 )
 _REVOCATION_COLUMNS = slice(len(_ENTRY_COLUMNS), len(_ENTRY_COLUMNS) + 3)
 _REVOCATION = (
@@ -209,7 +229,11 @@ _REVOCATION = (
     .where(CertificateRecord.fingerprint_sha256 == bindparam("fingerprint"))
     .limit(1)
 )
-_ENTRY_SELECT = select(*_ENTRY_COLUMNS).join(Department)
+_ENTRY_SELECT = (
+    select(*_ENTRY_COLUMNS)
+    .join(Department)
+    .outerjoin(LogEntry, LogEntry.idx == LicenseRecord.log_index)
+)
 #: The version that replaced a license (a change supersedes the version it replaces).
 _SUCCESSOR = select(
     LicenseRecord.id, LicenseRecord.identifier, LicenseRecord.license_number, LicenseRecord.status
@@ -226,6 +250,7 @@ _TOKEN_LOOKUP = (
     )
     .select_from(LicenseRecord)
     .join(Department, LicenseRecord.department_id == Department.id)
+    .outerjoin(LogEntry, LogEntry.idx == LicenseRecord.log_index)
     .outerjoin(CertificateRecord, CertificateRecord.fingerprint_sha256 == bindparam("fingerprint"))
     .where(LicenseRecord.identifier == bindparam("identifier"))
     .limit(1)
@@ -259,8 +284,48 @@ def entry_of(row: Any) -> Entry:
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
         as_date(row[8]), as_date(row[9]) if row[9] is not None else None,
         LicenseStatus(row[10]), row[11], row[12], row[13], row[14], row[15], row[16],
-        row[17], row[18], row[19],
+        row[17], row[18], row[19], row[20], row[21], _bound(row),
     )  # fmt: skip
+
+
+#: ``_ENTRY_COLUMNS`` position of each column the log vouches for.
+_STATE_POSITIONS = tuple(
+    next(i for i, c in enumerate(_ENTRY_COLUMNS) if getattr(c, "key", None) == name)
+    for name in LICENSE_STATE_COLUMNS
+)
+
+
+def _bound(row: Any) -> bool:
+    """Whether the row is the record its latest entry vouches for (see ``bound_to_log``)."""
+    leaf, body = row[22], row[23]
+    if leaf is None or body is None:
+        return False
+    state = tuple(row[i] for i in _STATE_POSITIONS)
+    return bound_to_log(bytes(body), bytes(leaf), state)
+
+
+@lru_cache(maxsize=8192)
+def bound_to_log(body: bytes, leaf: bytes, state: tuple[object, ...]) -> bool:
+    """The record (``state``: its ``LICENSE_STATE_COLUMNS``) against its latest entry.
+
+    The entry must hash to the leaf the record names, be an entry of this
+    license, and carry the digest of exactly this state: a status, holder name
+    or any vouched-for column edited in the database, or an entry swapped for
+    another, fails. Remembered per record: the same licenses are checked over
+    and over, and any edit changes the key.
+    """
+    if leaf_hash(body) != leaf:
+        return False
+    try:
+        entry = decode_entry(body)
+    except ValueError:
+        return False
+    values = dict(zip(LICENSE_STATE_COLUMNS, state, strict=True))
+    return (
+        entry.get("kind") in LICENSE_KINDS
+        and entry.get("license") == values["identifier"]
+        and entry.get("record") == license_state_digest(values)
+    )
 
 
 def revocation_of(row: Any) -> Revocation | None:
@@ -417,15 +482,23 @@ class DatabaseLibrary:
                 )
                 if getattr(claimed, "rowcount", 0) != 1:
                     return False
-            session.add(
-                VerificationEvent(
+            license_row = session.execute(
+                select(LicenseRecord.identifier, LicenseRecord.holder_id_digest).where(
+                    LicenseRecord.id == code.license_id
+                )
+            ).one()
+            record(
+                session,
+                PresentationChecked(
                     license_id=code.license_id,
+                    identifier=license_row.identifier,
+                    holder_id_digest=license_row.holder_id_digest,
                     presentation_id=code.presentation_id,
                     checked_at=checked_at,
                     checked_by=checked_by,
                     purpose=purpose,
-                    verdict=Verdict.VALID,  # only a check that passed uses a code up
-                )
+                    verdict=Verdict.VALID.value,  # only a check that passed uses a code up
+                ),
             )
         return True
 

@@ -31,7 +31,13 @@ class LibraryChecks(TrustChecks):
     def _check_status(
         self, facts: Facts, record: Entry, today: date, findings: list[Reason]
     ) -> Facts:
-        """The library's word on a license: in force, or what happened to it and when."""
+        """The library's word on a license: in force, or what happened to it and when.
+
+        Only a record its latest log entry vouches for is taken at its word; any
+        other is reported (not evaluable; the API counts it) and nothing else of it is used.
+        """
+        if not record.log_bound:
+            return self._altered(facts, record, findings)
         current = library.effective_status(record, today)
         facts = _library_facts(facts, record, current)
         if current is library.EffectiveStatus.VALID:
@@ -59,6 +65,12 @@ class LibraryChecks(TrustChecks):
             current_identifier=change.current_identifier,
             current_number=change.current_number,
         )
+
+    def _altered(self, facts: Facts, record: Entry, findings: list[Reason]) -> Facts:
+        """A record its log entry does not vouch for: nothing the library says of it is
+        taken (not its status, holder or dates, not a comparison with it), only that."""
+        findings.append(R.LIBRARY_RECORD_ALTERED)
+        return replace(facts, identifier=record.identifier)
 
     def _with_current_version(self, change: R.StatusChange, license_id: int) -> R.StatusChange:
         """Follow the changes from a superseded version to the one that replaced it last."""
@@ -125,4 +137,5 @@ def _library_facts(facts: Facts, record: Entry, current: library.EffectiveStatus
         revocation_kind=facts.revocation_kind,
         current_identifier=facts.current_identifier,
         current_number=facts.current_number,
+        log_index=record.log_index,
     )

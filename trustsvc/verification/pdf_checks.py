@@ -421,6 +421,8 @@ class PdfChecks(LibraryChecks):
                     self._check_entitlement(type_code, sealer_code, sealed_at, findings)
                 findings.append(R.UNKNOWN_TO_LIBRARY)
             return replace(facts, identifier=claimed)
+        if not record.log_bound:
+            return self._altered(facts, record, findings)
         if record.issuer_code != sealer_code or record.seal_serial_hex != format(
             seal.certificate.serial_number, "x"
         ):

@@ -191,6 +191,15 @@ UNKNOWN_TO_LIBRARY = Reason(
     "印章有效，但证照库中没有该证照。",
     "The seal is valid, but the license is not in this library.",
 )
+#: The record read is not the one the transparency log says (edited in the database).
+LIBRARY_RECORD_ALTERED = Reason(
+    ReasonCode.LIBRARY_RECORD_ALTERED,
+    Verdict.NOT_EVALUABLE,
+    "证照库中的记录与透明日志的记载不符（记录可能在数据库中被改动），不能认定有效；"
+    "请联系发证机关。",
+    "The library's record does not match what the transparency log records for it "
+    "(it may have been edited in the database); it is not valid. Contact the issuer.",
+)
 #: A report of this service, sealed with its verification-report seal: not a license.
 VERIFICATION_REPORT = Reason(
     ReasonCode.VERIFICATION_REPORT,

@@ -156,6 +156,8 @@ class ReasonCode(StrEnum):
     # The library.
     UNKNOWN_TO_LIBRARY = "unknown_to_library"
     VERIFICATION_REPORT = "verification_report"
+    #: The library's record is not the one its latest log entry vouches for.
+    LIBRARY_RECORD_ALTERED = "library_record_altered"
 
     # QR tokens.
     TOKEN_MALFORMED = "token_malformed"  # noqa: S105 (a finding, not a secret)
@@ -226,6 +228,8 @@ class Facts:
     #: ("仅供〈用证事由〉使用 · 〈窗口〉 · 〈日期〉"), and the purpose it names.
     annotation: str | None = None
     annotation_purpose: str | None = None
+    #: The transparency-log index of the license's latest entry (``GET .../proof``).
+    log_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -267,6 +271,7 @@ def conclude(
 
 _DAYS = frozenset({"valid_from", "valid_until"})
 _MOMENTS = frozenset({"signing_time", "status_since"})
+_COUNTS = frozenset({"log_index"})
 
 
 def report_to_json(report: VerificationReport) -> bytes:
@@ -307,6 +312,9 @@ def report_from_json(data: bytes) -> VerificationReport:
                 value = date.fromisoformat(value)
             elif name in _MOMENTS:
                 value = datetime.fromisoformat(value)
+            elif name in _COUNTS:
+                if type(value) is not int or value < 0:
+                    raise TypeError(f"fact {name} is not a count")
             elif not isinstance(value, str):
                 raise TypeError(f"fact {name} is not text")
         values[name] = value

@@ -104,6 +104,8 @@ class TokenChecks(LibraryChecks):
             self._check_entitlement(claims.type_code, claims.issuer_code, now, findings)
             findings.append(R.UNKNOWN_TO_LIBRARY)
             return facts
+        if not record.log_bound:
+            return self._altered(facts, record, findings)
         self._check_library_entitlement(record, claims.issuer_code, findings, now)
         if not matches:
             findings.append(R.TOKEN_CONTRADICTS_LIBRARY)

@@ -27,6 +27,7 @@ from trustsvc.api.schemas import (
     ReasonBody,
     RevokeBody,
 )
+from trustsvc.audit.ledger import license_proof
 from trustsvc.errors import ForbiddenError, InvalidInputError
 from trustsvc.licenses import library
 from trustsvc.licenses.issuing import IssueRequest, LicenseView
@@ -175,6 +176,29 @@ async def pdf(identifier: str, client: IssuerDep, state: StateDep) -> Response:
     view = await run_in_threadpool(_view, client, state, identifier)
     document = await run_in_threadpool(state.licenses.document, view.identifier)
     return pdf_download(document, view.identifier, view.license_number)
+
+
+@router.get(
+    "/licenses/{identifier}/proof",
+    response_class=Response,
+    summary="A C2SP tlog-proof of the license's latest entry in the transparency log",
+    description="The entry's index, its inclusion proof, the published (cosigned) checkpoint "
+    "and the entry itself as the proof's extra data: checkable offline with "
+    "`trustsvc ledger check-proof` and the log's and witnesses' keys alone. 409 while "
+    "the entry is not yet in a published checkpoint.",
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def proof(identifier: str, client: IssuerDep, state: StateDep) -> Response:
+    view = await run_in_threadpool(_view, client, state, identifier)
+    bundle = await run_in_threadpool(license_proof, state.services.database, view.identifier)
+    return Response(
+        bundle,
+        media_type="text/plain; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{view.identifier}.tlog-proof"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post(

@@ -60,6 +60,8 @@ class PublicStatus(BaseModel):
     revocation_kind: Literal["cancelled", "withdrawn"] | None = None
     current_identifier: str | None = None
     current_number: str | None = None
+    #: The transparency-log index of the license's latest entry.
+    log_index: int | None = None
 
 
 def _public(report: VerificationReport, identifier: str) -> PublicStatus:
@@ -84,6 +86,7 @@ def _public(report: VerificationReport, identifier: str) -> PublicStatus:
         valid_from=facts.valid_from,
         valid_until=facts.valid_until,
         reasons=[r.code for r in report.reasons],
+        log_index=facts.log_index,
     )
 
 
@@ -98,6 +101,7 @@ async def public_status(
     # This is the route relying parties call most: its one indexed read stays on the
     # event loop where that is cheaper than the hop to a thread (see library_read).
     report = await library_read(state, partial(state.verifier.status_of, identifier))
+    state.metrics.note_altered("public_status", report)
     return json_response(_public(report, identifier))
 
 
@@ -241,7 +245,7 @@ async def scanned(
             verifier.library, verifier.check_token(token, checked_by="public page")
         )
     )
-    state.metrics.verifications.labels("public_page", report.verdict.value).inc()
+    state.metrics.verified("public_page", report)
     if any(r.code in R.PRESENTATION_CHECKER_REFUSALS for r in report.reasons):
         return HTMLResponse(_elsewhere_page(report), status_code=200)
     page = _page(report, _license_type(state, report), state.services.settings.zone)

@@ -56,7 +56,7 @@ async def _record(
 ) -> None:
     """Count the verification and record it; returns once the record is committed."""
     identifier = report.facts.identifier
-    state.metrics.verifications.labels(action.value, report.verdict.value).inc()
+    state.metrics.verified(action.value, report)
     await state.access_log.record(
         client,
         Access(
@@ -74,7 +74,7 @@ async def _record_refused_check(
     state: ApiState, client: Client, purpose: str | None, report: VerificationReport, refusal: str
 ) -> None:
     """A presentation code this client may not check: a refused attempt, within its budget."""
-    state.metrics.verifications.labels("presentation_check", report.verdict.value).inc()
+    state.metrics.verified("presentation_check", report)
     overdrawn = state.refusals.spend(client.id)
     if overdrawn is None or overdrawn.first:
         await state.access_log.record(
@@ -175,7 +175,7 @@ async def check_token(
     )
     if report.is_valid and presentation:
         # A presentation code that passed was recorded above (record_token_check), as a check.
-        state.metrics.verifications.labels("verify_token", report.verdict.value).inc()
+        state.metrics.verified("verify_token", report)
     elif refused is not None:
         await _record_refused_check(state, client, stated, report, refused)
     else:
