@@ -27,6 +27,8 @@ from trustsvc.verification.report import Facts, Reason
 
 #: Licenses whose content hash a verifier keeps (cleared when full).
 _CONTENT_HASH_CACHE = 4096
+#: Printed tokens whose signature a verifier has checked and keeps (cleared when full).
+_VERIFIED_TOKEN_CACHE = 4096
 
 
 class TokenChecks(LibraryChecks):
@@ -41,14 +43,21 @@ class TokenChecks(LibraryChecks):
         purpose: str | None,
         uses: list[PresentationUse],
     ) -> Facts:
+        text: str | None = None
+        verified_under: bytes | None = None
         if isinstance(token, ParsedToken):
             parsed = token  # decoded by the caller already (tokens.try_parse_token)
         else:
-            try:
-                parsed = parse_token(token.strip())
-            except InvalidInputError:
-                findings.append(R.TOKEN_MALFORMED)
-                return Facts()
+            text = token.strip()
+            known = self._verified_tokens.get(text)
+            if known is not None:
+                parsed, verified_under = known
+            else:
+                try:
+                    parsed = parse_token(text)
+                except InvalidInputError:
+                    findings.append(R.TOKEN_MALFORMED)
+                    return Facts()
         claims = parsed.claims
         if claims.kind not in ("license", "presentation"):
             findings.append(R.TOKEN_MALFORMED)
@@ -63,9 +72,12 @@ class TokenChecks(LibraryChecks):
         if seal is None:
             findings.append(R.TOKEN_UNKNOWN_KEY)
             return facts
-        if not signature_is_valid_for(parsed, seal.public_key):
-            findings.append(R.TOKEN_SIGNATURE_INVALID)
-            return facts
+        if verified_under != seal.fingerprint:
+            if not signature_is_valid_for(parsed, seal.public_key):
+                findings.append(R.TOKEN_SIGNATURE_INVALID)
+                return facts
+            if text is not None and claims.kind == "license":
+                self._remember_verified(text, parsed, seal.fingerprint)
         if not self._issued_by_a_trusted_ca(seal):
             findings.append(R.UNTRUSTED_CHAIN)
         if seal.credit_code != claims.issuer_code:
@@ -142,6 +154,17 @@ class TokenChecks(LibraryChecks):
         # Recorded (and a single-use code used up) by the caller: see ``check_token``.
         uses.append(PresentationUse(code, now, checker.name, stated))
         return True
+
+    def _remember_verified(self, text: str, parsed: ParsedToken, fingerprint: bytes) -> None:
+        """Keep a printed token whose signature held, so its next scan skips the decoding
+        and the signature (the seal's trust, revocation and the library are asked anew).
+
+        Only printed license tokens: a presentation code is shown once or twice. Keyed
+        by the token's whole text, so no other text can ever match an entry.
+        """
+        if len(self._verified_tokens) >= _VERIFIED_TOKEN_CACHE:
+            self._verified_tokens.clear()
+        self._verified_tokens[text] = (parsed, fingerprint)
 
     def _license_content_hash(self, record: Entry, version: int) -> bytes | None:
         """What a printed token's content hash must be for this record (None: unreadable);
