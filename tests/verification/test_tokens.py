@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date
 from typing import NoReturn
 
 import pytest
@@ -187,10 +187,15 @@ def test_a_printed_token_scanned_again_skips_only_the_signature(
         return real_check(parsed, key)
 
     monkeypatch.setattr(token_checks, "signature_is_valid_for", counted)
-    assert verifier.verify_token(token).verdict is Verdict.VALID
+    first = verifier.verify_token(token)
+    assert first.verdict is Verdict.VALID
+    # A printed token is dated by its license's issuance (it was sealed then).
+    issued_at = licenses.show(identifier).issued_at
+    assert first.facts.signing_time == issued_at.astimezone(UTC)
+    assert verifier.verify_token(token, offline=True).facts.signing_time is None
     assert verifier.verify_token(f" {token}\n").verdict is Verdict.VALID
     assert len(verified) == 1  # the second scan reused the first one's signature check
-    # Every altered text is a new text: decoded and its signature checked, and refused.
+    # Altered bytes are new bytes: their signature is checked, and refused.
     raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     raw[-1] ^= 0x01
     altered = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()

@@ -24,7 +24,6 @@ from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
 from trustsvc.errors import ConfigurationError
 from trustsvc.pki.ca import credit_code_of
-from trustsvc.tokens.cose import ParsedToken
 from trustsvc.verification.library import LibraryLookup
 from trustsvc.verification.trust import TrustMaterial
 from trustsvc.verification.validation_data import ParsedObjects
@@ -78,9 +77,9 @@ class TrustChecks:
         # its content hash is computed once per verifier, not per token check.
         self._content_hashes: dict[tuple[int, str, int], bytes] = {}
         # A printed license token is scanned again and again, and whether its
-        # signature holds under a seal's key cannot change: the token's exact
-        # text -> its decoding and the fingerprint of the seal it verified under.
-        self._verified_tokens: dict[str, tuple[ParsedToken, bytes]] = {}
+        # signature holds under a seal's key cannot change: (signed bytes,
+        # signature) -> the fingerprint of the seal certificate it verified under.
+        self._verified_tokens: dict[tuple[bytes, bytes], bytes] = {}
 
     def _library(self) -> LibraryLookup:
         if self.library is None:
