@@ -99,8 +99,14 @@ def test_a_spent_or_expired_code_asks_for_a_fresh_one(reason: Reason) -> None:
 
 
 def test_a_code_for_another_verifier_goes_elsewhere() -> None:
-    summary = _summary([R.presentation_for("某银行")], Facts())
+    superseded = R.not_current(
+        EffectiveStatus.SUPERSEDED, R.StatusChange(current_identifier="9.9.9", current_number="N1")
+    )
+    summary = _summary([R.presentation_for("某银行"), superseded])
     assert summary.standing is Standing.ELSEWHERE
+    # Nothing of the license: only the refusal, no checks, not the version in force.
+    assert summary.notes == ((R.presentation_for("某银行").message_zh, summary.notes[0][1]),)
+    assert summary.checks == () and "9.9.9" not in repr(summary)
 
 
 def test_the_words_of_a_status_and_a_period() -> None:

@@ -18,7 +18,13 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from trustsvc.verification import reasons as R
-from trustsvc.verification.report import ReasonCode, Scope, Verdict, VerificationReport
+from trustsvc.verification.report import (
+    VERDICT_TEXT,
+    ReasonCode,
+    Scope,
+    Verdict,
+    VerificationReport,
+)
 
 #: Words in both languages: (Chinese, English).
 Words = tuple[str, str]
@@ -153,6 +159,13 @@ _STOPS = frozenset(
 _SHOW_AGAIN = frozenset({Verdict.PRESENTATION_USED, Verdict.PRESENTATION_EXPIRED})
 _UNDECIDED = frozenset({Verdict.NOT_EVALUABLE})
 
+#: Said of a license in force when only its identifier was looked up.
+STATUS_ONLY_NOTE: Words = (
+    "仅查询了证照库中的状态，未核验证照文件或二维码本身：请同时核对对方出示的证照上的二维码。",
+    "Only the library's status was looked up, not the document or its QR code: "
+    "check the QR code on the license shown as well.",
+)
+
 #: What to do, by standing (and, for a license not in force, by its status).
 ADVICE: dict[Standing, Words] = {
     Standing.VALID: (
@@ -231,11 +244,35 @@ def summarise(
     verdict_text: Words,
     zone: ZoneInfo,
     notice_days: int = EXPIRY_NOTICE_DAYS,
+    *,
+    status_only: bool = False,
 ) -> Summary:
-    """The standing, the four checks, the notes and the advice for this report."""
+    """The standing, the four checks, the notes and the advice for this report.
+
+    ``status_only``: the report is the library's word on an identifier someone typed
+    (``Verifier.status_of``), with no document or token: only "in force" was checked,
+    and a license in force is said with that note.
+    """
     codes = {r.code for r in report.reasons}
     standing = _standing(report, codes)
+    if standing is Standing.ELSEWHERE:
+        # This checker may learn nothing of the license: only where to take the code.
+        return Summary(
+            standing=standing,
+            headline=HEADLINE[standing],
+            verdict_text=VERDICT_TEXT[Verdict.PRESENTATION_REFUSED],
+            checks=(),
+            notes=tuple(
+                (r.message_zh, r.message_en)
+                for r in report.reasons
+                if r.code in R.PRESENTATION_CHECKER_REFUSALS
+            ),
+            advice=ADVICE[standing],
+        )
     notes = [(r.message_zh, r.message_en) for r in report.reasons]
+    if standing is Standing.VALID and status_only:
+        standing = Standing.ATTENTION
+        notes.append(STATUS_ONLY_NOTE)
     if standing is Standing.VALID:
         ending = _ends_soon(report, zone, notice_days)
         if ending is not None:
@@ -251,7 +288,7 @@ def summarise(
         standing=standing,
         headline=HEADLINE[standing],
         verdict_text=verdict_text,
-        checks=tuple(_checks(report, codes)),
+        checks=tuple(_checks(report, codes, status_only)),
         notes=tuple(notes),
         advice=advice,
     )
@@ -272,13 +309,19 @@ def _standing(report: VerificationReport, codes: set[ReasonCode]) -> Standing:
     return Standing.INVALID
 
 
-def _checks(report: VerificationReport, codes: set[ReasonCode]) -> list[CheckLine]:
+def _checks(
+    report: VerificationReport, codes: set[ReasonCode], status_only: bool
+) -> list[CheckLine]:
     stopped = bool(codes & _STOPS)
     lines = []
     for check in Check:
         if codes & _FAILS[check]:
             state = CheckState.FAILED
-        elif stopped or (check is Check.IN_FORCE and report.scope is Scope.OFFLINE):
+        elif (
+            stopped
+            or (check is Check.IN_FORCE and report.scope is Scope.OFFLINE)
+            or (check is not Check.IN_FORCE and status_only)
+        ):
             state = CheckState.NOT_CHECKED
         elif check is Check.SEALING_TIME and report.facts.signing_time is None:
             # Nothing dated the seal (an offline token check, a token the library
