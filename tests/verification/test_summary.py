@@ -72,7 +72,8 @@ def test_a_revoked_license_is_invalid_and_only_its_status_fails() -> None:
     states = _states(summary)
     assert states.pop(Check.IN_FORCE) is CheckState.FAILED
     assert set(states.values()) == {CheckState.PASSED}
-    assert summary.advice[0].startswith("请勿据此证照办理业务")
+    assert summary.advice[0].startswith("请勿据此证照办理业务：它已不在有效状态")
+    assert summary.facts_proven
 
 
 def test_a_bad_signature_fails_one_check_and_leaves_the_rest_unchecked() -> None:
@@ -81,6 +82,7 @@ def test_a_bad_signature_fails_one_check_and_leaves_the_rest_unchecked() -> None
     states = _states(summary)
     assert states.pop(Check.UNCHANGED) is CheckState.FAILED
     assert set(states.values()) == {CheckState.NOT_CHECKED}
+    assert not summary.facts_proven  # what the token says is its own word only
 
 
 def test_could_not_evaluate_is_not_invalid() -> None:
@@ -120,3 +122,13 @@ def test_the_words_of_a_status_and_a_period() -> None:
         "2026-01-01, no end date",
     )
     assert validity(None, None) is None
+
+
+def test_a_status_looked_up_by_identifier_checked_only_the_library() -> None:
+    report = conclude([], Facts(identifier="1.2.3", status="valid"), NOW)
+    summary = summarise(report, VERDICT_TEXT[report.verdict], ZONE, status_only=True)
+    assert summary.standing is Standing.ATTENTION
+    assert summary.notes[-1][0].startswith("仅查询了证照库中的状态")
+    states = _states(summary)
+    assert states.pop(Check.IN_FORCE) is CheckState.PASSED
+    assert set(states.values()) == {CheckState.NOT_CHECKED}

@@ -28,6 +28,7 @@ from trustsvc.api.observability import (
     RequestLog,
     configure_logging,
 )
+from trustsvc.api.pages import public as public_pages
 from trustsvc.api.pages import staff as staff_pages
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
@@ -281,6 +282,7 @@ def create_app(
         admin.router,
         docs_page.router,
         staff_pages.router,
+        public_pages.router,
     ):
         app.include_router(router)
     for path, folder in docs_page.static_folders().items():
@@ -291,7 +293,7 @@ def create_app(
     app.add_middleware(
         BrowserHeadersMiddleware,
         policy=content_security_policy(
-            (public.STYLE, holder.STYLE, signin.STYLE),
+            (holder.STYLE,),
             sign_in_provider=settings.oidc_issuer if app.state.oauth is not None else None,
         ),
     )

@@ -197,6 +197,14 @@ ADVICE: dict[Standing, Words] = {
     ),
 }
 _NOT_CURRENT_ADVICE: dict[ReasonCode, Words] = {
+    **dict.fromkeys(
+        (ReasonCode.LICENSE_REVOKED, ReasonCode.LICENSE_SUSPENDED, ReasonCode.LICENSE_EXPIRED),
+        (
+            "请勿据此证照办理业务：它已不在有效状态（见上方的时间和原因）。持证人如有疑问，可向颁发机构咨询。",
+            "Do not rely on this license: it is no longer in force (when and why are above). "
+            "The holder may ask the issuer.",
+        ),
+    ),
     ReasonCode.LICENSE_SUPERSEDED: (
         "此版本已被新版本取代，请持证人出示现行版本。",
         "This version was replaced: ask the holder for the version in force.",
@@ -237,6 +245,9 @@ class Summary:
     #: Sentences above the checks: the findings, or what a valid license should note.
     notes: tuple[Words, ...]
     advice: Words
+    #: False when the check stopped before anything vouched for the facts (a token whose
+    #: signature fails, or whose seal is unknown): what it says is shown as unproven.
+    facts_proven: bool = True
 
 
 def summarise(
@@ -291,6 +302,7 @@ def summarise(
         checks=tuple(_checks(report, codes, status_only)),
         notes=tuple(notes),
         advice=advice,
+        facts_proven=not codes & _STOPS,
     )
 
 

@@ -42,13 +42,14 @@ _NOT_UNDERSTOOD: Words = (
     "证照编号不能在此公开查询（以免他人逐号查询持证人的证照），请扫描证照上的二维码，或到办事窗口核验。",
     "Not recognised: paste the link the license's QR code opens, or type the license identifier "
     "(it starts with 1.2.156.). A license number cannot be looked up publicly (that would let "
-    "anyone walk through the licenses by number): scan the QR code, or have it checked at a counter.",
+    "anyone walk through the licenses by number): scan the QR code, or have it checked at a "
+    "counter.",
 )
 
 
 @router.get("/")
 async def home(request: Request) -> HTMLResponse:
-    return render(request, "public/home.html", max_query=MAX_QUERY)
+    return render(request, "public/home.html", max_query=MAX_QUERY, query="", error=None)
 
 
 @router.get("/check")

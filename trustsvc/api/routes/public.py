@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 from pydantic import BaseModel
 
 from trustsvc.api.deps import ApiState, PublicStateDep, library_read
@@ -125,6 +126,14 @@ class FactLine:
     #: An identifier or number: shown verbatim, broken only after its dots.
     code: bool = False
 
+    @property
+    def code_markup(self) -> Markup:
+        """The code, escaped, with a line-break chance after each dot and nowhere else."""
+        return _BREAK.join(str(self.value).split("."))
+
+
+_BREAK = Markup(".<wbr>")
+
 
 #: What the check consulted, in words.
 _SCOPE_TEXT: dict[Scope, Words] = {
@@ -151,22 +160,25 @@ def _facts(
     lines: list[FactLine] = []
     if license_type is not None:
         lines.append(
-            FactLine("license_type", ("证照类型", "Type"), (license_type.name_zh, license_type.name_en))
+            FactLine(
+                "license_type", ("证照类型", "Type"), (license_type.name_zh, license_type.name_en)
+            )
         )
     elif facts.license_type:
         lines.append(FactLine("license_type", ("证照类型", "Type"), facts.license_type, code=True))
     if facts.license_number:
-        lines.append(FactLine("license_number", ("证照编号", "Number"), facts.license_number, True))
+        number = facts.license_number
+        lines.append(FactLine("license_number", ("证照编号", "Number"), (number, number)))
     if facts.identifier:
         lines.append(FactLine("identifier", ("证照标识", "Identifier"), facts.identifier, True))
     if facts.issuer_name:
         lines.append(FactLine("issuer_name", ("颁发机构", "Issuer"), (facts.issuer_name,) * 2))
     elif facts.issuer_code:
-        lines.append(FactLine("issuer_code", ("颁发机构代码", "Issuer code"), facts.issuer_code, True))
-    if facts.holder_name_masked:
         lines.append(
-            FactLine("holder", ("持证主体", "Holder"), (facts.holder_name_masked,) * 2)
+            FactLine("issuer_code", ("颁发机构代码", "Issuer code"), facts.issuer_code, True)
         )
+    if facts.holder_name_masked:
+        lines.append(FactLine("holder", ("持证主体", "Holder"), (facts.holder_name_masked,) * 2))
     period = validity(facts.valid_from, facts.valid_until)
     if period is not None:
         lines.append(FactLine("validity", ("有效期", "Valid"), period))
@@ -177,10 +189,17 @@ def _facts(
         lines.append(FactLine("status_reason", ("原因", "Reason"), (facts.status_reason,) * 2))
     if facts.current_identifier:
         lines.append(
-            FactLine("current_identifier", ("现行版本", "Version in force"), facts.current_identifier, True)
+            FactLine(
+                "current_identifier",
+                ("现行版本", "Version in force"),
+                facts.current_identifier,
+                True,
+            )
         )
     if facts.current_number:
-        lines.append(FactLine("current_number", ("现行版本编号", "Its number"), facts.current_number, True))
+        lines.append(
+            FactLine("current_number", ("现行版本编号", "Its number"), facts.current_number, True)
+        )
     if facts.signing_time is not None:
         moment = facts.signing_time.astimezone(zone)
         lines.append(
