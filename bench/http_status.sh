@@ -76,7 +76,7 @@ PY
 
 .venv/bin/trustsvc serve --port "$port" --workers "$workers" >"$work/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do
+for _ in $(seq 300); do  # up to a minute: a busy machine starts the workers slowly
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
   sleep 0.2
 done

@@ -271,6 +271,12 @@ def test_a_revoked_license_says_cancelled_with_the_date_without_javascript(
         assert _checks(page)["in_force"] == "failed"
         expect(page.locator(".advice")).to_contain_text("请勿据此证照办理业务")
         _look(page, shoot, "revoked", scripts=page is desk)
+    # Printed (for a file): the verdict and the facts, without the site's header and links.
+    desk.emulate_media(media="print")
+    expect(desk.locator("header.site")).to_be_hidden()
+    expect(desk.locator("#verdict")).to_be_visible()
+    expect(desk.locator("#fact-status")).to_be_visible()
+    shoot(desk, "revoked-print")
 
 
 def _cancelled_on(licenses: LicenseService, identifier: str) -> str:

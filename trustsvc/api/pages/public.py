@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from trustsvc.api.deps import PublicStateDep, library_read
 from trustsvc.api.pages.rendering import render
-from trustsvc.api.routes.public import scanned_page
+from trustsvc.api.pages.scanned import scanned_page
 from trustsvc.codes.identifiers import parse_identifier
 from trustsvc.errors import InvalidInputError
 from trustsvc.tokens.cose import MAX_TOKEN_LENGTH, try_parse_token
