@@ -15,8 +15,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # chromium: the browser the page tests drive (through Playwright, never downloading one).
 # openssl: the trust-bundle test checks the bundle with `openssl cms`, a verifier not ours.
 # nodejs (and npm): installs axe-core, the accessibility checker the page tests run in Chromium.
+# golang-go, golang-golang-x-mod-dev: the transparency log's interoperability test checks our
+# proofs and checkpoints with Go's golang.org/x/mod/sumdb/tlog and sumdb/note (no download).
 system_packages=(softhsm2 fonts-droid-fallback fonts-dejavu-core postgresql poppler-utils chromium
-  openssl nodejs)
+  openssl nodejs golang-go golang-golang-x-mod-dev)
 command -v npm >/dev/null 2>&1 || system_packages+=(npm)
 python_ok=1
 python3 -c 'import venv, ensurepip' 2>/dev/null || python_ok=0

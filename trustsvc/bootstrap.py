@@ -27,15 +27,22 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
+from trustsvc.audit.log.integration import Integrator
+from trustsvc.audit.log.publication import Publisher, WitnessPolicy
+from trustsvc.audit.log.witnesses import WitnessClient, witness
 from trustsvc.clock import Clock, SystemClock
 from trustsvc.db import Database, open_database
 from trustsvc.documents.store import DatabaseDocumentStore, DocumentStore, FolderDocumentStore
+from trustsvc.errors import ConfigurationError
 from trustsvc.pki.data_key import DataKey, load_or_create_data_key
 from trustsvc.pki.home import Pki, init_pki, is_initialised, load_pki, seal_key_store
+from trustsvc.pki.log_key import load_or_create_log_key
 from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.sealer import Sealer, SealProfile
 from trustsvc.services import Services
 from trustsvc.settings import DocumentStoreKind, Settings
+from trustsvc.tlog.errors import TlogError
+from trustsvc.tlog.note import NoteSigner
 
 if TYPE_CHECKING:
     # The licenses layer takes ``Services`` from here; it is imported where it is built.
@@ -63,9 +70,55 @@ def initialise_home(settings: Settings, clock: Clock | None = None) -> Pki:
     settings.home.chmod(0o700)
     database = open_database(settings.resolved_database_url)
     try:
-        return init_pki(settings, database, clock or SystemClock())
+        pki = init_pki(settings, database, clock or SystemClock())
     finally:
         database.dispose()
+    load_or_create_log_key(settings.home, settings.key_passphrase)
+    return pki
+
+
+# ---- the transparency log ---------------------------------------------------------------
+
+
+def build_log_key(settings: Settings) -> NoteSigner:
+    """The log's checkpoint key, named by its origin (made in the home on first use)."""
+    key = load_or_create_log_key(settings.home, settings.key_passphrase)
+    try:
+        return NoteSigner(settings.resolved_log_origin, key)
+    except TlogError as exc:
+        raise ConfigurationError(f"TRUSTSVC_LOG_ORIGIN is unusable: {exc.message}") from exc
+
+
+def build_witness_policy(settings: Settings) -> WitnessPolicy:
+    """The witnesses configured (TRUSTSVC_LOG_WITNESSES) and the quorum they must reach."""
+    try:
+        witnesses = tuple(witness(vkey, url) for vkey, url in settings.log_witness_entries)
+    except TlogError as exc:
+        raise ConfigurationError(f"TRUSTSVC_LOG_WITNESSES is unusable: {exc.message}") from exc
+    return WitnessPolicy(witnesses, settings.log_witness_quorum)
+
+
+def build_log_publisher(services: Services) -> Publisher:
+    """The log's publisher: its key, the witness policy, the witness client."""
+    settings = services.settings
+    return Publisher(
+        services.database,
+        services.clock,
+        build_log_key(settings),
+        build_witness_policy(settings),
+        WitnessClient(settings.log_witness_timeout_seconds),
+    )
+
+
+def build_integrator(services: Services) -> Integrator:
+    """The background integrator of a serving process, publishing after each advance."""
+    publisher = build_log_publisher(services)
+    return Integrator(
+        services.database,
+        services.clock,
+        interval=services.settings.log_integrate_seconds,
+        after=lambda _head: publisher.publish(),
+    )
 
 
 # ---- the parts issuing needs ----------------------------------------------------------

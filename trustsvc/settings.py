@@ -223,6 +223,79 @@ class Settings(BaseSettings):
         "issuing transaction.",
     )
 
+    log_origin: str | None = Field(
+        default=None,
+        description="The transparency log's name, the first line of its checkpoints "
+        "(default: the public URL's host and path, then /log).",
+    )
+    log_witnesses: str = Field(
+        default="",
+        description="Witnesses asked to cosign each checkpoint: entries '<vkey> <url>', "
+        "separated by commas or new lines (the url is the witness's add-checkpoint prefix).",
+    )
+    log_witness_quorum: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=0,
+        description="Cosignatures a checkpoint needs before it is published (0 with no "
+        "witnesses; 1 to their number with some).",
+    )
+    log_witness_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = Field(
+        default=5.0, description="How long a witness may take to cosign a checkpoint."
+    )
+    log_integrate_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=1.0,
+        description="How often each serving process folds new log entries into the tree "
+        "and publishes a checkpoint.",
+    )
+
+    @property
+    def resolved_log_origin(self) -> str:
+        """The log's origin line: set, or the public URL without its scheme, plus /log."""
+        if self.log_origin:
+            return self.log_origin
+        return self.public_base_url.split("://", 1)[1] + "/log"
+
+    @property
+    def log_witness_entries(self) -> list[tuple[str, str]]:
+        """The witnesses as (vkey, url) pairs, in the order configured."""
+        entries = []
+        for entry in re.split(r"[,\n]", self.log_witnesses):
+            if entry.strip():
+                vkey, url = entry.split()
+                entries.append((vkey, url.rstrip("/")))
+        return entries
+
+    @field_validator("log_origin")
+    @classmethod
+    def _log_origin(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if len(value.encode()) > 256 or any(ord(c) < 0x21 or c == "+" for c in value):
+            raise ValueError("a log origin is one word of at most 256 bytes, without '+'")
+        return value
+
+    @field_validator("log_witnesses")
+    @classmethod
+    def _log_witnesses(cls, value: str) -> str:
+        entries = [e.strip() for e in re.split(r"[,\n]", value) if e.strip()]
+        if len(entries) > 100:
+            raise ValueError("at most 100 witnesses")
+        for entry in entries:
+            parts = entry.split()
+            if len(parts) != 2 or not parts[1].startswith(("http://", "https://")):
+                raise ValueError(f"{entry!r} is not '<vkey> <http(s) url>'")
+        return "\n".join(entries)
+
+    @model_validator(mode="after")
+    def _witness_quorum_can_be_met(self) -> Settings:
+        count = len(self.log_witness_entries)
+        if self.log_witness_quorum > count or (count and self.log_witness_quorum == 0):
+            raise ValueError(
+                f"TRUSTSVC_LOG_WITNESS_QUORUM is 1 to the number of witnesses ({count}), "
+                "or 0 with none"
+            )
+        return self
+
     @field_validator("oid_arc", "certificate_policy_oid")
     @classmethod
     def _dotted_oid(cls, value: str | None) -> str | None:

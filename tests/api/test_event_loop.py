@@ -8,13 +8,17 @@ worker thread or every other request of the worker would wait with it.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.api.conftest import PURPOSES, Api
 from tests.licenses.pdf_checks import read_qr_codes
+from trustsvc.api.app import create_app
+from trustsvc.services import Services
 from trustsvc.verification.verifier import Verifier
 
 
@@ -60,3 +64,15 @@ def test_status_and_token_reads_run_off_the_loop_on_postgresql_only(
     assert answer.status_code == 200 and answer.json()["verdict"] == "valid"
 
     assert statuses == [not postgres] and tokens == [not postgres]
+
+
+def test_the_library_read_threads_end_with_the_app(services: Services) -> None:
+    """The threads PostgreSQL reads wait in are stopped at shutdown, not left to the process."""
+    app = create_app(services.settings, services=services)
+    with TestClient(app, base_url=services.settings.public_base_url) as http:
+        assert http.get("/healthz").status_code == 200
+        app.state.api.library_readers.submit(lambda: None).result()  # on both databases
+        assert any(t.name.startswith("library-read") for t in threading.enumerate())
+    assert not any(
+        t.name.startswith("library-read") and t.is_alive() for t in threading.enumerate()
+    )

@@ -4,8 +4,10 @@ key cannot mint or take over another admin."""
 from __future__ import annotations
 
 from tests.api.conftest import Api
+from tests.helpers import add_purposes
 from trustsvc.api.errors import PROBLEM_JSON
-from trustsvc.sharing.clients import add_client
+from trustsvc.sharing.clients import add_client, get_client
+from trustsvc.staff.users import StaffRole, add_user, list_users
 
 
 def test_an_admin_key_cannot_make_an_admin_client(api: Api) -> None:
@@ -64,3 +66,26 @@ def test_an_unknown_action_filter_is_a_clear_422(api: Api) -> None:
     answer = api.http.get("/api/v1/operator-events?action=nope", headers=api.as_("admin"))
     assert answer.status_code == 422
     assert "client_add" in answer.json()["title"]
+
+
+def test_an_admin_key_cannot_hand_itself_a_staff_members_client(api: Api) -> None:
+    """A clerk's client has no key and works only behind the pages: rotating it over the
+    API would mint one, and revoking it would leave the user half-disabled."""
+    add_purposes(api.services, "查验婚姻状况")
+    add_user(
+        api.services,
+        "clerk-1",
+        "张窗口",
+        StaffRole.CLERK,
+        window="3号窗口",
+        purposes=["查验婚姻状况"],
+    )
+    for action, body in (("rotate", {"grace_seconds": 0}), ("revoke", None)):
+        answer = api.http.post(
+            f"/api/v1/clients/staff:clerk-1/{action}", json=body, headers=api.as_("admin")
+        )
+        assert answer.status_code == 403, answer.text
+        assert answer.headers["content-type"] == PROBLEM_JSON
+    [member] = list_users(api.services)
+    assert member.client is not None and member.active
+    assert get_client(api.services, "staff:clerk-1").active_keys == ()

@@ -16,7 +16,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus
 
 from tests.helpers import as_asn1
-from trustsvc.seals.sealer import SEAL_FIELD
+from trustsvc.seals.fields import SEAL_FIELD
 from trustsvc.services import Services
 
 

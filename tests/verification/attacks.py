@@ -46,7 +46,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from trustsvc.codes.identifiers import parse_identifier
 from trustsvc.pki import ca
-from trustsvc.seals.sealer import SEAL_FIELD
+from trustsvc.seals.fields import SEAL_FIELD
 
 #: Where the forged text goes on page 1: over the line naming the holder.
 FORGED_BOX = (40, 640, 515, 44)

@@ -28,13 +28,18 @@ from trustsvc.api.observability import (
     RequestLog,
     configure_logging,
 )
+from trustsvc.api.pages import admin as admin_pages
+from trustsvc.api.pages import desk as desk_pages
 from trustsvc.api.pages import public as public_pages
 from trustsvc.api.pages import staff as staff_pages
+from trustsvc.api.pages import stats as stats_pages
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
+from trustsvc.api.routes import log as log_routes
 from trustsvc.audit.access_record import AccessLog
 from trustsvc.bootstrap import Runtime, build_licenses, database_library, open_services
+from trustsvc.bootstrap import build_integrator as build_log_integrator
 from trustsvc.clock import Clock
 from trustsvc.errors import InvalidInputError
 from trustsvc.licenses.jobs import JobRunner
@@ -52,6 +57,7 @@ DEFAULT_BODY_LIMIT = 1024 * 1024
 _BODY_LIMITS = {
     "/api/v1/verify": DEFAULT_MAX_BYTES,
     "/api/v1/licenses/batch": 32 * 1024 * 1024,
+    "/desk/check": desk_pages.FORM_LIMIT,
 }
 
 
@@ -236,17 +242,22 @@ def create_app(
         interval=timedelta(minutes=opened.settings.store_sweep_minutes),
     )
 
+    integrator = build_log_integrator(opened)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.jobs.start()
         sweeper.start()
+        integrator.start()
         try:
             yield
         finally:
+            integrator.close()
             sweeper.stop()
             state.jobs.stop()
             state.access_log.close()
             state.pdf_verifier.close()
+            state.close()
             if request_log is not None:
                 request_log.flush()
             if own:
@@ -275,6 +286,7 @@ def create_app(
         verify.router,
         health.router,
         pki.router,
+        log_routes.router,
         licenses.router,
         lookup.router,
         signin.router,
@@ -282,6 +294,9 @@ def create_app(
         admin.router,
         docs_page.router,
         staff_pages.router,
+        desk_pages.router,
+        stats_pages.router,
+        admin_pages.router,
         public_pages.router,
     ):
         app.include_router(router)

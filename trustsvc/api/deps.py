@@ -78,6 +78,11 @@ class ApiState:
         """
         return ThreadPoolExecutor(max_workers=LIBRARY_READERS, thread_name_prefix="library-read")
 
+    def close(self) -> None:
+        """Stop the threads this state started (at the app's shutdown)."""
+        if "library_readers" in self.__dict__:
+            self.library_readers.shutdown(wait=True, cancel_futures=True)
+
     @property
     def verifier(self) -> Verifier:
         """One verifier per process (its caches are worth keeping), refreshed every minute.

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from trustsvc.audit.log.publication import QuorumNotMetError
+from trustsvc.audit.log.witnesses import WitnessError
 from trustsvc.departments.registry import SealWithdrawnError
 from trustsvc.errors import (
     AmbiguousLicenseNumberError,
@@ -56,6 +58,16 @@ from trustsvc.errors import (
 )
 from trustsvc.pki.bundle import InvalidTrustBundleError, TrustBundleUnavailableError
 from trustsvc.seals.sealer import SealingError, SealNotInStandingError
+from trustsvc.tlog.errors import FormatError, ProofError, SignatureError, TlogError
+from trustsvc.tlog.witness import (
+    InconsistentCheckpointError,
+    UnknownLogError,
+    WitnessBadRequestError,
+    WitnessConflictError,
+    WitnessRefusal,
+    WitnessUnauthenticatedError,
+)
+from trustsvc.tlog.witness_client import WitnessRefusedError, WitnessUnavailableError
 from trustsvc.tokens.cose import InvalidTokenError
 
 PROBLEM_JSON = "application/problem+json"
@@ -157,6 +169,23 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     TrustBundleUnavailableError: 503,
     DocumentStoreFullError: 507,
     DocumentStoreUnavailableError: 503,
+    # The transparency log (tlog): formats and proofs; the witness's answers are the
+    # statuses C2SP tlog-witness names; a witness the log asks failing is upstream.
+    TlogError: 500,
+    FormatError: 422,
+    ProofError: 422,
+    SignatureError: 422,
+    WitnessRefusal: 400,
+    WitnessBadRequestError: 400,
+    WitnessUnauthenticatedError: 403,
+    UnknownLogError: 404,
+    WitnessConflictError: 409,
+    InconsistentCheckpointError: 422,
+    WitnessRefusedError: 502,
+    WitnessUnavailableError: 502,
+    # The log's own publication: a witness it asks, and the quorum of them.
+    WitnessError: 502,
+    QuorumNotMetError: 503,
 }
 
 

@@ -236,6 +236,13 @@ class FactsOut(BaseModel):
     current_number: str | None = Field(
         default=None, description="For a superseded license: the number of the version in force"
     )
+    annotation: str | None = Field(
+        default=None,
+        description="A purpose-annotated copy (加注件): the service's sealed note over the license",
+    )
+    annotation_purpose: str | None = Field(
+        default=None, description="The one purpose (用证事由) an annotated copy is for"
+    )
 
 
 class VerificationOut(BaseModel):

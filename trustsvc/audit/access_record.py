@@ -46,6 +46,10 @@ class AccessAction(StrEnum):
     VERIFY_PDF = "verify_pdf"
     VERIFY_TOKEN = "verify_token"  # noqa: S105 (an action name, not a secret)
     PRESENTATION_CHECK = "presentation_check"
+    #: A clerk's desk: a license named by its number or identifier, its status checked.
+    STATUS_CHECK = "status_check"
+    #: A clerk's desk: a purpose-annotated copy (加注件) of a license made and downloaded.
+    ANNOTATED_COPY = "annotated_copy"
 
 
 class Outcome(StrEnum):
@@ -529,6 +533,29 @@ def access_events(
         return [_entry(e) for e in session.scalars(statement)]
 
 
+def checks_by(services: Context, client_id: int, client_name: str, limit: int) -> list[AccessEntry]:
+    """One client's latest uses, newest first: its rows of the access record (by the client's
+    index) and the presentation checks it passed (recorded as checks, by checker name)."""
+    with services.database.begin() as session:
+        events = session.scalars(
+            select(AccessEvent)
+            .where(AccessEvent.client_id == client_id)
+            .order_by(AccessEvent.id.desc())
+            .limit(limit)
+        ).all()
+        checks = session.execute(
+            select(VerificationEvent, LicenseRecord.identifier)
+            .join(LicenseRecord, VerificationEvent.license_id == LicenseRecord.id)
+            .where(VerificationEvent.checked_by == client_name)
+            .order_by(VerificationEvent.id.desc())
+            .limit(limit)
+        ).all()
+        entries = [_entry(e) for e in events]
+        entries += [_check_entry(check, identifier) for check, identifier in checks]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
+
+
 __all__ = [
     "COLLAPSE_WINDOW",
     "DEFAULT_PAGE_SIZE",
@@ -544,4 +571,5 @@ __all__ = [
     "Section",
     "access_events",
     "access_page",
+    "checks_by",
 ]

@@ -4,7 +4,8 @@ Holds ``cli`` (the root: ``--home``, ``--version``) and ``main``, the console
 script. Each command group is a module here: ``home`` (init, trust-bundle-signer),
 ``serve``, ``client``, ``department``, ``purpose``, ``trust`` (and operator-record),
 ``license_types`` (types), ``issue`` (issue, issue-batch), ``license``, ``verify``
-(verify, verify-token), ``report_seal`` and ``store``. They share ``runtime`` (the
+(verify, verify-token), ``report_seal``, ``store``, ``ledger`` (check-proof,
+integrate, log-key) and ``witness``. They share ``runtime`` (the
 one place a command opens and closes the service, and builds the license service
 and the verifier), ``options``, ``output`` and ``exits`` (exit codes and the
 one-line failure every error becomes).
@@ -27,6 +28,7 @@ from trustsvc.cli import (
     department,
     home,
     issue,
+    ledger,
     license,
     license_types,
     purpose,
@@ -36,6 +38,7 @@ from trustsvc.cli import (
     trust,
     user,
     verify,
+    witness,
 )
 from trustsvc.cli.exits import EXIT_VALID_OFFLINE, CommandLine
 
@@ -71,6 +74,8 @@ for _command in (
     report_seal.report_seal_group,
     store.store,
     user.user,
+    ledger.ledger,
+    witness.witness,
 ):
     cli.add_command(_command)
 

@@ -324,6 +324,8 @@ class VerificationEvent(Base):
     """A check of a holder's license that the holder may see (全程留痕): append-only."""
 
     __tablename__ = "verification_events"
+    #: A clerk's desk lists the checks of its own client, newest first (0022).
+    __table_args__ = (Index("ix_verification_events_checker", "checked_by", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     license_id: Mapped[int] = mapped_column(ForeignKey("licenses.id"), index=True)
@@ -546,3 +548,61 @@ class StaffUser(Base):
 
     department: Mapped[Department | None] = relationship()
     client: Mapped[ApiClient | None] = relationship()
+
+
+class LogEntry(Base):
+    """One entry of the transparency log: its index, assigned once, and its bytes."""
+
+    __tablename__ = "log_entries"
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    appended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LogSequence(Base):
+    """The log's one counter: the index the next entry gets (row-locked while appending)."""
+
+    __tablename__ = "log_sequence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    next_idx: Mapped[int] = mapped_column(BigInteger)
+
+
+class LogHash(Base):
+    """A stored hash of the Merkle tree (golang.org/x/mod/sumdb/tlog's stored-hash index)."""
+
+    __tablename__ = "log_hashes"
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogHead(Base):
+    """The log's one head row: the integrated tree and the published checkpoint.
+
+    Both halves change only by compare-and-swap on their size, so two integrators
+    or two publishers never fork the tree: one wins, the other reads again.
+    """
+
+    __tablename__ = "log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: Entries folded into log_hashes, and the root of the tree of that many.
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    integrated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The published checkpoint (a signed note with its cosignatures) and its tree size.
+    checkpoint_size: Mapped[int] = mapped_column(BigInteger)
+    checkpoint: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+#: The statistics page counts each month's licenses per type (and department) from this
+#: index alone: one range of it per month (``audit.statistics``).
+Index(
+    "ix_licenses_issued_type",
+    LicenseRecord.issued_at,
+    LicenseRecord.type_key,
+    LicenseRecord.department_id,
+)

@@ -4,8 +4,12 @@ Profiles (ETSI EN 319 142-1): B-T (signature + RFC 3161 timestamp), B-LT
 (plus the certificates and revocation answers needed to validate it for years,
 in the DSS) — the default for issued licenses — and B-LTA (plus a document
 timestamp over all of it). The seal is a certification signature with DocMDP
-P=1: any change after sealing other than validation data and document
-timestamps is a modification.
+P=2: after it, validators accept only validation data, document timestamps and
+further signatures. The one further signature this service adds is its own seal
+over a purpose note (加注件, ``verification.annotated_copy``); this service's
+verifier accepts that one and refuses any other (``verification.pdf_checks``).
+Licenses sealed before were certified with P=1, under which validators report
+the note as outside the certification's terms.
 
 What does not change between documents is prepared once per seal and reused:
 the decrypted key (pyHanko's SimpleSigner would re-read it for every
@@ -18,8 +22,8 @@ at the same moment and with the same answers), and the DSS is written in the
 signed revision itself: B-LT in one revision, as pyHanko's
 ``SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE`` does (no VRI, which
 ETSI EN 319 142-1 advises against anyway). Nothing then follows the seal, so
-a validator that forbids any update after a DocMDP P=1 certification (Adobe
-Acrobat does) accepts it too.
+a viewer that is strict about updates after a certification (Adobe Acrobat
+is) has nothing to weigh.
 
 The sealed file stays PDF/A-2b (ISO 19005-2), which is based on PDF 1.7: the
 seal revision declares only the ESIC extension of PDF 1.7 for PAdES (ETSI EN
@@ -53,7 +57,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from pyhanko.pdf_utils.content import PdfContent
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.layout import BoxConstraints
+from pyhanko.pdf_utils.layout import AxisAlignment, BoxConstraints, Margins, SimpleBoxLayoutRule
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
@@ -71,8 +75,8 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from trustsvc.errors import SealUnavailableError, TrustServiceError
 from trustsvc.pki.keystore import SigningKey
 from trustsvc.seals.cms import SealCmsTemplate
+from trustsvc.seals.fields import SEAL_FIELD
 
-SEAL_FIELD = "Seal"
 #: Room in the signature's /Contents beyond the seal's certificates: signed
 #: attributes, the signature (384 bytes with RSA-3072) and the timestamp token
 #: (about 1.5 KB with its certificate). Knowing the size skips pyHanko's trial
@@ -279,6 +283,21 @@ class _PdfA2Signer(signers.PdfSigner):
         pdf_out.register_extension(ESIC_EXTENSION_1)
 
 
+class _CountersignatureSigner(_PdfA2Signer):
+    """An approval signature over a certified document, also one certified with P=1.
+
+    The service's own seal over a note it adds to a license (a purpose-annotated
+    copy, ``verification.annotated_copy``): the license's seal stays intact over
+    its revision. Licenses certified with P=2 allow it; pyHanko would refuse it
+    over the P=1 licenses sealed before, whose copies validators then report
+    against their DocMDP terms. pyHanko checks those terms before signing (a
+    private method, so pinned pyHanko); everything else is its own path.
+    """
+
+    def _enforce_certification_constraints(self, reader: PdfFileReader) -> None:
+        return
+
+
 class Sealer:
     def __init__(
         self,
@@ -297,7 +316,19 @@ class Sealer:
         self._stamps: dict[Path, tuple[PdfFileReader, threading.Lock]] = {}
         self._lock = threading.Lock()
 
-    def _stamp_style(self, stamp_pdf: Path) -> StaticStampStyle:
+    def _stamp_style(self, stamp_pdf: Path | bytes) -> StaticStampStyle:
+        if isinstance(stamp_pdf, bytes):  # made for this one signature: not kept, and drawn
+            # to the box's edges (it was drawn to the box's size)
+            reader = PdfFileReader(BytesIO(stamp_pdf))
+            return StaticStampStyle(
+                background=_StampPage(reader, threading.Lock()),
+                border_width=0,
+                background_layout=SimpleBoxLayoutRule(
+                    x_align=AxisAlignment.ALIGN_MID,
+                    y_align=AxisAlignment.ALIGN_MID,
+                    margins=Margins.uniform(0),
+                ),
+            )
         with self._lock:
             cached = self._stamps.get(stamp_pdf)
             if cached is None:
@@ -383,23 +414,30 @@ class Sealer:
         pdf: bytes,
         material: SealMaterial,
         seal_box: tuple[float, float, float, float],
-        stamp_pdf: Path | None,
+        stamp_pdf: Path | bytes | None,
         reason: str,
         profile: SealProfile | None = None,
+        *,
+        countersign: str | None = None,
     ) -> SealedDocument:
-        """Seal ``pdf``; the result says where the sealed revision ends."""
+        """Seal ``pdf``; the result says where the sealed revision ends.
+
+        ``countersign`` names the field of an approval signature added over a
+        document that is sealed already (no certification, no DocMDP of its own).
+        """
         profile = profile or self.profile
+        field_name = countersign or SEAL_FIELD
         prepared = self._prepare(material)
         # A seal of the service's own PKI was validated when it was prepared and
         # its validation data is known in advance: it goes into the DSS of the
         # signed revision. pyHanko gathers a seal of another CA's itself.
         own_pki = prepared.dss is not None
         metadata = signers.PdfSignatureMetadata(
-            field_name=SEAL_FIELD,
+            field_name=field_name,
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
-            certify=True,
-            docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+            certify=countersign is None,
+            docmdp_permissions=fields.MDPPerm.FILL_FORMS,
             reason=reason,
             name=material.certificate.subject.rfc4514_string(),
             embed_validation_info=profile is not SealProfile.B_T and not own_pki,
@@ -407,12 +445,13 @@ class Sealer:
             validation_context=None if own_pki else prepared.context,
         )
         style = self._stamp_style(stamp_pdf) if stamp_pdf is not None else None
-        pdf_signer = _PdfA2Signer(
+        signer_class = _PdfA2Signer if countersign is None else _CountersignatureSigner
+        pdf_signer = signer_class(
             metadata,
             prepared.signer,
             timestamper=self.timestamper,
             stamp_style=style,
-            new_field_spec=fields.SigFieldSpec(SEAL_FIELD, on_page=0, box=_integer_box(seal_box)),
+            new_field_spec=fields.SigFieldSpec(field_name, on_page=0, box=_integer_box(seal_box)),
         )
         try:
             writer = _PdfA2Writer(BytesIO(pdf), strict=False)

@@ -20,7 +20,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESSubIndic
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.diff_analysis import (
+    DEFAULT_DIFF_POLICY,
+    FormUpdatingRule,
+    GenericFieldModificationRule,
+    ModificationLevel,
+    SigFieldCreationRule,
+    SigFieldModificationRule,
+    StandardDiffPolicy,
+)
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
@@ -29,6 +37,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from trustsvc.codes.identifiers import parse_identifier
 from trustsvc.pki.ca import credit_code_of
+from trustsvc.seals.fields import NOTE_FIELD, SEAL_FIELD
 from trustsvc.verification import reasons as R
 from trustsvc.verification.library import Entry, Revocation, RevocationUnavailable
 from trustsvc.verification.library_checks import LibraryChecks
@@ -43,6 +52,25 @@ _TRAILING = re.compile(rb"%%EOF[\r\n\s]*\Z")
 
 
 _CONTENTS_GAP = re.compile(rb"<[0-9A-Fa-f]*>")
+#: What pyHanko's difference analysis may find after a seal: validation data and
+#: document timestamps; with the service's note, also the signature field it adds.
+_UNCHANGED = frozenset({ModificationLevel.LTA_UPDATES})
+_WITH_NOTE = frozenset({ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING})
+#: pyHanko's default difference policy, but for a visible signature field after a
+#: certification, which its default counts as a change of content (whatever the
+#: DocMDP level): used only once the field is known to be the service's sealed note.
+_NOTE_POLICY = StandardDiffPolicy(
+    global_rules=DEFAULT_DIFF_POLICY.global_rules,
+    form_rule=FormUpdatingRule(
+        field_rules=[
+            SigFieldCreationRule(allow_new_visible_after_certify=True),
+            SigFieldModificationRule(),
+            GenericFieldModificationRule(),
+        ],
+    ),
+)
+#: The purpose in a note's line, as ``annotated_copy.PurposeNote.line`` writes it.
+_NOTE_PURPOSE = re.compile(r"仅供(.{1,200}?)使用 · ")
 
 
 class TimeLimitExceeded(Exception):
@@ -65,6 +93,14 @@ class _Seal:
     signature: EmbeddedPdfSignature
     certificate: x509.Certificate
     signed_revision: bytes
+
+
+@dataclass(frozen=True)
+class _Note:
+    """The service's own seal over a purpose note after a license's seal (加注件)."""
+
+    line: str
+    purpose: str | None
 
 
 class PdfChecks(LibraryChecks):
@@ -111,14 +147,15 @@ class PdfChecks(LibraryChecks):
             if R.SIGNATURE_UNREADABLE not in findings:
                 findings.append(R.NOT_SEALED)
             return self._document_facts(reader)
-        if len(seals) > 1:
+        note = self._note(reader, pdf, seals) if len(seals) == 2 and not self.offline else None
+        if len(seals) > 1 and note is None:
             findings.append(R.FURTHER_SIGNATURES)
         deadline.check()
         seal = self._seal(pdf, seals[0], findings)
         if seal is None:
             return self._document_facts(reader)
         deadline.check()
-        status = self._validate(reader, seal, findings, len(pdf))
+        status = self._validate(reader, seal, findings, len(pdf), annotated=note is not None)
         deadline.check()
         if self.offline:
             return self._check_issuer_offline(reader, seal, status, findings)
@@ -132,7 +169,37 @@ class PdfChecks(LibraryChecks):
         self._check_own_revocation(seal, revocation, findings)
         facts = self._check_issuer_and_library(reader, seal, status, findings, record)
         deadline.check()
+        if note is not None:
+            facts = replace(facts, annotation=note.line, annotation_purpose=note.purpose)
         return facts
+
+    def _note(
+        self, reader: PdfFileReader, pdf: bytes, seals: list[EmbeddedPdfSignature]
+    ) -> _Note | None:
+        """The second seal as the service's purpose note, or None when it is anything else.
+
+        Everything after the license's seal is then covered by the service's own
+        verification-report seal, which only the service holds: the note is the
+        service's word, whatever the license's DocMDP terms say of a later
+        signature. Only a note that is itself intact, valid, trusted,
+        timestamped and over the whole file counts; anything less is reported
+        as the further signature it is.
+        """
+        second = seals[1]
+        if second.field_name != NOTE_FIELD or seals[0].field_name != SEAL_FIELD:
+            return None
+        checked: list[Reason] = []
+        sealed = self._seal(pdf, second, checked)
+        if sealed is None or not self._is_report_seal(sealed):
+            return None
+        status = self._validate(reader, sealed, checked, len(pdf))
+        if checked or status is None or status.coverage is not SignatureCoverageLevel.ENTIRE_FILE:
+            return None
+        line = second.sig_object.get("/Reason")
+        if not isinstance(line, str) or not 0 < len(line) <= 1000:
+            return None
+        found = _NOTE_PURPOSE.match(line)
+        return _Note(line, found.group(1) if found else None)
 
     def _check_issuer_offline(
         self,
@@ -231,13 +298,31 @@ class PdfChecks(LibraryChecks):
             findings.append(R.SEAL_REVOKED)
 
     def _validate(
-        self, reader: PdfFileReader, seal: _Seal, findings: list[Reason], file_length: int
+        self,
+        reader: PdfFileReader,
+        seal: _Seal,
+        findings: list[Reason],
+        file_length: int,
+        *,
+        annotated: bool = False,
     ) -> PdfSignatureStatus | None:
+        """pyHanko's validation of ``seal``, and what this service asks beyond it.
+
+        ``annotated``: the one revision after the seal is the service's own
+        sealed purpose note (``_note``), a signature field and nothing else, which
+        pyHanko's analysis places at form filling and, for licenses certified
+        with P=1, outside their DocMDP terms.
+        """
         if not self.trust_roots:
             findings.append(R.NO_TRUST_ANCHORS)
             return None
+        allowed = _WITH_NOTE if annotated else _UNCHANGED
         try:
-            status = validate_pdf_signature(seal.signature, self._validation_context(reader, seal))
+            status = validate_pdf_signature(
+                seal.signature,
+                self._validation_context(reader, seal),
+                diff_policy=_NOTE_POLICY if annotated else None,
+            )
         except Exception:
             log.info("seal validation raised", exc_info=True)
             findings.append(R.SIGNATURE_NOT_EVALUABLE)
@@ -253,19 +338,17 @@ class PdfChecks(LibraryChecks):
                 findings.append(R.CHANGED_AFTER_SEALING)
         elif status.coverage is SignatureCoverageLevel.ENTIRE_REVISION:
             # After the sealed revision only validation data and document
-            # timestamps may follow: nothing else, not even an empty update.
-            if status.modification_level is not ModificationLevel.LTA_UPDATES or _idle_revisions(
+            # timestamps may follow (and a note, the service's own sealed
+            # signature): nothing else, not even an empty update.
+            if status.modification_level not in allowed or _idle_revisions(
                 reader, seal.signature.signed_revision
             ):
                 findings.append(R.CHANGED_AFTER_SEALING)
         else:
             findings.append(R.NOT_COVERED)
-        if (
-            status.modification_level is None
-            or status.modification_level > ModificationLevel.LTA_UPDATES
-        ):
+        if status.modification_level is None or status.modification_level > max(allowed):
             findings.append(R.CHANGED_AFTER_SEALING)
-        if not status.docmdp_ok:
+        if not status.docmdp_ok and not annotated:
             findings.append(R.CHANGED_AFTER_SEALING)
         if not status.trusted:
             findings.append(self._trust_reason(status, seal))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -213,8 +213,13 @@ def lay_out_report(
     *,
     issuer: str = "trustsvc",
     type_names: Mapping[str, str] | None = None,
+    context: Sequence[tuple[str, str]] = (),
 ) -> RenderedReport:
-    """The report's page and where its seal goes; ``issuer`` is the operator that issues it."""
+    """The report's page and where its seal goes; ``issuer`` is the operator that issues it.
+
+    ``context``: (label, value) lines about the check itself, printed after the facts
+    (a clerk's window and the purpose stated, say).
+    """
     names = _shipped_type_names() if type_names is None else type_names
     page = PdfPage(_WIDTH, _HEIGHT)
     sheet = _Sheet(page, font_name)
@@ -261,6 +266,12 @@ def lay_out_report(
         kind = report.facts.revocation_kind
         if name == "status" and kind in _REVOCATION_KINDS:
             text = _status_label(kind)
+        value_bottom = sheet.lines(_LEFT + _VALUE_COLUMN, y, text, 9.5, width - _VALUE_COLUMN)
+        y = min(label_bottom, value_bottom) - 4
+    for label, text in context:
+        sheet.colour(_MUTED)
+        label_bottom = sheet.lines(_LEFT, y, label, 9, _VALUE_COLUMN - 8)
+        sheet.colour(_INK)
         value_bottom = sheet.lines(_LEFT + _VALUE_COLUMN, y, text, 9.5, width - _VALUE_COLUMN)
         y = min(label_bottom, value_bottom) - 4
 

@@ -222,6 +222,10 @@ class Facts:
     #: For a superseded license: the version in force now.
     current_identifier: str | None = None
     current_number: str | None = None
+    #: A purpose-annotated copy (加注件): the service's note over the license, as sealed
+    #: ("仅供〈用证事由〉使用 · 〈窗口〉 · 〈日期〉"), and the purpose it names.
+    annotation: str | None = None
+    annotation_purpose: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import hashlib
 import os
 import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -201,14 +202,23 @@ class ReportSealer:
             temporary.replace(path)
         return path
 
-    def seal(self, report: VerificationReport, zone: ZoneInfo | None = None) -> bytes:
-        """The report, sealed: PAdES B-LT, the report seal's stamp over its issuing line."""
+    def seal(
+        self,
+        report: VerificationReport,
+        zone: ZoneInfo | None = None,
+        context: Sequence[tuple[str, str]] = (),
+    ) -> bytes:
+        """The report, sealed: PAdES B-LT, the report seal's stamp over its issuing line.
+
+        ``context``: lines about the check (``printout.lay_out_report``).
+        """
         seal = report_seal(self.services)
         rendered = lay_out_report(
             report,
             self.font_name,
             zone or self.services.settings.zone,
             issuer=self.services.settings.organisation_name,
+            context=context,
         )
         identifier = report.facts.identifier
         sealed = self.sealer.seal(

@@ -188,6 +188,7 @@ AREAS = {
     StaffRole.AUDITOR: (
         ("/stats", "统计", "Statistics"),
         ("/admin/record", "操作记录", "Operator record"),
+        ("/admin/access", "用证记录", "Access record"),
     ),
     StaffRole.OPERATOR_ADMIN: (
         ("/admin", "系统管理", "Administration"),

@@ -28,7 +28,7 @@ from trustsvc.api.schemas import (
 from trustsvc.audit.access_record import access_events
 from trustsvc.audit.operators import Operator, OperatorAction, operator_events
 from trustsvc.db.models import ClientRole
-from trustsvc.errors import CommandLineOnlyError, InvalidInputError
+from trustsvc.errors import CommandLineOnlyError, ForbiddenError, InvalidInputError
 from trustsvc.sharing.clients import (
     Client,
     add_client,
@@ -38,6 +38,7 @@ from trustsvc.sharing.clients import (
     rotate_key,
 )
 from trustsvc.sharing.purposes import list_purposes
+from trustsvc.staff.users import CLIENT_PREFIX
 
 router = APIRouter(tags=["operators"], responses=problem_responses(400, *KEY_PROBLEMS, 404, 409))
 
@@ -75,8 +76,18 @@ def client(name: str, _admin: AdminDep, state: StateDep) -> ClientOut:
     return ClientOut.of(get_client(state.services, name))
 
 
+def _refuse_staff_client(name: str) -> None:
+    """A staff member's client is kept with the user (``trustsvc user disable``): rotating it
+    would mint a key for a client meant to work only behind the pages."""
+    if name.strip().startswith(CLIENT_PREFIX):
+        raise ForbiddenError(
+            f"{name!r} is the client a member of staff acts through: disable the user instead"
+        )
+
+
 @router.post("/api/v1/clients/{name}/revoke", response_model=ClientOut, summary="Revoke a client")
 def revoke(name: str, admin: AdminDep, request: Request, state: StateDep) -> ClientOut:
+    _refuse_staff_client(name)
     return ClientOut.of(revoke_client(state.services, name, _operator(admin, request)))
 
 
@@ -88,6 +99,7 @@ def revoke(name: str, admin: AdminDep, request: Request, state: StateDep) -> Cli
 def rotate(
     name: str, body: RotateBody, admin: AdminDep, request: Request, state: StateDep
 ) -> NewKeyOut:
+    _refuse_staff_client(name)
     target = get_client(state.services, name).client
     if target.role is ClientRole.ADMIN and target.id != admin.id:
         raise CommandLineOnlyError(

@@ -174,6 +174,8 @@ _ACTIONS: dict[str, str] = {
     AccessAction.VERIFY_PDF: "核验证照文件 · PDF verified",
     AccessAction.VERIFY_TOKEN: "核验二维码 · QR verified",
     AccessAction.PRESENTATION_CHECK: "亮证核验 · presentation checked",
+    AccessAction.STATUS_CHECK: "窗口核验证照状态 · status checked at a window",
+    AccessAction.ANNOTATED_COPY: "窗口留存加注件 · annotated copy kept at a window",
 }
 _OUTCOMES: dict[str, str] = {
     Outcome.ANSWERED: "已答复 · answered",

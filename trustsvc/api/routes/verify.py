@@ -111,11 +111,18 @@ async def verify_pdf(
     pdf = await read_bounded_body(request, DEFAULT_MAX_BYTES)
     if not pdf:
         raise InvalidInputError("the request body must be the PDF to verify")
+    return VerificationOut.of(await check_pdf(state, client, pdf, stated))
+
+
+async def check_pdf(
+    state: ApiState, client: Client, pdf: bytes, stated: str | None
+) -> VerificationReport:
+    """A verifier client's check of a PDF, recorded: this route's, and the clerk's desk's."""
     # In a child process, which is killed if it runs past the time limit.
     moment = state.services.clock.now()
     report = await run_in_threadpool(state.pdf_verifier.verify_pdf, pdf, moment)
     await _record(state, client, AccessAction.VERIFY_PDF, stated, report)
-    return VerificationOut.of(report)
+    return report
 
 
 @router.get(
@@ -131,6 +138,13 @@ async def verify_token(
 ) -> Response:
     state = state_of(request)  # not a dependency: on this route each one shows in the rate
     stated = client.stated_purpose(purpose)
+    return json_response(VerificationOut.of(await check_token(state, client, token, stated)))
+
+
+async def check_token(
+    state: ApiState, client: Client, token: str, stated: str | None
+) -> VerificationReport:
+    """A verifier client's check of a QR token, recorded: this route's, and the clerk's desk's."""
     # Decoded once: the kind routes the check, and the verifier takes the result.
     parsed = try_parse_token(token)
     presentation = parsed is not None and parsed.claims.kind == "presentation"
@@ -166,4 +180,4 @@ async def verify_token(
         await _record_refused_check(state, client, stated, report, refused)
     else:
         await _record(state, client, AccessAction.VERIFY_TOKEN, stated, report)
-    return json_response(VerificationOut.of(report))
+    return report
