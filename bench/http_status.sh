@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# HTTP throughput of the two hottest read routes, with wrk on 127.0.0.1:
+# HTTP throughput of the hottest read routes, with wrk on 127.0.0.1:
 #   GET /public/licenses/{identifier}/status   (no key)
+#   GET /v/{token}                             (no key: the page a scanned license QR opens;
+#                                               token signature, issuer, library status, HTML)
 #   GET /api/v1/verify/token/{token}           (verifier key; signature, issuer, library
 #                                               status, and the access record written)
 # A fresh home is made in a temporary folder (SQLite, key files, built-in TSA), one license
@@ -74,7 +76,7 @@ PY
 
 .venv/bin/trustsvc serve --port "$port" --workers "$workers" >"$work/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do
+for _ in $(seq 300); do  # up to a minute: a busy machine starts the workers slowly
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
   sleep 0.2
 done
@@ -95,5 +97,7 @@ echo "trustsvc serve --workers $workers on $([ -n "$database_url" ] && echo Post
 # Warm each worker's caches first.
 wrk -t1 -c8 -d2s "$base/public/licenses/$(cat "$work/identifier")/status" >/dev/null
 run "public status" "$base/public/licenses/$(cat "$work/identifier")/status"
+wrk -t1 -c8 -d2s "$base/v/$(cat "$work/token")" >/dev/null
+run "public QR page" "$base/v/$(cat "$work/token")"
 run "token verification" -H "Authorization: Bearer $(cat "$work/key")" \
   "$base/api/v1/verify/token/$(cat "$work/token")"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
+import re
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -107,3 +109,9 @@ def add_purposes(services: Services, *purposes: str, types: tuple[str, ...] = ()
 
     for purpose in purposes:
         add_purpose(services, purpose, types or tuple(packaged_types()))
+
+
+def shown_text(page: str) -> str:
+    """A page's text as a reader gets it: the markup between the words taken out (a line-break
+    chance such as ``<wbr>`` inside an identifier is no character of it)."""
+    return html.unescape(re.sub(r"<[^>]*>", "", page))

@@ -332,6 +332,9 @@ TABLE: tuple[Row, ...] = (
         lambda w: Call("GET", f"/public/licenses/{w.license}/status"),
     ),
     Row("GET", "/v/{token}", everyone(), lambda w: Call("GET", f"/v/{w.token}")),
+    # The home page and its box: the public's power (an identifier's status), no more.
+    Row("GET", "/", everyone(), _get("/")),
+    Row("GET", "/check", everyone(), lambda w: Call("GET", f"/check?q={w.license}")),
     Row("GET", "/auth/sign-in", everyone(), _get("/auth/sign-in")),
     Row(
         "POST",

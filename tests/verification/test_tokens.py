@@ -3,10 +3,11 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date
 from typing import NoReturn
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from sqlalchemy import Engine
 
 from tests.helpers import DEPARTMENT_A
@@ -26,8 +27,9 @@ from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.certificates import seal_key_id
 from trustsvc.pki.keystore import generate_private_key
 from trustsvc.settings import KeyAlgorithm
-from trustsvc.tokens.cose import TokenClaims, content_hash, parse_token
+from trustsvc.tokens.cose import ParsedToken, TokenClaims, content_hash, parse_token
 from trustsvc.tokens.signing import sign_token
+from trustsvc.verification import token_checks
 from trustsvc.verification.report import Verdict
 from trustsvc.verification.verifier import Verifier
 
@@ -171,3 +173,35 @@ def test_a_revoked_license_token_is_not_current_online(
 @pytest.mark.parametrize("text", ["", "not a token", "A" * 5000, "%%%%"])
 def test_garbage_is_malformed(verifier: Verifier, text: str) -> None:
     assert verifier.verify_token(text).verdict is Verdict.MALFORMED_INPUT
+
+
+def test_a_printed_token_scanned_again_skips_only_the_signature(
+    licenses: LicenseService, verifier: Verifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    identifier, token = _issued_token(licenses)
+    verified: list[bytes] = []
+    real_check = token_checks.signature_is_valid_for
+
+    def counted(parsed: ParsedToken, key: PublicKeyTypes) -> bool:
+        verified.append(parsed.signature)
+        return real_check(parsed, key)
+
+    monkeypatch.setattr(token_checks, "signature_is_valid_for", counted)
+    first = verifier.verify_token(token)
+    assert first.verdict is Verdict.VALID
+    # A printed token is dated by its license's issuance (it was sealed then).
+    issued_at = licenses.show(identifier).issued_at
+    assert first.facts.signing_time == issued_at.astimezone(UTC)
+    assert verifier.verify_token(token, offline=True).facts.signing_time is None
+    assert verifier.verify_token(f" {token}\n").verdict is Verdict.VALID
+    assert len(verified) == 1  # the second scan reused the first one's signature check
+    # Altered bytes are new bytes: their signature is checked, and refused.
+    raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    raw[-1] ^= 0x01
+    altered = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+    assert verifier.verify_token(altered).verdict is Verdict.INVALID_SIGNATURE
+    assert len(verified) == 2
+    # The library is still asked every time: a revocation shows at the next scan.
+    licenses.transition(identifier, Action.REVOKE, "clerk", "吊销")
+    assert verifier.verify_token(token).verdict is Verdict.NOT_CURRENT
+    assert len(verified) == 2

@@ -30,6 +30,7 @@ from trustsvc.api.observability import (
 )
 from trustsvc.api.pages import admin as admin_pages
 from trustsvc.api.pages import desk as desk_pages
+from trustsvc.api.pages import public as public_pages
 from trustsvc.api.pages import staff as staff_pages
 from trustsvc.api.pages import stats as stats_pages
 from trustsvc.api.pages import wallet as wallet_pages
@@ -298,6 +299,7 @@ def create_app(
         stats_pages.router,
         admin_pages.router,
         wallet_pages.router,
+        public_pages.router,
     ):
         app.include_router(router)
     for path, folder in docs_page.static_folders().items():
@@ -308,7 +310,7 @@ def create_app(
     app.add_middleware(
         BrowserHeadersMiddleware,
         policy=content_security_policy(
-            (public.STYLE, signin.STYLE),
+            (),
             sign_in_provider=settings.oidc_issuer if app.state.oauth is not None else None,
         ),
     )

@@ -76,6 +76,10 @@ class TrustChecks:
         # A license record's facts never change (a change is a new version):
         # its content hash is computed once per verifier, not per token check.
         self._content_hashes: dict[tuple[int, str, int], bytes] = {}
+        # A printed license token is scanned again and again, and whether its
+        # signature holds under a seal's key cannot change: (signed bytes,
+        # signature) -> the fingerprint of the seal certificate it verified under.
+        self._verified_tokens: dict[tuple[bytes, bytes], bytes] = {}
 
     def _library(self) -> LibraryLookup:
         if self.library is None:

@@ -27,6 +27,8 @@ from trustsvc.verification.report import Facts, Reason
 
 #: Licenses whose content hash a verifier keeps (cleared when full).
 _CONTENT_HASH_CACHE = 4096
+#: Printed tokens whose signature a verifier has checked and keeps (cleared when full).
+_VERIFIED_TOKEN_CACHE = 4096
 
 
 class TokenChecks(LibraryChecks):
@@ -63,9 +65,13 @@ class TokenChecks(LibraryChecks):
         if seal is None:
             findings.append(R.TOKEN_UNKNOWN_KEY)
             return facts
-        if not signature_is_valid_for(parsed, seal.public_key):
-            findings.append(R.TOKEN_SIGNATURE_INVALID)
-            return facts
+        signed = (parsed.to_be_signed, parsed.signature)
+        if self._verified_tokens.get(signed) != seal.fingerprint:
+            if not signature_is_valid_for(parsed, seal.public_key):
+                findings.append(R.TOKEN_SIGNATURE_INVALID)
+                return facts
+            if claims.kind == "license":
+                self._remember_verified(signed, seal.fingerprint)
         if not self._issued_by_a_trusted_ca(seal):
             findings.append(R.UNTRUSTED_CHAIN)
         if seal.credit_code != claims.issuer_code:
@@ -99,6 +105,18 @@ class TokenChecks(LibraryChecks):
         )
         if revocation is not None and revocation.refuses(_signing_time(parsed, record, matches)):
             findings.append(R.TOKEN_SEAL_REVOKED)
+        if matches and record is not None and record.issued_at is not None:
+            # The token is the license's own: it was sealed when the library issued it
+            # (with a trusted timestamp, checked then), which is the time people are shown.
+            facts = Facts(
+                identifier=claims.identifier,
+                issuer_code=claims.issuer_code,
+                valid_from=claims.valid_from,
+                valid_until=claims.valid_until,
+                seal_subject=seal.subject,
+                seal_serial=seal.serial_hex,
+                signing_time=as_utc(record.issued_at),
+            )
         if record is None:
             # A token names no time; one the library does not know is judged as of now.
             self._check_entitlement(claims.type_code, claims.issuer_code, now, findings)
@@ -144,6 +162,17 @@ class TokenChecks(LibraryChecks):
         # Recorded (and a single-use code used up) by the caller: see ``check_token``.
         uses.append(PresentationUse(code, now, checker.name, stated))
         return True
+
+    def _remember_verified(self, signed: tuple[bytes, bytes], fingerprint: bytes) -> None:
+        """Keep a printed token whose signature held, so that its next scan skips the
+        signature (the seal's trust, revocation and the library are asked anew).
+
+        Only printed license tokens: a presentation code is shown once or twice. Keyed
+        by everything signed and the signature itself, so only the same bytes match.
+        """
+        if len(self._verified_tokens) >= _VERIFIED_TOKEN_CACHE:
+            self._verified_tokens.clear()
+        self._verified_tokens[signed] = fingerprint
 
     def _license_content_hash(self, record: Entry, version: int) -> bytes | None:
         """What a printed token's content hash must be for this record (None: unreadable);

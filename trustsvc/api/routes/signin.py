@@ -13,7 +13,6 @@ CSRF token (api/browser.py).
 
 from __future__ import annotations
 
-import html
 import re
 import time
 from datetime import timedelta
@@ -27,10 +26,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from joserfc.errors import ClaimError, JoseError
 
-from trustsvc.api.browser import CSRF_FIELD, check_csrf, csrf_field, csrf_token, renew_csrf_token
+from trustsvc.api.browser import CSRF_FIELD, check_csrf, renew_csrf_token
 from trustsvc.api.deps import StateDep, read_bounded_body, state_of
 from trustsvc.api.errors import problem_responses
 from trustsvc.api.inputs import parse_form, parse_json
+from trustsvc.api.pages.rendering import render
 from trustsvc.errors import (
     AuthenticationError,
     ForbiddenError,
@@ -168,7 +168,7 @@ async def sign_in(request: Request, state: StateDep) -> Response:
             raise UpstreamUnavailableError("the identity provider cannot be reached") from exc
         return response
     if settings.development_sign_in and not settings.production:
-        return HTMLResponse(_development_form(csrf_token(request)))
+        return _development_form(request)
     raise NotFoundError(
         "holder sign-in is not configured: set TRUSTSVC_OIDC_ISSUER and TRUSTSVC_OIDC_CLIENT_ID"
     )
@@ -258,13 +258,20 @@ async def development_sign_in(request: Request, state: StateDep) -> Response:
         # A page of another site can post a form here, but not JSON: a cross-origin
         # application/json request needs a CORS preflight, which this service never grants.
         check_csrf(request, fields.get(CSRF_FIELD))
-    holder = identify(
-        state.licenses,
-        str(fields.get("id_type") or HolderIdType.CITIZEN_ID.value),
-        fields["id_number"],
-        str(fields.get("name") or "") or None,
-        "development",
-    )
+    try:
+        holder = identify(
+            state.licenses,
+            str(fields.get("id_type") or HolderIdType.CITIZEN_ID.value),
+            fields["id_number"],
+            str(fields.get("name") or "") or None,
+            "development",
+        )
+    except InvalidInputError:
+        if is_json:
+            raise
+        # A person at the form: the form again, with what they typed and why, in Chinese.
+        kept = {key: str(fields.get(key) or "") for key in _SIGN_IN_LIMITS}
+        return _development_form(request, kept, _NOT_A_HOLDER)
     await _start_session(request, state.services, holder, settings.holder_session_minutes)
     if is_json:
         return JSONResponse({"signed_in": True, "holder_id_masked": holder.id_masked})
@@ -307,32 +314,24 @@ def _error_code(error: object) -> str:
     return error if isinstance(error, str) and _ERROR_CODE.fullmatch(error) else "error"
 
 
-#: The form's only style, inline; the CSP allows it by its hash (api/browser.py).
-STYLE = """
-body{font-family:system-ui,"Noto Sans CJK SC","Droid Sans Fallback",sans-serif;max-width:30rem;
-margin:2rem auto;padding:0 1rem}
-select,input{width:100%;box-sizing:border-box;font-size:1rem;padding:.4rem}
-"""
-
-
-def _development_form(csrf: str) -> str:
-    options = "".join(
-        f'<option value="{kind.value}">'
-        f"{html.escape(kind.label_zh)} · {html.escape(kind.label_en)}</option>"
-        for kind in HolderIdType
+def _development_form(
+    request: Request,
+    values: dict[str, str] | None = None,
+    error: tuple[str, str] | None = None,
+) -> HTMLResponse:
+    """The development sign-in form; again with the visitor's values and why, when refused."""
+    return render(
+        request,
+        "public/sign_in.html",
+        status_code=422 if error else 200,
+        id_types=list(HolderIdType),
+        values=values or {"id_type": HolderIdType.CITIZEN_ID.value, "id_number": "", "name": ""},
+        error=error,
     )
-    return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>持证人登录（开发）· Holder sign-in (development)</title>
-<style>{STYLE}</style></head>
-<body>
-<h1>持证人登录 <small>Holder sign-in</small></h1>
-<p><strong>开发模式</strong>：不核实身份，生产环境不可用。
-<small>Development mode: identity is not checked; refused in production.</small></p>
-<form method="post" action="/auth/dev-sign-in">{csrf_field(csrf)}
-<p><label>证件类型 ID type<br><select name="id_type" id="id_type">{options}</select></label></p>
-<p><label>证件号码 ID number<br><input name="id_number" id="id_number" required></label></p>
-<p><label>姓名 Name<br><input name="name" id="name"></label></p>
-<p><button type="submit" id="sign-in">登录 Sign in</button></p>
-</form></body></html>"""
+
+
+#: Why a form's holder was refused, in words (the API's JSON answer names it in English).
+_NOT_A_HOLDER = (
+    "证件类型或证件号码不正确，请核对后重新输入。",
+    "The ID type or ID number is not right: check it and enter it again.",
+)
