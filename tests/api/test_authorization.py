@@ -84,6 +84,48 @@ def admins(ok: int = 200) -> dict[str, int]:
     return {**issuers(403, 403), "admin": ok}
 
 
+def staff_pages() -> dict[str, int]:
+    """The staff's pages: no caller here is signed in as staff, so each is sent to sign in.
+
+    Which staff role may open which page is tests/pages/test_roles.py's table.
+    """
+    return dict.fromkeys(CALLERS, 303)
+
+
+#: Every staff page, as (method, route, the path called).
+STAFF_PAGES = (
+    ("GET", "/staff", "/staff"),
+    ("GET", "/desk", "/desk"),
+    ("GET", "/desk/check", "/desk/check"),
+    ("POST", "/desk/check", "/desk/check"),
+    ("POST", "/desk/copy", "/desk/copy"),
+    ("POST", "/desk/report", "/desk/report"),
+    ("GET", "/stats", "/stats"),
+    ("GET", "/admin", "/admin"),
+    ("GET", "/admin/access", "/admin/access"),
+    ("GET", "/admin/record", "/admin/record"),
+    ("GET", "/admin/department", "/admin/department"),
+    ("POST", "/admin/departments", "/admin/departments"),
+    ("POST", "/admin/seals/new", "/admin/seals/new"),
+    ("GET", "/admin/seals/revoke", "/admin/seals/revoke"),
+    ("POST", "/admin/seals/revoke", "/admin/seals/revoke"),
+    ("GET", "/admin/staff", "/admin/staff"),
+    ("POST", "/admin/staff", "/admin/staff"),
+    ("GET", "/admin/staff/disable", "/admin/staff/disable"),
+    ("POST", "/admin/staff/disable", "/admin/staff/disable"),
+    ("GET", "/admin/clients", "/admin/clients"),
+    ("POST", "/admin/clients", "/admin/clients"),
+    ("GET", "/admin/clients/revoke", "/admin/clients/revoke"),
+    ("POST", "/admin/clients/revoke", "/admin/clients/revoke"),
+    ("GET", "/admin/clients/rotate", "/admin/clients/rotate"),
+    ("POST", "/admin/clients/rotate", "/admin/clients/rotate"),
+    ("GET", "/admin/purposes", "/admin/purposes"),
+    ("POST", "/admin/purposes", "/admin/purposes"),
+    ("GET", "/admin/purposes/remove", "/admin/purposes/remove"),
+    ("POST", "/admin/purposes/remove", "/admin/purposes/remove"),
+)
+
+
 # ---- the world the calls are made in --------------------------------------------------
 
 
@@ -477,6 +519,40 @@ TABLE: tuple[Row, ...] = (
             content=f"identifier={w.license}&csrf_token={w.holder_csrf}".encode(),
         ),
     ),
+    # The transparency log is public; a license's proof is for its department's issuer.
+    Row("GET", "/log/checkpoint", everyone(), _get("/log/checkpoint")),
+    # A tile far beyond the tree: not found, for anyone (never a refusal).
+    Row("GET", "/log/tile/{path:path}", everyone(404), _get("/log/tile/0/x999/999")),
+    Row(
+        "GET",
+        "/api/v1/licenses/{identifier}/proof",
+        issuers(200),
+        lambda w: Call("GET", f"/api/v1/licenses/{w.license}/proof"),
+    ),
+    # Staff sign in on their own pages; no caller here is staff.
+    Row("GET", "/staff/sign-in", everyone(), _get("/staff/sign-in")),
+    # Without an identity provider there is nothing to start or come back from.
+    Row("GET", "/staff/sign-in/start", everyone(404), _get("/staff/sign-in/start")),
+    Row("GET", "/staff/callback", everyone(404), _get("/staff/callback")),
+    # The development form: the holder's browser has a CSRF token, and no staff account
+    # (401); the others have no token of this browser's (403).
+    Row(
+        "POST",
+        "/auth/dev-staff-sign-in",
+        {**dict.fromkeys(CALLERS, 403), "holder": 401},
+        lambda w: _form("/auth/dev-staff-sign-in", w, subject="not-staff"),
+    ),
+    *(
+        Row(method, route, staff_pages(), lambda w, m=method, p=path: Call(m, p))
+        for method, route, path in STAFF_PAGES
+    ),
+    # Signing a member of staff out leaves a browser with no staff session as it was.
+    Row(
+        "POST",
+        "/staff/sign-out",
+        everyone(303),
+        lambda w: _form("/staff/sign-out", w),
+    ),
     # Operators.
     Row("GET", "/api/v1/clients", admins(), _get("/api/v1/clients")),
     Row(
@@ -544,6 +620,8 @@ def _refusal_problems(response: httpx.Response) -> list[str]:
     status = response.status_code
     if status not in REFUSAL_CODES:
         return []
+    if response.headers.get("content-type", "").startswith("text/html"):
+        return []  # a page's refusal is a page for the person reading it
     problems = []
     if response.headers.get("content-type") != PROBLEM_JSON:
         problems.append(f"content-type {response.headers.get('content-type')!r}")

@@ -165,7 +165,8 @@ async def sign_out(request: Request) -> Response:
     if isinstance(stored, dict):
         check_csrf(request, form.get(CSRF_FIELD))
         await run_in_threadpool(end_session, state_of(request).services, stored.get("s"))
-    request.session.clear()
+    # Only the staff sign-in ends here (a browser with none keeps what it has).
+    request.session.pop(STAFF_SESSION_KEY, None)
     return RedirectResponse("/staff/sign-in", status_code=303)
 
 
