@@ -19,6 +19,7 @@ holder's license in the same transaction, so it is never refused as one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -780,13 +781,10 @@ class IssuingService:
         if holder_id is not None:
             if holder_id_type is None:
                 raise InvalidInputError("searching by holder ID needs the holder ID type too")
-            query = library.LicenseQuery(
-                department_code=query.department_code,
-                type_key=query.type_key,
+            # Every other condition is kept (the status a relying party sees, the types).
+            query = dataclasses.replace(
+                query,
                 holder_id_digest=self.data_key.digest(holder_id_type, holder_id.strip().upper()),
-                status=query.status,
-                limit=query.limit,
-                offset=query.offset,
             )
         with self.database.begin() as session:
             return self.views(session, library.search(session, query))
