@@ -52,6 +52,7 @@ from trustsvc.errors import (
     UpstreamUnavailableError,
     WrongPassphraseError,
 )
+from trustsvc.licenses.approvals import ApprovalDocumentError
 from trustsvc.pki.bundle import InvalidTrustBundleError, TrustBundleUnavailableError
 from trustsvc.seals.sealer import SealingError, SealNotInStandingError
 from trustsvc.tokens.cose import InvalidTokenError
@@ -127,6 +128,7 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     InvalidCreditCodeError: 422,
     InvalidIdentifierError: 422,
     InvalidLicenseDataError: 422,
+    ApprovalDocumentError: 422,
     UnsupportedCharacterError: 422,
     LicenseTextTooLongError: 422,
     InvalidTokenError: 422,

@@ -386,8 +386,9 @@ class Sealer:
         stamp_pdf: Path | None,
         reason: str,
         profile: SealProfile | None = None,
+        on_page: int = 0,
     ) -> SealedDocument:
-        """Seal ``pdf``; the result says where the sealed revision ends."""
+        """Seal ``pdf``, its stamp on page ``on_page`` (from 0); says where its revision ends."""
         profile = profile or self.profile
         prepared = self._prepare(material)
         # A seal of the service's own PKI was validated when it was prepared and
@@ -412,7 +413,9 @@ class Sealer:
             prepared.signer,
             timestamper=self.timestamper,
             stamp_style=style,
-            new_field_spec=fields.SigFieldSpec(SEAL_FIELD, on_page=0, box=_integer_box(seal_box)),
+            new_field_spec=fields.SigFieldSpec(
+                SEAL_FIELD, on_page=on_page, box=_integer_box(seal_box)
+            ),
         )
         try:
             writer = _PdfA2Writer(BytesIO(pdf), strict=False)
