@@ -14,8 +14,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # poppler-utils: pdftoppm, with which tests look at rendered pages as a reader would.
 # chromium: the browser the page tests drive (through Playwright, never downloading one).
 # openssl: the trust-bundle test checks the bundle with `openssl cms`, a verifier not ours.
+# nodejs (and npm): installs axe-core, the accessibility checker the page tests run in Chromium.
 system_packages=(softhsm2 fonts-droid-fallback fonts-dejavu-core postgresql poppler-utils chromium
-  openssl)
+  openssl nodejs)
+command -v npm >/dev/null 2>&1 || system_packages+=(npm)
 python_ok=1
 python3 -c 'import venv, ensurepip' 2>/dev/null || python_ok=0
 [ "$python_ok" = 1 ] || system_packages+=(python3 python3-venv python3-dev)
@@ -42,4 +44,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >&2
   .venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]' >&2
   echo "$wanted" > "$stamp"
+fi
+
+# The page tests' JavaScript (package-lock.json: axe-core, checked by its integrity hash).
+lock=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.trustsvc-installed 2>/dev/null)" != "$lock" ]; then
+  echo "setup: installing the page tests' npm packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$lock" > node_modules/.trustsvc-installed
 fi

@@ -209,6 +209,23 @@ class UpstreamUnavailableError(TrustServiceError):
     code = "upstream-unavailable"
 
 
+class SignInRequiredError(AuthenticationError):
+    """A page for signed-in staff, opened by a visitor who is not: sent to the sign-in."""
+
+    code = "sign-in-required"
+
+    def __init__(self, message: str, location: str) -> None:
+        super().__init__(message)
+        #: Where the visitor signs in (and comes back from).
+        self.location = location
+
+
+class RoleRefusedError(ForbiddenError):
+    """Signed in, but in a role the page or action is not for."""
+
+    code = "role-refused"
+
+
 class CsrfRefusedError(ForbiddenError):
     """A form post without the token of the browser's session (cross-site request forgery)."""
 

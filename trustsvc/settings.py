@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     holder_session_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = Field(
         default=30, description="How long a holder stays signed in."
     )
+    staff_session_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = Field(
+        default=8 * 60, description="How long a member of staff stays signed in (a working day)."
+    )
     public_rate_limit_per_minute: Annotated[int, Field(ge=0, le=10_000_000)] = Field(
         default=600,
         description="Requests a minute per client address to the routes anyone may call "

@@ -65,6 +65,8 @@ class OpenIDProvider:
     client_id: str
     client_secret: str
     redirect_uri: str
+    #: Further redirect URIs registered for the client (the staff sign-in's callback, say).
+    other_redirect_uris: tuple[str, ...] = ()
     #: The claims of whoever "logs in" next (sub, name, id_number, id_type, ...).
     user: dict[str, Any] = field(default_factory=dict)
     fault: Fault | None = None
@@ -146,21 +148,22 @@ class OpenIDProvider:
         query = request.query_params
         if query.get("client_id") != self.client_id:
             return self._refuse_page("unknown client_id")
-        if query.get("redirect_uri") != self.redirect_uri:
+        redirect_uri = query.get("redirect_uri") or ""
+        if redirect_uri not in (self.redirect_uri, *self.other_redirect_uris):
             return self._refuse_page("redirect_uri is not registered")
         state = query.get("state")
         if query.get("response_type") != "code":
-            return self._back({"error": "unsupported_response_type", "state": state})
+            return self._back({"error": "unsupported_response_type", "state": state}, redirect_uri)
         if "openid" not in (query.get("scope") or "").split():
-            return self._back({"error": "invalid_scope", "state": state})
+            return self._back({"error": "invalid_scope", "state": state}, redirect_uri)
         if self.refuse_with is not None:
-            return self._back({"error": self.refuse_with, "state": state})
+            return self._back({"error": self.refuse_with, "state": state}, redirect_uri)
         code = secrets.token_urlsafe(24)
         with self._lock:
             self._grants[code] = Grant(
-                self.client_id, self.redirect_uri, query.get("nonce"), dict(self.user), time.time()
+                self.client_id, redirect_uri, query.get("nonce"), dict(self.user), time.time()
             )
-        return self._back({"code": code, "state": state})
+        return self._back({"code": code, "state": state}, redirect_uri)
 
     async def _token(self, request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
@@ -225,11 +228,11 @@ class OpenIDProvider:
 
     # ---- answers --------------------------------------------------------------------
 
-    def _back(self, params: dict[str, str | None]) -> Response:
+    def _back(self, params: dict[str, str | None], redirect_uri: str) -> Response:
         if "error" in params:
             self.refusals.append(f"authorize: {params['error']}")
         query = urlencode({k: v for k, v in params.items() if v is not None})
-        return RedirectResponse(f"{self.redirect_uri}?{query}", status_code=302)
+        return RedirectResponse(f"{redirect_uri}?{query}", status_code=302)
 
     def _refuse_page(self, reason: str) -> Response:
         self.refusals.append(f"authorize: {reason}")

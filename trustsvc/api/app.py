@@ -28,6 +28,7 @@ from trustsvc.api.observability import (
     RequestLog,
     configure_logging,
 )
+from trustsvc.api.pages import staff as staff_pages
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
@@ -165,8 +166,8 @@ def _text_body_kind(method: str, content_type: bytes) -> str | None:
     return None
 
 
-#: Where holders' sessions are read; no other route touches the session cookie.
-_HOLDER_PATHS = ("/me", "/auth/", "/api/v1/me")
+#: Where the sessions of holders and staff are read; no other route touches the cookie.
+_HOLDER_PATHS = ("/me", "/auth/", "/api/v1/me", "/staff", "/desk", "/console", "/admin", "/stats")
 
 
 class HolderSessionMiddleware:
@@ -279,6 +280,7 @@ def create_app(
         holder.router,
         admin.router,
         docs_page.router,
+        staff_pages.router,
     ):
         app.include_router(router)
     for path, folder in docs_page.static_folders().items():

@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trustsvc.errors import CsrfRefusedError
 
 #: Paths whose answers are personal, or change with every look: never stored by a cache.
-PRIVATE_PATHS = ("/me", "/auth/", "/api/", "/v/")
+PRIVATE_PATHS = ("/me", "/auth/", "/api/", "/v/", "/staff", "/desk", "/console", "/admin", "/stats")
 #: The hidden form field, and the session key, of the CSRF token.
 CSRF_FIELD = "csrf_token"
 _CSRF_SESSION_KEY = "csrf"

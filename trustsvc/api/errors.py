@@ -43,7 +43,9 @@ from trustsvc.errors import (
     PkiError,
     PurposeRefusedError,
     RateLimitedError,
+    RoleRefusedError,
     SealUnavailableError,
+    SignInRequiredError,
     TimestampError,
     TimestampUnavailableError,
     TrustServiceError,
@@ -148,6 +150,8 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     TypeNotEntitledError: 403,
     CommandLineOnlyError: 403,
     CsrfRefusedError: 403,
+    SignInRequiredError: 401,
+    RoleRefusedError: 403,
     RateLimitedError: 429,
     # Something this service relies on: the caller may retry.
     UpstreamUnavailableError: 502,

@@ -43,6 +43,8 @@ class OperatorAction(StrEnum):
     TYPE_DENY = "type_deny"
     PURPOSE_ADD = "purpose_add"
     PURPOSE_REMOVE = "purpose_remove"
+    USER_ADD = "user_add"
+    USER_DISABLE = "user_disable"
 
 
 @dataclass(frozen=True)

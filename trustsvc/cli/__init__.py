@@ -34,6 +34,7 @@ from trustsvc.cli import (
     serve,
     store,
     trust,
+    user,
     verify,
 )
 from trustsvc.cli.exits import EXIT_VALID_OFFLINE, CommandLine
@@ -69,6 +70,7 @@ for _command in (
     verify.verify_token,
     report_seal.report_seal_group,
     store.store,
+    user.user,
 ):
     cli.add_command(_command)
 

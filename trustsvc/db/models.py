@@ -508,3 +508,41 @@ class PurposeEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     #: Made by migration 0013 from a client's free-text purpose, with every type: to review.
     migrated: Mapped[bool] = mapped_column(Boolean)
+
+
+class StaffRole(StrEnum):
+    """What a member of staff does on the service's pages (roles live here, not at the IdP)."""
+
+    CLERK = "clerk"  # 窗口人员: verifies at a service hall's window
+    OFFICER = "officer"  # 经办人员: issues and manages one department's licenses
+    DEPARTMENT_ADMIN = "department_admin"  # 部门管理员: one department's seals and staff
+    AUDITOR = "auditor"  # 审计人员: reads statistics and the records, changes nothing
+    OPERATOR_ADMIN = "operator_admin"  # 运营管理员: the whole service
+
+
+class StaffUser(Base):
+    """A member of staff, known by the identity provider's subject (``sub``).
+
+    A clerk, an officer or the operator administrator acts through an API
+    client of the matching role made with the user (``client``): the pages
+    call the same domain functions with it, so a page never has more power
+    than the API role it stands for. That client has no key: it cannot be
+    used over the API.
+    """
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[StaffRole] = mapped_column(_enum_column(StaffRole, "staff_role"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    #: A clerk's service hall (政务服务中心) and window (窗口).
+    hall: Mapped[str | None] = mapped_column(String(200))
+    window: Mapped[str | None] = mapped_column(String(200))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    department: Mapped[Department | None] = relationship()
+    client: Mapped[ApiClient | None] = relationship()

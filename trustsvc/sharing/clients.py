@@ -99,7 +99,8 @@ def _new_key(session: Session, client: ApiClient, now: datetime) -> IssuedKey:
     return IssuedKey(key_id, f"{_KEY_PREFIX}{key_id}.{secret}")
 
 
-def _client(row: ApiClient) -> Client:
+def client_of(row: ApiClient) -> Client:
+    """The client a row describes, as the routes see it."""
     department = row.department
     return Client(
         id=row.id,
@@ -112,7 +113,8 @@ def _client(row: ApiClient) -> Client:
     )
 
 
-def _clean_purposes(purposes: Sequence[str]) -> list[str]:
+def clean_purposes(purposes: Sequence[str]) -> list[str]:
+    """The purposes stripped, deduplicated and bounded in length and number."""
     cleaned = []
     for purpose in purposes:
         text = purpose.strip()
@@ -147,7 +149,7 @@ def add_client(
             f"unknown role {role!r}; roles are {', '.join(r.value for r in ClientRole)}"
         ) from None
     name = clean_name(name, "a client name", 200)
-    cleaned = _clean_purposes(purposes)
+    cleaned = clean_purposes(purposes)
     if role is ClientRole.ISSUER and department_code is None:
         raise InvalidInputError("an issuer client acts for one department: name it")
     if role is ClientRole.VERIFIER and not cleaned:
@@ -181,7 +183,7 @@ def add_client(
             session.add(row)
             key = _new_key(session, row, now)
             session.flush()
-            info = ClientInfo(_client(row), now, None, (key.key_id,))
+            info = ClientInfo(client_of(row), now, None, (key.key_id,))
             record_operation(
                 session,
                 operator or Operator.local(),
@@ -217,7 +219,7 @@ def _info(session: Session, row: ApiClient, now: datetime) -> ClientInfo:
         for k in keys
         if row.revoked_at is None and (k.expires_at is None or k.expires_at > now)
     )
-    return ClientInfo(_client(row), row.created_at, row.revoked_at, active)
+    return ClientInfo(client_of(row), row.created_at, row.revoked_at, active)
 
 
 def list_clients(services: Services) -> list[ClientInfo]:
@@ -293,7 +295,7 @@ def active_verifier(session: Session, name: str) -> Client | None:
             ApiClient.revoked_at.is_(None),
         )
     )
-    return _client(row) if row is not None else None
+    return client_of(row) if row is not None else None
 
 
 def active_verifiers(services: Services) -> list[Client]:
@@ -305,7 +307,7 @@ def active_verifiers(services: Services) -> list[Client]:
             .order_by(ApiClient.name)
             .limit(MAX_VERIFIERS_OFFERED)
         ).all()
-        return [_client(row) for row in rows]
+        return [client_of(row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -352,7 +354,7 @@ class Authenticator:
             if key is None or key.client.revoked_at is not None:
                 raise AuthenticationError("the API key is not valid")
             entry = _Cached(
-                _client(key.client), key.secret_sha256, key.expires_at, time.monotonic()
+                client_of(key.client), key.secret_sha256, key.expires_at, time.monotonic()
             )
         with self._lock:
             if len(self._cache) > 10_000:

@@ -21,11 +21,12 @@ router = APIRouter(include_in_schema=False)
 
 #: Where the static files are served, and from which folders.
 SWAGGER_UI_PATH = "/static/swagger-ui"
-OWN_STATIC_PATH = "/static/trustsvc"
+OWN_STATIC_PATH = "/static"
 
 
 def static_folders() -> dict[str, StaticFiles]:
-    """The mounts /docs needs: Swagger UI's distribution, and this package's start script."""
+    """Swagger UI's distribution (for /docs), then this package's own files (the pages'
+    stylesheet and scripts, /docs's start script); the more specific mount first."""
     swagger_ui = Path(str(files("fastapi_offline").joinpath("static")))
     own = Path(__file__).resolve().parent.parent / "static"
     return {

@@ -90,7 +90,7 @@ def make_oauth(settings: Settings) -> OAuth | None:
     return oauth
 
 
-async def _id_token_checks(oauth: OAuth, settings: Settings) -> dict[str, Any]:
+async def id_token_checks(oauth: OAuth, settings: Settings) -> dict[str, Any]:
     """The ID token's issuer and audience, per OIDC Core 3.1.3.7.
 
     authlib checks ``aud`` only through ``azp``, so a token for another audience that
@@ -192,7 +192,7 @@ async def callback(request: Request) -> RedirectResponse:
     settings = state.services.settings
     try:
         token = await oauth.idp.authorize_access_token(
-            request, claims_options=await _id_token_checks(oauth, settings)
+            request, claims_options=await id_token_checks(oauth, settings)
         )
     except httpx2.HTTPError as exc:
         raise UpstreamUnavailableError("the identity provider cannot be reached") from exc

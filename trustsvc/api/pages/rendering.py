@@ -1,0 +1,140 @@
+"""Rendering a page: the Jinja2 environment, the page language, and what every template sees.
+
+Templates are compiled once per process and kept (no file is read per
+request), and autoescaped: text from a license, a form or a token is data,
+never markup. The language is Simplified Chinese unless the visitor chose
+English (``?lang=en``), which a cookie then remembers; ``t("中文", "English")``
+in a template picks the text of the page's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from markupsafe import Markup
+
+from trustsvc.api.browser import CSRF_FIELD, csrf_token
+from trustsvc.api.deps import state_of
+from trustsvc.api.errors import http_status
+from trustsvc.errors import SignInRequiredError, TrustServiceError
+from trustsvc.licenses.holders import HolderIdType, mask_holder_id
+
+#: The languages of the pages; the first is the default.
+LANGUAGES = ("zh", "en")
+LANGUAGE_COOKIE = "trustsvc_lang"
+_LANGUAGE_TAGS = {"zh": "zh-CN", "en": "en"}
+_YEAR = 365 * 24 * 3600
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The process's template environment (compiled templates cached for its lifetime)."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("trustsvc.api", "templates"),
+        autoescape=True,
+        auto_reload=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        cache_size=-1,
+    )
+
+
+def language(request: Request) -> str:
+    """The page's language: the query's choice, else the cookie's, else Chinese."""
+    chosen = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    return chosen if chosen in LANGUAGES else LANGUAGES[0]
+
+
+def _translator(lang: str) -> Callable[[str, str], str]:
+    if lang == "en":
+        return lambda _zh, en: en
+    return lambda zh, _en: zh
+
+
+def _mask(value: object, id_type: str = HolderIdType.CITIZEN_ID.value) -> str:
+    """An ID number as public pages show it: ``{{ number | mask(id_type) }}``."""
+    return mask_holder_id(id_type, str(value or ""))
+
+
+def render(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """``template`` rendered with ``context`` and what every page has, as an HTML answer."""
+    lang = language(request)
+    zone = state_of(request).services.settings.zone
+
+    def local(moment: datetime | None) -> str:
+        return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    def csrf_field() -> Markup:
+        token = csrf_token(request)
+        # The token is URL-safe base64 and escaped anyway; the markup is this fixed input.
+        return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token)
+
+    page = environment().get_template(template)
+    body = page.render(
+        {
+            "request": request,
+            "lang": lang,
+            "lang_tag": _LANGUAGE_TAGS[lang],
+            "t": _translator(lang),
+            "local": local,
+            "csrf_field": csrf_field,
+            "staff": getattr(request.state, "staff", None),
+            "holder": getattr(request.state, "holder", None),
+            "path": request.url.path,
+            **context,
+        }
+    )
+    response = HTMLResponse(body, status_code=status_code, headers=dict(headers or {}))
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, lang, max_age=_YEAR, samesite="lax", httponly=True, path="/"
+        )
+    return response
+
+
+environment().filters["mask"] = _mask
+
+
+def error_page(request: Request, error: TrustServiceError) -> Response:
+    """What a page answers for a domain error: the sign-in for a visitor, else a page saying why."""
+    if isinstance(error, SignInRequiredError):
+        return RedirectResponse(error.location, status_code=303)
+    status = http_status(error)
+    message = error.message if status < 500 else None
+    return render(
+        request,
+        "errors/problem.html",
+        status_code=status,
+        status=status,
+        code=error.code,
+        message=message,
+    )
+
+
+class PageRoute(APIRoute):
+    """A route of a page: its domain errors answered as pages, not as problem+json."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except TrustServiceError as error:
+                return error_page(request, error)
+
+        return page_handler
