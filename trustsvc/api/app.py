@@ -28,6 +28,8 @@ from trustsvc.api.observability import (
     RequestLog,
     configure_logging,
 )
+from trustsvc.api.pages import console as console_pages
+from trustsvc.api.pages import console_uploads as console_upload_pages
 from trustsvc.api.pages import staff as staff_pages
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
@@ -51,6 +53,8 @@ DEFAULT_BODY_LIMIT = 1024 * 1024
 _BODY_LIMITS = {
     "/api/v1/verify": DEFAULT_MAX_BYTES,
     "/api/v1/licenses/batch": 32 * 1024 * 1024,
+    "/console/batch": console_upload_pages.BATCH_BODY_LIMIT,
+    "/console/approval": console_upload_pages.APPROVAL_BODY_LIMIT,
 }
 
 
@@ -281,6 +285,8 @@ def create_app(
         admin.router,
         docs_page.router,
         staff_pages.router,
+        console_pages.router,
+        console_upload_pages.router,
     ):
         app.include_router(router)
     for path, folder in docs_page.static_folders().items():
