@@ -398,13 +398,17 @@ async def license_page(identifier: str, request: Request, member: Officer) -> Re
     view = await run_in_threadpool(_license_of, state, client, department, identifier)
     history = await run_in_threadpool(state.licenses.history, view.identifier)
     license_type = state.licenses.types.get(view.type_key)
-    labels = {f.key: f.label_zh for f in license_type.fields} if license_type else {}
+    specs = license_type.fields if license_type else ()
+    # In the type's order (the record keeps them sorted by key).
+    ordered = [(f.label_zh, view.fields[f.key]) for f in specs if f.key in view.fields]
+    known = {f.key for f in specs}
+    ordered += [(key, value) for key, value in view.fields.items() if key not in known]
     return render(
         request,
         "console/license.html",
         view=view,
         history=history,
-        labels=labels,
+        fields=ordered,
         statuses=STATUS_TEXT,
         revocations=REVOCATION_TEXT,
         actions=ACTION_TEXT,

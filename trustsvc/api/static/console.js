@@ -77,6 +77,8 @@
       });
     });
     form.addEventListener("submit", function (event) {
+      // A preview of the placement needs the file only: the record is checked on issuing.
+      if (event.submitter && event.submitter.hasAttribute("formnovalidate")) { return; }
       var first = null;
       Array.prototype.forEach.call(inputs, function (input) {
         if (input.type === "hidden" || input.type === "file") { return; }
