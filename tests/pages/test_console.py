@@ -349,6 +349,18 @@ def test_another_department_and_a_clerk_are_refused(
     expect(desk.locator("#none")).to_be_visible()
     desk.goto(f"{base}/console/licenses?q={number}")
     expect(desk.locator("#none")).to_be_visible()
+    # In English, every console page says the same in English.
+    for path, heading in (
+        ("/console", "Issuing console"),
+        ("/console/licenses", "The department's licenses"),
+        ("/console/issue/construction-permit", "Issue Construction"),
+        ("/console/batch", "Batch issue"),
+        ("/console/approval", "Seal an approval document"),
+    ):
+        desk.goto(f"{base}{path}?lang=en")
+        expect(desk.locator("h1")).to_contain_text(heading)
+        assert desk.locator("html").get_attribute("lang") == "en"
+    desk.goto(f"{base}/console?lang=zh")
     for path in ("", "/pdf", "/change", "/status/revoke"):
         answer = desk.request.get(f"{base}/console/licenses/{identifier}{path}")
         assert answer.status == 403, path
