@@ -206,3 +206,27 @@ def test_search_by_holder_keeps_the_status_asked_for(licenses: LicenseService) -
 def _other_unit(data: dict[str, str]) -> str:
     unit = data["unit_number"]
     return unit[:-1] + ("1" if unit[-1] != "1" else "2")
+
+
+def test_a_batch_rows_refusal_is_worded_in_chinese_from_its_message() -> None:
+    from trustsvc.licenses.forms import problems_of, row_message
+
+    license_type = TYPES["business-license"]
+    data = {
+        **example_data(license_type),
+        "holder_id": "91330106MA27U1T087",
+        "name": "",
+        "business_term": "a; name: b",  # a value that looks like a key does not split
+    }
+    data = {k: v for k, v in data.items() if v != ""}
+    data["registered_capital"] = "x" * 51
+    with pytest.raises(InvalidLicenseDataError) as caught:
+        validate_license_data(license_type, data, TODAY)
+    assert problems_of(license_type, caught.value.message) == caught.value.problems
+    assert row_message(license_type, caught.value.message, TODAY) == (
+        "统一社会信用代码的校验位不对，请核对是否输错；请填写名称；注册资本最多 50 字，请删减"
+    )
+    assert row_message(license_type, "line 3: more values than columns", TODAY) == (
+        "line 3: more values than columns"
+    )
+    assert problems_of(license_type, "invalid license data: nonsense") is None

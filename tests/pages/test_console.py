@@ -222,14 +222,15 @@ def test_officer_batch_uploads_a_csv_and_sees_the_bad_rows(
     rows = desk.locator("#problems tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("2")
-    expect(rows.nth(0)).to_contain_text("check character")
-    expect(rows.nth(1)).to_contain_text("name: required")
+    expect(rows.nth(0)).to_contain_text("统一社会信用代码的校验位不对")
+    expect(rows.nth(1)).to_contain_text("请填写名称")
     _look(desk, shoot, "job")
     with desk.expect_download() as report:
         desk.click("#report")
     lines = report.value.path().read_bytes().decode("utf-8-sig").splitlines()
     assert lines[0].startswith("数据行,结果,证照编号")
     assert [line.split(",")[1] for line in lines[1:]] == ["已签发", "有误，未签发", "有误，未签发"]
+    assert "请填写名称" in lines[3] and "name: required" in lines[3]
 
     # Without script the page offers a refresh link while the job runs; the phone fits it.
     job_url = desk.url

@@ -265,7 +265,13 @@ def _holder_id_message(id_type: object, problem: str) -> str:
     try:
         kind = HolderIdType(str(id_type).strip())
     except ValueError:
-        return "请先选择持证主体代码类型"
+        # The type is not known here (a batch row's message): the rule's words say which.
+        if "credit code" in problem:
+            kind = HolderIdType.CREDIT_CODE
+        elif "citizen ID" in problem:
+            kind = HolderIdType.CITIZEN_ID
+        else:
+            return "持证主体代码不正确，请核对持证主体代码类型和号码"
     if "check" in problem:
         return f"{kind.label_zh}的校验位不对，请核对是否输错"
     return f"{kind.label_zh}格式不对：{_ID_HINTS.get(kind, ('', ''))[0]}".rstrip("：")
@@ -318,3 +324,32 @@ def _field_message(spec: FieldSpec, problem: str, today: date) -> str:
     if "control characters" in problem:
         return f"{label}含有不可见的控制字符，请重新输入"
     return f"{label}含有无法使用的字符，请核对"
+
+
+_DATA_PREFIX = "invalid license data: "
+
+
+def problems_of(license_type: LicenseType, message: str) -> dict[str, str] | None:
+    """The per-key problems in an ``InvalidLicenseDataError`` message (a batch row keeps only
+    the message), or None when it is not one: split before each of the type's keys."""
+    if not message.startswith(_DATA_PREFIX):
+        return None
+    keys = {f.key for f in issue_form(license_type).fields} | {f.key for f in license_type.fields}
+    keys |= {"valid_until", "valid_from"}
+    alternatives = "|".join(re.escape(key) for key in sorted(keys, key=len, reverse=True))
+    parts = re.split(rf"; (?=(?:{alternatives}): )", message[len(_DATA_PREFIX) :])
+    problems: dict[str, str] = {}
+    for part in parts:
+        key, separator, problem = part.partition(": ")
+        if not separator or key not in keys:
+            return None
+        problems[key] = problem
+    return problems
+
+
+def row_message(license_type: LicenseType, message: str, today: date) -> str:
+    """A batch row's refusal in Chinese when it is the type's, else the message as it is."""
+    problems = problems_of(license_type, message)
+    if problems is None:
+        return message
+    return "；".join(field_messages(license_type, problems, {}, today).values())

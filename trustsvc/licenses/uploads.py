@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from trustsvc.errors import InvalidInputError
@@ -120,27 +120,34 @@ def template_csv(license_type: LicenseType) -> bytes:
     return _UTF8_BOM + buffer.getvalue().encode()
 
 
-def report_csv(results: Sequence[Mapping[str, Any]]) -> bytes:
-    """A batch job's per-row report as CSV: row, outcome, number, identifier, why."""
+def report_csv(
+    results: Sequence[Mapping[str, Any]], explain: Callable[[str], str] | None = None
+) -> bytes:
+    """A batch job's per-row report as CSV: row, outcome, number, identifier, why.
+
+    ``explain`` words a row's error for people (``forms.row_message``); the error as the
+    job keeps it follows in the ``error`` column.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["数据行", "结果", "证照编号", "证照标识", "说明", "status", "code"])
+    header = ["数据行", "结果", "证照编号", "证照标识", "说明", "status", "code"]
+    writer.writerow([*header, "error"] if explain else header)
     for result in results:
         status = RowStatus(result["status"])
-        why = str(result.get("error") or "")
+        error = str(result.get("error") or "")
+        why = explain(error) if explain and error else error
         if result.get("duplicate_of_row") is not None:
             why = f"与第 {result['duplicate_of_row']} 行重复" + (f"（{why}）" if why else "")
-        writer.writerow(
-            [
-                result["row"],
-                _STATUS_ZH[status],
-                result.get("license_number", ""),
-                result.get("identifier", ""),
-                _spreadsheet_safe(why),
-                status.value,
-                result.get("code", ""),
-            ]
-        )
+        line = [
+            result["row"],
+            _STATUS_ZH[status],
+            result.get("license_number", ""),
+            result.get("identifier", ""),
+            _spreadsheet_safe(why),
+            status.value,
+            result.get("code", ""),
+        ]
+        writer.writerow([*line, _spreadsheet_safe(error)] if explain else line)
     return _UTF8_BOM + buffer.getvalue().encode()
 
 

@@ -61,7 +61,7 @@ from trustsvc.licenses.approvals import (
     issue_approval,
     placement_preview,
 )
-from trustsvc.licenses.forms import field_messages, form_data, issue_form
+from trustsvc.licenses.forms import field_messages, form_data, issue_form, row_message
 from trustsvc.licenses.issuing import IssueRequest
 from trustsvc.licenses.jobs import JobView, get_job, submit_job
 from trustsvc.licenses.types import LayoutStyle, LicenseType
@@ -213,13 +213,20 @@ async def _job(request: Request, member: Officer, job_id: str) -> JobView:
 @router.get("/console/jobs/{job_id}")
 async def job_page(job_id: str, request: Request, member: Officer) -> Response:
     job = await _job(request, member, job_id)
-    license_type = state_of(request).licenses.types.get(job.license_type)
+    licenses = state_of(request).licenses
+    license_type = licenses.types.get(job.license_type)
+    today = licenses.today()
+
+    def explain(error: str) -> str:
+        return row_message(license_type, error, today) if license_type else error
+
     return render(
         request,
         "console/job.html",
         job=job,
         type_name=license_type.name_zh if license_type else job.license_type,
         status_zh=status_zh,
+        explain=explain,
         problems=[r for r in job.results if r["status"] in ("error", "duplicate")],
     )
 
@@ -242,8 +249,15 @@ async def job_progress(job_id: str, request: Request, member: Officer) -> Respon
 @router.get("/console/jobs/{job_id}/report.csv")
 async def job_report(job_id: str, request: Request, member: Officer) -> Response:
     job = await _job(request, member, job_id)
+    licenses = state_of(request).licenses
+    license_type = licenses.types.get(job.license_type)
+    today = licenses.today()
+
+    def explain(error: str) -> str:
+        return row_message(license_type, error, today) if license_type else error
+
     return Response(
-        report_csv(job.results),
+        report_csv(job.results, explain),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="batch-{job.id[:12]}-report.csv"'},
     )
