@@ -29,6 +29,8 @@ from trustsvc.api.observability import (
     configure_logging,
 )
 from trustsvc.api.pages import admin as admin_pages
+from trustsvc.api.pages import console as console_pages
+from trustsvc.api.pages import console_uploads as console_upload_pages
 from trustsvc.api.pages import desk as desk_pages
 from trustsvc.api.pages import public as public_pages
 from trustsvc.api.pages import staff as staff_pages
@@ -59,6 +61,8 @@ _BODY_LIMITS = {
     "/api/v1/verify": DEFAULT_MAX_BYTES,
     "/api/v1/licenses/batch": 32 * 1024 * 1024,
     "/desk/check": desk_pages.FORM_LIMIT,
+    "/console/batch": console_upload_pages.BATCH_BODY_LIMIT,
+    "/console/approval": console_upload_pages.APPROVAL_BODY_LIMIT,
 }
 
 
@@ -300,6 +304,8 @@ def create_app(
         admin_pages.router,
         wallet_pages.router,
         public_pages.router,
+        console_pages.router,
+        console_upload_pages.router,
     ):
         app.include_router(router)
     for path, folder in docs_page.static_folders().items():

@@ -58,6 +58,7 @@ from trustsvc.errors import (
     WrongPassphraseError,
 )
 from trustsvc.holders.grants import GrantFieldError
+from trustsvc.licenses.approvals import ApprovalDocumentError
 from trustsvc.pki.bundle import InvalidTrustBundleError, TrustBundleUnavailableError
 from trustsvc.seals.sealer import SealingError, SealNotInStandingError
 from trustsvc.tlog.errors import FormatError, ProofError, SignatureError, TlogError
@@ -144,6 +145,7 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     InvalidIdentifierError: 422,
     InvalidLicenseDataError: 422,
     GrantFieldError: 422,
+    ApprovalDocumentError: 422,
     UnsupportedCharacterError: 422,
     LicenseTextTooLongError: 422,
     InvalidTokenError: 422,

@@ -160,6 +160,8 @@ class RenderedLicense:
     seal_box: tuple[float, float, float, float]
     #: (width, height) of the page in points.
     page_size: tuple[float, float]
+    #: The page (from 0) the seal goes on.
+    seal_page: int = 0
 
 
 def render_license(document: LicenseDocument, font_name: str) -> RenderedLicense:
@@ -613,3 +615,53 @@ def _qr_matrix(data: str) -> list[bytes]:
     height, width = image.shape or (0, 0)
     pixels = image.tobytes()
     return [pixels[row * width : (row + 1) * width] for row in range(height)]
+
+
+#: The verification block stamped on a document the service did not draw (an
+#: approval decision): the QR code, 扫码核验 and the license number under it.
+BLOCK_WIDTH = 36 * mm
+BLOCK_HEIGHT = 46 * mm
+
+
+def render_verification_block(verify_url: str, number_line: str, font_name: str) -> bytes:
+    """A one-page PDF of ``BLOCK_WIDTH`` x ``BLOCK_HEIGHT``: the QR code and its captions.
+
+    Drawn as the license's footer is (the same code, quiet zone and captions),
+    to be laid over a page of another document as a form XObject.
+    """
+    page = PdfPage(BLOCK_WIDTH, BLOCK_HEIGHT)
+    matrix = _qr_matrix(verify_url)
+    side = len(matrix)
+    module = QR_SIZE / side
+    left = (BLOCK_WIDTH - QR_SIZE) / 2
+    bottom = BLOCK_HEIGHT - QR_SIZE - 4 * module
+    rectangles = [
+        f"{run.start()} {side - 1 - row_index} {run.end() - run.start()} 1 re"
+        for row_index, row in enumerate(matrix)
+        for run in _DARK_RUN.finditer(row)
+    ]
+    # A white ground, so the code reads over whatever the page has under it.
+    page.add(f"q\n1 1 1 rg\n0 0 {number(BLOCK_WIDTH)} {number(BLOCK_HEIGHT)} re\nf\nQ")
+    page.add(
+        f"q\n0 0 0 rg\n{number(module)} 0 0 {number(module)} {number(left)} "
+        f"{number(bottom)} cm\n" + "\n".join(rectangles) + "\nf\nQ"
+    )
+    text = _TextWriter(page, font_name)
+    centre = BLOCK_WIDTH / 2
+    caption = bottom - 4 * module - 8.0 * 0.9
+    text.centred(centre, caption, "扫码核验 Scan to verify", 7.0, colour=_MUTED)
+    line = _one_line(number_line)
+    size = _fit_size(text, line, 7.0, BLOCK_WIDTH - 4.0, 4.0, "license number")
+    text.centred(centre, caption - 9.0, line, size, colour=_INK)
+    text.finish()
+    info = DocumentInfo(
+        title="扫码核验",
+        author="trustsvc",
+        subject=line,
+        keywords="",
+        creator="trustsvc",
+        producer=PRODUCER,
+        pdf_date="D:20000101000000Z",
+        iso_date="2000-01-01T00:00:00Z",
+    )
+    return page.pdf(info)

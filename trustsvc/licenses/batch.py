@@ -369,6 +369,11 @@ def _csv_rows(path: Path, handle: BinaryIO) -> Iterator[dict[str, object]]:
         raise InvalidInputError(f"{path.name}: line {current[0]} is not CSV: {exc}") from None
 
 
+def csv_rows(name: str, handle: BinaryIO) -> Iterator[dict[str, object]]:
+    """Rows of UTF-8 CSV in ``handle``, read as ``read_rows`` reads a .csv file named ``name``."""
+    return _csv_rows(Path(Path(name).name or "upload.csv"), handle)
+
+
 def _jsonl_rows(path: Path, handle: BinaryIO) -> Iterator[dict[str, object]]:
     for number, text in _lines(path, handle):
         if not text.strip():

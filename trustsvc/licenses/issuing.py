@@ -19,6 +19,7 @@ holder's license in the same transaction, so it is never refused as one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -42,7 +43,7 @@ from trustsvc.db import Database
 from trustsvc.db.models import LicenseEvent, LicenseRecord, LicenseStatus
 from trustsvc.departments.registry import ActiveSeal, confirm_seal_in_standing
 from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
-from trustsvc.documents.render import LicenseDocument, render_license
+from trustsvc.documents.render import LicenseDocument, RenderedLicense, render_license
 from trustsvc.documents.store import DocumentStore
 from trustsvc.errors import (
     ConflictError,
@@ -117,6 +118,11 @@ class LicenseHistory:
     events: tuple[LicenseEventView, ...]
 
 
+#: Draws a license's page from what it prints and the font: ``render_license``, or
+#: for a document the department brings (``licenses.approvals``), that document stamped.
+PageMaker = Callable[[LicenseDocument, str], RenderedLicense]
+
+
 @dataclass(frozen=True)
 class IssueRequest:
     department_code: str
@@ -124,6 +130,11 @@ class IssueRequest:
     data: Mapping[str, object]
     idempotency_key: str | None = None
     actor: str = DEFAULT_ACTOR
+    #: The page is drawn by this instead of ``render_license`` (an approval document).
+    page: PageMaker | None = None
+    #: What the page is drawn from besides the data (the approval document's digest and
+    #: placement): bound to the idempotency key as the data are.
+    source_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -353,6 +364,8 @@ class IssuingService:
         data = validate_license_data(license_type, request.data, self.today())
         seal = self._seal_of(request.department_code)
         digest = request_digest(seal.department_code, license_type, data)
+        if request.source_digest is not None:
+            digest = hashlib.sha256(f"{digest}\n{request.source_digest}".encode()).hexdigest()
         # Before a number is spent: a type the department may not issue is refused.
         self._refuse_early(license_type, seal)
         holder_digest = self.data_key.digest(data.holder_id_type.value, data.holder_id)
@@ -540,7 +553,7 @@ class IssuingService:
     ) -> LicenseRecord:
         """Seal, store and record one license; what is stored is removed if it is not recorded."""
         number = reservation.number
-        sealed = self._produce(identifier, number, license_type, data, seal)
+        sealed = self._produce(identifier, number, license_type, data, seal, request.page)
         now = self.clock.now()
         sha256 = self.store.put(sealed.pdf, now)
         record = self._new_record(
@@ -682,6 +695,7 @@ class IssuingService:
         license_type: LicenseType,
         data: LicenseData,
         seal: ActiveSeal,
+        page: PageMaker | None = None,
     ) -> SealedDocument:
         """Render and seal one license; pure apart from the timestamp."""
         claims = TokenClaims(
@@ -695,13 +709,14 @@ class IssuingService:
         )
         token = sign_token(claims, seal.material.key, seal_key_id(seal.material.certificate))
         document = self._document(identifier, number, license_type, data, seal, token)
-        rendered = render_license(document, self.font_name)
+        rendered = (page or render_license)(document, self.font_name)
         return self.sealer.seal(
             rendered.pdf,
             seal.material,
             rendered.seal_box,
             self._stamp(seal),
             reason=f"{license_type.name_zh} {number}",
+            on_page=rendered.seal_page,
         )
 
     def _document(
@@ -780,13 +795,10 @@ class IssuingService:
         if holder_id is not None:
             if holder_id_type is None:
                 raise InvalidInputError("searching by holder ID needs the holder ID type too")
-            query = library.LicenseQuery(
-                department_code=query.department_code,
-                type_key=query.type_key,
+            # Every other condition is kept (the status a relying party sees, the types).
+            query = dataclasses.replace(
+                query,
                 holder_id_digest=self.data_key.digest(holder_id_type, holder_id.strip().upper()),
-                status=query.status,
-                limit=query.limit,
-                offset=query.offset,
             )
         with self.database.begin() as session:
             return self.views(session, library.search(session, query))

@@ -417,10 +417,11 @@ class Sealer:
         stamp_pdf: Path | bytes | None,
         reason: str,
         profile: SealProfile | None = None,
+        on_page: int = 0,
         *,
         countersign: str | None = None,
     ) -> SealedDocument:
-        """Seal ``pdf``; the result says where the sealed revision ends.
+        """Seal ``pdf``, its stamp on page ``on_page`` (from 0); says where its revision ends.
 
         ``countersign`` names the field of an approval signature added over a
         document that is sealed already (no certification, no DocMDP of its own).
@@ -451,7 +452,9 @@ class Sealer:
             prepared.signer,
             timestamper=self.timestamper,
             stamp_style=style,
-            new_field_spec=fields.SigFieldSpec(field_name, on_page=0, box=_integer_box(seal_box)),
+            new_field_spec=fields.SigFieldSpec(
+                field_name, on_page=on_page, box=_integer_box(seal_box)
+            ),
         )
         try:
             writer = _PdfA2Writer(BytesIO(pdf), strict=False)
