@@ -34,7 +34,7 @@ _INSERT_ENTRY = insert(_ENTRIES)
 
 
 def _reserve(session: Session, count: int) -> int:
-    """Advance the counter by ``count`` and return the first index reserved."""
+    """Advance the counter by ``count`` and return the first index reserved (any driver)."""
     after = session.execute(
         update(LogSequence)
         .where(LogSequence.id == 1)
@@ -71,47 +71,64 @@ def append_many(
     moment = at if at is not None else datetime.now(UTC)
     if moment.tzinfo is None:
         raise ValueError("naive datetime given as an entry's time")
-    first = _reserve(session, len(checked))
-    if len(checked) >= _BULK:
-        _insert_bulk(session, first, checked, moment)
-    else:
-        rows = [
-            {"idx": first + offset, "body": body, "appended_at": moment}
-            for offset, body in enumerate(checked)
-        ]
-        session.execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
-    return list(range(first, first + len(checked)))
-
-
-def _insert_bulk(session: Session, first: int, bodies: list[bytes], moment: datetime) -> None:
-    """Many entries by the driver's fastest route, while the counter's lock is held:
-    COPY on PostgreSQL, the driver's executemany on SQLite (SQLAlchemy's work per row
-    would otherwise be most of the time the lock is held)."""
     connection = session.connection()
     driver: Any = connection.connection.driver_connection
     at = moment.astimezone(UTC)
-    if connection.dialect.name == "postgresql" and type(driver).__module__.startswith("psycopg"):
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(
-                "COPY log_entries (idx, body, appended_at) FROM STDIN (FORMAT BINARY)"
-            ) as copy,
-        ):
-            copy.set_types(["int8", "bytea", "timestamptz"])
-            for offset, body in enumerate(bodies):
-                copy.write_row((first + offset, body, at))
-    elif connection.dialect.name == "sqlite" and isinstance(driver, sqlite3.Connection):
-        # The text UTCDateTime stores on SQLite (SQLAlchemy's format, naive UTC).
-        stamp = at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-        driver.executemany(
-            "INSERT INTO log_entries (idx, body, appended_at) VALUES (?, ?, ?)",
-            [(first + offset, body, stamp) for offset, body in enumerate(bodies)],
-        )
+    # On the drivers the service runs on, both statements go to the driver itself: this
+    # runs in every recording transaction (each access-record batch among them), while
+    # the counter is locked, and SQLAlchemy's statement handling would cost several
+    # times the statements.
+    if connection.dialect.name == "sqlite" and isinstance(driver, sqlite3.Connection):
+        first = _append_sqlite(driver, checked, at)
+    elif connection.dialect.name == "postgresql" and type(driver).__module__.startswith("psycopg"):
+        first = _append_psycopg(driver, checked, at)
     else:
+        first = _reserve(session, len(checked))
         session.execute(
             _INSERT_ENTRY,
             [
                 {"idx": first + offset, "body": body, "appended_at": moment}
-                for offset, body in enumerate(bodies)
+                for offset, body in enumerate(checked)
             ],
         )
+    return list(range(first, first + len(checked)))
+
+
+_RESERVE_SQLITE = "UPDATE log_sequence SET next_idx = next_idx + ? WHERE id = 1 RETURNING next_idx"
+_RESERVE_POSTGRES = (
+    "UPDATE log_sequence SET next_idx = next_idx + %s WHERE id = 1 RETURNING next_idx"
+)
+
+
+def _append_sqlite(driver: sqlite3.Connection, bodies: list[bytes], at: datetime) -> int:
+    count = len(bodies)
+    (after,) = driver.execute(_RESERVE_SQLITE, (count,)).fetchone()
+    first = int(after) - count
+    # The text UTCDateTime stores on SQLite (SQLAlchemy's format, naive UTC).
+    stamp = at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    driver.executemany(
+        "INSERT INTO log_entries (idx, body, appended_at) VALUES (?, ?, ?)",
+        [(first + offset, body, stamp) for offset, body in enumerate(bodies)],
+    )
+    return first
+
+
+def _append_psycopg(driver: Any, bodies: list[bytes], at: datetime) -> int:
+    count = len(bodies)
+    with driver.cursor() as cursor:
+        cursor.execute(_RESERVE_POSTGRES, (count,))
+        (after,) = cursor.fetchone()
+        first = int(after) - count
+        if count < _BULK:
+            cursor.executemany(
+                "INSERT INTO log_entries (idx, body, appended_at) VALUES (%s, %s, %s)",
+                [(first + offset, body, at) for offset, body in enumerate(bodies)],
+            )
+        else:
+            with cursor.copy(
+                "COPY log_entries (idx, body, appended_at) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["int8", "bytea", "timestamptz"])
+                for offset, body in enumerate(bodies):
+                    copy.write_row((first + offset, body, at))
+    return first
