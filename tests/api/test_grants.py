@@ -13,10 +13,15 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.api.conftest import CITIZEN_ID, PURPOSES, Api, csrf_token_of
 from tests.helpers import DEPARTMENT_B
+from trustsvc.audit.events import EventKind, decode_entry
+from trustsvc.audit.ledger import LedgerKeys, verify_ledger
+from trustsvc.bootstrap import build_log_key
 from trustsvc.clock import FixedClock
+from trustsvc.db.models import LogEntry
 from trustsvc.licenses.library import Action
 from trustsvc.sharing.clients import add_client
 
@@ -321,3 +326,42 @@ def test_grants_made_and_withdrawn_from_the_page(api: Api, clock: FixedClock) ->
     )
     assert again.status_code == 409 and "未能撤回" in again.text
     assert _lookup(api, grant=grant["id"]).status_code == 403
+
+
+def test_grants_made_and_withdrawn_are_entries_of_the_log(api: Api, clock: FixedClock) -> None:
+    """Each grant and withdrawal is one entry, in its transaction; an agent is named by the
+    keyed digest of their ID only, and the ledger still checks whole."""
+    identifier = api.issue()
+    holder = api.holder()
+    to_client = _grant(holder, clock, identifier).json()["id"]
+    to_agent = _grant(
+        holder,
+        clock,
+        identifier,
+        grantee_kind="agent",
+        agent_id_number=AGENT_ID,
+        agent_name="李四",
+        client=None,
+    ).json()["id"]
+    assert holder.delete(f"/api/v1/me/grants/{to_client}").status_code == 200
+    with api.services.database.begin() as session:
+        bodies = session.scalars(select(LogEntry.body).order_by(LogEntry.idx)).all()
+    noted = [
+        entry
+        for entry in map(decode_entry, bodies)
+        if entry["kind"] == EventKind.HOLDER_AUTHORISATION.value
+    ]
+    assert [(e["details"]["grant"], e["details"]["action"]) for e in noted] == [
+        (to_client, "grant"),
+        (to_agent, "grant"),
+        (to_client, "withdraw"),
+    ]
+    assert all(e["license"] == identifier for e in noted)
+    raw = b"".join(bodies)
+    assert "李四".encode() not in raw and AGENT_ID.encode() not in raw
+    assert noted[1]["details"]["grantee_kind"] == "agent"
+    assert len(noted[1]["details"]["grantee"]) == 64  # the keyed digest
+    report = verify_ledger(
+        api.services.database, LedgerKeys(build_log_key(api.services.settings).verifier)
+    )
+    assert report.ok, report

@@ -32,6 +32,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trustsvc.audit.events import Actor, ActorKind, EventKind, Noted, moment_text, record
 from trustsvc.db.models import (
     AccessEvent,
     ApiClient,
@@ -291,7 +292,35 @@ def grant(licenses: LicenseService, holder: Holder, request: GrantRequest) -> Gr
         row.created_at = now
         session.add(row)
         session.flush()
+        _log(session, row, "grant", now)
         return _view(row, now, 0)
+
+
+def _log(session: Session, row: HolderGrant, action: str, now: datetime) -> None:
+    """A grant made or withdrawn, as its entry in the transparency log (same transaction).
+
+    An agent is named by the keyed digest of their ID, never by name: the log is public.
+    """
+    grantee = row.agent_id_digest if row.grantee_kind is GranteeKind.AGENT else row.grantee_name
+    record(
+        session,
+        Noted(
+            EventKind.HOLDER_AUTHORISATION,
+            now,
+            Actor(ActorKind.USER, "holder"),
+            license=row.license.identifier,
+            holder_id_digest=row.holder_id_digest,
+            details={
+                "action": action,
+                "grant": row.public_id,
+                "grantee_kind": row.grantee_kind.value,
+                "grantee": grantee,
+                "purpose": row.purpose,
+                "valid_from": moment_text(row.valid_from),
+                "valid_until": moment_text(row.valid_until),
+            },
+        ),
+    )
 
 
 def _uses(session: Session, holder: Holder, ids: list[str]) -> dict[str, int]:
@@ -387,6 +416,7 @@ def withdraw(licenses: LicenseService, holder: Holder, grant_id: str) -> Grant:
             raise ConflictError(f"grant {row.public_id} is {status.value}: nothing to withdraw")
         row.withdrawn_at = now
         session.flush()
+        _log(session, row, "withdraw", now)
         return _view(row, now, _uses(session, holder, [row.public_id]).get(row.public_id, 0))
 
 
