@@ -216,6 +216,12 @@ class UpstreamUnavailableError(TrustServiceError):
     code = "upstream-unavailable"
 
 
+class DatabaseUnavailableError(TrustServiceError):
+    """The library's database cannot be reached, or refused the work (down, locked, full)."""
+
+    code = "database-unavailable"
+
+
 class SignInRequiredError(AuthenticationError):
     """A page for signed-in staff, opened by a visitor who is not: sent to the sign-in."""
 

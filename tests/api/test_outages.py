@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import socket
 import stat
 import time
@@ -388,3 +389,41 @@ def test_concurrent_requests_with_one_key_leave_one_document(licenses: LicenseSe
         digests = set(pool.map(attempt, range(4)))
     assert len(digests) == 1 and _count(licenses) == 1
     assert [p.name for p in _files(licenses)] == [f"{digests.pop()}.pdf"]
+
+
+def _database_down(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every new use of the engine fails as a refused connection does."""
+    engine = api.services.database.engine
+
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise OperationalError("connect", {}, ConnectionRefusedError("connection refused"))
+
+    engine.dispose()
+    monkeypatch.setattr(engine, "connect", refused)
+    monkeypatch.setattr(engine, "raw_connection", refused)
+
+
+def test_a_database_out_of_reach_is_a_503_naming_it_on_the_api_and_the_pages(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    identifier = api.issue()
+    sign_in = api.http.get("/staff/sign-in")  # before the outage: the form and its token
+    token = re.search(r'name="csrf_token" value="([^"]+)"', sign_in.text)
+    assert token is not None
+    _database_down(api, monkeypatch)
+    for answer in (
+        api.http.get(f"/public/licenses/{identifier}/status"),
+        api.http.get("/api/v1/licenses", headers=api.as_("issuer_a")),
+    ):
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["code"] == "database-unavailable"
+        assert "database" in answer.json()["title"]
+    page = api.http.post(
+        "/auth/dev-staff-sign-in",
+        data={"subject": "clerk-1", "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert "服务暂时无法完成" in page.text and "database cannot be reached" in page.text

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trustsvc.audit.log.publication import QuorumNotMetError
@@ -26,6 +27,7 @@ from trustsvc.errors import (
     ConfigurationError,
     ConflictError,
     CsrfRefusedError,
+    DatabaseUnavailableError,
     DocumentStoreFullError,
     DocumentStoreUnavailableError,
     DuplicateDepartmentError,
@@ -172,6 +174,7 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     # Something this service relies on: the caller may retry.
     UpstreamUnavailableError: 502,
     TimestampUnavailableError: 503,
+    DatabaseUnavailableError: 503,
     TrustBundleUnavailableError: 503,
     DocumentStoreFullError: 507,
     DocumentStoreUnavailableError: 503,
@@ -272,6 +275,17 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(422, "invalid-request", "The request is not valid", errors=errors)
 
 
+#: What a client is told when the database is out of reach (the driver's words are logged).
+DATABASE_DOWN = "the library's database cannot be reached or refused the work; try again shortly"
+
+
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    """An outage of the database (refused or lost connections, a lock not granted, a full
+    disk): 503 naming what is down, never a 500 that reads like a bug."""
+    log.error("database unavailable: %s", exc)
+    return problem(503, DatabaseUnavailableError.code, DATABASE_DOWN)
+
+
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "internal-error", "The service could not complete the request")
@@ -281,4 +295,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TrustServiceError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

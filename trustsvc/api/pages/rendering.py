@@ -9,6 +9,7 @@ in a template picks the text of the page's language.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from functools import cache
@@ -19,14 +20,16 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from markupsafe import Markup
+from sqlalchemy.exc import OperationalError
 
 from trustsvc.api.browser import CSRF_FIELD, csrf_token
 from trustsvc.api.deps import state_of
-from trustsvc.api.errors import http_status
-from trustsvc.errors import SignInRequiredError, TrustServiceError
+from trustsvc.api.errors import DATABASE_DOWN, http_status
+from trustsvc.errors import DatabaseUnavailableError, SignInRequiredError, TrustServiceError
 from trustsvc.licenses.holders import HolderIdType, mask_holder_id
 from trustsvc.staff.users import ROLE_WORDS
 
+log = logging.getLogger("trustsvc.pages")
 #: The languages of the pages; the first is the default.
 LANGUAGES = ("zh", "en")
 LANGUAGE_COOKIE = "trustsvc_lang"
@@ -116,7 +119,8 @@ def error_page(request: Request, error: TrustServiceError) -> Response:
     if isinstance(error, SignInRequiredError):
         return RedirectResponse(error.location, status_code=303)
     status = http_status(error)
-    message = error.message if status < 500 else None
+    # A 503 names what is down; other server errors say nothing of the internals.
+    message = error.message if status < 500 or status == 503 else None
     return render(
         request,
         "errors/problem.html",
@@ -138,5 +142,8 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except TrustServiceError as error:
                 return error_page(request, error)
+            except OperationalError:
+                log.error("database unavailable", exc_info=True)
+                return error_page(request, DatabaseUnavailableError(DATABASE_DOWN))
 
         return page_handler
