@@ -21,67 +21,30 @@ from urllib.parse import urlsplit
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.api.conftest import CITIZEN_ID
 from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A
 from tests.licenses.pdf_checks import read_qr_codes
+from tests.pages.conftest import chromium, open_page  # noqa: F401  (chromium: the fixture)
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CITIZEN_ID_MASKED = "330106********0044"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
+def page(chromium: Browser) -> Iterator[Page]:  # noqa: F811  (the imported fixture)
     """A fresh browser profile (no cookies), phone-sized: the pages are read on phones.
 
     Whatever the Content Security Policy made Chromium refuse (a style, a script, an
     image, a form's target) fails the test: the policy must not break a page.
     """
-    context = chromium.new_context(
-        locale="zh-CN", viewport={"width": 414, "height": 896}, device_scale_factor=2
-    )
-    context.set_default_timeout(10_000)
-    refused: list[str] = []
-
-    def watch(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            refused.append(message.text)
-
-    try:
-        made = context.new_page()
-        made.on("console", watch)
-        yield made
-    finally:
-        context.close()
-    assert refused == [], f"the Content Security Policy refused: {refused}"
+    yield from open_page(chromium, {"width": 414, "height": 896}, device_scale_factor=2)
 
 
 def _issue(licenses: LicenseService) -> tuple[str, str]:

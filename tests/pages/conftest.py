@@ -76,10 +76,10 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def _page(browser: Browser, viewport: dict[str, int], **options: Any) -> Iterator[Page]:
-    context = browser.new_context(
-        locale="zh-CN", viewport=viewport, device_scale_factor=1, **options
-    )
+def open_page(browser: Browser, viewport: dict[str, int], **options: Any) -> Iterator[Page]:
+    """A fresh profile's page; fails the test on anything the Content Security Policy refused."""
+    options.setdefault("device_scale_factor", 1)
+    context = browser.new_context(locale="zh-CN", viewport=viewport, **options)
     context.set_default_timeout(15_000)
     refused: list[str] = []
 
@@ -99,19 +99,19 @@ def _page(browser: Browser, viewport: dict[str, int], **options: Any) -> Iterato
 @pytest.fixture
 def phone(chromium: Browser) -> Iterator[Page]:
     """A fresh profile on a 390-pixel phone."""
-    yield from _page(chromium, PHONE)
+    yield from open_page(chromium, PHONE)
 
 
 @pytest.fixture
 def desk(chromium: Browser) -> Iterator[Page]:
     """A fresh profile at a counter's desk screen."""
-    yield from _page(chromium, DESK)
+    yield from open_page(chromium, DESK)
 
 
 @pytest.fixture
 def no_script(chromium: Browser) -> Iterator[Page]:
     """A fresh phone profile with JavaScript off: pages that must work without it."""
-    yield from _page(chromium, PHONE, java_script_enabled=False)
+    yield from open_page(chromium, PHONE, java_script_enabled=False)
 
 
 @pytest.fixture
