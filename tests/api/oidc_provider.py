@@ -14,6 +14,8 @@ import base64
 import secrets
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -254,3 +256,31 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | N
         client_id, _, client_secret = decoded.partition(":")
         return unquote_plus(client_id), unquote_plus(client_secret)
     return form.get("client_id"), form.get("client_secret")
+
+
+@contextmanager
+def provider_for(
+    service_port: int, user: dict[str, Any], *callbacks: str
+) -> Iterator[OpenIDProvider]:
+    """A running provider on a port of its own, with the service at ``service_port`` as its
+    one client; ``callbacks`` are the service's paths it may send people back to (the first
+    is the client's main redirect URI)."""
+    from tests.conftest import free_port
+
+    provider_port = free_port()
+    while provider_port == service_port:
+        provider_port = free_port()
+    uris = [f"http://127.0.0.1:{service_port}{path}" for path in callbacks or ("/auth/callback",)]
+    made = OpenIDProvider(
+        port=provider_port,
+        client_id="trustsvc-test",
+        client_secret=secrets.token_urlsafe(24),
+        redirect_uri=uris[0],
+        other_redirect_uris=tuple(uris[1:]),
+        user=dict(user),
+    )
+    made.start()
+    try:
+        yield made
+    finally:
+        made.stop()

@@ -20,8 +20,8 @@ import pytest
 from pydantic import SecretStr
 
 from tests.api.conftest import CITIZEN_ID
-from tests.api.oidc_provider import Fault, OpenIDProvider
-from tests.conftest import TEST_PASSPHRASE, LiveServer, free_port
+from tests.api.oidc_provider import Fault, OpenIDProvider, provider_for
+from tests.conftest import TEST_PASSPHRASE, LiveServer
 from tests.helpers import DEPARTMENT_A
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
@@ -35,21 +35,8 @@ CITIZEN = {"sub": "idp-0000-0044", "name": "王小红", "id_number": CITIZEN_ID,
 @pytest.fixture
 def provider(port: int) -> Iterator[OpenIDProvider]:
     """The identity provider, with trustsvc registered as its client; CITIZEN logs in."""
-    provider_port = free_port()
-    while provider_port == port:
-        provider_port = free_port()
-    made = OpenIDProvider(
-        port=provider_port,
-        client_id="trustsvc-test",
-        client_secret=secrets.token_urlsafe(24),
-        redirect_uri=f"http://127.0.0.1:{port}/auth/callback",
-        user=dict(CITIZEN),
-    )
-    made.start()
-    try:
+    with provider_for(port, CITIZEN) as made:
         yield made
-    finally:
-        made.stop()
 
 
 @pytest.fixture

@@ -2,23 +2,21 @@
 provider says who (``sub``), the service's staff records say what they may do. A subject
 that is not a member of staff, and an ID token that fails its checks, sign no one in."""
 
+# ruff: noqa: F811  (the holders' fixtures, imported from test_oidc, are used by name)
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from tests.api.oidc_provider import Fault, OpenIDProvider
-from tests.conftest import TEST_PASSPHRASE, LiveServer, free_port
+from tests.api.oidc_provider import Fault, OpenIDProvider, provider_for
+from tests.api.test_oidc import browser, settings  # noqa: F401  (the holders' fixtures)
+from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A
 from tests.pages.conftest import add_staff
 from trustsvc.licenses.issuing import LicenseService
 from trustsvc.services import Services
-from trustsvc.settings import Settings
 from trustsvc.staff.users import StaffRole
 
 OFFICER = {"sub": "idp-staff-0007", "name": "李经办"}
@@ -26,46 +24,9 @@ OFFICER = {"sub": "idp-staff-0007", "name": "李经办"}
 
 @pytest.fixture
 def provider(port: int) -> Iterator[OpenIDProvider]:
-    provider_port = free_port()
-    while provider_port == port:
-        provider_port = free_port()
-    made = OpenIDProvider(
-        port=provider_port,
-        client_id="trustsvc-test",
-        client_secret=secrets.token_urlsafe(24),
-        redirect_uri=f"http://127.0.0.1:{port}/auth/callback",
-        other_redirect_uris=(f"http://127.0.0.1:{port}/staff/callback",),
-        user=dict(OFFICER),
-    )
-    made.start()
-    try:
+    """The holders' provider, also sending staff back to /staff/callback; OFFICER logs in."""
+    with provider_for(port, OFFICER, "/auth/callback", "/staff/callback") as made:
         yield made
-    finally:
-        made.stop()
-
-
-@pytest.fixture
-def settings(
-    tmp_path: Path, database_url: str | None, port: int, provider: OpenIDProvider
-) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        public_base_url=f"http://127.0.0.1:{port}",
-        key_passphrase=TEST_PASSPHRASE,
-        development_sign_in=False,
-        oidc_issuer=provider.issuer,
-        oidc_client_id=provider.client_id,
-        oidc_client_secret=SecretStr(provider.client_secret),
-    )
-
-
-@pytest.fixture
-def browser(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=live_server.base_url, follow_redirects=True, trust_env=False, timeout=15
-    ) as client:
-        yield client
 
 
 def test_a_member_of_staff_signs_in_with_the_provider(
