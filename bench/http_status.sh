@@ -25,10 +25,12 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--seconds N] [--connections N] [--workers N] [--database-url URL]" >&2; exit 2 ;;
   esac
 done
+# The virtual environment to run (another tree may run this one's with PYTHONPATH set).
+venv=${TRUSTSVC_VENV:-.venv}
 command -v wrk >/dev/null || { echo "bench: wrk is needed (apt-get install wrk)" >&2; exit 1; }
 
 work=$(mktemp -d)
-port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$("$venv"/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export TRUSTSVC_HOME=$work/home TRUSTSVC_PUBLIC_BASE_URL=http://127.0.0.1:$port
 export TRUSTSVC_KEY_PASSPHRASE=bench-$RANDOM-$RANDOM
 if [ -n "$database_url" ]; then export TRUSTSVC_DATABASE_URL=$database_url; fi
@@ -39,7 +41,7 @@ server=
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-.venv/bin/python - "$work" <<'PY'
+"$venv"/bin/python - "$work" <<'PY'
 import sys
 from pathlib import Path
 
@@ -74,7 +76,7 @@ _info, key = add_client(
 services.close()
 PY
 
-.venv/bin/trustsvc serve --port "$port" --workers "$workers" >"$work/serve.log" 2>&1 &
+"$venv"/bin/trustsvc serve --port "$port" --workers "$workers" >"$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 300); do  # up to a minute: a busy machine starts the workers slowly
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
