@@ -626,10 +626,10 @@ def test_the_page_declares_pdf_a_2b(font_name: str) -> None:
 
 def test_punctuation_stays_with_its_text_when_lines_break(font_name: str) -> None:
     # The line breaker itself: four ideographs fill a four-em line exactly.
-    from trustsvc.documents.render import _tokens, _wrap
+    from trustsvc.documents.paragraphs import pieces, wrap
 
     def lines(text: str) -> list[str]:
-        return [line.text for line in _wrap(_tokens(font_name, text), 4.0)]
+        return [line.text for line in wrap(pieces(font_name, text), 4.0)]
 
     assert lines("一二三四五六") == ["一二三四", "五六"]
     # A closing mark never starts a line: it takes the character before along.

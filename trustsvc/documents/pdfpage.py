@@ -33,6 +33,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 from trustsvc.documents.subsets import subset_program
 
+#: The PDF producer of every page the service writes, in the information dictionary and the XMP.
+PRODUCER = "trustsvc"
 #: Characters per font subset: one-byte codes 1-255 (0 is the missing glyph).
 _SUBSET_SIZE = 255
 _FLAG_SYMBOLIC = 4

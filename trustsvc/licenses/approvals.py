@@ -29,15 +29,9 @@ from io import BytesIO
 
 import pikepdf
 
+from trustsvc.documents.qr import BLOCK_HEIGHT, BLOCK_WIDTH, render_verification_block
 from trustsvc.documents.raster import page_png
-from trustsvc.documents.render import (
-    BLOCK_HEIGHT,
-    BLOCK_WIDTH,
-    SEAL_DIAMETER,
-    LicenseDocument,
-    RenderedLicense,
-    render_verification_block,
-)
+from trustsvc.documents.render import SEAL_DIAMETER, LicenseDocument, RenderedLicense
 from trustsvc.errors import InvalidInputError
 from trustsvc.licenses.issuing import IssueRequest, IssueResult, IssuingService
 from trustsvc.licenses.types import LayoutStyle, get_type

@@ -29,8 +29,8 @@ from reportlab.lib.pagesizes import A4
 
 from trustsvc.documents.fonts import font_runs, text_width
 from trustsvc.documents.linebreak import break_lines
-from trustsvc.documents.pdfpage import DocumentInfo, PdfPage, number
-from trustsvc.documents.render import PRODUCER, SEAL_DIAMETER, chinese_date
+from trustsvc.documents.pdfpage import PRODUCER, DocumentInfo, PdfPage, number
+from trustsvc.documents.render import SEAL_DIAMETER, chinese_date
 from trustsvc.licenses.library import EffectiveStatus, RevocationKind
 from trustsvc.licenses.types import load_types
 from trustsvc.pki.ca import ORGANISATION_ID_PREFIX
