@@ -24,7 +24,8 @@ import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.verification import hostile_tokens as H
-from trustsvc.tokens.cose import InvalidTokenError, parse_token, peek_kind
+from trustsvc.tokens.decoding import parse_token, peek_kind
+from trustsvc.tokens.format import InvalidTokenError
 
 BOUND = 0.05
 

@@ -37,7 +37,7 @@ from trustsvc.licenses.issuing import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.keystore import SigningKey
 from trustsvc.settings import Settings
-from trustsvc.tokens.cose import TokenClaims
+from trustsvc.tokens.format import TokenClaims
 from trustsvc.verification import hex_strings
 from trustsvc.verification.isolation import IsolatedPdfVerifier
 from trustsvc.verification.report import Verdict

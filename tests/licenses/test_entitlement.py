@@ -25,7 +25,7 @@ from trustsvc.licenses.issuers import Decision, Issuer, IssuerRule, is_entitled
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
 from trustsvc.services import Services
-from trustsvc.tokens.cose import parse_token
+from trustsvc.tokens.decoding import parse_token
 from trustsvc.verification.report import Verdict
 
 #: 杭州市自然资源和规划局: the real-estate registration authority of the tests.

@@ -31,7 +31,8 @@ from trustsvc.licenses import library
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.library import Action, LicenseQuery
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.tokens.cose import parse_token, signature_is_valid
+from trustsvc.tokens.decoding import parse_token
+from trustsvc.tokens.signature import signature_is_valid
 
 
 def _example(licenses: LicenseService, type_key: str = "business-license") -> dict[str, object]:

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 import trustsvc
 from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.pki.keystore import SigningKey
-from trustsvc.tokens.cose import TokenClaims, content_hash
+from trustsvc.tokens.format import TokenClaims, content_hash
 from trustsvc.tokens.signing import sign_token
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -385,7 +385,8 @@ def hostile_v3(token: str) -> dict[str, str]:
 
 _DECODE_IN_A_CHILD = """\
 import sys, time
-from trustsvc.tokens.cose import InvalidTokenError, parse_token, peek_kind
+from trustsvc.tokens.decoding import parse_token, peek_kind
+from trustsvc.tokens.format import InvalidTokenError
 started = time.perf_counter()
 kind = peek_kind(sys.argv[1])
 try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import shutil
 import subprocess
 from dataclasses import replace
@@ -32,12 +33,14 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 from sqlalchemy import select
 
+from tests.cli.running import invoke
 from tests.helpers import DEPARTMENT_A, as_asn1
-from trustsvc.bootstrap import build_verifier
+from trustsvc.bootstrap import build_verifier, offline_verifier
 from trustsvc.db.models import CertificateRecord, CertificateRole, Department
 from trustsvc.errors import InvalidInputError
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.pki.home import report_seal_certificate_directory
 from trustsvc.seals.fields import SEAL_FIELD
 from trustsvc.seals.sealer import SealMaterial
 from trustsvc.services import Services
@@ -235,23 +238,10 @@ def test_a_note_sealed_by_anyone_but_the_service_is_a_further_signature(
     """A department's seal (genuine, trusted) in the note's field is not the service's note."""
     services = licenses.services
     copies = AnnotatedCopies(ReportSealer(services))
-    with services.database.begin() as session:
-        record = session.scalars(
-            select(CertificateRecord)
-            .join(Department)
-            .where(Department.code == DEPARTMENT_A, CertificateRecord.role == CertificateRole.SEAL)
-        ).first()
-        assert record is not None and record.key_id is not None
-        material = SealMaterial(
-            x509.load_der_x509_certificate(record.der),
-            services.seal_keys.private_key(record.key_id),
-            (services.pki.issuing, services.pki.root),
-            (services.pki.root,),
-        )
     appearance = render_note(NOTE, copies.reports.font_name)
     posing = copies.reports.sealer.seal(
         _issued(licenses),
-        material,
+        _department_material(services),
         NOTE_BOX,
         appearance,
         reason=NOTE.line(),
@@ -261,6 +251,23 @@ def test_a_note_sealed_by_anyone_but_the_service_is_a_further_signature(
     assert report.verdict is Verdict.MODIFIED_AFTER_SEALING
     assert "further_signatures" in [r.code for r in report.reasons]
     assert report.facts.annotation is None
+
+
+def _department_material(services: Services) -> SealMaterial:
+    """Department A's seal, ready to seal with (genuine and trusted, but no report seal)."""
+    with services.database.begin() as session:
+        record = session.scalars(
+            select(CertificateRecord)
+            .join(Department)
+            .where(Department.code == DEPARTMENT_A, CertificateRecord.role == CertificateRole.SEAL)
+        ).first()
+        assert record is not None and record.key_id is not None
+        return SealMaterial(
+            x509.load_der_x509_certificate(record.der),
+            services.seal_keys.private_key(record.key_id),
+            (services.pki.issuing, services.pki.root),
+            (services.pki.root,),
+        )
 
 
 def test_only_a_license_as_issued_is_annotated(licenses: LicenseService) -> None:
@@ -273,3 +280,64 @@ def test_only_a_license_as_issued_is_annotated(licenses: LicenseService) -> None
         copies.annotate(b"%PDF-1.7 not really", NOTE)
     with pytest.raises(InvalidInputError, match="purpose"):
         copies.annotate(original, PurposeNote(" ", "窗口", NOTE.day, "某局"))
+
+
+def test_an_offline_check_recognises_the_services_note_from_the_homes_files(
+    licenses: LicenseService, tmp_path: Path
+) -> None:
+    """No key and no database: the report seal is known from the published report seals."""
+    services = licenses.services
+    original = _issued(licenses)
+    copy = AnnotatedCopies(ReportSealer(services)).annotate(original, NOTE)
+    offline = offline_verifier(services.settings)
+    assert offline.library is None  # nothing but certificate files
+    plain = offline.verify_pdf(original)
+    report = offline.verify_pdf(copy)
+    # The same verdict as the license itself offline, with what the copy is for.
+    assert plain.verdict is Verdict.VALID_OFFLINE, plain.reasons
+    assert report.verdict is Verdict.VALID_OFFLINE, report.reasons
+    assert "further_signatures" not in [r.code for r in report.reasons]
+    assert report.facts.identifier == plain.facts.identifier
+    assert report.facts.annotation == NOTE.line()
+    assert report.facts.annotation_purpose == "开立对公账户"
+    # And from the command line.
+    (tmp_path / "copy.pdf").write_bytes(copy)
+    code, out, err = invoke(
+        services.settings, "verify", str(tmp_path / "copy.pdf"), "--offline", "--json"
+    )
+    answer = json.loads(out)
+    assert code == 3, err  # valid_offline: the seals hold; the library was not asked
+    assert answer["verdict"] == "valid_offline"
+    assert answer["facts"]["annotation"] == NOTE.line()
+    # Without the home's word on which seals are its report seals, the note is not taken.
+    shutil.rmtree(report_seal_certificate_directory(services.settings.home))
+    unknown = offline_verifier(services.settings).verify_pdf(copy)
+    assert "further_signatures" in [r.code for r in unknown.reasons]
+    assert unknown.facts.annotation is None
+
+
+def test_an_offline_check_still_refuses_a_redrawn_or_a_posing_note(
+    licenses: LicenseService,
+) -> None:
+    services = licenses.services
+    copies = AnnotatedCopies(ReportSealer(services))
+    original = _issued(licenses)
+    copy = copies.annotate(original, NOTE)
+    offline = offline_verifier(services.settings)
+    redrawn = offline.verify_pdf(_redrawn(copy, copies))
+    assert redrawn.verdict is Verdict.MODIFIED_AFTER_SEALING
+    assert "further_signatures" in [r.code for r in redrawn.reasons]
+    assert redrawn.facts.annotation is None
+    # A department's genuine seal in the note's field is no note of the service's.
+    posing = copies.reports.sealer.seal(
+        original,
+        _department_material(services),
+        NOTE_BOX,
+        render_note(NOTE, copies.reports.font_name),
+        reason=NOTE.line(),
+        countersign=NOTE_FIELD,
+    ).pdf
+    refused = offline.verify_pdf(posing)
+    assert refused.verdict is Verdict.MODIFIED_AFTER_SEALING
+    assert "further_signatures" in [r.code for r in refused.reasons]
+    assert refused.facts.annotation is None

@@ -17,7 +17,7 @@ from trustsvc.departments.registry import active_seal, revoke_seal
 from trustsvc.holders.presentation import present
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
-from trustsvc.tokens.cose import parse_token
+from trustsvc.tokens.decoding import parse_token
 from trustsvc.verification.library import (
     CurrentVersion,
     DatabaseLibrary,

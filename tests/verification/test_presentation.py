@@ -18,7 +18,7 @@ from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
 from trustsvc.sharing.clients import add_client, revoke_client
 from trustsvc.sharing.purposes import list_purposes
-from trustsvc.tokens.cose import parse_token
+from trustsvc.tokens.decoding import parse_token
 from trustsvc.verification import reasons as R
 from trustsvc.verification.checkers import Checker
 from trustsvc.verification.recording import record_token_check

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
-from trustsvc.tokens.cose import TokenClaims, license_content_hash, parse_token
+from trustsvc.tokens.decoding import parse_token
+from trustsvc.tokens.format import TokenClaims, license_content_hash
 from trustsvc.tokens.signing import sign_token
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "token.md"

@@ -14,13 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.verification import hostile_tokens as H
-from trustsvc.tokens.cose import (
-    InvalidTokenError,
-    parse_token,
-    peek_kind,
-    sig_structure,
-    signature_is_valid,
-)
+from trustsvc.tokens.decoding import parse_token, peek_kind
+from trustsvc.tokens.format import InvalidTokenError, sig_structure
+from trustsvc.tokens.signature import signature_is_valid
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 GENUINE = H.genuine(KEY)

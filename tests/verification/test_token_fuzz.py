@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.verification import hostile_tokens as H
-from trustsvc.tokens.cose import MAX_TOKEN_LENGTH, InvalidTokenError, parse_token, peek_kind
+from trustsvc.tokens.decoding import MAX_TOKEN_LENGTH, parse_token, peek_kind
+from trustsvc.tokens.format import InvalidTokenError
 
 BOUND = 0.05
 KEY = ec.generate_private_key(ec.SECP256R1())

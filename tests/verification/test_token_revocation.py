@@ -24,7 +24,8 @@ from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type, validate_license_data
 from trustsvc.pki.certificates import seal_key_id
 from trustsvc.seals.sealer import SealMaterial
-from trustsvc.tokens.cose import TokenClaims, content_hash, license_content_hash, parse_token
+from trustsvc.tokens.decoding import parse_token
+from trustsvc.tokens.format import TokenClaims, content_hash, license_content_hash
 from trustsvc.tokens.signing import sign_token
 from trustsvc.verification.report import Verdict
 from trustsvc.verification.verifier import Verifier

@@ -27,7 +27,8 @@ from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.certificates import seal_key_id
 from trustsvc.pki.keystore import generate_private_key
 from trustsvc.settings import KeyAlgorithm
-from trustsvc.tokens.cose import ParsedToken, TokenClaims, content_hash, parse_token
+from trustsvc.tokens.decoding import parse_token
+from trustsvc.tokens.format import ParsedToken, TokenClaims, content_hash
 from trustsvc.tokens.signing import sign_token
 from trustsvc.verification import token_checks
 from trustsvc.verification.report import Verdict

@@ -73,7 +73,7 @@ from trustsvc.tlog.witness import (
     WitnessUnauthenticatedError,
 )
 from trustsvc.tlog.witness_client import WitnessRefusedError, WitnessUnavailableError
-from trustsvc.tokens.cose import InvalidTokenError
+from trustsvc.tokens.format import InvalidTokenError
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://trustsvc.invalid/problems/"

@@ -192,7 +192,8 @@ def _with_bundle(report: VerificationReport, token: str, bundle: TrustBundle) ->
     """The offline report, with the token's seal status as the bundle states it."""
     from datetime import UTC, datetime
 
-    from trustsvc.tokens.cose import InvalidTokenError, parse_token
+    from trustsvc.tokens.decoding import parse_token
+    from trustsvc.tokens.format import InvalidTokenError
     from trustsvc.verification import reasons as R
     from trustsvc.verification.report import conclude
 

@@ -21,7 +21,7 @@ from trustsvc.licenses.holders import mask_holder_id, validate_holder_id
 from trustsvc.licenses.issuing import LicenseService, LicenseView
 from trustsvc.sharing.clients import Client, active_verifiers
 from trustsvc.text import clean_name
-from trustsvc.tokens.cose import try_parse_token
+from trustsvc.tokens.decoding import try_parse_token
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from trustsvc.licenses.issuing import LicenseService
 from trustsvc.pki.certificates import seal_key_id
 from trustsvc.services import Services
 from trustsvc.sharing.clients import active_verifier
-from trustsvc.tokens.cose import TokenClaims, TokenKind
+from trustsvc.tokens.format import TokenClaims, TokenKind
 from trustsvc.tokens.signing import sign_token
 from trustsvc.verification.checkers import Checker
 

@@ -69,7 +69,7 @@ from trustsvc.seals.appearance import render_stamp_pdf
 from trustsvc.seals.sealer import SealedDocument, Sealer
 from trustsvc.services import Services
 from trustsvc.settings import Settings
-from trustsvc.tokens.cose import TokenClaims, license_content_hash
+from trustsvc.tokens.format import TokenClaims, license_content_hash
 from trustsvc.tokens.signing import sign_token
 
 #: Serial numbers reserved at once per department and process (see ``_next_sequence``);

@@ -334,6 +334,38 @@ def publish_seal_certificate(home: Path, certificate: x509.Certificate) -> None:
     temporary.replace(path)
 
 
+def report_seal_certificate_directory(home: Path) -> Path:
+    """Where the service's verification-report seal certificates are published as well,
+    ``<key id>.pem``: what tells an offline verifier that a seal is the service's own note
+    (a 加注件's), and not some other signature."""
+    return pki_directory(home) / "report-seals"
+
+
+def publish_report_seal_certificate(home: Path, certificate: x509.Certificate) -> None:
+    """Publish a report seal, once: as a seal (``<key id>.pem``) and among the report seals."""
+    directory = report_seal_certificate_directory(home)
+    path = directory / f"{seal_key_id(certificate).hex()}.pem"
+    if path.exists():
+        return
+    publish_seal_certificate(home, certificate)
+    directory.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+    temporary.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    temporary.replace(path)
+
+
+def published_report_seals(home: Path) -> tuple[x509.Certificate, ...]:
+    """Every report seal certificate the home has published (none is not an error)."""
+    directory = report_seal_certificate_directory(home)
+    found = []
+    for path in sorted(directory.glob("*.pem")) if directory.is_dir() else ():
+        try:
+            found.append(x509.load_pem_x509_certificate(path.read_bytes()))
+        except (OSError, ValueError):
+            continue  # not a certificate: trusted as nothing
+    return tuple(found)
+
+
 def published_seal_certificate(home: Path, kid: bytes) -> x509.Certificate | None:
     path = seal_certificate_directory(home) / f"{kid.hex()}.pem"
     try:

@@ -275,6 +275,7 @@ def _trust_to_json(trust: TrustMaterial) -> bytes:
             "other_roots": [der(c) for c in trust.other_roots],
             "published_seals": str(trust.published_seals),
             "zone": trust.zone.key,
+            "report_seals": sorted(trust.report_seals),
         }
     ).encode()
 
@@ -293,6 +294,7 @@ def _trust_from_json(data: bytes, clock: FixedClock) -> TrustMaterial:
         Path(fields["published_seals"]),
         clock,
         ZoneInfo(fields["zone"]),
+        frozenset(fields["report_seals"]),
     )
 
 

@@ -102,6 +102,10 @@ class _Note:
     line: str
     purpose: str | None
 
+    def on(self, facts: Facts) -> Facts:
+        """The license's facts, with what the note says the copy is for."""
+        return replace(facts, annotation=self.line, annotation_purpose=self.purpose)
+
 
 class PdfChecks(LibraryChecks):
     """The checks of a sealed PDF, stage by stage."""
@@ -147,7 +151,7 @@ class PdfChecks(LibraryChecks):
             if R.SIGNATURE_UNREADABLE not in findings:
                 findings.append(R.NOT_SEALED)
             return self._document_facts(reader)
-        note = self._note(reader, pdf, seals) if len(seals) == 2 and not self.offline else None
+        note = self._note(reader, pdf, seals) if len(seals) == 2 else None
         if len(seals) > 1 and note is None:
             findings.append(R.FURTHER_SIGNATURES)
         deadline.check()
@@ -158,7 +162,8 @@ class PdfChecks(LibraryChecks):
         status = self._validate(reader, seal, findings, len(pdf), annotated=note is not None)
         deadline.check()
         if self.offline:
-            return self._check_issuer_offline(reader, seal, status, findings)
+            facts = self._check_issuer_offline(reader, seal, status, findings)
+            return facts if note is None else note.on(facts)
         # The license this document is, and the seal's revocation: one question.
         record, revocation = self._library().document_entry(
             hashlib.sha256(seal.signed_revision).hexdigest(),
@@ -169,9 +174,7 @@ class PdfChecks(LibraryChecks):
         self._check_own_revocation(seal, revocation, findings)
         facts = self._check_issuer_and_library(reader, seal, status, findings, record)
         deadline.check()
-        if note is not None:
-            facts = replace(facts, annotation=note.line, annotation_purpose=note.purpose)
-        return facts
+        return facts if note is None else note.on(facts)
 
     def _note(
         self, reader: PdfFileReader, pdf: bytes, seals: list[EmbeddedPdfSignature]
@@ -432,10 +435,14 @@ class PdfChecks(LibraryChecks):
         return self._check_status(facts, record, today, findings)
 
     def _is_report_seal(self, seal: _Seal) -> bool:
-        """Whether the seal is the service's verification-report seal (one query)."""
+        """Whether the seal is the service's verification-report seal: one query online;
+        offline, among the report seals the trust material names (the home's files)."""
         if not self._own_seal(seal):
             return False
-        return self._library().is_report_seal(seal.certificate.fingerprint(hashes.SHA256()).hex())
+        fingerprint = seal.certificate.fingerprint(hashes.SHA256()).hex()
+        if self.offline:
+            return fingerprint in self.trust.report_seals
+        return self._library().is_report_seal(fingerprint)
 
     def _document_facts(self, reader: PdfFileReader) -> Facts:
         return Facts(identifier=_claimed_identifier(reader))

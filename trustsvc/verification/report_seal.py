@@ -43,7 +43,7 @@ from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
 from trustsvc.errors import NotFoundError
 from trustsvc.pki import ca
 from trustsvc.pki.certificates import new_record
-from trustsvc.pki.home import publish_seal_certificate
+from trustsvc.pki.home import publish_report_seal_certificate
 from trustsvc.pki.revocation import parse_reason
 from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.appearance import render_stamp_pdf
@@ -103,11 +103,14 @@ def _usable(session: Session, services: Services) -> CertificateRecord | None:
 
 def _seal_of(services: Services, record: CertificateRecord) -> ReportSeal:
     assert record.key_id is not None
+    certificate = x509.load_der_x509_certificate(record.der)
+    # A home whose report seal predates the report-seals folder publishes it on its next use.
+    publish_report_seal_certificate(services.settings.home, certificate)
     return ReportSeal(
         serial_hex=record.serial_hex,
         key_id=record.key_id,
         material=SealMaterial(
-            x509.load_der_x509_certificate(record.der),
+            certificate,
             services.seal_keys.private_key(record.key_id),
             (services.pki.issuing, services.pki.root),
             (services.pki.root,),
@@ -158,7 +161,6 @@ def report_seal(services: Services) -> ReportSeal:
             record.purpose = REPORT_SEAL_PURPOSE
             session.add(record)
             session.flush()
-            publish_seal_certificate(settings.home, certificate)
             return _seal_of(services, record)
     except BaseException:
         # The transaction rolled back (or never committed): so must the key it made.

@@ -26,7 +26,7 @@ from enum import StrEnum
 
 from trustsvc.codes.identifiers import IDENTIFIER_PREFIX
 from trustsvc.errors import InvalidInputError
-from trustsvc.tokens.cose import MAX_TOKEN_LENGTH
+from trustsvc.tokens.decoding import MAX_TOKEN_LENGTH
 
 #: A link with a token is the longest thing a scanner types here.
 MAX_SCANNED = MAX_TOKEN_LENGTH + 512

@@ -8,12 +8,9 @@ import json
 from datetime import UTC, datetime
 
 from trustsvc.errors import InvalidInputError
-from trustsvc.tokens.cose import (
-    ParsedToken,
-    license_content_hash,
-    parse_token,
-    signature_is_valid_for,
-)
+from trustsvc.tokens.decoding import parse_token
+from trustsvc.tokens.format import ParsedToken, license_content_hash
+from trustsvc.tokens.signature import signature_is_valid_for
 from trustsvc.verification import reasons as R
 from trustsvc.verification.chains import PublishedSeal
 from trustsvc.verification.checkers import Checker, admits

@@ -3,7 +3,9 @@
 Like sigstore-python's ``TrustedRoot`` and the inputs of pyHanko's
 ``ValidationContext``: the trust anchors (the service's root and the
 operator's extra roots), the service's own CA certificates (issuing, TSA), where
-the published seal certificates are, the clock and the time zone. It is read
+the published seal certificates are, which of them are the service's own
+verification-report seals (a 加注件's note is sealed with one), the clock and the
+time zone. It is read
 from the home's certificate files (and, online, the operator's trust list),
 never from a key file, so a process that holds only this (the child that
 parses uploaded PDFs) has no key to leak. It pickles as DER, to be handed to
@@ -20,10 +22,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 
 from trustsvc.clock import Clock
-from trustsvc.pki.home import load_pki, seal_certificate_directory
+from trustsvc.pki.home import load_pki, published_report_seals, seal_certificate_directory
 from trustsvc.settings import Settings
 
 
@@ -43,6 +45,9 @@ class TrustMaterial:
     #: The clock verifications are made by, and the zone their days are counted in.
     clock: Clock
     zone: ZoneInfo
+    #: SHA-256 fingerprints (hex) of the service's verification-report seals: the only
+    #: seals whose purpose note on a license (a 加注件) is the service's word.
+    report_seals: frozenset[str] = frozenset()
 
     @cached_property
     def trust_roots(self) -> list[x509.Certificate]:
@@ -66,6 +71,7 @@ class TrustMaterial:
             self.published_seals,
             clock,
             self.zone,
+            self.report_seals,
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -80,6 +86,7 @@ class TrustMaterial:
                 str(self.published_seals),
                 self.clock,
                 self.zone,
+                self.report_seals,
             ),
         )
 
@@ -96,6 +103,7 @@ def _from_der(
     published: str,
     clock: Clock,
     zone: ZoneInfo,
+    report_seals: frozenset[str],
 ) -> TrustMaterial:
     load = x509.load_der_x509_certificate
     return TrustMaterial(
@@ -106,6 +114,7 @@ def _from_der(
         Path(published),
         clock,
         zone,
+        report_seals,
     )
 
 
@@ -126,4 +135,7 @@ def load_trust_material(
         seal_certificate_directory(settings.home),
         clock,
         settings.zone,
+        frozenset(
+            c.fingerprint(hashes.SHA256()).hex() for c in published_report_seals(settings.home)
+        ),
     )

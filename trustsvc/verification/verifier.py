@@ -30,7 +30,7 @@ import logging
 from collections.abc import Callable
 
 from trustsvc.errors import TrustServiceError
-from trustsvc.tokens.cose import ParsedToken
+from trustsvc.tokens.format import ParsedToken
 from trustsvc.verification import reasons as R
 from trustsvc.verification.chains import DEFAULT_MAX_BYTES, DEFAULT_TIME_LIMIT
 from trustsvc.verification.checkers import ANONYMOUS, Checker

@@ -23,7 +23,7 @@ from trustsvc.api.pages.rendering import render
 from trustsvc.api.pages.scanned import scanned_page
 from trustsvc.codes.identifiers import parse_identifier
 from trustsvc.errors import InvalidInputError
-from trustsvc.tokens.cose import MAX_TOKEN_LENGTH, try_parse_token
+from trustsvc.tokens.decoding import MAX_TOKEN_LENGTH, try_parse_token
 from trustsvc.verification.summary import Words
 
 router = APIRouter(include_in_schema=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -91,18 +92,36 @@ def render(
     body = page.render(
         {
             "request": request,
-            "lang": lang,
-            "lang_tag": _LANGUAGE_TAGS[lang],
-            "t": _translator(lang),
+            **_frame_context(lang),
             "local": local,
             "csrf_field": csrf_field,
             "staff": getattr(request.state, "staff", None),
-            "role_words": ROLE_WORDS,
             "holder": getattr(request.state, "holder", None),
             "path": request.url.path,
             **context,
         }
     )
+    return page_response(request, lang, body, status_code, headers)
+
+
+def _frame_context(lang: str) -> dict[str, Any]:
+    """What base.html needs of the page language."""
+    return {
+        "lang": lang,
+        "lang_tag": _LANGUAGE_TAGS[lang],
+        "t": _translator(lang),
+        "role_words": ROLE_WORDS,
+    }
+
+
+def page_response(
+    request: Request,
+    lang: str,
+    body: str,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """A rendered page as the answer, remembering a language chosen in the query."""
     response = HTMLResponse(body, status_code=status_code, headers=dict(headers or {}))
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie(
@@ -112,6 +131,46 @@ def render(
 
 
 environment().filters["mask"] = _mask
+
+#: Where a frame's title and main content go (a character no template or text has).
+_SLOT = "\x1e"
+
+
+@dataclass(frozen=True)
+class VisitorFrame:
+    """base.html rendered for a visitor signed in as nobody: the text around the title
+    and around the main content."""
+
+    before_title: str
+    before_main: str
+    after_main: str
+
+    def page(self, title: str, main: str) -> str:
+        """The whole page around ``title`` and ``main`` (both markup, already escaped)."""
+        return f"{self.before_title}{title}{self.before_main}{main}{self.after_main}"
+
+
+@cache
+def visitor_frame(lang: str, head: str) -> VisitorFrame:
+    """The frame of a public page in ``lang``, with ``head`` (constant template text) in
+    its head: rendered once per language, for the hot public pages (``/v/<token>``).
+
+    Only for pages outside the sessions' paths (no staff or holder is ever signed in
+    there, so the frame has no sign-out form and no CSRF token). A frame that starts
+    to need anything per request fails here (strict undefined), not silently.
+    """
+    source = (
+        '{% extends "base.html" %}{% block title %}' + _SLOT + "{% endblock %}"
+        "{% block head %}" + head + "{% endblock %}"
+        "{% block main %}" + _SLOT + "{% endblock %}"
+    )
+    frame = (
+        environment()
+        .from_string(source)
+        .render({**_frame_context(lang), "staff": None, "holder": None})
+    )
+    before_title, before_main, after_main = frame.split(_SLOT)
+    return VisitorFrame(before_title, before_main, after_main)
 
 
 def error_page(request: Request, error: TrustServiceError) -> Response:

@@ -2,23 +2,25 @@
 four checks, the facts a person may see and what to do, every word already in the page's
 language.
 
-This is the hot path of the public page (routes/public.py ``scanned``): its words are
-chosen here in Python, once, and the template only prints them (a call from a Jinja2
-template costs several microseconds, and the page would make some forty). The compiled
-template is kept for the life of the process (``rendering.environment``).
+This is the hot path of the public page (routes/public.py ``scanned``), and so it has
+no template of its own: the page's fixed text is made once per language at import, the
+frame around it (base.html's header and footer) once per language and process
+(``rendering.visitor_frame``), and a request only escapes its report's words into them.
+Rendered by Jinja2, the same page took most of the time of the request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from trustsvc.api.deps import ApiState
-from trustsvc.api.pages.rendering import language, render
+from trustsvc.api.pages.rendering import language, page_response, visitor_frame
 from trustsvc.errors import NotFoundError
 from trustsvc.licenses.types import LicenseType, get_type
 from trustsvc.verification import reasons as R
@@ -105,42 +107,6 @@ def _facts(
     return lines
 
 
-@dataclass(frozen=True)
-class Line:
-    """One line of the page (a check or a fact) in the page's language."""
-
-    key: str
-    text: str
-    #: A fact's value (an identifier as markup with its break chances), or a check's state.
-    value: str | Markup
-    #: For a check: its state and mark; for a fact: "code" when it is an identifier.
-    kind: str = ""
-    mark: str = ""
-
-
-@dataclass(frozen=True)
-class Page:
-    """Everything the template prints, in one language."""
-
-    standing: str
-    verdict: str
-    scope: str
-    icon: Markup
-    headline: str
-    #: The verdict's own words, when they say more than the headline.
-    verdict_text: str | None
-    #: The verdict's words in the other language, for whoever reads that one.
-    other_text: str
-    other_lang: str
-    notes: tuple[str, ...]
-    scope_text: str
-    checks: tuple[Line, ...]
-    facts: tuple[Line, ...]
-    facts_proven: bool
-    advice: str
-    issuer: str | None
-
-
 def scanned_page(
     request: Request, state: ApiState, report: VerificationReport, *, status_only: bool = False
 ) -> HTMLResponse:
@@ -150,53 +116,144 @@ def scanned_page(
     summary = summarise(report, VERDICT_TEXT[report.verdict], zone, status_only=status_only)
     lang = language(request)
     i = 1 if lang == "en" else 0
+    words = _WORDS[i]
+    standing = summary.standing.value
     # A code meant for a named verifier or purpose: where to take it, and nothing of the
     # license (not even what the token itself says).
     elsewhere = summary.standing is Standing.ELSEWHERE
-    scope = _STATUS_ONLY_TEXT if status_only else _SCOPE_TEXT[report.scope]
-    scope_text = scope[i]
+    scope_text = (_STATUS_ONLY_TEXT if status_only else _SCOPE_TEXT[report.scope])[i]
     if report.checked_at is not None:
         moment = report.checked_at.astimezone(zone)
         when = R.people_time(moment, zone) if i == 0 else f"{moment:%Y-%m-%d %H:%M}"
         scope_text = f"{scope_text} · {_CHECKED_AT[i]} {when}"
-    page = Page(
-        standing=summary.standing.value,
-        verdict="elsewhere" if elsewhere else report.verdict.value,
-        scope=report.scope.value,
-        icon=_ICONS[summary.standing],
-        headline=summary.headline[i],
-        verdict_text=(
-            summary.verdict_text[i] if summary.verdict_text[0] != summary.headline[0] else None
-        ),
-        other_text=summary.verdict_text[1 - i],
-        other_lang="zh-CN" if i else "en",
-        notes=tuple(note[i] for note in summary.notes),
-        scope_text=scope_text,
-        checks=tuple(
-            Line(
-                line.check.value,
-                line.text[i],
-                _CHECK_STATES[line.state][i],
-                line.state.value,
-                _CHECK_MARKS[line.state],
-            )
-            for line in summary.checks
-        ),
-        facts=()
-        if elsewhere
-        else tuple(_shown(line, i) for line in _facts(report, _license_type(state, report), zone)),
-        facts_proven=summary.facts_proven,
-        advice=summary.advice[i],
-        issuer=None if elsewhere else report.facts.issuer_name,
+    headline = escape(summary.headline[i])
+    parts = [
+        '<div class="scan">\n<p class="scan-kicker">',
+        words.kicker,
+        f'</p>\n<section class="verdict verdict-{standing}" id="verdict" data-verdict="',
+        "elsewhere" if elsewhere else report.verdict.value,
+        f'" data-standing="{standing}" aria-labelledby="verdict-word">\n'
+        f'<div class="verdict-head">{_ICONS[summary.standing]}\n'
+        f'<h1 class="verdict-title" id="verdict-word"><strong>{headline}</strong></h1>\n</div>\n',
+    ]
+    if summary.verdict_text[0] != summary.headline[0]:
+        parts.append(f'<p class="verdict-text">{escape(summary.verdict_text[i])}</p>\n')
+    parts.append(
+        f'<p class="verdict-other" lang="{"zh-CN" if i else "en"}">'
+        f"{escape(summary.verdict_text[1 - i])}</p>\n"
     )
-    return render(request, "public/scanned.html", page=page)
+    if summary.notes:
+        parts.append('<ul class="verdict-notes">\n')
+        parts.extend(f"<li>{escape(note[i])}</li>\n" for note in summary.notes)
+        parts.append("</ul>\n")
+    parts.append(
+        f'<p class="verdict-scope" data-scope="{report.scope.value}">{escape(scope_text)}</p>\n'
+        "</section>\n"
+    )
+    if summary.checks:
+        parts.append(words.checks_open)
+        for line in summary.checks:
+            state_ = line.state.value
+            parts.append(
+                f'<li class="check check-{state_}" data-check="{line.check.value}" '
+                f'data-state="{state_}">\n<span class="check-mark" aria-hidden="true">'
+                f"{_CHECK_MARKS[state_]}</span>\n"
+                f'<span class="check-text">{escape(line.text[i])}</span>\n'
+                f'<span class="check-state">{_CHECK_STATES[state_][i]}</span>\n</li>\n'
+            )
+        parts.append("</ul>\n</section>\n")
+    if not elsewhere:
+        facts = _facts(report, _license_type(state, report), zone)
+        if facts:
+            parts.append(words.facts_open)
+            if not summary.facts_proven:
+                parts.append(words.unproven)
+            parts.append('<dl class="license-facts">\n')
+            parts.extend(_fact_html(fact, i) for fact in facts)
+            parts.append("</dl>\n</section>\n")
+    parts.append(
+        f'<section class="panel advice advice-{standing}" aria-labelledby="advice-title">\n'
+        f"{words.advice_title}<p>{escape(summary.advice[i])}</p>\n"
+    )
+    if not elsewhere and report.facts.issuer_name:
+        parts.append(
+            f'<p class="advice-issuer">{words.issuer}{escape(report.facts.issuer_name)}</p>\n'
+        )
+    parts.append(words.foot)
+    return page_response(
+        request,
+        lang,
+        visitor_frame(lang, _HEAD).page(f"{words.title} · {headline}", "".join(parts)),
+    )
 
 
-def _shown(line: FactLine, i: int) -> Line:
-    if line.code:
-        return Line(line.key, line.label[i], line.code_markup, "code")
+def _fact_html(line: FactLine, i: int) -> str:
+    """One fact as a term and its description (an identifier broken only after its dots)."""
     value = line.value
-    return Line(line.key, line.label[i], value[i] if isinstance(value, tuple) else value)
+    if line.code:
+        shown, kind = line.code_markup, ' class="code"'
+    else:
+        shown, kind = escape(value[i] if isinstance(value, tuple) else value), ""
+    return (
+        f'<div class="fact"><dt>{line.label[i]}</dt>'
+        f'<dd id="fact-{line.key}"{kind}>{shown}</dd></div>\n'
+    )
+
+
+@dataclass(frozen=True)
+class _PageWords:
+    """The page's fixed text in one language, as markup (constants of this module only)."""
+
+    title: str
+    kicker: str
+    checks_open: str
+    facts_open: str
+    unproven: str
+    advice_title: str
+    issuer: str
+    foot: str
+
+
+def _page_words(t: Callable[[str, str], str]) -> _PageWords:
+    return _PageWords(
+        title=t("电子证照核验", "E-license verification"),
+        kicker=t("电子证照核验结果", "E-license verification result"),
+        checks_open=(
+            '<section class="panel" aria-labelledby="checks-title">\n'
+            f'<h2 id="checks-title">{t("核验了什么", "What was checked")}</h2>\n'
+            '<ul class="checks">\n'
+        ),
+        facts_open=(
+            '<section class="panel" aria-labelledby="facts-title">\n'
+            f'<h2 id="facts-title">{t("证照信息", "The license")}</h2>\n'
+        ),
+        unproven=(
+            '<p class="notice" id="facts-unproven">'
+            + t(
+                "以下内容取自二维码本身，未能证实，不可采信。",
+                "What follows is what the QR code itself says: it could not be proven, "
+                "do not rely on it.",
+            )
+            + "</p>\n"
+        ),
+        advice_title=f'<h2 id="advice-title">{t("接下来怎么办", "What to do")}</h2>\n',
+        issuer=t("颁发机构：", "Issuer: "),
+        foot=(
+            '</section>\n<p class="scan-foot">'
+            + t(
+                "本页由电子证照服务按二维码内容实时核验生成，不保存扫码人的任何信息。",
+                "This page was made by checking the QR code against the e-license service "
+                "just now; nothing about whoever scanned it is kept.",
+            )
+            + f'\n<a href="/">{t("了解本服务", "About this service")}</a></p>\n</div>\n'
+        ),
+    )
+
+
+#: The page's fixed text, by language index (0 Chinese, 1 English).
+_WORDS = (_page_words(lambda zh, _en: zh), _page_words(lambda _zh, en: en))
+#: What the page adds to the frame's head.
+_HEAD = '<link rel="stylesheet" href="/static/public.css">'
 
 
 #: What the check consulted, in words.

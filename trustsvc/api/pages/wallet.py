@@ -65,7 +65,7 @@ from trustsvc.holders.presentation import MAX_LIFETIME, PresentationCode
 from trustsvc.licenses.holders import HolderIdType
 from trustsvc.licenses.issuing import LicenseView
 from trustsvc.sharing.clients import Client
-from trustsvc.tokens.cose import MAX_TOKEN_LENGTH
+from trustsvc.tokens.decoding import MAX_TOKEN_LENGTH
 from trustsvc.verification import reasons as R
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)

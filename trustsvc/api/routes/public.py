@@ -26,7 +26,7 @@ from trustsvc.api.deps import PublicStateDep, library_read
 from trustsvc.api.errors import problem_responses
 from trustsvc.api.pages.scanned import scanned_page
 from trustsvc.api.schemas import json_response
-from trustsvc.tokens.cose import MAX_TOKEN_LENGTH
+from trustsvc.tokens.decoding import MAX_TOKEN_LENGTH
 from trustsvc.verification import reasons as R
 from trustsvc.verification.recording import record_token_check
 from trustsvc.verification.report import VERDICT_TEXT, Verdict, VerificationReport

@@ -30,7 +30,7 @@ from trustsvc.audit.access_record import Access, AccessAction, Outcome
 from trustsvc.errors import InvalidInputError, RateLimitedError
 from trustsvc.sharing.clients import Client
 from trustsvc.sharing.refusals import LIMIT_REACHED
-from trustsvc.tokens.cose import MAX_TOKEN_LENGTH, try_parse_token
+from trustsvc.tokens.decoding import MAX_TOKEN_LENGTH, try_parse_token
 from trustsvc.verification import reasons as R
 from trustsvc.verification.checkers import Checker
 from trustsvc.verification.recording import record_token_check

@@ -1,87 +1,54 @@
-"""QR tokens: COSE_Sign1 (RFC 9052) over a small CBOR map, base64url; read and written.
+"""Reading a QR token that anyone may send: the strict, bounded decoder (issue 10).
 
-The strict decoder, the encoder and the signature check; signing itself (which
-needs a seal's private key) is ``trustsvc.tokens.signing``.
-
-The token printed on a license says which license it is (identifier, type,
-issuer, validity, a hash of the license content) and is signed with the
-issuing department's seal key, named by a key id (the first 8 bytes of the
-SHA-256 of the seal certificate). Offline, a verifier holding the seal
-certificates and the trust anchors checks the signature; online, the library
-adds the current status. ES256 (RFC 9053) for EC seal keys, PS256 for RSA.
-
-CBOR with integer keys keeps the token short enough for a QR code a phone
-reads off paper; signing costs one ECDSA signature (tens of microseconds).
-
-Decoding is strict, because anyone who can reach a QR page sends us tokens
-(issue 10): the size is checked before any base64 or CBOR work, and the CBOR
-is read by a small walker over a closed subset (RFC 8949 §4.2.1 deterministic
-encoding: shortest-form heads, definite lengths, map keys in order and once),
-which never builds anything the schema does not name: no tags but the
-COSE_Sign1 tag, no floats or simple values, no nesting beyond the schema, no
-trailing bytes. A token therefore has one encoding; version 2 tokens also
-need a low-S ECDSA signature (s <= n/2) for the same reason.
-
-Versions: version 1 (no version key, no signing time) is what was printed
-before issue 10 and is still read; version 2 (key 0 = 2) carries the time it
-was signed (key 8, Unix seconds), which lets a verifier refuse tokens signed
-after a seal key was compromised; both stay readable because they are on
-paper. Version 3 (issue 11) is the documented profile, docs/token.md: a CWT
-(RFC 8392) whose protected header names the profile and its version (COSE
-``typ``, RFC 9596), with the registered claims iat / exp / cti used in their
-registered meanings and private-use claim keys (< -65536) for the rest, dates
-as days since 1970-01-01 (the count of RFC 8943 tag 100, untagged), and a
-content hash a third party can recompute from the printed license. Every
-token signed now is version 3.
+Anyone who can reach a QR page sends us tokens: the size is checked before
+any base64 or CBOR work, and the CBOR is read by a small walker over a closed
+subset (RFC 8949 §4.2.1 deterministic encoding: shortest-form heads, definite
+lengths, map keys in order and once), which never builds anything the schema
+does not name: no tags but the COSE_Sign1 tag, no floats or simple values, no
+nesting beyond the schema, no trailing bytes. A token therefore has one
+encoding; version 2 tokens also need a low-S ECDSA signature (s <= n/2) for
+the same reason. Decoding proves nothing by itself: the signature is checked
+by ``trustsvc.tokens.signature``. Nothing here can sign.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from functools import lru_cache
-from typing import Any
 
 import cbor2
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    encode_dss_signature,
-)
 
 from trustsvc.codes.identifiers import parse_identifier
-from trustsvc.errors import InvalidIdentifierError, InvalidInputError
+from trustsvc.errors import InvalidIdentifierError
+from trustsvc.tokens.format import (
+    CTI,
+    DAY_EPOCH,
+    ES256,
+    EXP,
+    IAT,
+    P256_ORDER,
+    PROFILE_MEDIA_TYPE,
+    PS256,
+    TYP,
+    V3_CONTENT_HASH,
+    V3_DOCUMENT_HASH,
+    V3_FROM,
+    V3_IDENTIFIER,
+    V3_UNTIL,
+    InvalidTokenError,
+    ParsedToken,
+    TokenClaims,
+    TokenKind,
+    sig_structure,
+)
 
-_COSE_SIGN1_TAG = 18
-_ALG, _KID = 1, 4
-#: COSE algorithms (RFC 9053): ES256 for EC seal keys, PS256 for RSA ones.
-ES256, PS256 = -7, -37
-_ES256, _PS256 = ES256, PS256
 #: Payload keys (small integers keep the CBOR short). The type code and the
 #: issuer's credit code are parts of the GB/T 36904 identifier, so they are
 #: carried there and not repeated.
 _VERSION = 0
 _IDENTIFIER, _FROM, _UNTIL, _CONTENT_HASH, _KIND, _EXPIRES, _NONCE, _SIGNED_AT = range(1, 9)
-#: The format every new token has (docs/token.md); 1 and 2 are still read.
-TOKEN_VERSION = 3
-#: Version 3's COSE ``typ`` (RFC 9596, header 16): the profile and its version.
-PROFILE_MEDIA_TYPE = "application/x.trustsvc-token;v=3"
-_TYP = 16
-#: Version 3's claims: the CWT-registered ones (RFC 8392 §3.1.4, 3.1.6, 3.1.7) in their
-#: registered meanings, and private-use keys (the CWT registry's range below -65536).
-_EXP, _IAT, _CTI = 4, 6, 7
-_V3_IDENTIFIER, _V3_FROM, _V3_UNTIL, _V3_CONTENT_HASH, _V3_DOCUMENT_HASH = range(-65537, -65542, -1)
-#: Version 3 dates are days since this day (RFC 8943's tag 100 epoch), without the tag.
-DAY_EPOCH = date(1970, 1, 1)
 #: A token of more than this many characters is not one of ours; refused before decoding.
 MAX_TOKEN_LENGTH = 2048
 _MAX_PROTECTED = 64
@@ -101,165 +68,11 @@ _MIN_EPOCH_DAY = (_FIRST_DAY - DAY_EPOCH).days
 _MAX_EPOCH_DAY = (date.max - DAY_EPOCH).days
 #: Moments are Unix seconds that fit in 32 bits (until 2106).
 _MAX_SECONDS = 2**32 - 1
-P256_ORDER = _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 _BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 #: By the text's length modulo 4: the low bits of its last character that carry no data.
 _UNUSED_BITS = {0: 0, 2: 0b1111, 3: 0b11}
 _UINT, _NINT, _BSTR, _TSTR, _ARRAY, _MAP, _TAG = range(7)
-
-
-class TokenKind(StrEnum):
-    """What a token is: the code printed on a license, or a holder's presentation code (亮证)."""
-
-    LICENSE = "license"
-    PRESENTATION = "presentation"
-
-
-class InvalidTokenError(InvalidInputError):
-    code = "invalid-token"
-
-
-@dataclass(frozen=True)
-class TokenClaims:
-    """What a license token asserts."""
-
-    identifier: str
-    type_code: str
-    issuer_code: str
-    valid_from: date
-    valid_until: date | None
-    #: SHA-256 (first 16 bytes) of the license content, see ``content_hash``.
-    content_hash: bytes
-    #: The code printed on the document, or a presentation (亮证) code.
-    kind: TokenKind = TokenKind.LICENSE
-    #: Unix time after which a presentation token is refused.
-    expires_at: int | None = None
-    nonce: bytes | None = None
-    #: Unix time the token was signed; None only in version 1 tokens (read, never made).
-    signed_at: int | None = None
-
-
-def content_hash(canonical_content: bytes) -> bytes:
-    return hashlib.sha256(canonical_content).digest()[:16]
-
-
-#: Facts a version 3 content hash leaves out: what the printed license does not show
-#: (the holder's ID number is kept as a keyed digest a third party cannot recompute).
-_UNPRINTED_FACTS = frozenset({"holder_id", "holder_id_type"})
-
-
-def license_content_hash(
-    identifier: str, type_code: str, facts: Mapping[str, str], version: int = TOKEN_VERSION
-) -> bytes:
-    """What a printed token's content hash covers: the identifier, the type and the facts.
-
-    ``facts`` is the license data in its flat form with the holder's ID number
-    replaced by its keyed digest; the issuer computes it at issuance and the
-    verifier again from the library record. Versions 1 and 2 cover all of it;
-    version 3 only what the license shows (docs/token.md, "Content hash"), so
-    that whoever holds the license can recompute it: SHA-256, first 16 bytes,
-    of the RFC 8785 (JCS) form of a JSON object of strings, which for such an
-    object is exactly this ``json.dumps``.
-    """
-    shown = facts if version < 3 else {k: v for k, v in facts.items() if k not in _UNPRINTED_FACTS}
-    canonical = json.dumps(
-        {"identifier": identifier, "type": type_code, **shown},
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-    ).encode()
-    return content_hash(canonical)
-
-
-def _epoch_day(day: date) -> int:
-    return (day - DAY_EPOCH).days
-
-
-def encode_payload(claims: TokenClaims) -> bytes:
-    """The version 3 claims set (docs/token.md), in deterministic CBOR."""
-    if claims.signed_at is None:
-        raise ValueError("a token carries the time it was signed")
-    body: dict[int, Any] = {
-        _IAT: claims.signed_at,
-        _V3_IDENTIFIER: claims.identifier,
-        _V3_FROM: _epoch_day(claims.valid_from),
-    }
-    if claims.valid_until is not None:
-        body[_V3_UNTIL] = _epoch_day(claims.valid_until)
-    if claims.kind == "license":
-        if claims.expires_at is not None or claims.nonce is not None:
-            raise ValueError("a printed token has no expiry and no nonce")
-        body[_V3_CONTENT_HASH] = claims.content_hash
-    elif claims.kind == "presentation":
-        if claims.expires_at is None or claims.nonce is None:
-            raise ValueError("a presentation code has an expiry and a nonce")
-        body[_EXP] = claims.expires_at
-        body[_CTI] = claims.nonce
-        body[_V3_DOCUMENT_HASH] = claims.content_hash
-    else:
-        raise ValueError(f"unknown token kind {claims.kind!r}")
-    encoded: bytes = cbor2.dumps(body, canonical=True)
-    return encoded
-
-
-def sig_structure(protected: bytes, payload: bytes) -> bytes:
-    """The COSE Sig_structure (RFC 9052 §4.4): ["Signature1", protected, b"", payload].
-
-    Written out byte for byte (what ``cbor2.dumps`` of that list gives; the format
-    tests compare the two): it is built for every token checked.
-    """
-    return (
-        b"".join(
-            (_SIG_STRUCTURE_HEAD, _bstr_head(len(protected)), protected, b"\x40"),
-        )
-        + _bstr_head(len(payload))
-        + payload
-    )
-
-
-#: An array of four, then the text "Signature1".
-_SIG_STRUCTURE_HEAD = b"\x84\x6aSignature1"
-
-
-def _bstr_head(length: int) -> bytes:
-    """The shortest CBOR head of a byte string of ``length`` bytes (RFC 8949 §4.2.1)."""
-    if length < 24:
-        return bytes((0x40 | length,))
-    if length < 0x100:
-        return bytes((0x58, length))
-    if length < 0x10000:
-        return b"\x59" + length.to_bytes(2, "big")
-    return b"\x5a" + length.to_bytes(4, "big")
-
-
-def encode_protected(algorithm: int, kid: bytes) -> bytes:
-    """Version 3's protected header: the algorithm, the key id and the profile (``typ``)."""
-    encoded: bytes = cbor2.dumps(
-        {_ALG: algorithm, _KID: kid, _TYP: PROFILE_MEDIA_TYPE}, canonical=True
-    )
-    return encoded
-
-
-def encode_message(protected: bytes, payload: bytes, signature: bytes) -> str:
-    """The tagged COSE_Sign1 message, base64url without padding: the token's text."""
-    message = cbor2.dumps(cbor2.CBORTag(_COSE_SIGN1_TAG, [protected, {}, payload, signature]))
-    return base64.urlsafe_b64encode(message).rstrip(b"=").decode("ascii")
-
-
-def pss_padding() -> padding.PSS:
-    return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-
-
-@dataclass(frozen=True)
-class ParsedToken:
-    kid: bytes
-    algorithm: int
-    claims: TokenClaims
-    to_be_signed: bytes
-    signature: bytes
-    #: 1 (printed before issue 10), 2 (before issue 11) or 3.
-    version: int = TOKEN_VERSION
 
 
 class _Cbor:
@@ -359,17 +172,17 @@ def _decode_base64url(token: str) -> bytes:
 #: The only two protected headers there are, {1: alg, 4: h'<8 bytes>'}, up to the key id:
 #: a map of two, key 1, -7 (ES256) or -37 (PS256), key 4, a byte string of 8.
 _PROTECTED_PREFIXES = {
-    b"\xa2\x01\x26\x04\x48": _ES256,
-    b"\xa2\x01\x38\x24\x04\x48": _PS256,
+    b"\xa2\x01\x26\x04\x48": ES256,
+    b"\xa2\x01\x38\x24\x04\x48": PS256,
 }
 
 
 #: Version 3's protected header, {1: alg, 4: h'<8 bytes>', 16: typ}, around the key id.
 _V3_PROTECTED_PREFIXES = {
-    b"\xa3\x01\x26\x04\x48": _ES256,
-    b"\xa3\x01\x38\x24\x04\x48": _PS256,
+    b"\xa3\x01\x26\x04\x48": ES256,
+    b"\xa3\x01\x38\x24\x04\x48": PS256,
 }
-_V3_PROTECTED_SUFFIX: bytes = cbor2.dumps(_TYP) + cbor2.dumps(PROFILE_MEDIA_TYPE)
+_V3_PROTECTED_SUFFIX: bytes = cbor2.dumps(TYP) + cbor2.dumps(PROFILE_MEDIA_TYPE)
 
 
 def _protected_header(protected: bytes) -> tuple[int, bytes, bool]:
@@ -427,42 +240,42 @@ def _payload_fields(payload: bytes) -> dict[int, object]:
 _V3_FIELDS: tuple[tuple[bytes, int, tuple[int, ...], int, int], ...] = tuple(
     (cbor2.dumps(key), key, majors, low, high)
     for key, majors, low, high in (
-        (_EXP, (_UINT,), 0, _MAX_SECONDS),
-        (_IAT, (_UINT,), 0, _MAX_SECONDS),
-        (_CTI, (_BSTR,), _NONCE_LENGTH, _NONCE_LENGTH),
-        (_V3_IDENTIFIER, (_TSTR,), 1, _MAX_IDENTIFIER_BYTES),
-        (_V3_FROM, (_UINT, _NINT), _MIN_EPOCH_DAY, _MAX_EPOCH_DAY),
-        (_V3_UNTIL, (_UINT, _NINT), _MIN_EPOCH_DAY, _MAX_EPOCH_DAY),
-        (_V3_CONTENT_HASH, (_BSTR,), _HASH_LENGTH, _HASH_LENGTH),
-        (_V3_DOCUMENT_HASH, (_BSTR,), _HASH_LENGTH, _HASH_LENGTH),
+        (EXP, (_UINT,), 0, _MAX_SECONDS),
+        (IAT, (_UINT,), 0, _MAX_SECONDS),
+        (CTI, (_BSTR,), _NONCE_LENGTH, _NONCE_LENGTH),
+        (V3_IDENTIFIER, (_TSTR,), 1, _MAX_IDENTIFIER_BYTES),
+        (V3_FROM, (_UINT, _NINT), _MIN_EPOCH_DAY, _MAX_EPOCH_DAY),
+        (V3_UNTIL, (_UINT, _NINT), _MIN_EPOCH_DAY, _MAX_EPOCH_DAY),
+        (V3_CONTENT_HASH, (_BSTR,), _HASH_LENGTH, _HASH_LENGTH),
+        (V3_DOCUMENT_HASH, (_BSTR,), _HASH_LENGTH, _HASH_LENGTH),
     )
 )
 #: Each version 3 key's encoding, to its place in the one order.
 _V3_INDEX = {field[0]: index for index, field in enumerate(_V3_FIELDS)}
 assert all(len(key) == (5 if key[0] == 0x3A else 1) for key in _V3_INDEX)
-_V3_LICENSE = frozenset({_IAT, _V3_IDENTIFIER, _V3_FROM, _V3_CONTENT_HASH})
-_V3_PRESENTATION = frozenset({_EXP, _IAT, _CTI, _V3_IDENTIFIER, _V3_FROM, _V3_DOCUMENT_HASH})
+_V3_LICENSE = frozenset({IAT, V3_IDENTIFIER, V3_FROM, V3_CONTENT_HASH})
+_V3_PRESENTATION = frozenset({EXP, IAT, CTI, V3_IDENTIFIER, V3_FROM, V3_DOCUMENT_HASH})
 _V3_SHAPES: dict[frozenset[int], str] = {
     keys: kind
     for required, kind in ((_V3_LICENSE, "license"), (_V3_PRESENTATION, "presentation"))
-    for keys in (required, required | {_V3_UNTIL})
+    for keys in (required, required | {V3_UNTIL})
 }
 #: Where each version 3 claim goes in the version 1 / 2 numbering ``_claims`` reads.
 _V3_AS_OLD = {
-    _EXP: _EXPIRES,
-    _IAT: _SIGNED_AT,
-    _CTI: _NONCE,
-    _V3_IDENTIFIER: _IDENTIFIER,
-    _V3_FROM: _FROM,
-    _V3_UNTIL: _UNTIL,
-    _V3_CONTENT_HASH: _CONTENT_HASH,
-    _V3_DOCUMENT_HASH: _CONTENT_HASH,
+    EXP: _EXPIRES,
+    IAT: _SIGNED_AT,
+    CTI: _NONCE,
+    V3_IDENTIFIER: _IDENTIFIER,
+    V3_FROM: _FROM,
+    V3_UNTIL: _UNTIL,
+    V3_CONTENT_HASH: _CONTENT_HASH,
+    V3_DOCUMENT_HASH: _CONTENT_HASH,
 }
 _ORDINAL_OF_EPOCH = DAY_EPOCH.toordinal()
 #: What the decoder needs of each version 3 key, in the one order: the key, its majors and
 #: bounds, where it goes in the version 1 / 2 numbering, and whether it is a day.
 _V3_PLAN = tuple(
-    (key, majors, low, high, _V3_AS_OLD[key], key in (_V3_FROM, _V3_UNTIL))
+    (key, majors, low, high, _V3_AS_OLD[key], key in (V3_FROM, V3_UNTIL))
     for _encoded, key, majors, low, high in _V3_FIELDS
 )
 
@@ -514,14 +327,14 @@ def _v3_payload_fields(payload: bytes) -> tuple[dict[int, object], str]:
 
 
 def _check_signature_shape(algorithm: int, signature: bytes, version: int) -> None:
-    if algorithm == _ES256:
+    if algorithm == ES256:
         if len(signature) != _ES256_SIGNATURE_LENGTH:
             raise InvalidTokenError("token signature has the wrong length")
         r = int.from_bytes(signature[:32], "big")
         s = int.from_bytes(signature[32:], "big")
         # Version 1 tokens were signed without normalising s; see the module docstring.
-        high = _P256_ORDER // 2 if version >= 2 else _P256_ORDER - 1
-        if not (1 <= r < _P256_ORDER and 1 <= s <= high):
+        high = P256_ORDER // 2 if version >= 2 else P256_ORDER - 1
+        if not (1 <= r < P256_ORDER and 1 <= s <= high):
             raise InvalidTokenError("token signature is not in its one (low-S) form")
     elif len(signature) not in _PS256_SIGNATURE_LENGTHS:
         raise InvalidTokenError("token signature has the wrong length")
@@ -631,30 +444,3 @@ def peek_kind(token: str) -> str | None:
     """The kind a token claims ("license", "presentation"), or None if it cannot be read."""
     parsed = try_parse_token(token)
     return None if parsed is None else parsed.claims.kind
-
-
-def signature_is_valid(parsed: ParsedToken, certificate: x509.Certificate) -> bool:
-    """Whether the token's signature verifies with the certificate's key."""
-    return signature_is_valid_for(parsed, certificate.public_key())
-
-
-def signature_is_valid_for(parsed: ParsedToken, public_key: PublicKeyTypes) -> bool:
-    """Whether the token's signature verifies with this key (a seal certificate's, read once)."""
-    try:
-        if parsed.algorithm == _ES256 and isinstance(public_key, ec.EllipticCurvePublicKey):
-            if len(parsed.signature) != 64 or not isinstance(public_key.curve, ec.SECP256R1):
-                return False
-            r = int.from_bytes(parsed.signature[:32], "big")
-            s = int.from_bytes(parsed.signature[32:], "big")
-            public_key.verify(
-                encode_dss_signature(r, s), parsed.to_be_signed, ec.ECDSA(hashes.SHA256())
-            )
-            return True
-        if parsed.algorithm == _PS256 and isinstance(public_key, rsa.RSAPublicKey):
-            if len(parsed.signature) != (public_key.key_size + 7) // 8:
-                return False
-            public_key.verify(parsed.signature, parsed.to_be_signed, pss_padding(), hashes.SHA256())
-            return True
-    except InvalidSignature:
-        return False
-    return False
