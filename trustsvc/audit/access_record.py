@@ -40,6 +40,7 @@ from trustsvc.audit.log import append_many
 from trustsvc.db import Context
 from trustsvc.db.models import AccessEvent, LicenseRecord, VerificationEvent
 from trustsvc.db.prepared import PreparedStatement
+from trustsvc.db.write_lock import WriteLock
 from trustsvc.errors import InvalidInputError
 
 
@@ -135,8 +136,9 @@ class AccessWriter:
     times the commit itself.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, lock: WriteLock | None = None) -> None:
         self.engine = engine
+        self._lock = lock if lock is not None else WriteLock(None)
         self._holder_of = PreparedStatement(_HOLDER_OF, engine)
         self._insert = PreparedStatement(insert(AccessEvent), engine, column_keys=_EVENT_COLUMNS)
 
@@ -144,7 +146,7 @@ class AccessWriter:
         """Insert the rows and their log entries and commit, resolving the holders of the
         licenses they name. The entries are appended in the same transaction (one
         ``append_many`` for the batch), so a row is never committed without its entry."""
-        with Session(self.engine) as session, session.begin():
+        with self._lock.held(), Session(self.engine) as session, session.begin():
             connection = session.connection()
             driver = connection.connection.dbapi_connection
             assert driver is not None
@@ -200,7 +202,8 @@ class AccessLog:
         self.max_batch = max_batch
         self.linger = linger
         self.group = group
-        self._writer = AccessWriter(services.database.engine)
+        database = services.database
+        self._writer = AccessWriter(database.engine, database.write_lock)
         self._pending: list[_Row] = []
         self._condition = threading.Condition()
         self._closed = False

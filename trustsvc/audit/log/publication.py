@@ -173,7 +173,7 @@ def store_checkpoint(
     Whether this call stored it; False means another node published first.
     """
     match = LogHead.checkpoint.is_(None) if old_note is None else LogHead.checkpoint == old_note
-    with database.begin() as session:
+    with database.writing() as session:
         result = cast(
             CursorResult[Any],
             session.execute(
