@@ -35,7 +35,7 @@ from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from trustsvc.audit.events import access_entry, encode_entry
+from trustsvc.audit.events import Actor, ActorKind, EventKind, Noted, access_entry, encode_entry
 from trustsvc.audit.log import append_many
 from trustsvc.db import Context
 from trustsvc.db.models import AccessEvent, LicenseRecord, VerificationEvent
@@ -54,6 +54,15 @@ class AccessAction(StrEnum):
     STATUS_CHECK = "status_check"
     #: A clerk's desk: a purpose-annotated copy (加注件) of a license made and downloaded.
     ANNOTATED_COPY = "annotated_copy"
+    #: A clerk's desk: the sealed report of a check (核验报告) downloaded.
+    VERIFICATION_REPORT = "verification_report"
+
+
+class CopyKind(StrEnum):
+    """What a download handed out, as its ``copy.download`` entry names it."""
+
+    ANNOTATED_COPY = "annotated_copy"
+    VERIFICATION_REPORT = "verification_report"
 
 
 class Outcome(StrEnum):
@@ -78,6 +87,9 @@ class Access:
     license_identifier: str | None = None
     #: The public id of the holder's grant (授权) the call was made under.
     grant_id: str | None = None
+    #: A copy handed out by the call (an annotated copy, a sealed report): it gets a
+    #: ``copy.download`` entry of its own, appended in the row's transaction.
+    copy: CopyKind | None = None
 
 
 @dataclass(frozen=True)
@@ -163,8 +175,18 @@ class AccessWriter:
                         digest = holders[named]
                     events.append(_event(at, client, access, digest))
                 bodies = [encode_entry(access_entry(event)) for event in events]
-                for event, index in zip(events, append_many(session, bodies), strict=True):
+                indexes = append_many(session, bodies)
+                for event, index in zip(events, indexes, strict=True):
                     event["log_index"] = index
+                copies = [
+                    encode_entry(_copy_download(at, client, access, event).entry())
+                    for (at, client, access), event in zip(rows, events, strict=True)
+                    if access.copy is not None
+                ]
+                if copies:
+                    # After the rows' entries (each names its row's), while the counter
+                    # is still locked by this transaction.
+                    append_many(session, copies)
                 self._insert.execute_many(cursor, events)
             except self.engine.dialect.loaded_dbapi.Error as exc:
                 # As ``driver_cursor`` raises them: one family of database errors.
@@ -333,6 +355,28 @@ def _event(
         "answer": _recordable(access.answer, 200),
         "grant_id": access.grant_id,
     }
+
+
+def _copy_download(
+    at: datetime, client: Caller | None, access: Access, event: dict[str, Any]
+) -> Noted:
+    """The ``copy.download`` event of a row that handed out a copy."""
+    assert access.copy is not None
+    actor = (
+        Actor(ActorKind.CLIENT, client.name) if client else Actor(ActorKind.ANONYMOUS, "anonymous")
+    )
+    return Noted(
+        EventKind.COPY_DOWNLOAD,
+        at,
+        actor,
+        license=access.license_identifier,
+        holder_id_digest=event["holder_id_digest"],
+        details={
+            "copy": access.copy.value,
+            "purpose": event["purpose"],
+            "access": event["log_index"],
+        },
+    )
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -108,6 +108,7 @@ _ACTIONS = {
     AccessAction.PRESENTATION_CHECK: ("亮证核验", "Checked a code you showed"),
     AccessAction.STATUS_CHECK: ("窗口核验证照状态", "Status checked at a window"),
     AccessAction.ANNOTATED_COPY: ("窗口留存加注件", "Annotated copy kept at a window"),
+    AccessAction.VERIFICATION_REPORT: ("窗口出具核验报告", "Verification report made at a window"),
 }
 _OUTCOMES = {Outcome.ANSWERED: ("已答复", "answered"), Outcome.REFUSED: ("已拒绝", "refused")}
 _REFUSALS = {
