@@ -56,6 +56,8 @@ class AccessAction(StrEnum):
     ANNOTATED_COPY = "annotated_copy"
     #: A clerk's desk: the sealed report of a check (核验报告) downloaded.
     VERIFICATION_REPORT = "verification_report"
+    #: A verifier fetched the tlog-proof of a license's latest log entry.
+    LOG_PROOF = "log_proof"
 
 
 class CopyKind(StrEnum):

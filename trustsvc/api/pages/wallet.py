@@ -109,6 +109,7 @@ _ACTIONS = {
     AccessAction.STATUS_CHECK: ("窗口核验证照状态", "Status checked at a window"),
     AccessAction.ANNOTATED_COPY: ("窗口留存加注件", "Annotated copy kept at a window"),
     AccessAction.VERIFICATION_REPORT: ("窗口出具核验报告", "Verification report made at a window"),
+    AccessAction.LOG_PROOF: ("获取存证证明", "Fetched the log proof of a license"),
 }
 _OUTCOMES = {Outcome.ANSWERED: ("已答复", "answered"), Outcome.REFUSED: ("已拒绝", "refused")}
 _REFUSALS = {
