@@ -24,7 +24,7 @@ from trustsvc.audit.log.integration import read_head
 from trustsvc.audit.log.witnesses import Conflict, Witness, WitnessClient, WitnessError
 from trustsvc.clock import Clock
 from trustsvc.db import Database
-from trustsvc.db.models import LogHead
+from trustsvc.db.models import LogCheckpoint, LogHead
 from trustsvc.errors import ConfigurationError
 from trustsvc.tlog.checkpoint import Checkpoint, sign_checkpoint
 from trustsvc.tlog.merkle import prove_tree
@@ -170,7 +170,8 @@ def store_checkpoint(
 ) -> bool:
     """Compare-and-swap: replace the stored checkpoint only if it is still ``old_note``.
 
-    Whether this call stored it; False means another node published first.
+    Whether this call stored it; False means another node published first. The winner
+    also adds it to the checkpoint history (``log_checkpoints``).
     """
     match = LogHead.checkpoint.is_(None) if old_note is None else LogHead.checkpoint == old_note
     with database.writing() as session:
@@ -182,4 +183,8 @@ def store_checkpoint(
                 .values(checkpoint_size=size, checkpoint=signed.decode("utf-8"), published_at=now)
             ),
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        # The history gets it in the same transaction: one stored, both stored.
+        session.add(LogCheckpoint(size=size, note=signed.decode("utf-8"), published_at=now))
+    return True
