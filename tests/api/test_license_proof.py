@@ -8,7 +8,7 @@ import time
 from sqlalchemy import select
 
 from tests.api.conftest import PURPOSES, Api
-from trustsvc.audit.access_record import access_events
+from trustsvc.audit.access_reading import access_events
 from trustsvc.audit.log import reading
 from trustsvc.bootstrap import build_log_key
 from trustsvc.db.models import LicenseRecord

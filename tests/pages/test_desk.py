@@ -30,7 +30,7 @@ from tests.pages.conftest import (
 )
 from tests.verification.attacks import overlay_content
 from tests.verification.test_annotated_copy import _statuses
-from trustsvc.audit.access_record import access_events
+from trustsvc.audit.access_reading import access_events
 from trustsvc.audit.events import decode_entry
 from trustsvc.db.models import LogEntry
 from trustsvc.licenses.issuing import IssueRequest, LicenseService

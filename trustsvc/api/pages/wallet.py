@@ -31,7 +31,8 @@ from trustsvc.api.inputs import parse_form
 from trustsvc.api.pages.access import STAFF_SESSION_KEY
 from trustsvc.api.pages.rendering import PageRoute, render
 from trustsvc.api.routes.signin import current_holder
-from trustsvc.audit.access_record import AccessAction, AccessEntry, Outcome, Section
+from trustsvc.audit.access_reading import AccessEntry, Section
+from trustsvc.audit.access_record import AccessAction, Outcome
 from trustsvc.db.models import GranteeKind
 from trustsvc.errors import (
     AuthenticationError,
