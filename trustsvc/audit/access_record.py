@@ -126,8 +126,12 @@ class AccessWriter:
     def write(self, rows: Sequence[tuple[datetime, Caller | None, Access]]) -> None:
         """Insert the rows and their log entries and commit, resolving the holders of the
         licenses they name. The entries are appended in the same transaction (one
-        ``append_many`` for the batch), so a row is never committed without its entry."""
-        with self._lock.held(), Session(self.engine) as session, session.begin():
+        ``append_many`` for the batch), so a row is never committed without its entry.
+
+        The write lock is taken after the reads and the encoding, for the writes and the
+        commit alone: the other process's writer waits for no CPU work of this one.
+        """
+        with Session(self.engine) as session:
             connection = session.connection()
             driver = connection.connection.dbapi_connection
             assert driver is not None
@@ -144,19 +148,21 @@ class AccessWriter:
                         digest = holders[named]
                     events.append(_event(at, client, access, digest))
                 bodies = [encode_entry(access_entry(event)) for event in events]
-                indexes = append_many(session, bodies)
-                for event, index in zip(events, indexes, strict=True):
-                    event["log_index"] = index
-                copies = [
-                    encode_entry(_copy_download(at, client, access, event).entry())
-                    for (at, client, access), event in zip(rows, events, strict=True)
-                    if access.copy is not None
-                ]
-                if copies:
-                    # After the rows' entries (each names its row's), while the counter
-                    # is still locked by this transaction.
-                    append_many(session, copies)
-                self._insert.execute_many(cursor, events)
+                with self._lock.held():
+                    indexes = append_many(session, bodies)
+                    for event, index in zip(events, indexes, strict=True):
+                        event["log_index"] = index
+                    copies = [
+                        encode_entry(_copy_download(at, client, access, event).entry())
+                        for (at, client, access), event in zip(rows, events, strict=True)
+                        if access.copy is not None
+                    ]
+                    if copies:
+                        # After the rows' entries (each names its row's), while the
+                        # counter is still locked by this transaction.
+                        append_many(session, copies)
+                    self._insert.execute_many(cursor, events)
+                    session.commit()
             except self.engine.dialect.loaded_dbapi.Error as exc:
                 # As ``driver_cursor`` raises them: one family of database errors.
                 raise DBAPIError.instance(
