@@ -6,14 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.api.conftest import CITIZEN_ID, PURPOSES, Api
-from trustsvc.audit.access_record import (
-    Access,
-    AccessAction,
-    AccessWriter,
-    Outcome,
-    Section,
-    access_page,
-)
+from trustsvc.audit.access_reading import Section, access_page
+from trustsvc.audit.access_record import Access, AccessAction, AccessWriter, Outcome
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import VerificationEvent
 from trustsvc.licenses import library

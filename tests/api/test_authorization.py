@@ -541,15 +541,22 @@ TABLE: tuple[Row, ...] = (
             content=f"identifier={w.license}&csrf_token={w.holder_csrf}".encode(),
         ),
     ),
-    # The transparency log is public; a license's proof is for its department's issuer.
+    # The transparency log is public; a license's proof is for its department's issuer,
+    # any verifier (recorded, like a lookup) and, on their own route, its holder.
     Row("GET", "/log/checkpoint", everyone(), _get("/log/checkpoint")),
     # A tile far beyond the tree: not found, for anyone (never a refusal).
     Row("GET", "/log/tile/{path:path}", everyone(404), _get("/log/tile/0/x999/999")),
     Row(
         "GET",
         "/api/v1/licenses/{identifier}/proof",
-        issuers(200),
+        {**issuers(200), "verifier": 200},
         lambda w: Call("GET", f"/api/v1/licenses/{w.license}/proof"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/me/licenses/{identifier}/proof",
+        holders(),
+        lambda w: Call("GET", f"/api/v1/me/licenses/{w.license}/proof"),
     ),
     # Staff sign in on their own pages; no caller here is staff.
     Row("GET", "/staff/sign-in", everyone(), _get("/staff/sign-in")),
@@ -694,6 +701,7 @@ def test_another_holder_may_not_take_someone_elses_license(api: Api) -> None:
     for method, url, body in (
         ("GET", f"/api/v1/me/licenses/{identifier}/pdf", None),
         ("POST", f"/api/v1/me/licenses/{identifier}/presentations", {}),
+        ("GET", f"/api/v1/me/licenses/{identifier}/proof", None),
     ):
         response = other.request(method, url, json=body)
         assert response.status_code == 403, (url, response.text)

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from tests.helpers import add_purposes
-from trustsvc.audit.access_record import Access, AccessAction, AccessLog, Outcome, access_events
+from trustsvc.audit.access_reading import access_events
+from trustsvc.audit.access_record import Access, AccessAction, AccessLog, Outcome
 from trustsvc.db.models import ClientRole
 from trustsvc.services import Services
 from trustsvc.sharing.clients import Client, add_client

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import DEPARTMENT_A, credit_code, enterprise_holder
-from trustsvc.audit import events
+from trustsvc.audit import recording
 from trustsvc.audit.access_record import Access, AccessAction, AccessWriter, Outcome
 from trustsvc.audit.events import (
     LICENSE_STATE_COLUMNS,
@@ -20,9 +20,9 @@ from trustsvc.audit.events import (
     decode_entry,
     encode_entry,
     license_state_digest,
-    record,
 )
 from trustsvc.audit.operators import Operator
+from trustsvc.audit.recording import record
 from trustsvc.db.models import (
     AccessEvent,
     LicenseEvent,
@@ -206,7 +206,7 @@ def test_a_failure_while_appending_rolls_back_the_change(
             )
 
     before = counts()
-    monkeypatch.setattr(events, "append_many", _failing_append)
+    monkeypatch.setattr(recording, "append_many", _failing_append)
     with pytest.raises(_AppendFailed):
         licenses.transition(identifier, Action.REVOKE, "api:desk", "closed")
     with pytest.raises(_AppendFailed):

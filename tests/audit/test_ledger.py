@@ -23,12 +23,14 @@ from trustsvc.audit.access_record import Access, AccessAction, AccessWriter, Out
 from trustsvc.audit.events import decode_entry, encode_entry
 from trustsvc.audit.ledger import LedgerKeys, LedgerReport, license_proof, verify_ledger
 from trustsvc.audit.log.integration import integrate_all, read_head
+from trustsvc.audit.log.publication import store_checkpoint
 from trustsvc.bootstrap import build_verifier
 from trustsvc.db import Database
 from trustsvc.db.models import (
     AccessEvent,
     LicenseRecord,
     LicenseStatus,
+    LogCheckpoint,
     LogEntry,
     LogHead,
 )
@@ -76,12 +78,12 @@ def _publish(licenses: LicenseService, signer: NoteSigner) -> bytes:
     integrate_all(database, licenses.services.clock)
     with database.begin() as session:
         head = read_head(session)
-        note = sign_checkpoint(Checkpoint(ORIGIN, head.size, head.root), signer).encode()
-        session.execute(
-            update(LogHead)
-            .where(LogHead.id == 1)
-            .values(checkpoint=note.decode(), checkpoint_size=head.size)
-        )
+        old = session.execute(select(LogHead.checkpoint_size, LogHead.checkpoint)).one()
+    note = sign_checkpoint(Checkpoint(ORIGIN, head.size, head.root), signer).encode()
+    stored = store_checkpoint(
+        database, old.checkpoint_size, old.checkpoint, head.size, note, datetime.now(UTC)
+    )
+    assert stored
     return note
 
 
@@ -286,8 +288,86 @@ def test_a_checkpoint_needs_the_witness_cosignatures_the_policy_asks_for(ledger:
     cosigned = sign_note(text, [ledger.signer, witness]).encode()
     policy = LedgerKeys(ledger.signer.verifier, (witness.verifier,), 1)
     assert verify_ledger(ledger.database, policy, cosigned).ok is False  # the published lacks it
+    # Published with the cosignature, as the publisher stores it: the head and the history.
     ledger.edit(lambda s: s.execute(update(LogHead).values(checkpoint=cosigned.decode())))
+    ledger.edit(
+        lambda s: s.execute(
+            update(LogCheckpoint)
+            .where(LogCheckpoint.size == head.size)
+            .values(note=cosigned.decode())
+        )
+    )
     assert verify_ledger(ledger.database, policy, cosigned).ok
     # The same checkpoint without the witness's line: refused under the policy.
     position, what = _first(verify_ledger(ledger.database, policy, ledger.checkpoint))
     assert position == -1 and "saved checkpoint does not verify" in what
+
+
+# ---- the checkpoint history ---------------------------------------------------------------
+
+
+def _grow_and_publish(ledger: Ledger) -> bytes:
+    """One more access row, integrated and published: a second checkpoint in the history."""
+    AccessWriter(ledger.database.engine).write(
+        [
+            (
+                datetime(2026, 12, 2, 2, 0, tzinfo=UTC),
+                None,
+                Access(AccessAction.LOOKUP, Outcome.REFUSED, refusal="no purpose"),
+            )
+        ]
+    )
+    return _publish(ledger.licenses, ledger.signer)
+
+
+def test_every_published_checkpoint_is_kept_and_checked(ledger: Ledger) -> None:
+    latest = _grow_and_publish(ledger)
+    with ledger.database.begin() as session:
+        history = session.execute(
+            select(LogCheckpoint.size, LogCheckpoint.note).order_by(LogCheckpoint.size)
+        ).all()
+        head = session.execute(select(LogHead.checkpoint)).scalar_one()
+    assert [note.encode() for _, note in history] == [ledger.checkpoint, latest]
+    assert history[0].size < history[1].size and head == latest.decode()
+    report = ledger.verify(ledger.checkpoint)
+    assert report.ok, report.problems
+    assert report.history == 2 and report.checkpoints == 2
+
+
+def test_a_replaced_checkpoint_of_the_history_is_found(ledger: Ledger) -> None:
+    """An earlier checkpoint swapped for one of another tree of its size, validly signed
+    (the log's key in the wrong hands): not consistent with the next one."""
+    first_size = int(ledger.verify().integrated)
+    _grow_and_publish(ledger)
+    forged = sign_checkpoint(Checkpoint(ORIGIN, first_size, b"\x07" * 32), ledger.signer)
+    ledger.edit(
+        lambda s: s.execute(
+            update(LogCheckpoint)
+            .where(LogCheckpoint.size == first_size)
+            .values(note=forged.encode().decode())
+        )
+    )
+    report = ledger.verify()
+    assert any(
+        f"stored checkpoints of {first_size} and" in p.what and "not consistent" in p.what
+        for p in report.problems
+    ), report.problems
+
+
+def test_a_history_that_lost_the_published_checkpoint_is_found(ledger: Ledger) -> None:
+    _grow_and_publish(ledger)
+    ledger.edit(
+        lambda s: s.execute(
+            delete(LogCheckpoint).where(
+                LogCheckpoint.size == select(LogHead.checkpoint_size).scalar_subquery()
+            )
+        )
+    )
+    position, what = _first(ledger.verify())
+    assert position == -1 and "not the latest of the checkpoint history" in what
+
+
+def test_a_history_checkpoint_stored_under_another_size_is_found(ledger: Ledger) -> None:
+    ledger.edit(lambda s: s.execute(update(LogCheckpoint).values(size=LogCheckpoint.size + 5)))
+    report = ledger.verify()
+    assert any("is signed for a tree of" in p.what for p in report.problems), report.problems

@@ -15,6 +15,7 @@ from typing import TypeVar
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A
@@ -29,7 +30,9 @@ from tests.pages.conftest import (
 )
 from tests.verification.attacks import overlay_content
 from tests.verification.test_annotated_copy import _statuses
-from trustsvc.audit.access_record import access_events
+from trustsvc.audit.access_reading import access_events
+from trustsvc.audit.events import decode_entry
+from trustsvc.db.models import LogEntry
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.seals.fields import SEAL_FIELD
@@ -69,6 +72,18 @@ def _clerk_at_desk(services: Services, page: Page, base: str, subject: str = "cl
     add_staff(services, StaffRole.CLERK, subject, name="张窗口")
     sign_in_staff(page, base, subject, "/desk")
     page.wait_for_url(f"{base}/desk")
+
+
+def _copy_downloads(services: Services) -> list[tuple[object, object]]:
+    """The log's copy.download entries: what each handed out, and its access row's index."""
+    with services.database.begin() as session:
+        bodies = session.scalars(select(LogEntry.body).order_by(LogEntry.idx)).all()
+    entries = [decode_entry(bytes(body)) for body in bodies]
+    return [
+        (e["details"]["copy"], e["details"]["access"])
+        for e in entries
+        if e["kind"] == "copy.download"
+    ]
 
 
 def _verdict(page: Page) -> str:
@@ -261,6 +276,7 @@ def test_the_annotated_copy_keeps_the_seal_and_the_report_is_sealed(
         PURPOSE,
         (identifier,),
     )
+    assert _copy_downloads(services) == [("annotated_copy", copied.log_index)]
 
     # The copy brought back to a desk: the license is valid, and the desk says what the
     # copy is for, and that it is not for another purpose.
@@ -279,6 +295,12 @@ def test_the_annotated_copy_keeps_the_seal_and_the_report_is_sealed(
     with desk.expect_download() as download:
         desk.click("#download-report")
     report = Path(download.value.path()).read_bytes()
+    [reported] = [e for e in access_events(services) if e.action == "verification_report"]
+    assert reported.licenses == (identifier,)
+    assert _copy_downloads(services) == [
+        ("annotated_copy", copied.log_index),
+        ("verification_report", reported.log_index),
+    ]
     [report_status] = _apart(lambda: _statuses(report, services)).values()
     assert report_status.bottom_line
     signer = report_status.signing_cert.subject.native["common_name"]

@@ -209,6 +209,8 @@ class ApiKey(HTTPBearer):
 IssuerDep = Annotated[Client, Depends(ApiKey(ClientRole.ISSUER))]
 VerifierDep = Annotated[Client, Depends(ApiKey(ClientRole.VERIFIER))]
 AdminDep = Annotated[Client, Depends(ApiKey(ClientRole.ADMIN))]
+#: An issuer (its own department's licenses) or a verifier (any, recorded): the proof route.
+IssuerOrVerifierDep = Annotated[Client, Depends(ApiKey(ClientRole.ISSUER, ClientRole.VERIFIER))]
 
 
 async def read_bounded_body(request: Request, limit: int) -> bytes:
@@ -224,6 +226,18 @@ async def read_bounded_body(request: Request, limit: int) -> bytes:
                 status_code=413, detail=f"request body is larger than {limit} bytes"
             )
     return bytes(body)
+
+
+def proof_download(bundle: bytes, identifier: str) -> Response:
+    """A license's tlog-proof as an attachment, never cached (a newer checkpoint follows)."""
+    return Response(
+        bundle,
+        media_type="text/plain; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{identifier}.tlog-proof"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def pdf_download(document: bytes, identifier: str, license_number: str) -> Response:

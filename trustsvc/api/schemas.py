@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from trustsvc.audit.access_record import AccessEntry, AccessPage
+from trustsvc.audit.access_reading import AccessEntry, AccessPage
 from trustsvc.audit.operators import OperatorEntry
 from trustsvc.errors import InvalidInputError
 from trustsvc.holders.grants import Grant

@@ -12,6 +12,7 @@ from the upgrade on, nothing can be changed unnoticed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -77,13 +78,26 @@ def adoption_entry(
     }
 
 
-def adopt_unlogged(session: Session, now: datetime | None = None) -> int:
-    """Give every row without an entry its entry; how many entries were appended."""
-    at = now or datetime.now(UTC)
-    appended = 0
-    lifecycle = (
-        select(
-            LicenseEvent.id,
+@dataclass(frozen=True)
+class _Adoptable:
+    """A table whose rows get entries: what to read of a row, and the entry it makes."""
+
+    model: Any
+    #: Read with the row's id (``LicenseRecord``'s columns through ``license_id``, if given).
+    columns: tuple[Any, ...]
+    entry: Callable[[Any, datetime], dict[str, Any]]
+    joined: Any = None
+    #: Whether the row keeps its entry's leaf hash too (a license record does).
+    with_hash: bool = False
+
+
+_LICENSE_OF = (LicenseRecord.identifier, LicenseRecord.holder_id_digest)
+
+#: In this order: the events as they were written, then the license records as they stand.
+_ADOPTABLE = (
+    _Adoptable(
+        LicenseEvent,
+        (
             LicenseEvent.action,
             LicenseEvent.at,
             LicenseEvent.actor,
@@ -91,128 +105,85 @@ def adopt_unlogged(session: Session, now: datetime | None = None) -> int:
             LicenseEvent.from_status,
             LicenseEvent.to_status,
             LicenseEvent.revocation_kind,
-            LicenseRecord.identifier,
-            LicenseRecord.holder_id_digest,
-        )
-        .join(LicenseRecord, LicenseRecord.id == LicenseEvent.license_id)
-        .where(LicenseEvent.log_index.is_(None))
-        .order_by(LicenseEvent.id)
-    )
-    appended += _adopt(
-        session,
-        _table(LicenseEvent),
-        [
-            (
-                row.id,
-                lifecycle_entry(
-                    row.action,
-                    row.at,
-                    row.actor,
-                    row.identifier,
-                    row.holder_id_digest,
-                    row.reason,
-                    row.from_status,
-                    row.to_status,
-                    row.revocation_kind,
-                    b"",  # the record as this event left it was not kept
-                ),
-            )
-            for row in session.execute(lifecycle)
-        ],
-    )
-    operators = (
-        select(
-            OperatorEvent.id,
+            *_LICENSE_OF,
+        ),
+        lambda row, _at: lifecycle_entry(
+            row.action,
+            row.at,
+            row.actor,
+            row.identifier,
+            row.holder_id_digest,
+            row.reason,
+            row.from_status,
+            row.to_status,
+            row.revocation_kind,
+            b"",  # the record as this event left it was not kept
+        ),
+        joined=LicenseEvent.license_id,
+    ),
+    _Adoptable(
+        OperatorEvent,
+        (
             OperatorEvent.action,
             OperatorEvent.at,
             OperatorEvent.actor,
             OperatorEvent.origin,
             OperatorEvent.target,
             OperatorEvent.details_json,
-        )
-        .where(OperatorEvent.log_index.is_(None))
-        .order_by(OperatorEvent.id)
-    )
-    appended += _adopt(
-        session,
-        _table(OperatorEvent),
-        [
-            (
-                row.id,
-                operator_entry(
-                    row.action, row.at, row.actor, row.origin, row.target, row.details_json
-                ),
-            )
-            for row in session.execute(operators)
-        ],
-    )
-    accesses = (
-        select(AccessEvent.id, *(getattr(AccessEvent, name) for name in _ACCESS_COLUMNS))
-        .where(AccessEvent.log_index.is_(None))
-        .order_by(AccessEvent.id)
-    )
-    appended += _adopt(
-        session,
-        _table(AccessEvent),
-        [
-            (row.id, access_entry({name: getattr(row, name) for name in _ACCESS_COLUMNS}))
-            for row in session.execute(accesses)
-        ],
-    )
-    checks = (
-        select(
-            VerificationEvent.id,
+        ),
+        lambda row, _at: operator_entry(
+            row.action, row.at, row.actor, row.origin, row.target, row.details_json
+        ),
+    ),
+    _Adoptable(
+        AccessEvent,
+        tuple(getattr(AccessEvent, name) for name in _ACCESS_COLUMNS),
+        lambda row, _at: access_entry({name: getattr(row, name) for name in _ACCESS_COLUMNS}),
+    ),
+    _Adoptable(
+        VerificationEvent,
+        (
             VerificationEvent.checked_at,
             VerificationEvent.checked_by,
             VerificationEvent.purpose,
             VerificationEvent.verdict,
-            LicenseRecord.identifier,
-            LicenseRecord.holder_id_digest,
-        )
-        .join(LicenseRecord, LicenseRecord.id == VerificationEvent.license_id)
-        .where(VerificationEvent.log_index.is_(None))
-        .order_by(VerificationEvent.id)
-    )
-    appended += _adopt(
-        session,
-        _table(VerificationEvent),
-        [
-            (
-                row.id,
-                presentation_entry(
-                    row.checked_at,
-                    row.checked_by,
-                    row.identifier,
-                    row.holder_id_digest,
-                    row.purpose,
-                    row.verdict,
-                ),
-            )
-            for row in session.execute(checks)
-        ],
-    )
-    records = (
-        select(LicenseRecord.id, *(getattr(LicenseRecord, n) for n in LICENSE_STATE_COLUMNS))
-        .where(LicenseRecord.log_index.is_(None))
-        .order_by(LicenseRecord.id)
-    )
-    appended += _adopt(
-        session,
-        _table(LicenseRecord),
-        [
-            (
-                row.id,
-                adoption_entry(
-                    at,
-                    row.identifier,
-                    row.holder_id_digest,
-                    license_state_digest({n: getattr(row, n) for n in LICENSE_STATE_COLUMNS}),
-                ),
-            )
-            for row in session.execute(records)
-        ],
+            *_LICENSE_OF,
+        ),
+        lambda row, _at: presentation_entry(
+            row.checked_at,
+            row.checked_by,
+            row.identifier,
+            row.holder_id_digest,
+            row.purpose,
+            row.verdict,
+        ),
+        joined=VerificationEvent.license_id,
+    ),
+    _Adoptable(
+        LicenseRecord,
+        tuple(getattr(LicenseRecord, n) for n in LICENSE_STATE_COLUMNS),
+        lambda row, at: adoption_entry(
+            at,
+            row.identifier,
+            row.holder_id_digest,
+            license_state_digest({n: getattr(row, n) for n in LICENSE_STATE_COLUMNS}),
+        ),
         with_hash=True,
-    )
+    ),
+)
+
+
+def adopt_unlogged(session: Session, now: datetime | None = None) -> int:
+    """Give every row without an entry its entry; how many entries were appended."""
+    at = now or datetime.now(UTC)
+    appended = 0
+    for table in _ADOPTABLE:
+        query = select(table.model.id, *table.columns)
+        if table.joined is not None:
+            query = query.join(LicenseRecord, LicenseRecord.id == table.joined)
+        query = query.where(table.model.log_index.is_(None)).order_by(table.model.id)
+        rows = [(row.id, table.entry(row, at)) for row in session.execute(query)]
+        appended += _adopt(session, _table(table.model), rows, with_hash=table.with_hash)
     return appended
 
 

@@ -3,14 +3,11 @@
 Lifecycle events (issue, change, suspend, resume, revoke 注销/吊销), void license
 numbers (作废), seal and other operator actions, the access record's uses and
 refusals, presentation-code checks, and the hooks for annotated-copy downloads
-and holder authorisations: each is an ``Event`` here, recorded by one function,
-``record(session, event)``. It writes the event's own table row (the tables
-stay: ``license_events``, ``operator_events``, ``access_events``,
-``verification_events``) and appends the event's entry to the transparency log
-in the same transaction, so that a change is never committed without its entry
-nor an entry without its change. Both are written as the transaction commits
-(the events of one transaction in one append): the log's counter is locked
-from the append to the commit, and nothing else waits behind it meanwhile.
+and holder authorisations: each is an ``Event`` here, with its log entry and
+the way it writes its own table row (the tables stay: ``license_events``,
+``operator_events``, ``access_events``, ``verification_events``).
+``audit.recording.record(session, event)`` records one: the row and the entry
+as the transaction commits.
 
 An entry is a versioned CBOR map in the core deterministic encoding of RFC 8949
 §4.2 (``cbor2.dumps(canonical=True)``; every key is a short text string, for
@@ -28,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -36,10 +33,8 @@ from typing import Any, cast
 
 import cbor2
 from sqlalchemy import Table, insert, inspect, update
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from trustsvc.audit.log import append_many
 from trustsvc.db.models import (
     LicenseEvent,
     LicenseRecord,
@@ -488,59 +483,6 @@ class Noted:
 Event = LifecycleEvent | NumberVoided | OperatorActed | PresentationChecked | Noted
 
 
-#: Where a session keeps the events recorded in its transaction until it commits.
-_PENDING = "trustsvc.audit.events.pending"
-
-
-def record(session: Session, event: Event) -> None:
-    """Record ``event`` in ``session``'s transaction: its row and its entry are written as
-    the transaction commits, so that both are kept, or neither (``_write_pending``).
-
-    Not inside a SAVEPOINT: one rolled back alone would leave its events to be written.
-    """
-    if session.in_nested_transaction():
-        raise RuntimeError("events are recorded in the outermost transaction only")
-    session.info.setdefault(_PENDING, []).append(event)
-
-
-def record_many(session: Session, events: Sequence[Event]) -> None:
-    """``record`` for several events at once."""
-    if session.in_nested_transaction():
-        raise RuntimeError("events are recorded in the outermost transaction only")
-    if events:
-        session.info.setdefault(_PENDING, []).extend(events)
-
-
-def write_now(session: Session, events: Sequence[Event]) -> list[int]:
-    """Append the events' entries (one ``append_many``) and write their rows; the indexes.
-
-    Run as the transaction commits: the log's counter is locked from the append to
-    the commit, so the append comes last, and a transaction of many events (a change,
-    the sweep's voids) appends them all at once.
-    """
-    if not events:
-        return []
-    bodies = [encode_entry(e.entry()) for e in events]
-    indexes = append_many(session, bodies)
-    for event, index, body in zip(events, indexes, bodies, strict=True):
-        event.write(session, index, leaf_hash(body))
-    return indexes
-
-
-@sa_event.listens_for(Session, "before_commit")
-def _write_pending(session: Session) -> None:
-    pending: list[Event] | None = session.info.pop(_PENDING, None)
-    if pending:
-        # The rows the events concern first (their ids, their final state), then the log.
-        session.flush()
-        write_now(session, pending)
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
 def operator_details_json(details: Mapping[str, object] | None) -> str:
     """An operator action's particulars as the row and its entry keep them."""
     return json.dumps(dict(details or {}), ensure_ascii=False, default=str)
@@ -567,7 +509,4 @@ __all__ = [
     "lifecycle_entry",
     "operator_entry",
     "presentation_entry",
-    "record",
-    "record_many",
-    "write_now",
 ]

@@ -6,8 +6,9 @@ index, its inclusion proof in the published checkpoint's tree, the checkpoint
 
 ``verify_ledger`` recomputes everything from the rows: the Merkle tree from the
 entries (RFC 6962), compared with the stored leaf hashes, the integrated head,
-every published checkpoint (its log signature and the witnesses' cosignatures)
-and a checkpoint saved earlier; then every license record, lifecycle event,
+every published checkpoint (its log signature and the witnesses' cosignatures;
+each of the checkpoint history consistent with the one before it, the latest the
+one the log head names) and a checkpoint saved earlier; then every license record, lifecycle event,
 operator action, access row and presentation check against its entry, and every
 entry against the row it records (a deleted row is an entry without one). What
 does not match is a ``Problem`` at a log position; the first is what the
@@ -17,6 +18,7 @@ command names.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,7 @@ from trustsvc.audit.events import (
     operator_entry,
     presentation_entry,
 )
+from trustsvc.audit.log.hashes import DatabaseHashes
 from trustsvc.audit.log.integration import read_head
 from trustsvc.audit.log.reading import inclusion_proof, latest_checkpoint
 from trustsvc.db import Database
@@ -44,6 +47,7 @@ from trustsvc.db.models import (
     AccessEvent,
     LicenseEvent,
     LicenseRecord,
+    LogCheckpoint,
     LogEntry,
     LogHash,
     LogHead,
@@ -53,8 +57,15 @@ from trustsvc.db.models import (
 from trustsvc.errors import ConflictError, NotFoundError
 from trustsvc.tlog.checkpoint import open_checkpoint
 from trustsvc.tlog.cosignature import CosignatureVerifier, witnesses_met
-from trustsvc.tlog.errors import FormatError, SignatureError
-from trustsvc.tlog.merkle import HASH_SIZE, leaf_hash, node_hash, stored_hash_index
+from trustsvc.tlog.errors import FormatError, SignatureError, TlogError
+from trustsvc.tlog.merkle import (
+    HASH_SIZE,
+    check_tree,
+    leaf_hash,
+    node_hash,
+    prove_tree,
+    stored_hash_index,
+)
 from trustsvc.tlog.note import NoteVerifier
 from trustsvc.tlog.proof import LogProof
 
@@ -120,7 +131,10 @@ class LedgerKeys:
 class LedgerReport:
     entries: int = 0
     integrated: int = 0
+    #: The published and the saved checkpoint, as many as there were.
     checkpoints: int = 0
+    #: Checkpoints of the history (``log_checkpoints``), each checked.
+    history: int = 0
     rows: int = 0
     problems: list[Problem] = field(default_factory=list)
 
@@ -202,7 +216,23 @@ def verify_ledger(
         ).one()
         report.integrated = head.size
         wanted_sizes = {head.size}
-        checkpoints = _checkpoints(published, saved_checkpoint, keys, report)
+        history = session.execute(
+            select(LogCheckpoint.size, LogCheckpoint.note).order_by(LogCheckpoint.size)
+        ).all()
+        _check_latest_in_history(published, history, report)
+        stored = _checkpoints(
+            [
+                (f"the stored checkpoint of {row.size} entries", row.note.encode())
+                for row in history
+            ],
+            keys,
+            report,
+            sizes=[int(row.size) for row in history],
+        )
+        report.history = len(history)
+        notes = _head_notes(published, saved_checkpoint)
+        report.checkpoints = len(notes)
+        checkpoints = stored + _checkpoints(notes, keys, report)
         wanted_sizes.update(size for _, size, _root in checkpoints)
         log, roots = _walk(session, wanted_sizes, head.size, report)
         if head.size > report.entries:
@@ -231,6 +261,7 @@ def verify_ledger(
                 report.problems.append(
                     Problem(-1, f"{label} (tree of {size}) is not consistent with the entries")
                 )
+        _check_consecutive(session, stored, head.size, report)
         claimed = bytearray(len(log.kinds))
         _check_licenses(session, log, report)
         _check_lifecycle(session, log, claimed, report)
@@ -244,29 +275,90 @@ def verify_ledger(
     return report
 
 
-def _checkpoints(
-    published: Any, saved: bytes | None, keys: LedgerKeys | None, report: LedgerReport
-) -> list[tuple[str, int, bytes]]:
-    """The checkpoints to hold the entries to, each verified: (label, size, root)."""
+def _head_notes(published: Any, saved: bytes | None) -> list[tuple[str, bytes]]:
+    """The published checkpoint (the head's) and the one saved earlier, labelled."""
     notes: list[tuple[str, bytes]] = []
     if published.checkpoint is not None:
         notes.append(("the published checkpoint", str(published.checkpoint).encode("utf-8")))
     if saved is not None:
         notes.append(("the saved checkpoint", saved))
+    return notes
+
+
+def _check_latest_in_history(published: Any, history: Sequence[Any], report: LedgerReport) -> None:
+    """The head's checkpoint is the history's latest: each one published went to both."""
+    if published.checkpoint is None:
+        if history:
+            report.problems.append(
+                Problem(-1, "the checkpoint history has checkpoints; the log head has none")
+            )
+        return
+    if not history or history[-1].note != published.checkpoint:
+        report.problems.append(
+            Problem(
+                -1,
+                "the published checkpoint is not the latest of the checkpoint history "
+                "(one of them was replaced or removed)",
+            )
+        )
+
+
+def _checkpoints(
+    notes: Sequence[tuple[str, bytes]],
+    keys: LedgerKeys | None,
+    report: LedgerReport,
+    sizes: Sequence[int] | None = None,
+) -> list[tuple[str, int, bytes]]:
+    """The checkpoints to hold the entries to, each verified: (label, size, root).
+
+    ``sizes``: the size each note is stored under (the history's key), which its
+    signed size must be. History is held to the log's signature, not to today's
+    witness quorum: a policy that grew later would otherwise fail every older one.
+    """
     found = []
-    for label, note in notes:
-        report.checkpoints += 1
+    for position, (label, note) in enumerate(notes):
         if keys is None:
             report.problems.append(Problem(-1, f"{label} cannot be checked: no log key given"))
             continue
         try:
             signed = open_checkpoint(note, keys.log_key, others=keys.witnesses)
-            witnesses_met(signed, keys.witnesses, keys.quorum)
+            if sizes is None:
+                witnesses_met(signed, keys.witnesses, keys.quorum)
         except (FormatError, SignatureError) as exc:
             report.problems.append(Problem(-1, f"{label} does not verify: {exc}"))
             continue
+        if sizes is not None and signed.checkpoint.size != sizes[position]:
+            report.problems.append(
+                Problem(-1, f"{label} is signed for a tree of {signed.checkpoint.size}")
+            )
+            continue
         found.append((label, signed.checkpoint.size, signed.checkpoint.root))
     return found
+
+
+def _check_consecutive(
+    session: Session,
+    stored: Sequence[tuple[str, int, bytes]],
+    integrated: int,
+    report: LedgerReport,
+) -> None:
+    """Each stored checkpoint against the one before it, by a consistency proof from the
+    stored tree (as a witness checks them): a replaced checkpoint or rewritten tree shows
+    as two consecutive checkpoints that are not consistent."""
+    hashes = DatabaseHashes(session)
+    for (_, old, old_root), (_, new, new_root) in itertools.pairwise(stored):
+        if old == 0 or new > integrated:
+            continue  # the empty tree is a prefix of any; a tree not integrated is reported
+        try:
+            check_tree(prove_tree(new, old, hashes), new, new_root, old, old_root)
+        except TlogError as exc:
+            report.problems.append(
+                Problem(
+                    -1,
+                    f"the stored checkpoints of {old} and {new} entries are not consistent: "
+                    f"{exc.message}",
+                )
+            )
 
 
 def _walk(

@@ -23,7 +23,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustsvc.audit.events import OperatorActed, operator_details_json, record
+from trustsvc.audit.events import OperatorActed, operator_details_json
+from trustsvc.audit.recording import record
 from trustsvc.db import Context
 from trustsvc.db.models import OperatorEvent
 
@@ -94,7 +95,7 @@ def record_operation(
     details: Mapping[str, object] | None = None,
 ) -> None:
     """Write the row and its log entry in ``session``: they commit, or roll back, with the
-    change they record (``audit.events.record``)."""
+    change they record (``audit.recording.record``)."""
     record(
         session,
         OperatorActed(

@@ -16,7 +16,7 @@ import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +28,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from trustsvc.db.write_lock import WriteLock, write_lock_for
 from trustsvc.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ _POOL_SIZE = 40
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
+    #: Taken by the frequent background writers (see ``write_lock``).
+    write_lock: WriteLock = field(default_factory=lambda: WriteLock(None))
 
     @contextmanager
     def begin(self) -> Iterator[Session]:
@@ -53,8 +56,15 @@ class Database:
         with self.sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """``begin()`` under the node's write lock: for writers that run many times a second."""
+        with self.write_lock.held(), self.sessions.begin() as session:
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()
+        self.write_lock.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -162,4 +172,5 @@ class Context(Protocol):
 def open_database(url: str) -> Database:
     engine = create_database_engine(url)
     migrate(engine)
-    return Database(engine, sessionmaker(engine, expire_on_commit=False))
+    lock = write_lock_for(engine.url.database, engine.dialect.name)
+    return Database(engine, sessionmaker(engine, expire_on_commit=False), lock)

@@ -661,3 +661,18 @@ class HolderGrant(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     license: Mapped[LicenseRecord] = relationship()
+
+
+class LogCheckpoint(Base):
+    """Every checkpoint the log published, by tree size (the latest is also in log_head).
+
+    Added in the transaction whose compare-and-swap on log_head published it, so
+    the history and the head never disagree unless someone edited them.
+    """
+
+    __tablename__ = "log_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: The signed note with its cosignatures, as published.
+    note: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())

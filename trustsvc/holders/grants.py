@@ -32,7 +32,8 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from trustsvc.audit.events import Actor, ActorKind, EventKind, Noted, moment_text, record
+from trustsvc.audit.events import Actor, ActorKind, EventKind, Noted, moment_text
+from trustsvc.audit.recording import record
 from trustsvc.db.models import (
     AccessEvent,
     ApiClient,

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from trustsvc.audit.access_record import DEFAULT_PAGE_SIZE, AccessPage, Section, access_page
+from trustsvc.audit.access_reading import DEFAULT_PAGE_SIZE, AccessPage, Section, access_page
 from trustsvc.db.models import LicenseRecord, Presentation
 from trustsvc.errors import ForbiddenError
 from trustsvc.holders.presentation import PresentationCode, present

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, contains_eager
 
 from trustsvc.audit import events as events_model
+from trustsvc.audit import recording
 from trustsvc.db.models import (
     Department,
     LicenseEvent,
@@ -353,8 +354,8 @@ def record_event(
 ) -> None:
     """Record one lifecycle event of ``record`` (already in the database, in the state the
     event leaves it): its row in ``license_events`` and its entry in the log, in this
-    transaction (``audit.events.record``)."""
-    events_model.record(
+    transaction (``audit.recording.record``)."""
+    recording.record(
         session,
         events_model.LifecycleEvent(
             record,

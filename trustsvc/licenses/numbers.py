@@ -38,7 +38,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from trustsvc.audit import events
+from trustsvc.audit import events, recording
 from trustsvc.clock import Clock
 from trustsvc.db import Database
 from trustsvc.db.models import (
@@ -198,7 +198,7 @@ def void(session: Session, reservation_id: int, reason: str, now: datetime) -> b
     voided = result.fetchone()
     if voided is None:
         return False
-    events.record(session, _voided(voided, reason, now))
+    recording.record(session, _voided(voided, reason, now))
     return True
 
 
@@ -238,7 +238,7 @@ def void_abandoned(database: Database, clock: Clock, grace: timedelta) -> int:
         )
         # In the order of the numbers, so that the entries do not depend on the scan.
         voided.sort(key=lambda row: (row.department_id, row.type_key, row.number))
-        events.record_many(session, [_voided(row, reason, now) for row in voided])
+        recording.record_many(session, [_voided(row, reason, now) for row in voided])
         count = len(voided)
     if count:
         log.info("voided %d abandoned license number reservation(s)", count)

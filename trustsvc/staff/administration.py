@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from trustsvc.audit.access_record import AccessEntry, access_events
+from trustsvc.audit.access_reading import AccessEntry, access_events
 from trustsvc.audit.operators import Operator, OperatorAction, OperatorEntry, operator_events
 from trustsvc.db.models import ClientRole
 from trustsvc.departments.registry import (

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from trustsvc.audit.access_record import AccessEntry, checks_by
+from trustsvc.audit.access_reading import AccessEntry, checks_by
 from trustsvc.errors import ForbiddenError, InvalidInputError, PurposeRefusedError
 from trustsvc.licenses import library
 from trustsvc.licenses.issuing import LicenseService

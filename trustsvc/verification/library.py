@@ -27,8 +27,8 @@ from trustsvc.audit.events import (
     PresentationChecked,
     decode_entry,
     license_state_digest,
-    record,
 )
+from trustsvc.audit.recording import record
 from trustsvc.db import Database
 from trustsvc.db.models import (
     REPORT_SEAL_PURPOSE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,13 +18,20 @@ from trustsvc.audit.log.publication import (
     WitnessPolicy,
     store_checkpoint,
 )
-from trustsvc.audit.log.witnesses import WitnessClient, witness
+from trustsvc.audit.log.witnesses import (
+    Backoff,
+    Conflict,
+    Witness,
+    WitnessClient,
+    WitnessError,
+    witness,
+)
 from trustsvc.clock import FixedClock
 from trustsvc.db import Database, open_database
 from trustsvc.errors import ConfigurationError
 from trustsvc.tlog.checkpoint import open_checkpoint
 from trustsvc.tlog.cosignature import witnesses_met
-from trustsvc.tlog.note import NoteSigner
+from trustsvc.tlog.note import NoteSigner, Signature
 
 CLOCK = FixedClock(datetime(2026, 12, 1, tzinfo=UTC))
 ORIGIN = "trustsvc.example/log"
@@ -158,3 +166,87 @@ def test_a_forked_log_is_not_cosigned(
             fork.dispose()
         assert w1.size == 5
     assert "refused (422)" in caplog.text  # the witness's answer: not consistent
+
+
+# ---- witnesses that are away: backoff ------------------------------------------------------
+
+
+class _FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_backoff_doubles_with_jitter_up_to_its_cap_and_resets_on_success() -> None:
+    clock = _FakeTime()
+    draws = iter([0.0, 1.0, 0.5, 1.0, 1.0, 1.0, 0.0])
+    backoff = Backoff(2.0, 20.0, now=clock, jitter=lambda: next(draws))
+    assert backoff.due("w1")
+    # Equal jitter: between half and all of 2, 4, 8, 16, then the cap of 20.
+    waits = [backoff.failed("w1") for _ in range(6)]
+    assert waits == [1.0, 4.0, 6.0, 16.0, 20.0, 20.0]
+    assert backoff.failures("w1") == 6
+    assert not backoff.due("w1") and backoff.due("w2")  # one witness's turns, not the others'
+    clock.now += 19.9
+    assert not backoff.due("w1")
+    clock.now += 0.1
+    assert backoff.due("w1")
+    backoff.succeeded("w1")
+    assert backoff.failures("w1") == 0 and backoff.due("w1")
+    assert backoff.failed("w1") == 1.0  # from the base again
+    with pytest.raises(ValueError, match="base"):
+        Backoff(0.0, 1.0)
+
+
+class _Witnesses(WitnessClient):
+    """The witness client with the network replaced: the named witnesses are away."""
+
+    def __init__(self, real: WitnessClient) -> None:
+        super().__init__(timeout=5)
+        self.real = real
+        self.away: set[str] = set()
+        self.asked: list[str] = []
+
+    def add_checkpoint(
+        self, target: Witness, old: int, proof: Sequence[bytes], checkpoint: bytes
+    ) -> Signature | Conflict:
+        self.asked.append(target.name)
+        if target.name in self.away:
+            raise WitnessError(f"witness {target.name}: connection refused")
+        return self.real.add_checkpoint(target, old, proof, checkpoint)
+
+
+def test_a_witness_that_is_away_is_asked_again_after_its_wait_and_the_quorum_still_rules(
+    database: Database, log_key: NoteSigner, tmp_path: Path
+) -> None:
+    clock = _FakeTime()
+    with (
+        LocalWitness(tmp_path / "w1", "w1.example", log_key.verifier) as w1,
+        LocalWitness(tmp_path / "w2", "w2.example", log_key.verifier) as w2,
+    ):
+        client = _Witnesses(WitnessClient(timeout=5))
+        client.away.add("w2.example")
+        policy = WitnessPolicy((witness(w1.vkey, w1.url), witness(w2.vkey, w2.url)), 2)
+        backoff = Backoff(4.0, 60.0, now=clock, jitter=lambda: 1.0)
+        publisher = Publisher(database, CLOCK, log_key, policy, client, backoff)
+        _grow(database, 3)
+        with pytest.raises(QuorumNotMetError):
+            publisher.publish()
+        assert client.asked.count("w2.example") == 1
+        # Within its wait, w2 is not asked, and 2 of 2 cannot be had: nothing published.
+        client.asked.clear()
+        clock.now += 3.9
+        with pytest.raises(QuorumNotMetError):
+            publisher.publish()
+        assert "w1.example" in client.asked and "w2.example" not in client.asked
+        assert reading.latest_checkpoint(database) is None
+        # Back, and its wait over: asked, cosigns, published; its turns start afresh.
+        client.away.clear()
+        client.asked.clear()
+        clock.now += 0.1
+        published = publisher.publish()
+        assert published is not None and published.cosigned_by == ("w1.example", "w2.example")
+        assert client.asked.count("w2.example") == 1
+        assert backoff.failures("w2.example") == 0 and w2.size == 3

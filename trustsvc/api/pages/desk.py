@@ -38,7 +38,7 @@ from trustsvc.api.inputs import parse_form
 from trustsvc.api.pages.access import staff_with
 from trustsvc.api.pages.rendering import PageRoute, language, render
 from trustsvc.api.routes.verify import check_pdf, check_token
-from trustsvc.audit.access_record import Access, AccessAction, Outcome
+from trustsvc.audit.access_record import Access, AccessAction, CopyKind, Outcome
 from trustsvc.errors import InvalidInputError, NotFoundError, TrustServiceError
 from trustsvc.licenses.types import get_type
 from trustsvc.staff import desk as domain
@@ -91,6 +91,7 @@ _ACTIONS = {
     AccessAction.PRESENTATION_CHECK: ("亮证核验", "Code checked"),
     AccessAction.STATUS_CHECK: ("按编号核验", "Checked by number"),
     AccessAction.ANNOTATED_COPY: ("加注件", "Annotated copy"),
+    AccessAction.VERIFICATION_REPORT: ("核验报告", "Verification report"),
 }
 _FACTS = (
     ("license_type", "证照类型", "Type"),
@@ -435,7 +436,7 @@ def _download(pdf: bytes, name: str, ascii_name: str) -> Response:
 
 @router.post("/desk/report")
 async def report_pdf(request: Request, member: StaffMember = Clerk) -> Response:
-    domain.desk_client(member)
+    client = domain.desk_client(member)
     receipt = _receipt(request, member, await read_bounded_body(request, _RECEIPT_FORM_LIMIT))
     try:
         report = report_from_json(str(receipt["r"]).encode())
@@ -447,6 +448,19 @@ async def report_pdf(request: Request, member: StaffMember = Clerk) -> Response:
         ("用证事由 Purpose", str(receipt.get("p") or "")),
     ]
     sealed = await run_in_threadpool(_tools(request).reports.seal, report, None, context)
+    identifier = report.facts.identifier
+    await state_of(request).access_log.record(
+        client,
+        Access(
+            AccessAction.VERIFICATION_REPORT,
+            Outcome.ANSWERED,
+            purpose=str(receipt.get("p") or "") or None,
+            returned=[identifier] if identifier else [],
+            answer=report.verdict.value,
+            license_identifier=identifier,
+            copy=CopyKind.VERIFICATION_REPORT,
+        ),
+    )
     number = report.facts.license_number or "核验"
     return _download(sealed, f"核验报告-{number}", "verification-report")
 
@@ -480,6 +494,7 @@ async def annotated_copy(request: Request, member: StaffMember = Clerk) -> Respo
             returned=[identifier],
             answer="annotated_copy",
             license_identifier=identifier,
+            copy=CopyKind.ANNOTATED_COPY,
         ),
     )
     number = _number_of(receipt) or "license"

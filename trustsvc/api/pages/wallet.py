@@ -31,7 +31,8 @@ from trustsvc.api.inputs import parse_form
 from trustsvc.api.pages.access import STAFF_SESSION_KEY
 from trustsvc.api.pages.rendering import PageRoute, render
 from trustsvc.api.routes.signin import current_holder
-from trustsvc.audit.access_record import AccessAction, AccessEntry, Outcome, Section
+from trustsvc.audit.access_reading import AccessEntry, Section
+from trustsvc.audit.access_record import AccessAction, Outcome
 from trustsvc.db.models import GranteeKind
 from trustsvc.errors import (
     AuthenticationError,
@@ -108,6 +109,8 @@ _ACTIONS = {
     AccessAction.PRESENTATION_CHECK: ("亮证核验", "Checked a code you showed"),
     AccessAction.STATUS_CHECK: ("窗口核验证照状态", "Status checked at a window"),
     AccessAction.ANNOTATED_COPY: ("窗口留存加注件", "Annotated copy kept at a window"),
+    AccessAction.VERIFICATION_REPORT: ("窗口出具核验报告", "Verification report made at a window"),
+    AccessAction.LOG_PROOF: ("获取存证证明", "Fetched the log proof of a license"),
 }
 _OUTCOMES = {Outcome.ANSWERED: ("已答复", "answered"), Outcome.REFUSED: ("已拒绝", "refused")}
 _REFUSALS = {

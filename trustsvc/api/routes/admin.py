@@ -25,7 +25,7 @@ from trustsvc.api.schemas import (
     PurposeOut,
     RotateBody,
 )
-from trustsvc.audit.access_record import access_events
+from trustsvc.audit.access_reading import access_events
 from trustsvc.audit.operators import Operator, OperatorAction, operator_events
 from trustsvc.db.models import ClientRole
 from trustsvc.errors import CommandLineOnlyError, ForbiddenError, InvalidInputError

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from trustsvc.api.deps import StateDep, pdf_download
+from trustsvc.api.deps import StateDep, pdf_download, proof_download
 from trustsvc.api.errors import problem_responses
 from trustsvc.api.routes.signin import HolderDep
 from trustsvc.api.schemas import (
@@ -28,11 +28,8 @@ from trustsvc.api.schemas import (
     PresentationOut,
     VerifierOut,
 )
-from trustsvc.audit.access_record import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    Section,
-)
+from trustsvc.audit.access_reading import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Section
+from trustsvc.audit.ledger import license_proof
 from trustsvc.db.models import GranteeKind
 from trustsvc.holders.grants import GRANT_ID_LENGTH, GrantRequest, grant, grants_of, withdraw
 from trustsvc.holders.portal import (
@@ -90,6 +87,20 @@ def my_pdf(identifier: Identifier, holder: HolderDep, state: StateDep) -> Respon
     view = own_license(state.licenses, holder, identifier)
     document = state.licenses.document(view.identifier)
     return pdf_download(document, view.identifier, view.license_number)
+
+
+@router.get(
+    "/api/v1/me/licenses/{identifier}/proof",
+    response_class=Response,
+    summary="My license's C2SP tlog-proof: its latest entry in the transparency log",
+    description="As `/api/v1/licenses/{identifier}/proof` gives it: checkable offline with "
+    "the log's and witnesses' keys alone. 409 while the entry is not yet in a published "
+    "checkpoint.",
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def my_proof(identifier: Identifier, holder: HolderDep, state: StateDep) -> Response:
+    view = own_license(state.licenses, holder, identifier)
+    return proof_download(license_proof(state.services.database, view.identifier), view.identifier)
 
 
 def _code(code: PresentationCode) -> PresentationOut:

@@ -14,8 +14,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from trustsvc.api.deps import IssuerDep, StateDep, pdf_download
+from trustsvc.api.deps import IssuerDep, IssuerOrVerifierDep, StateDep, pdf_download, proof_download
 from trustsvc.api.errors import KEY_PROBLEMS, problem_responses
+from trustsvc.api.routes.verify import Purpose
 from trustsvc.api.schemas import (
     BatchBody,
     ChangeBody,
@@ -27,7 +28,9 @@ from trustsvc.api.schemas import (
     ReasonBody,
     RevokeBody,
 )
+from trustsvc.audit.access_record import Access, AccessAction, Outcome
 from trustsvc.audit.ledger import license_proof
+from trustsvc.db.models import ClientRole
 from trustsvc.errors import ForbiddenError, InvalidInputError
 from trustsvc.licenses import library
 from trustsvc.licenses.issuing import IssueRequest, LicenseView
@@ -185,20 +188,35 @@ async def pdf(identifier: str, client: IssuerDep, state: StateDep) -> Response:
     description="The entry's index, its inclusion proof, the published (cosigned) checkpoint "
     "and the entry itself as the proof's extra data: checkable offline with "
     "`trustsvc ledger check-proof` and the log's and witnesses' keys alone. 409 while "
-    "the entry is not yet in a published checkpoint.",
+    "the entry is not yet in a published checkpoint. For the issuer of the license's "
+    "department, and for verifiers (the log's tiles are public, so a proof reveals nothing "
+    "new; a verifier's fetch is recorded in the holder's access record, with the purpose "
+    "if one is stated). The holder has their own: `/api/v1/me/licenses/{identifier}/proof`.",
     responses={200: {"content": {"text/plain": {}}}},
 )
-async def proof(identifier: str, client: IssuerDep, state: StateDep) -> Response:
-    view = await run_in_threadpool(_view, client, state, identifier)
+async def proof(
+    identifier: str, client: IssuerOrVerifierDep, state: StateDep, purpose: Purpose = None
+) -> Response:
+    if client.role is ClientRole.ISSUER:
+        view = await run_in_threadpool(_view, client, state, identifier)
+        bundle = await run_in_threadpool(license_proof, state.services.database, view.identifier)
+        return proof_download(bundle, view.identifier)
+    stated = client.stated_purpose(purpose)
+    view = await run_in_threadpool(state.licenses.show, identifier)
     bundle = await run_in_threadpool(license_proof, state.services.database, view.identifier)
-    return Response(
-        bundle,
-        media_type="text/plain; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{view.identifier}.tlog-proof"',
-            "Cache-Control": "no-store",
-        },
+    await state.access_log.record(
+        client,
+        Access(
+            AccessAction.LOG_PROOF,
+            Outcome.ANSWERED,
+            purpose=stated,
+            license_type=view.type_key,
+            returned=[view.identifier],
+            answer="log_proof",
+            license_identifier=view.identifier,
+        ),
     )
+    return proof_download(bundle, view.identifier)
 
 
 @router.post(

@@ -160,7 +160,7 @@ def advance(database: Database, folded: Fold, now: datetime) -> bool:
     The compare-and-swap comes first: on PostgreSQL the UPDATE row-locks the head,
     so a second integrator waits, then matches nothing and writes nothing.
     """
-    with database.begin() as session:
+    with database.writing() as session:
         result = cast(
             CursorResult[Any],
             session.execute(

@@ -3,7 +3,8 @@
 A checkpoint (C2SP tlog-checkpoint) names the log (its origin), the tree size
 and root; the log's Ed25519 key signs it as a note (C2SP signed-note). The
 witness policy asks each witness (C2SP tlog-witness) and publishes only with
-``quorum`` valid cosignatures (C2SP tlog-cosignature). The stored checkpoint
+``quorum`` valid cosignatures (C2SP tlog-cosignature); a witness that fails is
+asked again after a growing wait (``witnesses.Backoff``). The stored checkpoint
 changes only by compare-and-swap on the one it replaces, so two nodes that
 publish at once never both win: the loser's checkpoint is dropped (it names the
 same tree, or a smaller one that the winner's is consistent with).
@@ -21,10 +22,16 @@ from sqlalchemy import CursorResult, select, update
 
 from trustsvc.audit.log.hashes import DatabaseHashes
 from trustsvc.audit.log.integration import read_head
-from trustsvc.audit.log.witnesses import Conflict, Witness, WitnessClient, WitnessError
+from trustsvc.audit.log.witnesses import (
+    Backoff,
+    Conflict,
+    Witness,
+    WitnessClient,
+    WitnessError,
+)
 from trustsvc.clock import Clock
 from trustsvc.db import Database
-from trustsvc.db.models import LogHead
+from trustsvc.db.models import LogCheckpoint, LogHead
 from trustsvc.errors import ConfigurationError
 from trustsvc.tlog.checkpoint import Checkpoint, sign_checkpoint
 from trustsvc.tlog.merkle import prove_tree
@@ -75,12 +82,14 @@ class Publisher:
         log_key: NoteSigner,
         policy: WitnessPolicy,
         client: WitnessClient,
+        backoff: Backoff | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
         self._key = log_key
         self._policy = policy
         self._client = client
+        self._backoff = backoff if backoff is not None else Backoff()
 
     @property
     def origin(self) -> str:
@@ -129,6 +138,8 @@ class Publisher:
             return [], ()
 
         def ask(target: Witness) -> Signature | None:
+            if not self._backoff.due(target.name):
+                return None  # away at the last turns: asked again when its wait is over
             try:
                 answer = self._client.add_checkpoint(target, old, proof, note)
                 if isinstance(answer, Conflict):
@@ -143,10 +154,12 @@ class Publisher:
                     answer = self._client.add_checkpoint(target, answer.size, again, note)
                 if isinstance(answer, Conflict):
                     raise WitnessError(f"witness {target.name} conflicted twice")
-                return answer
             except WitnessError as exc:
-                _log.warning("%s", exc.message)
+                wait = self._backoff.failed(target.name)
+                _log.warning("%s; asked again in %.0f s", exc.message, wait)
                 return None
+            self._backoff.succeeded(target.name)
+            return answer
 
         with ThreadPoolExecutor(max_workers=len(policy.witnesses)) as pool:
             answers = list(pool.map(ask, policy.witnesses))
@@ -170,10 +183,11 @@ def store_checkpoint(
 ) -> bool:
     """Compare-and-swap: replace the stored checkpoint only if it is still ``old_note``.
 
-    Whether this call stored it; False means another node published first.
+    Whether this call stored it; False means another node published first. The winner
+    also adds it to the checkpoint history (``log_checkpoints``).
     """
     match = LogHead.checkpoint.is_(None) if old_note is None else LogHead.checkpoint == old_note
-    with database.begin() as session:
+    with database.writing() as session:
         result = cast(
             CursorResult[Any],
             session.execute(
@@ -182,4 +196,8 @@ def store_checkpoint(
                 .values(checkpoint_size=size, checkpoint=signed.decode("utf-8"), published_at=now)
             ),
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        # The history gets it in the same transaction: one stored, both stored.
+        session.add(LogCheckpoint(size=size, note=signed.decode("utf-8"), published_at=now))
+    return True
