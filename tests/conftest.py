@@ -188,10 +188,15 @@ def home_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HomeTem
 
 @pytest.fixture
 def services(
-    settings: Settings, clock: FixedClock, home_templates: HomeTemplates
+    settings: Settings,
+    clock: FixedClock,
+    home_templates: HomeTemplates,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Services]:
     """An initialised home (a copy of one made once per process), opened at ``clock``."""
-    if not home_templates.install(settings):
+    # A test that uses ``licenses`` copies a template that has its two departments already.
+    prepare = two_departments if "licenses" in request.fixturenames else None
+    if not home_templates.install(settings, prepare):
         home_templates.clear(settings)
         initialise_home(settings, clock)
     opened = open_services(settings, clock)
@@ -245,11 +250,13 @@ def live_server(services: Services, port: int) -> Iterator[LiveServer]:
         server.stop()
 
 
-@pytest.fixture
-def licenses(services: Services) -> Iterator[LicenseService]:
-    """The license service with two departments that can seal: A (region 330100) and B."""
+def two_departments(services: Services) -> None:
+    """Departments A (region 330100) and B, both able to seal, as ``licenses`` gives them.
+
+    Made once in the template home of the tests that use ``licenses`` (``services``),
+    whose copies then hold the departments, their seals and their records already.
+    """
     from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
-    from trustsvc.bootstrap import build_licenses
     from trustsvc.departments.registry import add_department
     from trustsvc.licenses.entitlement import set_entitlement
 
@@ -261,4 +268,15 @@ def licenses(services: Services) -> Iterator[LicenseService]:
     set_entitlement(
         services, DEPARTMENT_A, "real-estate-certificate", allowed=True, reason="test fixture"
     )
+
+
+@pytest.fixture
+def licenses(services: Services) -> Iterator[LicenseService]:
+    """The license service with two departments that can seal: A (region 330100) and B."""
+    from trustsvc.bootstrap import build_licenses
+    from trustsvc.departments.registry import list_departments
+
+    if not list_departments(services):  # a home initialised here, not copied (``services``)
+        two_departments(services)
+
     yield build_licenses(services)

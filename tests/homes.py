@@ -12,6 +12,10 @@ A copy is what a test would have built itself, except that the certificates
 were made a little earlier (when the template was) and the data key, which the
 license service makes on first use, is there already. Tests that need keys of
 their own (initialisation, key rotation) call ``initialise_home`` directly.
+
+A template may also be prepared: set-up that many tests would each do first
+(``licenses``' two departments, tests/conftest.py) run once on the template home,
+so that the copies hold its rows and files too.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import secrets
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,9 +35,10 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from trustsvc.bootstrap import initialise_home
+from trustsvc.bootstrap import initialise_home, open_services
 from trustsvc.clock import FixedClock
 from trustsvc.pki.data_key import load_or_create_data_key
+from trustsvc.services import Services
 from trustsvc.settings import Settings
 
 #: Settings that ``initialise_home`` does not read: where the home is, which database it
@@ -121,6 +127,18 @@ def _add_data_key(home: Path, settings: Settings) -> None:
     load_or_create_data_key(home / "pki" / "data.key", settings.key_passphrase)
 
 
+def _prepare(
+    settings: Settings, clock: FixedClock, prepare: Callable[[Services], None] | None
+) -> None:
+    if prepare is None:
+        return
+    opened = open_services(settings, clock)
+    try:
+        prepare(opened)
+    finally:
+        opened.close()
+
+
 class HomeTemplates:
     """Initialised homes by settings, built on first use under ``directory``.
 
@@ -134,7 +152,7 @@ class HomeTemplates:
     def __init__(self, directory: Path, postgres_url: str | None) -> None:
         self.directory = directory
         self.postgres_url = postgres_url
-        self._templates: dict[tuple[str, bool], _Template] = {}
+        self._templates: dict[tuple[str, bool, str], _Template] = {}
         self._template_schemas: list[str] = []
         #: Lent schemas that hold the migrations' tables, and emptied ones ready to lend.
         self._tabled: set[str] = set()
@@ -149,16 +167,21 @@ class HomeTemplates:
 
     # ---- homes ------------------------------------------------------------------------
 
-    def install(self, settings: Settings) -> bool:
+    def install(
+        self, settings: Settings, prepare: Callable[[Services], None] | None = None
+    ) -> bool:
         """Make ``settings.home`` (and its database) a copy of an initialised home.
 
-        False, with nothing done, when the home exists already: the caller
-        initialises it the ordinary way then (``clear`` empties its schema first).
+        With ``prepare``, of a home that ``prepare`` was run on once after it was
+        initialised (opened at the template's clock): what many tests would each do
+        first, done once per process. False, with nothing done, when the home exists
+        already: the caller initialises it the ordinary way then (``clear`` empties
+        its schema first).
         """
         if settings.home.exists():
             return False
         on_postgres = settings.database_url is not None
-        template = self._template(settings, on_postgres)
+        template = self._template(settings, on_postgres, prepare)
         shutil.copytree(template.home, settings.home, symlinks=True)
         if on_postgres:
             assert template.script is not None and template.rows is not None
@@ -171,30 +194,39 @@ class HomeTemplates:
                 self._tabled.add(schema)
         return True
 
-    def _template(self, settings: Settings, on_postgres: bool) -> _Template:
-        key = (settings_key(settings), on_postgres)
+    def _template(
+        self, settings: Settings, on_postgres: bool, prepare: Callable[[Services], None] | None
+    ) -> _Template:
+        key = (settings_key(settings), on_postgres, prepare.__qualname__ if prepare else "")
         found = self._templates.get(key)
         if found is None:
-            found = self._build(settings, on_postgres)
+            found = self._build(settings, on_postgres, prepare)
             self._templates[key] = found
         return found
 
-    def _build(self, settings: Settings, on_postgres: bool) -> _Template:
+    def _build(
+        self, settings: Settings, on_postgres: bool, prepare: Callable[[Services], None] | None
+    ) -> _Template:
         place = self.directory / f"home-{len(self._templates)}"
         place.mkdir(parents=True)
         home = place / "home"
         clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
         if not on_postgres:
-            initialise_home(settings.model_copy(update={"home": home, "database_url": None}), clock)
+            made = settings.model_copy(update={"home": home, "database_url": None})
+            initialise_home(made, clock)
             _add_data_key(home, settings)
+            _prepare(made, clock, prepare)
             return _Template(home)
         assert self.postgres_url is not None
         schema = f"tmpl_{secrets.token_hex(8)}"
         self._execute(f'CREATE SCHEMA "{schema}"')
         self._template_schemas.append(schema)
-        url = schema_url(self.postgres_url, schema)
-        initialise_home(settings.model_copy(update={"home": home, "database_url": url}), clock)
+        made = settings.model_copy(
+            update={"home": home, "database_url": schema_url(self.postgres_url, schema)}
+        )
+        initialise_home(made, clock)
         _add_data_key(home, settings)
+        _prepare(made, clock, prepare)
         if self._tables is None:
             self._tables = self._deletion_order(schema)
         return _Template(home, self._dump(schema), self._dump(schema, "--data-only"), schema)

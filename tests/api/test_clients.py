@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from tests.api.conftest import Api
+from tests.cli.running import trustsvc_process
 from tests.helpers import DEPARTMENT_A
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.clock import FixedClock
@@ -98,17 +98,14 @@ def test_a_bucket_refills_with_time() -> None:
 
 def test_client_commands_print_the_key_once_and_list_no_secret(services: Services) -> None:
     def run(*arguments: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "trustsvc", "--home", str(services.settings.home), *arguments],
-            capture_output=True,
-            text=True,
-            env={
+        return trustsvc_process(
+            ["--home", str(services.settings.home), *arguments],
+            {
                 "TRUSTSVC_DATABASE_URL": services.settings.resolved_database_url,
                 "TRUSTSVC_KEY_PASSPHRASE": services.settings.key_passphrase.get_secret_value(),
                 "PATH": "/usr/bin:/bin",
             },
             timeout=60,
-            check=False,
         )
 
     catalogued = run("purpose", "add", "核验营业执照", "--type", "business-license")

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from tests.api.conftest import Api
+from tests.cli.running import trustsvc_process
 from tests.helpers import DEPARTMENT_B, enterprise_holder
 from trustsvc.licenses.types import example_data, get_type
 
@@ -57,17 +57,14 @@ def test_the_department_commands_manage_entitlement(api: Api, tmp_path: Path) ->
     services = api.services
 
     def run(*arguments: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "trustsvc", "--home", str(services.settings.home), *arguments],
-            capture_output=True,
-            text=True,
-            env={
+        return trustsvc_process(
+            ["--home", str(services.settings.home), *arguments],
+            {
                 "TRUSTSVC_DATABASE_URL": services.settings.resolved_database_url,
                 "TRUSTSVC_KEY_PASSPHRASE": services.settings.key_passphrase.get_secret_value(),
                 "PATH": "/usr/bin:/bin",
             },
             timeout=120,
-            check=False,
         )
 
     data = tmp_path / "data.json"

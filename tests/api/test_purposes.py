@@ -4,12 +4,12 @@ answers only with licenses of the types its purpose may see."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from tests.api.conftest import CITIZEN_ID, Api
+from tests.cli.running import trustsvc_process
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.audit.operators import operator_events
 from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError
@@ -118,17 +118,14 @@ def test_verifying_a_document_the_holder_hands_over_is_not_bound_to_the_types(
 
 def test_the_purpose_commands(services: Services) -> None:
     def run(*arguments: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "trustsvc", "--home", str(services.settings.home), *arguments],
-            capture_output=True,
-            text=True,
-            env={
+        return trustsvc_process(
+            ["--home", str(services.settings.home), *arguments],
+            {
                 "TRUSTSVC_DATABASE_URL": services.settings.resolved_database_url,
                 "TRUSTSVC_KEY_PASSPHRASE": services.settings.key_passphrase.get_secret_value(),
                 "PATH": "/usr/bin:/bin",
             },
             timeout=60,
-            check=False,
         )
 
     unknown = run("client", "add", "某银行", "--role", "verifier", "--purpose", ACCOUNT)

@@ -15,7 +15,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from tests.cli.running import TRUSTSVC, assert_one_line_error, run
+from tests.cli.running import TRUSTSVC, assert_one_line_error, run, run_interpreter
 from tests.conftest import free_port
 from tests.helpers import DEPARTMENT_A
 from trustsvc.pki import ca
@@ -58,7 +58,7 @@ COMMANDS = [
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "trustsvc")
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
-    result = run(tmp_path, *command, "--help")
+    result = run_interpreter(tmp_path, *command, "--help")
     assert result.returncode == 0
     assert "Usage:" in result.stdout
 

@@ -3,8 +3,6 @@ refusal that names the line (or row) and the field."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -13,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.cli.running import trustsvc_process
 from trustsvc.errors import InvalidInputError
 from trustsvc.licenses.batch import MAX_COLUMNS, MAX_LINE_BYTES, MAX_VALUE_LENGTH, read_rows
 
@@ -78,15 +77,12 @@ def test_the_cli_refuses_a_broken_file_in_one_line(tmp_path: Path) -> None:
     data = tmp_path / "data.json"
     data.write_bytes(b'{"holder_name": "a", "holder_name": "b"}')
     env = {"TRUSTSVC_HOME": str(tmp_path / "home"), "TRUSTSVC_KEY_PASSPHRASE": "cli test"}
-    base = [sys.executable, "-m", "trustsvc"]
-    subprocess.run([*base, "init"], env=env, capture_output=True, check=True, timeout=60)
+    assert trustsvc_process(["init"], env).returncode == 0
     for args, says in (
         (["issue-batch", str(broken), "--department", "x", "--type", "y"], "line 2 is not UTF-8"),
         (["issue", "--department", "x", "--type", "y", "--data", str(data)], "given twice"),
     ):
-        result = subprocess.run(
-            [*base, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-        )
+        result = trustsvc_process(args, env)
         assert result.returncode == 65, result.stderr
         assert result.stderr.startswith("trustsvc: error: ")
         assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
