@@ -14,6 +14,8 @@ from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
 from trustsvc.bootstrap import open_services
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import (
+    SealImportError,
+    SealImportRefusal,
     add_department,
     import_seal,
     list_departments,
@@ -122,10 +124,11 @@ def test_revoke_then_new_seal(services: Services) -> None:
 
 
 def _outside_pkcs12(
-    clock: FixedClock, code: str, password: bytes, *, ca_flag: bool = False
+    clock: FixedClock, code: str, password: bytes, *, ca_flag: bool = False, expired: bool = False
 ) -> bytes:
-    """A PKCS#12 from a CA that is not the service's, as a provincial CA would issue."""
-    now = clock.now()
+    """A PKCS#12 from a CA that is not the service's, as a provincial CA would issue
+    (``expired``: its seal certificate ended yesterday)."""
+    now = clock.now() - timedelta(days=400) if expired else clock.now()
     ca_key = generate_private_key(KeyAlgorithm.EC_P256)
     ca_name = ca.service_name("Outside CA", "Outside Seal CA")
     outside_root = ca.build_root_ca(ca_key, ca_name, now)
@@ -187,6 +190,34 @@ def test_bad_imports_are_refused_and_leave_no_key(
     with pytest.raises(InvalidInputError, match=message):
         import_seal(services, DEPARTMENT_A, data, password)
     assert _key_files(services) == []
+
+
+@pytest.mark.parametrize(
+    ("builder_code", "password", "expired", "refusal"),
+    [
+        (DEPARTMENT_A, b"wrong", False, SealImportRefusal.UNREADABLE),
+        (DEPARTMENT_B, b"pw", False, SealImportRefusal.OTHER_DEPARTMENT),
+        (DEPARTMENT_A, b"pw", True, SealImportRefusal.NOT_VALID_NOW),
+    ],
+)
+def test_a_refused_import_says_which_rule_it_broke(
+    services: Services,
+    clock: FixedClock,
+    builder_code: str,
+    password: bytes,
+    expired: bool,
+    refusal: SealImportRefusal,
+) -> None:
+    add_department(services, "杭州市市场监督管理局", DEPARTMENT_A, with_seal=False)
+    data = _outside_pkcs12(clock, builder_code, b"pw", expired=expired)
+    with pytest.raises(SealImportError) as refused:
+        import_seal(services, DEPARTMENT_A, data, password)
+    assert refused.value.refusal is refusal
+    imported = _outside_pkcs12(clock, DEPARTMENT_A, b"pw")
+    import_seal(services, DEPARTMENT_A, imported, b"pw")
+    with pytest.raises(SealImportError) as again:
+        import_seal(services, DEPARTMENT_A, imported, b"pw")
+    assert again.value.refusal is SealImportRefusal.REGISTERED
 
 
 def test_importing_into_an_unknown_department_leaves_no_key(

@@ -261,3 +261,13 @@ class DocumentStoreUnavailableError(UpstreamUnavailableError):
     """The document store cannot be written (read-only, no permission, I/O error)."""
 
     code = "document-store-unavailable"
+
+
+class BodyTooLargeError(InvalidInputError):
+    """A request body (a form, an upload) is over its route's bound: nothing was read past it."""
+
+    code = "too-large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body is larger than {limit} bytes")
+        self.limit = limit

@@ -20,7 +20,7 @@ from trustsvc.db.models import LicenseRecord
 from trustsvc.departments.kinds import DepartmentKind, kind_from_name
 from trustsvc.departments.registry import active_seal, add_department, set_kind
 from trustsvc.errors import ConfigurationError, InvalidInputError, TypeNotEntitledError
-from trustsvc.licenses.entitlement import set_entitlement
+from trustsvc.licenses.entitlement import set_entitlement, standings
 from trustsvc.licenses.issuers import Decision, Issuer, IssuerRule, is_entitled
 from trustsvc.licenses.issuing import IssueRequest, LicenseService
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
@@ -195,6 +195,31 @@ def test_allow_and_deny_change_entitlement_from_then_on_and_are_recorded(
         ("type_deny", DEPARTMENT_A, {"type": "business-license", "reason": "撤并"}),
         ("type_allow", DEPARTMENT_A, {"type": "real-estate-certificate", "reason": "试点"}),
     ]
+
+
+def test_standings_say_what_a_department_may_issue_now_and_why(
+    plain: LicenseService, clock: FixedClock
+) -> None:
+    def now_for(code: str) -> dict[str, tuple[bool, bool, bool | None]]:
+        return {
+            s.license_type.key: (s.by_rule, s.entitled, s.latest.allowed if s.latest else None)
+            for s in standings(plain.services, code)
+        }
+
+    before = now_for(DEPARTMENT_A)
+    assert before["business-license"] == (True, True, None)
+    assert before["real-estate-certificate"] == (False, False, None)
+    assert now_for(DEPARTMENT_C)["real-estate-certificate"] == (True, True, None)
+    set_entitlement(plain.services, DEPARTMENT_A, "business-license", allowed=False)
+    clock.advance(timedelta(seconds=1))
+    set_entitlement(plain.services, DEPARTMENT_A, "real-estate-certificate", allowed=True)
+    after = now_for(DEPARTMENT_A)
+    assert after["business-license"] == (True, False, False)
+    assert after["real-estate-certificate"] == (False, True, True)
+    # What standings say is what issuance decides.
+    _issue(plain, DEPARTMENT_A, "real-estate-certificate")
+    with pytest.raises(TypeNotEntitledError):
+        _issue(plain, DEPARTMENT_A, "business-license")
 
 
 def test_a_change_by_a_denied_department_is_refused(

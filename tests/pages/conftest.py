@@ -42,7 +42,12 @@ PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1366, "height": 900}
 #: The purposes a test window may state (catalogue entries seeing every type).
 WINDOW_PURPOSES = ("办理不动产抵押登记", "办理营业执照变更")
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+#: axe-core from the checkout's node_modules (``TRUSTSVC_NODE_MODULES`` names another, e.g. a
+#: worktree's main checkout).
+NODE_MODULES = Path(
+    os.environ.get("TRUSTSVC_NODE_MODULES") or Path(__file__).resolve().parents[2] / "node_modules"
+)
+AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 

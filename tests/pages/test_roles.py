@@ -66,6 +66,10 @@ PAGES: tuple[StaffPage, ...] = (
     StaffPage("/admin/clients/rotate", OPERATOR, "POST", {"name": "nobody"}),
     StaffPage("/admin/purposes", OPERATOR, "POST", {"name": ""}),
     StaffPage("/admin/purposes/remove", OPERATOR, "POST", {"name": "nobody"}),
+    StaffPage("/admin/seals/import", ADMINISTRATORS, "POST", {"code": DEPARTMENT_A}),
+    StaffPage("/admin/departments/kind", OPERATOR, "POST", {"code": DEPARTMENT_A, "kind": "x"}),
+    StaffPage(f"/admin/types?code={DEPARTMENT_A}&type=nonesuch&decision=deny", OPERATOR),
+    StaffPage("/admin/types", OPERATOR, "POST", {"code": DEPARTMENT_A, "type": "nonesuch"}),
 )
 
 #: One member of staff of each role (subject, department).

@@ -321,3 +321,40 @@ def test_staff_are_refused_the_wallet_and_visitors_sent_to_sign_in(
     expect(phone.locator("main")).to_contain_text("工作人员账号不能打开")
     grants = phone.goto(f"{base}/me/grants")
     assert grants is not None and grants.status == 403
+
+
+def test_a_window_is_named_by_its_hall_and_window_never_by_the_clerks_account(
+    services: Services,
+    licenses: LicenseService,
+    live_pages: LiveServer,
+    phone: Page,
+    desk: Page,
+    shoot: Shoot,
+) -> None:
+    base = live_pages.base_url
+    _identifier, number = _issue(licenses)
+    add_staff(services, StaffRole.CLERK, "clerk-7", hall="杭州市民中心", window="12号窗口")
+    sign_in_holder(phone, base, CITIZEN_ID)
+    card = phone.locator("#licenses .card", has_text=number)
+    card.locator("summary").click()
+    choice = card.get_by_label("出示给")
+    expect(choice.locator("option[value='staff:clerk-7']")).to_have_text("杭州市民中心 · 12号窗口")
+    choice.select_option("staff:clerk-7")
+    card.get_by_label("用途").select_option(WINDOW_PURPOSES[0])
+    card.get_by_role("button", name="亮证").click()
+    phone.wait_for_url(f"{base}/me#presentation")
+    expect(phone.locator("#presentation")).to_contain_text("杭州市民中心 · 12号窗口")
+    link = _qr_link(phone)
+
+    # The clerk scans it at the desk; the holder's record names the window.
+    sign_in_staff(desk, base, "clerk-7", "/desk")
+    desk.select_option("#purpose", WINDOW_PURPOSES[0])
+    desk.fill("#scanned", link)
+    with desk.expect_navigation():
+        desk.press("#scanned", "Enter")
+    expect(desk.locator("#verdict-tone")).to_have_text("有效")
+    phone.goto(f"{base}/me")
+    checked = phone.locator("#access-record .entry", has_text="亮证核验").first
+    expect(checked).to_contain_text("杭州市民中心 · 12号窗口")
+    assert "clerk-7" not in phone.locator("body").inner_text()
+    _look(phone, shoot, "record-window")

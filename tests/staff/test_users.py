@@ -14,7 +14,15 @@ from trustsvc.db.models import ApiKey, ClientRole
 from trustsvc.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from trustsvc.licenses.issuing import LicenseService
 from trustsvc.services import Services
-from trustsvc.staff.users import StaffRole, add_user, disable_user, find_user, list_users
+from trustsvc.staff.users import (
+    UNKNOWN_STAFF,
+    StaffRole,
+    add_user,
+    disable_user,
+    find_user,
+    list_users,
+    staff_client_names,
+)
 
 
 def test_each_role_acts_under_its_api_role(services: Services, licenses: LicenseService) -> None:
@@ -116,3 +124,28 @@ def test_the_user_commands(services: Services, licenses: LicenseService) -> None
     assert listed[0]["role"] == "officer"
     code, out, _ = invoke(settings, "user", "disable", "officer-9")
     assert code == 0 and "disabled" in out
+
+
+def test_staff_clients_are_named_by_window_or_department_never_by_subject(
+    services: Services, licenses: LicenseService
+) -> None:
+    add_purposes(services, "办理营业执照变更")
+    add_user(
+        services,
+        "oidc-31f9",
+        "张窗口",
+        StaffRole.CLERK,
+        hall="市民中心",
+        window="3号窗口",
+        purposes=("办理营业执照变更",),
+    )
+    add_user(services, "oidc-77aa", "李经办", "officer", department_code=DEPARTMENT_A)
+    named = staff_client_names(
+        services, ["staff:oidc-31f9", "staff:oidc-77aa", "staff:gone", "某银行", "staff:oidc-31f9"]
+    )
+    assert named == {
+        "staff:oidc-31f9": "市民中心 · 3号窗口",
+        "staff:oidc-77aa": "杭州市市场监督管理局",
+        "staff:gone": UNKNOWN_STAFF,
+    }
+    assert staff_client_names(services, ["某银行"]) == {}

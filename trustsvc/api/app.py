@@ -9,18 +9,19 @@ the verifier) is an optimisation or a per-process bound, never the truth.
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI, HTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustsvc import __version__
 from trustsvc.api.browser import BrowserHeadersMiddleware, content_security_policy
 from trustsvc.api.deps import ApiState
-from trustsvc.api.errors import install_error_handlers, problem
+from trustsvc.api.errors import http_status, install_error_handlers, problem
 from trustsvc.api.inputs import is_utf8_percent_encoded, parse_json
 from trustsvc.api.observability import (
     Metrics,
@@ -36,6 +37,7 @@ from trustsvc.api.pages import public as public_pages
 from trustsvc.api.pages import staff as staff_pages
 from trustsvc.api.pages import stats as stats_pages
 from trustsvc.api.pages import wallet as wallet_pages
+from trustsvc.api.pages.rendering import PageRoute
 from trustsvc.api.ratelimit import RateLimiter
 from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, public, signin, verify
 from trustsvc.api.routes import docs as docs_page
@@ -44,7 +46,7 @@ from trustsvc.audit.access_record import AccessLog
 from trustsvc.bootstrap import Runtime, build_licenses, database_library, open_services
 from trustsvc.bootstrap import build_integrator as build_log_integrator
 from trustsvc.clock import Clock
-from trustsvc.errors import InvalidInputError
+from trustsvc.errors import BodyTooLargeError, InvalidInputError
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.licenses.sweep import StoreSweeper
 from trustsvc.services import Services
@@ -77,8 +79,18 @@ class RequestGuardMiddleware:
     input it is.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, page_routes: Sequence[BaseRoute] = ()) -> None:
         self.app = app
+        #: The pages' routes: a refusal on one of their paths is the page's to answer.
+        self.page_routes = tuple(page_routes)
+
+    def _is_page(self, scope: Scope) -> bool:
+        """Whether a page (not the JSON API) serves this path: its refusals are pages too."""
+        path = scope["path"]
+        return any(
+            isinstance(route, PageRoute) and route.path_regex.match(path)
+            for route in self.page_routes
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,8 +114,7 @@ class RequestGuardMiddleware:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            refusal = problem(413, "too-large", f"request body is larger than {limit} bytes")
-            await refusal(scope, receive, send)
+            await self._refuse(scope, receive, send, BodyTooLargeError(limit))
             return
         text_kind = _text_body_kind(scope["method"], headers.get(b"content-type", b""))
         if text_kind is not None:
@@ -117,10 +128,28 @@ class RequestGuardMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    if self._is_page(scope):
+                        await _drain(receive)
+                        raise BodyTooLargeError(limit)
                     raise HTTPException(413, f"request body is larger than {limit} bytes")
             return message
 
         await self.app(scope, bounded_receive, send)
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, error: InvalidInputError
+    ) -> None:
+        """The API's refusal as problem+json; a page's is handed to the page, as an error
+        raised where it reads its body, so that it answers with itself, in its words."""
+        if not self._is_page(scope):
+            await problem(http_status(error), error.code, error.message)(scope, receive, send)
+            return
+
+        async def refusing() -> Message:
+            await _drain(receive)
+            raise error
+
+        await self.app(scope, refusing, send)
 
     async def _checked_text_body(
         self, scope: Scope, receive: Receive, send: Send, kind: str, limit: int
@@ -139,8 +168,7 @@ class RequestGuardMiddleware:
                 return  # the client went away
             body.extend(message.get("body", b""))
             if len(body) > limit:
-                refusal = problem(413, "too-large", f"request body is larger than {limit} bytes")
-                await refusal(scope, receive, send)
+                await self._refuse(scope, receive, send, BodyTooLargeError(limit))
                 return
             if not message.get("more_body", False):
                 break
@@ -150,7 +178,7 @@ class RequestGuardMiddleware:
             elif not is_utf8_percent_encoded(bytes(body)):
                 raise InvalidInputError("the form is not percent-encoded UTF-8")
         except InvalidInputError as exc:
-            await problem(422, exc.code, exc.message)(scope, receive, send)
+            await self._refuse(scope, _nothing_more, send, exc)
             return
         replayed = False
 
@@ -162,6 +190,24 @@ class RequestGuardMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+#: A refused page's body is read on (and dropped) up to this much, so that the browser,
+#: still sending, gets the page that says why instead of a reset connection.
+_DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+async def _drain(receive: Receive) -> None:
+    drained = 0
+    while drained <= _DRAIN_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        drained += len(message.get("body", b""))
+
+
+async def _nothing_more() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def _text_body_kind(method: str, content_type: bytes) -> str | None:
@@ -312,7 +358,23 @@ def create_app(
         app.mount(path, folder)
     # Added innermost first: body limits and NUL refusal, browser security headers (on the
     # refusals too), then sessions, then timing and logging.
-    app.add_middleware(RequestGuardMiddleware)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        page_routes=[
+            route
+            for router in (
+                staff_pages.router,
+                desk_pages.router,
+                stats_pages.router,
+                admin_pages.router,
+                wallet_pages.router,
+                public_pages.router,
+                console_pages.router,
+                console_upload_pages.router,
+            )
+            for route in router.routes
+        ],
+    )
     app.add_middleware(
         BrowserHeadersMiddleware,
         policy=content_security_policy(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, TypeVar
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPBearer
 
 from trustsvc.api.observability import Metrics
@@ -20,7 +20,7 @@ from trustsvc.api.ratelimit import RateLimiter, address_key
 from trustsvc.audit.access_record import AccessLog
 from trustsvc.bootstrap import build_verifier
 from trustsvc.db.models import ClientRole
-from trustsvc.errors import AuthenticationError, ForbiddenError
+from trustsvc.errors import AuthenticationError, BodyTooLargeError, ForbiddenError
 from trustsvc.licenses.issuing import LicenseService
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.pki.bundle import TrustBundles
@@ -217,14 +217,12 @@ async def read_bounded_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it grows past ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status_code=413, detail=f"request body is larger than {limit} bytes")
+        raise BodyTooLargeError(limit)
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            raise HTTPException(
-                status_code=413, detail=f"request body is larger than {limit} bytes"
-            )
+            raise BodyTooLargeError(limit)
     return bytes(body)
 
 

@@ -23,6 +23,7 @@ from trustsvc.departments.registry import SealWithdrawnError
 from trustsvc.errors import (
     AmbiguousLicenseNumberError,
     AuthenticationError,
+    BodyTooLargeError,
     CommandLineOnlyError,
     ConfigurationError,
     ConflictError,
@@ -143,6 +144,7 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     SealingError: 500,
     # The request breaks a rule.
     InvalidInputError: 422,
+    BodyTooLargeError: 413,
     InvalidCreditCodeError: 422,
     InvalidIdentifierError: 422,
     InvalidLicenseDataError: 422,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -49,6 +50,30 @@ _PROVINCE_PREFIXES = frozenset(
     | {f"{n}" for n in (41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65)}
     | {"71", "81", "82"}
 )
+
+
+class SealImportRefusal(StrEnum):
+    """Why a PKCS#12 seal was not imported, for a page to say in its own words."""
+
+    UNREADABLE = "unreadable"
+    INCOMPLETE = "incomplete"
+    KEY_MISMATCH = "key-mismatch"
+    NOT_VALID_NOW = "not-valid-now"
+    CA_CERTIFICATE = "ca-certificate"
+    NO_KEY_USAGE = "no-key-usage"
+    WRONG_KEY_USAGE = "wrong-key-usage"
+    OTHER_DEPARTMENT = "other-department"
+    REGISTERED = "registered"
+
+
+class SealImportError(InvalidInputError):
+    """A PKCS#12 seal that cannot be imported; ``refusal`` says which rule it breaks."""
+
+    code = "seal-import-refused"
+
+    def __init__(self, refusal: SealImportRefusal, message: str) -> None:
+        super().__init__(message)
+        self.refusal = refusal
 
 
 @dataclass(frozen=True)
@@ -390,11 +415,15 @@ def import_seal(
     try:
         key, certificate, extra = pkcs12.load_key_and_certificates(pkcs12_data, pkcs12_password)
     except (ValueError, TypeError) as exc:
-        raise InvalidInputError(
-            "the PKCS#12 file could not be read (wrong password, or not PKCS#12)"
+        raise SealImportError(
+            SealImportRefusal.UNREADABLE,
+            "the PKCS#12 file could not be read (wrong password, or not PKCS#12)",
         ) from exc
     if key is None or certificate is None:
-        raise InvalidInputError("the PKCS#12 file must hold one private key and its certificate")
+        raise SealImportError(
+            SealImportRefusal.INCOMPLETE,
+            "the PKCS#12 file must hold one private key and its certificate",
+        )
     signing_key = as_signing_key(key)
     _check_importable(certificate, signing_key, code, services.clock.now())
     key_id = f"seal-{code}-{secrets.token_hex(6)}"
@@ -405,7 +434,9 @@ def import_seal(
             now = services.clock.now()
             known = set(session.scalars(select(CertificateRecord.fingerprint_sha256)).all())
             if fingerprint(certificate) in known:
-                raise InvalidInputError("this seal certificate is registered already")
+                raise SealImportError(
+                    SealImportRefusal.REGISTERED, "this seal certificate is registered already"
+                )
             session.add(
                 new_record(
                     certificate,
@@ -453,27 +484,39 @@ def _check_importable(
     certificate: x509.Certificate, key: SigningKey, code: str, now: datetime
 ) -> None:
     if _public_der(certificate.public_key()) != _public_der(key.public_key()):
-        raise InvalidInputError("the PKCS#12 key does not belong to its certificate")
+        raise SealImportError(
+            SealImportRefusal.KEY_MISMATCH, "the PKCS#12 key does not belong to its certificate"
+        )
     if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
-        raise InvalidInputError("the seal certificate is not valid now (expired or not yet valid)")
+        raise SealImportError(
+            SealImportRefusal.NOT_VALID_NOW,
+            "the seal certificate is not valid now (expired or not yet valid)",
+        )
     try:
         constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
         if constraints.ca:
-            raise InvalidInputError("a CA certificate cannot be a seal certificate")
+            raise SealImportError(
+                SealImportRefusal.CA_CERTIFICATE, "a CA certificate cannot be a seal certificate"
+            )
     except x509.ExtensionNotFound:
         pass
     try:
         usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
-        raise InvalidInputError("the seal certificate has no keyUsage extension") from None
+        raise SealImportError(
+            SealImportRefusal.NO_KEY_USAGE, "the seal certificate has no keyUsage extension"
+        ) from None
     if not (usage.digital_signature or usage.content_commitment):
-        raise InvalidInputError(
-            "the seal certificate's keyUsage allows neither digitalSignature nor nonRepudiation"
+        raise SealImportError(
+            SealImportRefusal.WRONG_KEY_USAGE,
+            "the seal certificate's keyUsage allows neither digitalSignature nor nonRepudiation",
         )
     named = ca.credit_code_of(certificate)
     if named != code:
-        raise InvalidInputError(
-            f"the seal certificate names credit code {named or 'none'}, not the department's {code}"
+        raise SealImportError(
+            SealImportRefusal.OTHER_DEPARTMENT,
+            f"the seal certificate names credit code {named or 'none'}, "
+            f"not the department's {code}",
         )
 
 

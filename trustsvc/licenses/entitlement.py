@@ -147,6 +147,55 @@ def set_entitlement(
 
 
 @dataclass(frozen=True)
+class TypeStanding:
+    """Whether a department may issue one license type now, and why."""
+
+    license_type: LicenseType
+    #: What the type's own issuer rule says of the department.
+    by_rule: bool
+    #: What holds now: the newest explicit decision, else the rule.
+    entitled: bool
+    #: The newest explicit decision, if any.
+    latest: EntitlementChange | None
+
+
+def standings(
+    services: Services, code: str, types: Mapping[str, LicenseType] | None = None
+) -> list[TypeStanding]:
+    """Each type's standing for the department now, as issuance would decide it."""
+    code = validate_credit_code(code)
+    known = types if types is not None else packaged_types()
+    with services.database.begin() as session:
+        department = session.scalar(select(Department).where(Department.code == code))
+        if department is None:
+            raise NotFoundError(f"no department with credit code {code}")
+        issuer = _issuer(department)
+        rows = session.scalars(
+            select(TypeEntitlement)
+            .where(TypeEntitlement.department_id == department.id)
+            .order_by(TypeEntitlement.at, TypeEntitlement.id)
+        ).all()
+        now = services.clock.now()
+        decisions: dict[str, list[Decision]] = {}
+        latest: dict[str, EntitlementChange] = {}
+        for row in rows:
+            decisions.setdefault(row.type_key, []).append(Decision(row.at, row.allowed))
+            if row.at <= now:
+                latest[row.type_key] = EntitlementChange(
+                    code, row.type_key, row.allowed, row.at, row.reason
+                )
+    return [
+        TypeStanding(
+            license_type,
+            license_type.issuers.admits(issuer),
+            is_entitled(license_type.issuers, issuer, decisions.get(key, ()), now),
+            latest.get(key),
+        )
+        for key, license_type in sorted(known.items())
+    ]
+
+
+@dataclass(frozen=True)
 class _Snapshot:
     issuers: dict[str, Issuer]
     decisions: dict[tuple[str, str], tuple[Decision, ...]]
@@ -219,8 +268,10 @@ def _types_by_code() -> dict[str, LicenseType]:
 __all__ = [
     "EntitlementBook",
     "EntitlementChange",
+    "TypeStanding",
     "packaged_types",
     "require_entitlement",
     "set_entitlement",
+    "standings",
     "type_by_code",
 ]

@@ -28,11 +28,19 @@ from trustsvc.departments.registry import (
     SealInfo,
     add_department,
     get_department,
+    import_seal,
     list_departments,
     new_seal,
     revoke_seal,
+    set_kind,
 )
 from trustsvc.errors import CommandLineOnlyError, ForbiddenError, InvalidInputError
+from trustsvc.licenses.entitlement import (
+    EntitlementChange,
+    TypeStanding,
+    set_entitlement,
+    standings,
+)
 from trustsvc.pki.revocation import REASONS
 from trustsvc.services import Services
 from trustsvc.sharing.clients import (
@@ -149,6 +157,45 @@ def withdraw_seal(
         raise InvalidInputError(f"unknown reason {reason!r} for revoking a seal")
     return revoke_seal(
         services, code, reason, serial_hex, invalid_since=invalid_since, operator=acting.operator
+    )
+
+
+def take_seal(
+    services: Services, acting: Acting, code: str, pkcs12_data: bytes, password: bytes | None
+) -> DepartmentInfo:
+    """A seal certificate and key from an outside CA (PKCS#12), as
+    ``trustsvc department import-seal``: like a renewal, the department's own business."""
+    acting.require_department(code)
+    return import_seal(services, code, pkcs12_data, password, acting.operator)
+
+
+def change_kind(services: Services, acting: Acting, code: str, kind: str | None) -> DepartmentInfo:
+    """Set or clear a department's kind. The kind decides which types it may issue, so a
+    department administrator may not change their own: the operator administrator only."""
+    acting.require(StaffRole.OPERATOR_ADMIN)
+    return set_kind(services, code, kind or None, acting.operator)
+
+
+def type_standings(services: Services, acting: Acting, code: str) -> list[TypeStanding]:
+    """What the department may issue now; its own administrator may read it."""
+    acting.require_department(code)
+    return standings(services, code)
+
+
+def decide_type(
+    services: Services,
+    acting: Acting,
+    code: str,
+    type_key: str,
+    *,
+    allowed: bool,
+    reason: str | None,
+) -> EntitlementChange:
+    """Grant or deny a department a license type from now on (operator administrator only,
+    as ``trustsvc department allow-type`` / ``deny-type``)."""
+    acting.require(StaffRole.OPERATOR_ADMIN)
+    return set_entitlement(
+        services, code, type_key, allowed=allowed, reason=reason, operator=acting.operator
     )
 
 

@@ -13,7 +13,7 @@ more than the API role it stands for.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,6 +37,7 @@ __all__ = [
     "disable_user",
     "find_user",
     "list_users",
+    "staff_client_names",
 ]
 
 #: The API role each staff role acts under; roles absent here act under none.
@@ -253,6 +254,40 @@ def disable_user(services: Services, subject: str, operator: Operator | None = N
             )
         session.flush()
         return _member(row)
+
+
+#: What a staff client is called when its member of staff is no longer known.
+UNKNOWN_STAFF = "服务窗口"
+#: Names looked up at once, at most (a page of a record and its verifier list).
+_MAX_NAMED = 500
+
+
+def staff_client_names(services: Services, client_names: Iterable[str]) -> dict[str, str]:
+    """The staff clients (``staff:<subject>``) among ``client_names``, as a holder may read
+    them: a clerk's service hall and window, another member's department; never the subject,
+    which is the identity provider's account and no business of the holder's."""
+    subjects = {
+        name: name.removeprefix(CLIENT_PREFIX)
+        for name in list(client_names)[:_MAX_NAMED]
+        if isinstance(name, str) and name.startswith(CLIENT_PREFIX)
+    }
+    if not subjects:
+        return {}
+    with services.database.begin() as session:
+        rows = session.scalars(
+            select(StaffUser).where(StaffUser.subject.in_(set(subjects.values())))
+        ).all()
+        members = {row.subject: _member(row) for row in rows}
+    named: dict[str, str] = {}
+    for name, subject in subjects.items():
+        member = members.get(subject)
+        if member is None:
+            named[name] = UNKNOWN_STAFF
+        elif member.hall or member.window:
+            named[name] = " · ".join(part for part in (member.hall, member.window) if part)
+        else:
+            named[name] = member.department_name or UNKNOWN_STAFF
+    return named
 
 
 def find_user(services: Services, subject: str) -> StaffMember:

@@ -9,8 +9,7 @@ script, a refresh link), then each row's outcome, and offers the report as CSV.
 An approval document is checked (``licenses.approvals``) and kept under the
 home until it is issued or a day old, so that the officer sees the preview of
 where the seal and QR code will sit and then issues without sending it again.
-The multipart body is bounded before it is parsed, and parsed with bounds on
-its parts.
+The multipart body is bounded before it is parsed (``pages.multipart``).
 """
 
 from __future__ import annotations
@@ -22,17 +21,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
-from starlette.requests import Request as StarletteRequest
+from starlette.datastructures import FormData
 
 from trustsvc.api.browser import CSRF_FIELD, check_csrf
-from trustsvc.api.deps import ApiState, read_bounded_body, state_of
+from trustsvc.api.deps import ApiState, state_of
 from trustsvc.api.errors import http_status
 from trustsvc.api.pages.console import (
     Officer,
@@ -43,6 +40,7 @@ from trustsvc.api.pages.console import (
     multiline_keys,
     officer_client,
 )
+from trustsvc.api.pages.multipart import bounded_multipart, file_field, text_field
 from trustsvc.api.pages.rendering import PageRoute, render
 from trustsvc.errors import (
     InvalidInputError,
@@ -81,53 +79,6 @@ APPROVAL_BODY_LIMIT = MAX_APPROVAL_BYTES + 128 * 1024
 #: An approval document not issued within this long is removed.
 _KEEP_UPLOAD_SECONDS = 24 * 3600
 _UPLOAD_NAME = re.compile(r"[A-Za-z0-9_-]{43}")
-
-
-async def bounded_multipart(
-    request: Request, limit: int, *, max_fields: int, max_part_size: int
-) -> FormData:
-    """A multipart form read whole within ``limit`` bytes, then parsed with bounds.
-
-    Starlette's parser bounds parts and fields but not the body: it is read
-    (and refused past ``limit``) first, and handed to the parser as the body.
-    """
-    content_type = request.headers.get("content-type", "")
-    if not content_type.lower().startswith("multipart/form-data"):
-        raise InvalidInputError("this form is sent as multipart/form-data")
-    body = await read_bounded_body(request, limit)
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    replay = StarletteRequest(request.scope, receive)
-    try:
-        return await replay.form(max_files=1, max_fields=max_fields, max_part_size=max_part_size)
-    except Exception as exc:  # the parser's errors (MultiPartException, HTTPException)
-        raise InvalidInputError("the upload is not a well-formed multipart form") from exc
-
-
-def _text(form: FormData, name: str, limit: int = 200) -> str:
-    value = form.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > limit:
-        raise InvalidInputError(f"form field {name!r} is not short text")
-    return value
-
-
-async def _file(form: FormData, name: str, limit: int) -> tuple[str, bytes]:
-    value = form.get(name)
-    if not isinstance(value, UploadFile) or not value.filename:
-        return "", b""
-    content = await value.read(limit + 1)
-    if len(content) > limit:
-        raise InvalidInputError(f"the file is larger than {limit // (1024 * 1024)} MB")
-    return value.filename[:200], content
 
 
 # ---- batches -----------------------------------------------------------------------
@@ -175,11 +126,11 @@ async def submit_batch(request: Request, member: Officer) -> Response:
         request, BATCH_BODY_LIMIT, max_fields=8, max_part_size=MAX_UPLOAD_BYTES + 1024
     )
     check_csrf(request, form.get(CSRF_FIELD))
-    token = checked_token(_text(form, "form_token"))
-    license_type = state.licenses.types.get(_text(form, "type", 64))
+    token = checked_token(text_field(form, "form_token"))
+    license_type = state.licenses.types.get(text_field(form, "type", 64))
     if license_type is None:
         return _batch_page(request, state, message="请选择证照类型", status_code=422)
-    filename, content = await _file(form, "file", MAX_UPLOAD_BYTES)
+    filename, content = await file_field(form, "file", MAX_UPLOAD_BYTES)
     if not content:
         return _batch_page(request, state, message="请选择要上传的 CSV 文件", status_code=422)
     try:
@@ -303,8 +254,8 @@ def _kept(state: ApiState, name: str) -> ApprovalPdf:
 def _placement(form: FormData) -> Placement:
     try:
         return Placement(
-            StampPage(_text(form, "page", 20) or StampPage.LAST.value),
-            SealSpot(_text(form, "seal", 20) or SealSpot.BOTTOM_RIGHT.value),
+            StampPage(text_field(form, "page", 20) or StampPage.LAST.value),
+            SealSpot(text_field(form, "seal", 20) or SealSpot.BOTTOM_RIGHT.value),
         )
     except ValueError:
         raise InvalidInputError("unknown placement of the seal") from None
@@ -378,25 +329,25 @@ async def approval(request: Request, member: Officer) -> Response:
         request, APPROVAL_BODY_LIMIT, max_fields=60, max_part_size=MAX_APPROVAL_BYTES + 1024
     )
     check_csrf(request, form.get(CSRF_FIELD))
-    token = checked_token(_text(form, "form_token"))
-    license_type = _document_type(state, _text(form, "type", 64))
+    token = checked_token(text_field(form, "form_token"))
+    license_type = _document_type(state, text_field(form, "type", 64))
     issuing = issue_form(license_type)
     limits = form_limits(issuing)
     multiline = multiline_keys(issuing)
     values: dict[str, str] = {}
     for spec in issuing.fields:
-        value = _text(form, spec.key, limits[spec.key])
+        value = text_field(form, spec.key, limits[spec.key])
         if spec.key not in multiline and ("\n" in value or "\r" in value):
             raise InvalidInputError(f"form field {spec.key!r} is one line")
         values[spec.key] = value
     placement = _placement(form)
     try:
-        _, content = await _file(form, "file", MAX_APPROVAL_BYTES)
+        _, content = await file_field(form, "file", MAX_APPROVAL_BYTES)
         if content:
             approval_pdf = await run_in_threadpool(check_approval_pdf, content)
             upload = await run_in_threadpool(_keep, state, approval_pdf)
         else:
-            upload = _text(form, "upload", 60)
+            upload = text_field(form, "upload", 60)
             if not upload:
                 raise ApprovalDocumentError("请选择要上传的决定书 PDF 文件")
             approval_pdf = await run_in_threadpool(_kept, state, upload)
@@ -407,7 +358,7 @@ async def approval(request: Request, member: Officer) -> Response:
         )
     sent = _Sent(values, token, placement, upload)
     data = form_data(issuing, values)
-    if _text(form, "action", 20) != "issue":
+    if text_field(form, "action", 20) != "issue":
         preview = await run_in_threadpool(
             placement_preview, state.licenses, approval_pdf, placement
         )

@@ -30,16 +30,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trustsvc.api.browser import CSRF_FIELD, check_csrf
 from trustsvc.api.deps import ApiState, read_bounded_body, state_of
 from trustsvc.api.errors import http_status
 from trustsvc.api.inputs import parse_form
 from trustsvc.api.pages.access import staff_with
-from trustsvc.api.pages.rendering import PageRoute, language, render
+from trustsvc.api.pages.rendering import PageRoute, language, render, size_words
 from trustsvc.api.routes.verify import check_pdf, check_token
 from trustsvc.audit.access_record import Access, AccessAction, CopyKind, Outcome
-from trustsvc.errors import InvalidInputError, NotFoundError, TrustServiceError
+from trustsvc.errors import (
+    BodyTooLargeError,
+    InvalidInputError,
+    NotFoundError,
+    TrustServiceError,
+)
 from trustsvc.licenses.types import get_type
 from trustsvc.staff import desk as domain
 from trustsvc.staff.users import StaffMember, StaffRole
@@ -233,9 +239,15 @@ async def _form(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise InvalidInputError("the desk's form is sent as multipart/form-data")
-    async with request.form(
-        max_files=len(_FILES), max_fields=len(_FIELDS), max_part_size=8192
-    ) as form:
+    try:
+        form = await request.form(
+            max_files=len(_FILES), max_fields=len(_FIELDS), max_part_size=8192
+        )
+    except StarletteHTTPException as exc:  # Starlette's words for a malformed multipart body
+        raise InvalidInputError(
+            "表单格式有误，请重新选择文件后提交 · The form is not well-formed multipart"
+        ) from exc
+    try:
         fields: dict[str, Any] = {}
         for name, value in form.multi_items():
             if name not in _FIELDS and name not in _FILES:
@@ -255,6 +267,8 @@ async def _form(request: Request) -> dict[str, Any]:
             raise InvalidInputError("unknown way of checking")
         fields["way"] = way
         return fields
+    finally:
+        await form.close()
 
 
 def _token_in_photo(codes: list[str]) -> str:
@@ -300,7 +314,8 @@ async def _status_check(
 async def check(request: Request, member: StaffMember = Clerk) -> Response:
     state = state_of(request)
     client = domain.desk_client(member)
-    purpose: str | None = None
+    # Until the form is read (it may be refused unread), the purpose stated last.
+    purpose: str | None = request.session.get(_SESSION_PURPOSE)
     try:
         fields = await _form(request)
         purpose = fields.get("purpose") if isinstance(fields.get("purpose"), str) else None
@@ -334,6 +349,13 @@ async def check(request: Request, member: StaffMember = Clerk) -> Response:
     return await _result(request, state, member, report, stated, way, holds_document)
 
 
+#: What the desk says of an upload over its bound (the PDF's and the photo's, not the body's).
+_TOO_LARGE = (
+    f"文件过大：PDF 不超过 {size_words(DEFAULT_MAX_BYTES)}，照片不超过 "
+    f"{size_words(MAX_PHOTO_BYTES)}。请换用较小的文件，或扫描证照上的二维码。",
+    f"The file is too large: a PDF is at most {size_words(DEFAULT_MAX_BYTES)}, a photo at most "
+    f"{size_words(MAX_PHOTO_BYTES)}. Use a smaller file, or scan the license's QR code.",
+)
 #: What the desk says, in Chinese, for the domain's refusals that have no Chinese words.
 _IN_CHINESE = {
     "not-found": (
@@ -350,6 +372,9 @@ _IN_CHINESE = {
 
 def _said(error: TrustServiceError, lang: str) -> str:
     """The refusal in the page's language: "中文 · English" messages are split, others mapped."""
+    if isinstance(error, BodyTooLargeError):
+        zh, en = _TOO_LARGE
+        return zh if lang == "zh" else en
     if error.code in _IN_CHINESE:
         zh, en = _IN_CHINESE[error.code]
         return zh if lang == "zh" else f"{en} ({error.message})"

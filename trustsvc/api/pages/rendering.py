@@ -22,11 +22,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trustsvc.api.browser import CSRF_FIELD, csrf_token
 from trustsvc.api.deps import state_of
 from trustsvc.api.errors import DATABASE_DOWN, http_status
-from trustsvc.errors import DatabaseUnavailableError, SignInRequiredError, TrustServiceError
+from trustsvc.errors import (
+    BodyTooLargeError,
+    DatabaseUnavailableError,
+    InvalidInputError,
+    SignInRequiredError,
+    TrustServiceError,
+)
 from trustsvc.licenses.holders import HolderIdType, mask_holder_id
 from trustsvc.staff.users import ROLE_WORDS
 
@@ -173,6 +180,22 @@ def visitor_frame(lang: str, head: str) -> VisitorFrame:
     return VisitorFrame(before_title, before_main, after_main)
 
 
+def size_words(limit: int) -> str:
+    """A bound in bytes as people say it: 40 MB, 16 KB."""
+    if limit >= 1024 * 1024:
+        return f"{limit // (1024 * 1024)} MB"
+    return f"{max(1, limit // 1024)} KB"
+
+
+def too_large_words(error: BodyTooLargeError) -> tuple[str, str]:
+    """What a page says of a body over its bound (zh, en)."""
+    size = size_words(error.limit)
+    return (
+        f"提交的文件或表单过大：不能超过 {size}。请换用较小的文件后重试。",
+        f"What was sent is too large: at most {size}. Try again with a smaller file.",
+    )
+
+
 def error_page(request: Request, error: TrustServiceError) -> Response:
     """What a page answers for a domain error: the sign-in for a visitor, else a page saying why."""
     if isinstance(error, SignInRequiredError):
@@ -180,6 +203,9 @@ def error_page(request: Request, error: TrustServiceError) -> Response:
     status = http_status(error)
     # A 503 names what is down; other server errors say nothing of the internals.
     message = error.message if status < 500 or status == 503 else None
+    if isinstance(error, BodyTooLargeError):
+        zh, en = too_large_words(error)
+        message = zh if language(request) == "zh" else en
     return render(
         request,
         "errors/problem.html",
@@ -201,6 +227,11 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except TrustServiceError as error:
                 return error_page(request, error)
+            except StarletteHTTPException as exc:
+                # Starlette's form parser says "malformed" so; a page says it as a page.
+                if exc.status_code != 400:
+                    raise
+                return error_page(request, InvalidInputError("the form is not well-formed"))
             except OperationalError:
                 log.error("database unavailable", exc_info=True)
                 return error_page(request, DatabaseUnavailableError(DATABASE_DOWN))

@@ -66,6 +66,7 @@ from trustsvc.holders.presentation import MAX_LIFETIME, PresentationCode
 from trustsvc.licenses.holders import HolderIdType
 from trustsvc.licenses.issuing import LicenseView
 from trustsvc.sharing.clients import Client
+from trustsvc.staff.users import staff_client_names
 from trustsvc.tokens.decoding import MAX_TOKEN_LENGTH
 from trustsvc.verification import reasons as R
 
@@ -312,6 +313,13 @@ async def _wallet(
     spent = shown is not None and await run_in_threadpool(code_spent, licenses, holder, shown.token)
     cards = [_card(v) for v in views]
     shown_card = next((c for c in cards if shown and c.view.identifier == shown.identifier), None)
+    who = await run_in_threadpool(
+        staff_client_names,
+        state.services,
+        [v.name for v in verifiers]
+        + [x.actor for x in (*used.entries, *attempts.entries)]
+        + ([shown.verifier] if shown else []),
+    )
     return render(
         request,
         "wallet/me.html",
@@ -328,6 +336,7 @@ async def _wallet(
         first=uses is None and refused is None,
         verifiers=verifiers,
         purposes=_purposes(verifiers),
+        who=who,
         trouble=trouble,
         words=_Words,
     )
@@ -497,6 +506,11 @@ async def _grants_page(
     verifiers = await run_in_threadpool(verifiers_to_name, licenses)
     today = licenses.today()
     names = {v.identifier: v for v in views}
+    who = await run_in_threadpool(
+        staff_client_names,
+        state.services,
+        [v.name for v in verifiers] + [g.grantee for g in grants],
+    )
     return render(
         request,
         "wallet/grants.html",
@@ -511,6 +525,7 @@ async def _grants_page(
         verifiers=verifiers,
         purposes=_purposes(verifiers),
         departments=_departments(verifiers),
+        who=who,
         id_types=_ID_TYPES,
         chosen={
             "identifier": request.query_params.get("identifier", "")[:128],
