@@ -37,7 +37,7 @@ from trustsvc.settings import Settings
 if TYPE_CHECKING:
     import uvicorn
 
-    from trustsvc.licenses.issuing import LicenseService
+    from trustsvc.licenses.issuing import IssuingService
 
 POSTGRES_URL_VARIABLE = "TRUSTSVC_TEST_POSTGRES_URL"
 
@@ -246,7 +246,7 @@ def live_server(services: Services, port: int) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def licenses(services: Services) -> Iterator[LicenseService]:
+def licenses(services: Services) -> Iterator[IssuingService]:
     """The license service with two departments that can seal: A (region 330100) and B."""
     from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
     from trustsvc.bootstrap import build_licenses

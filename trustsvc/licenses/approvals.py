@@ -39,7 +39,8 @@ from trustsvc.documents.render import (
     render_verification_block,
 )
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses.issuing import IssueRequest, IssueResult, IssuingService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest, IssueResult
 from trustsvc.licenses.types import LayoutStyle, get_type
 
 MAX_APPROVAL_BYTES = 20 * 1024 * 1024
