@@ -25,7 +25,7 @@ from pycose.messages import Sign1Message
 from tests.api.conftest import Api
 from tests.helpers import DEPARTMENT_A
 from trustsvc.holders.presentation import present
-from trustsvc.licenses import issuing as license_service
+from trustsvc.licenses import production as license_service
 from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 

@@ -10,7 +10,7 @@ import pytest
 from tests.cli.running import invoke
 from tests.helpers import DEPARTMENT_A
 from trustsvc.departments.registry import revoke_seal
-from trustsvc.licenses import issuing as license_service
+from trustsvc.licenses import production as license_service
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type

@@ -26,7 +26,7 @@ from trustsvc.services import Services
 from trustsvc.verification.report import Verdict, VerificationReport
 
 #: An attack on a sealed license: the service (for keys and a second license) and the bytes.
-Forgery = Callable[[Services, bytes], bytes]
+Forgery = Callable[[Services, IssuingService, bytes], bytes]
 
 #: Where re-sealed copies put their seal on page 1.
 _SEAL_BOX = (400, 80, 520, 200)
@@ -59,7 +59,7 @@ def _explain(report: VerificationReport) -> str:
 def _second_signature(code: str) -> Forgery:
     """A second signature with ``code``'s genuine seal key, in a new field."""
 
-    def forge(services: Services, pdf: bytes) -> bytes:
+    def forge(services: Services, _licenses: IssuingService, pdf: bytes) -> bytes:
         material = active_seal(services, code).material
         signer = CachedKeySigner(material.certificate, material.key, list(material.chain))
         return attacks.sign_again(pdf, signer, make_timestamper(None, services.tsa))
@@ -68,7 +68,7 @@ def _second_signature(code: str) -> Forgery:
 
 
 def _plain(attack: Callable[[bytes], bytes]) -> Forgery:
-    return lambda _services, pdf: attack(pdf)
+    return lambda _services, _licenses, pdf: attack(pdf)
 
 
 def _assert_verdict(report: VerificationReport, expected: Verdict) -> None:
@@ -106,7 +106,7 @@ def test_changes_saved_after_the_seal_are_modifications(
     services: Services, licenses: IssuingService, forge: Forgery
 ) -> None:
     """DocMDP P=1: content, pages, annotations, fields and signatures added later all count."""
-    report = _verify(services, forge(services, _issue(licenses)))
+    report = _verify(services, forge(services, licenses, _issue(licenses)))
     _assert_verdict(report, Verdict.MODIFIED_AFTER_SEALING)
 
 
@@ -173,7 +173,7 @@ def test_wrapped_signatures_do_not_cover_the_forgery(
 # ---- 4. universal signature forgery ---------------------------------------------------
 
 
-def _other_license_contents(licenses: IssuingService, pdf: bytes) -> bytes:
+def _other_license_contents(_services: Services, licenses: IssuingService, pdf: bytes) -> bytes:
     return attacks.contents_of(pdf, _issue(licenses))
 
 
@@ -234,7 +234,7 @@ def _byte_range(value: bytes) -> Forgery:
 def test_forged_signature_values_are_rejected(
     services: Services, licenses: IssuingService, forge: Forgery, expected: Verdict
 ) -> None:
-    report = _verify(services, forge(services, _issue(licenses)))
+    report = _verify(services, forge(services, licenses, _issue(licenses)))
     _assert_verdict(report, expected)
 
 

@@ -50,9 +50,9 @@ def _isolated(services: Services, **options: Any) -> IsolatedPdfVerifier:
 
 
 @pytest.fixture
-def isolated(licenses: IssuingService) -> Iterator[IsolatedPdfVerifier]:
+def isolated(services: Services, licenses: IssuingService) -> Iterator[IsolatedPdfVerifier]:
     verifier = _isolated(
-        licenses,
+        services,
         processes=2,
         time_limit=timedelta(seconds=1),
         grace=timedelta(seconds=1),

@@ -19,7 +19,7 @@ from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.departments.registry import active_seal, new_seal, revoke_seal
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses import issuing as license_service
+from trustsvc.licenses import production as license_service
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type, validate_license_data
@@ -293,7 +293,7 @@ def test_a_token_that_contradicts_the_library_is_refused(
     claims = parse_token(token).claims
     assert _verdict(services, token) is Verdict.VALID
     other_content = _signed_now(
-        licenses, key, replace(claims, content_hash=content_hash(b"forged"))
+        services, key, replace(claims, content_hash=content_hash(b"forged"))
     )
     assert _codes(services, other_content) == ["token_contradicts_library"]
     earlier = replace(claims, valid_from=claims.valid_from - timedelta(1))
