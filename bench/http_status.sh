@@ -51,7 +51,8 @@ from trustsvc.sharing.purposes import add_purpose
 from trustsvc.settings import load_settings
 from trustsvc.departments.registry import add_department
 from trustsvc.codes.identifiers import credit_code_check_character
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.bootstrap import build_licenses
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.bootstrap import initialise_home, open_services
 
@@ -61,7 +62,7 @@ initialise_home(settings)
 services = open_services(settings)
 code = "11330100MB0000001" + credit_code_check_character("11330100MB0000001")
 add_department(services, "杭州市市场监督管理局", code, "330100")
-licenses = LicenseService(services)
+licenses = build_licenses(services)
 data = example_data(get_type(licenses.types, "business-license"))
 view = licenses.issue(IssueRequest(code, "business-license", data)).license
 [link] = read_qr_codes(licenses.document(view.identifier))  # as a phone would

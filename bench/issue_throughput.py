@@ -38,13 +38,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from trustsvc.bootstrap import build_licenses, initialise_home, open_services
+from trustsvc.bootstrap import build_licenses, initialise_home, open_runtime, open_services
 from trustsvc.codes.identifiers import credit_code_check_character
 from trustsvc.departments.registry import add_department
 from trustsvc.licenses.batch import run_batch
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.keystore import FileKeyStore
+from trustsvc.services import Services
 from trustsvc.settings import Settings
 
 DEPARTMENT = "11330100MB0000001" + credit_code_check_character("11330100MB0000001")
@@ -91,10 +92,13 @@ def _naive_start(settings: Settings, tsa_url: str | None) -> None:
     logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
     services = open_services(settings)
     licenses = build_licenses(services)
+    _naive["services"] = services
     _naive["licenses"] = licenses
     # A first integration asks the service's TSA over HTTP, as pyHanko's
     # HTTPTimeStamper does; without a URL, the in-process TSA is shared.
-    _naive["timestamper"] = HTTPTimeStamper(tsa_url) if tsa_url else licenses.sealer.timestamper
+    _naive["timestamper"] = (
+        HTTPTimeStamper(tsa_url) if tsa_url else licenses.producer.sealer.timestamper
+    )
 
 
 def _naive_one(index: int) -> int:
@@ -112,8 +116,8 @@ def _naive_one(index: int) -> int:
     from trustsvc.licenses.types import validate_license_data
     from trustsvc.seals.sealer import _asn1_certificate
 
-    licenses: LicenseService = _naive["licenses"]  # type: ignore[assignment]
-    services = licenses.services
+    licenses: IssuingService = _naive["licenses"]  # type: ignore[assignment]
+    services: Services = _naive["services"]  # type: ignore[assignment]
     license_type = get_type(licenses.types, "business-license")
     data = validate_license_data(
         license_type,
@@ -122,7 +126,9 @@ def _naive_one(index: int) -> int:
     )
     seal = active_seal(services, DEPARTMENT)
     identifier = LicenseIdentifier(license_type.code, DEPARTMENT, f"2026{index:08d}", 1)
-    document = licenses._document(identifier, "330100202600000001", license_type, data, seal, "x")
+    document = licenses.producer.document(
+        identifier, "330100202600000001", license_type, data, seal, "x"
+    )
     rendered = render_license(document, licenses.font_name)
     # What a first integration does: load the key from its file for each document...
     assert isinstance(services.seal_keys, FileKeyStore), "the naive pipeline reads key files"
@@ -161,7 +167,9 @@ def _naive_one(index: int) -> int:
         signer,
         timestamper=_naive["timestamper"],
         new_field_spec=fields.SigFieldSpec("Seal", box=(x1, y1, x2, y2)),
-        stamp_style=StaticStampStyle.from_pdf_file(str(licenses._stamp(seal)), border_width=0),
+        stamp_style=StaticStampStyle.from_pdf_file(
+            str(licenses.producer.stamp(seal)), border_width=0
+        ),
     )
     output = pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(rendered.pdf)))
     return len(output.getvalue())
@@ -197,7 +205,7 @@ def run_stages(settings: Settings, rows: int) -> dict[str, float]:
     import statistics
 
     import trustsvc.licenses.issuing as service_module
-    from trustsvc.licenses.issuing import IssueRequest
+    from trustsvc.licenses.requests import IssueRequest
 
     services = open_services(settings)
     licenses = build_licenses(services)
@@ -216,7 +224,7 @@ def run_stages(settings: Settings, rows: int) -> dict[str, float]:
 
     original_render = service_module.render_license
     service_module.render_license = timed("render", original_render)
-    licenses.sealer.seal = timed("seal", licenses.sealer.seal)  # type: ignore[method-assign]
+    licenses.producer.sealer.seal = timed("seal", licenses.producer.sealer.seal)  # type: ignore[method-assign]
     try:
         for index in range(rows + 10):  # the first ten warm up: fonts, stamp, revocation
             started = time.perf_counter()
@@ -281,7 +289,7 @@ def main() -> None:
         finished: list[float] = []
         started = time.perf_counter()
         summary = run_batch(
-            settings, rows_file, DEPARTMENT, "business-license",
+            open_runtime, settings, rows_file, DEPARTMENT, "business-license",
             Path(directory) / "report.jsonl", arguments.workers,
             progress=lambda _n: finished.append(time.perf_counter()),
         )  # fmt: skip

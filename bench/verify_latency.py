@@ -32,8 +32,8 @@ from trustsvc.bootstrap import (
 )
 from trustsvc.codes.identifiers import credit_code_check_character
 from trustsvc.departments.registry import add_department
-from trustsvc.licenses import issuing as license_service
-from trustsvc.licenses.issuing import IssueRequest
+from trustsvc.licenses import production as license_service
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.keystore import SigningKey
 from trustsvc.settings import Settings

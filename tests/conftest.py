@@ -37,7 +37,7 @@ from trustsvc.settings import Settings
 if TYPE_CHECKING:
     import uvicorn
 
-    from trustsvc.licenses.issuing import LicenseService
+    from trustsvc.licenses.issuing import IssuingService
 
 POSTGRES_URL_VARIABLE = "TRUSTSVC_TEST_POSTGRES_URL"
 
@@ -271,7 +271,7 @@ def two_departments(services: Services) -> None:
 
 
 @pytest.fixture
-def licenses(services: Services) -> Iterator[LicenseService]:
+def licenses(services: Services) -> Iterator[IssuingService]:
     """The license service with two departments that can seal: A (region 330100) and B."""
     from trustsvc.bootstrap import build_licenses
     from trustsvc.departments.registry import list_departments

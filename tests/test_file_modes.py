@@ -11,8 +11,10 @@ from pydantic import SecretStr
 
 from tests.helpers import DEPARTMENT_A
 from trustsvc.db import create_database_engine
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.settings import Settings
 
 
@@ -29,13 +31,13 @@ def lax_umask() -> object:
 
 
 def test_home_database_documents_and_keys_are_private(
-    lax_umask: object, licenses: LicenseService
+    lax_umask: object, services: Services, licenses: IssuingService
 ) -> None:
-    home = licenses.services.settings.home
+    home = services.settings.home
     data = example_data(get_type(licenses.types, "business-license"))
     sha256 = licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license.sha256
     assert _mode(home) == 0o700
-    if licenses.services.settings.database_url is None:
+    if services.settings.database_url is None:
         database = home / "trustsvc.db"
         companions = [database, *(home / f"trustsvc.db{s}" for s in ("-wal", "-shm"))]
         assert [(p.name, _mode(p)) for p in companions if p.exists()] == [

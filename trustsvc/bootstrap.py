@@ -7,9 +7,10 @@ builds a database, a key, a store or a sealer. Two levels:
   the PKI's keys decrypted, the seal key store, revocation (CRL/OCSP) and the
   TSA. The domain functions of departments, clients and keys take it.
 - ``Runtime`` (``open_runtime``): the services and what issuing needs on top
-  (the data key, the type catalogue, the document store, the sealer, the
-  issuing service). The API app, the CLI's commands that issue or read
-  licenses, and the batch workers run on one, and ``close()`` it.
+  (the data key, the type catalogue, the document store, the issuing
+  service). The API app, the CLI's commands that issue or read licenses, and
+  the batch workers (``open_runtime`` is their picklable opener) run on one,
+  and ``close()`` it. Code below is handed the parts it uses, never the runtime.
 
 The builders (``build_data_key``, ``build_document_store``, ``build_sealer``,
 ``issuing_parts``, ``build_verifier``) are the one place each part is made.
@@ -46,7 +47,7 @@ from trustsvc.tlog.note import NoteSigner
 
 if TYPE_CHECKING:
     # The licenses layer takes ``Services`` from here; it is imported where it is built.
-    from trustsvc.licenses.issuing import IssuingParts, LicenseService
+    from trustsvc.licenses.issuing import IssuingParts, IssuingService
     from trustsvc.licenses.types import LicenseType
     from trustsvc.verification.library import DatabaseLibrary
     from trustsvc.verification.trust import TrustMaterial
@@ -156,7 +157,8 @@ def issuing_parts(
     """The issuing service's collaborators, each built once from ``services``."""
     from trustsvc.departments.registry import active_seal
     from trustsvc.licenses.entitlement import EntitlementBook
-    from trustsvc.licenses.issuing import IssuingParts, IssuingSettings
+    from trustsvc.licenses.issuing import IssuingParts
+    from trustsvc.licenses.production import IssuingSettings
     from trustsvc.licenses.types import load_types
 
     return IssuingParts(
@@ -174,11 +176,11 @@ def issuing_parts(
 
 def build_licenses(
     services: Services, types: Mapping[str, LicenseType] | None = None
-) -> LicenseService:
-    """The issuing service on ``services`` (``LicenseService`` keeps them as ``.services``)."""
-    from trustsvc.licenses.issuing import LicenseService
+) -> IssuingService:
+    """The issuing service on ``services``, its parts built by ``issuing_parts``."""
+    from trustsvc.licenses.issuing import IssuingService
 
-    return LicenseService(services, types)
+    return IssuingService(issuing_parts(services, types))
 
 
 def online_trust_material(
@@ -259,7 +261,14 @@ class Runtime:
     """Everything an entry point runs on, built once by ``open_runtime``; ``close()`` it."""
 
     services: Services
-    licenses: LicenseService
+    #: The key that seals holder ID numbers and batch rows, and derives the other subkeys.
+    data_key: DataKey
+    #: The license type catalogue the issuing service was built with.
+    types: Mapping[str, LicenseType]
+    #: Where sealed PDFs are kept.
+    store: DocumentStore
+    #: The issuing service (issue, change, lifecycle, reading).
+    licenses: IssuingService
 
     @property
     def settings(self) -> Settings:
@@ -272,18 +281,6 @@ class Runtime:
     @property
     def clock(self) -> Clock:
         return self.services.clock
-
-    @property
-    def data_key(self) -> DataKey:
-        return self.licenses.data_key
-
-    @property
-    def types(self) -> Mapping[str, LicenseType]:
-        return self.licenses.types
-
-    @property
-    def store(self) -> DocumentStore:
-        return self.licenses.store
 
     def close(self) -> None:
         self.services.close()
@@ -304,10 +301,18 @@ def open_runtime(
     return runtime_on(open_services(settings, clock), types)
 
 
+def build_runtime(services: Services, types: Mapping[str, LicenseType] | None = None) -> Runtime:
+    """A runtime on services the caller keeps (and closes)."""
+    from trustsvc.licenses.issuing import IssuingService
+
+    parts = issuing_parts(services, types)
+    return Runtime(services, parts.data_key, parts.types, parts.store, IssuingService(parts))
+
+
 def runtime_on(services: Services, types: Mapping[str, LicenseType] | None = None) -> Runtime:
     """A runtime on services already open (closing it closes them)."""
     try:
-        return Runtime(services, build_licenses(services, types))
+        return build_runtime(services, types)
     except BaseException:
         services.close()
         raise
@@ -319,6 +324,7 @@ __all__ = [
     "build_data_key",
     "build_document_store",
     "build_licenses",
+    "build_runtime",
     "build_sealer",
     "build_verifier",
     "initialise_home",

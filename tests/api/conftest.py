@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, add_purposes
 from trustsvc.api.app import create_app
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
 from trustsvc.settings import Settings
@@ -54,7 +55,7 @@ def csrf_token_of(client: TestClient, page: str = "/me") -> str:
 class Api:
     http: TestClient
     services: Services
-    licenses: LicenseService
+    licenses: IssuingService
     keys: dict[str, str] = field(default_factory=dict)
 
     def as_(self, who: str) -> dict[str, str]:
@@ -78,7 +79,7 @@ class Api:
 
 
 @pytest.fixture
-def api(services: Services, licenses: LicenseService) -> Iterator[Api]:
+def api(services: Services, licenses: IssuingService) -> Iterator[Api]:
     app = create_app(services.settings, services=services)
     with TestClient(app, base_url=services.settings.public_base_url) as http:
         made = Api(http, services, app.state.api.licenses)

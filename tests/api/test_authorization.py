@@ -181,7 +181,7 @@ class World:
         self.license = api.issue()
         self.pdf = api.licenses.document(self.license)
         self.token = present(
-            api.licenses, self.license, actor="test", lifetime=timedelta(hours=1)
+            api.services, self.license, actor="test", lifetime=timedelta(hours=1)
         ).token
         holder = api.holder()
         self.holder_cookie = _session_cookie(holder)

@@ -63,7 +63,7 @@ def test_every_answer_carries_the_security_headers_and_personal_ones_are_not_sto
     api: Api,
 ) -> None:
     identifier = api.issue()
-    token = present(api.licenses, identifier, actor="test").token
+    token = present(api.services, identifier, actor="test").token
     holder = api.holder()
     issuer = api.as_("issuer_a")
     private = [
@@ -127,7 +127,7 @@ class _Elements(HTMLParser):
 
 def test_the_pages_use_no_inline_script_and_only_styles_the_policy_names(api: Api) -> None:
     identifier = api.issue()
-    token = present(api.licenses, identifier, actor="test").token
+    token = present(api.services, identifier, actor="test").token
     holder = api.holder()
     holder.post(
         "/me/present",

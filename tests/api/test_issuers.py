@@ -200,9 +200,21 @@ def test_a_job_abandoned_by_its_process_is_taken_over_without_reissuing(api: Api
     from trustsvc.licenses import jobs
 
     rows = [_data(api, holder_name=f"杭州示例{n}号有限公司") for n in range(3)]
-    view, _ = jobs.submit_job(api.licenses, 1, DEPARTMENT_A, "business-license", rows, "k-000001")
+    view, _ = jobs.submit_job(
+        api.services.database,
+        api.services.clock,
+        api.licenses.data_key,
+        api.licenses.types,
+        1,
+        DEPARTMENT_A,
+        "business-license",
+        rows,
+        "k-000001",
+    )
     # Another process issued row 1, recorded it, then died holding the job.
-    first = jobs.JobRunner(api.licenses)
+    first = jobs.JobRunner(
+        api.licenses, api.services.database, api.services.clock, api.licenses.data_key
+    )
     outcome = first._issue(view.id, 0, rows[0], DEPARTMENT_A, "business-license")
     stale = api.services.clock.now() - jobs.STALE_AFTER - timedelta(seconds=1)
     with api.services.database.begin() as session:

@@ -12,7 +12,8 @@ from tests.api.conftest import CITIZEN_ID, PURPOSES, Api
 from tests.helpers import DEPARTMENT_A, add_purposes
 from trustsvc.api.app import create_app
 from trustsvc.api.observability import JsonLogFormatter, RequestLog
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
 from trustsvc.sharing.clients import add_client
@@ -56,7 +57,7 @@ def test_issuance_through_the_api_is_counted(api: Api) -> None:
 
 
 def test_request_logs_are_json_with_route_templates_never_ids_or_keys(
-    services: Services, licenses: LicenseService
+    services: Services, licenses: IssuingService
 ) -> None:
     stream = io.StringIO()
     app = create_app(services.settings, services=services, request_log=RequestLog(stream))

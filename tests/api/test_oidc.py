@@ -23,7 +23,8 @@ from tests.api.conftest import CITIZEN_ID
 from tests.api.oidc_provider import Fault, OpenIDProvider, provider_for
 from tests.conftest import TEST_PASSPHRASE, LiveServer
 from tests.helpers import DEPARTMENT_A
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.settings import Settings
 
@@ -65,7 +66,7 @@ def browser(live_server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def _issue(licenses: LicenseService) -> str:
+def _issue(licenses: IssuingService) -> str:
     data = dict(example_data(get_type(licenses.types, "real-estate-certificate")))
     assert data["holder_id"] == CITIZEN_ID
     request = IssueRequest(DEPARTMENT_A, "real-estate-certificate", data)
@@ -93,7 +94,7 @@ def _session_payload(browser: httpx.Client) -> str:
 
 
 def test_a_citizen_signs_in_with_the_provider_and_gets_their_license(
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_server: LiveServer,
     provider: OpenIDProvider,
     browser: httpx.Client,
@@ -136,7 +137,7 @@ def test_the_id_type_defaults_to_a_citizen_id(
 
 
 def test_another_holder_sees_none_of_the_citizens_licenses(
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_server: LiveServer,
     provider: OpenIDProvider,
     browser: httpx.Client,

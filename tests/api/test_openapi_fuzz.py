@@ -201,7 +201,7 @@ class Known:
             values["identifier"] = self.api.issue()
         if "token" in names:
             identifier = self.api.issue()
-            values["token"] = present(self.api.licenses, identifier, actor="fuzz").token
+            values["token"] = present(self.api.services, identifier, actor="fuzz").token
         return values
 
 

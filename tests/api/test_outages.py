@@ -38,7 +38,8 @@ from trustsvc.errors import (
     DocumentStoreUnavailableError,
     TimestampUnavailableError,
 )
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.sweep import sweep_documents
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.tsa import ExternalTimeStamper
@@ -46,18 +47,18 @@ from trustsvc.services import Services
 from trustsvc.settings import DocumentStoreKind
 
 
-def _request(licenses: LicenseService, key: str | None = None, **changes: Any) -> IssueRequest:
+def _request(licenses: IssuingService, key: str | None = None, **changes: Any) -> IssueRequest:
     data = {**example_data(get_type(licenses.types, "business-license")), **changes}
     return IssueRequest(DEPARTMENT_A, "business-license", data, idempotency_key=key)
 
 
-def _count(licenses: LicenseService) -> int:
-    with licenses.services.database.begin() as session:
+def _count(services: Services) -> int:
+    with services.database.begin() as session:
         return session.scalar(select(func.count()).select_from(LicenseRecord)) or 0
 
 
-def _files(licenses: LicenseService) -> list[Path]:
-    folder = licenses.services.settings.home / "documents"
+def _files(services: Services) -> list[Path]:
+    folder = services.settings.home / "documents"
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
@@ -73,15 +74,15 @@ def silent_tsa() -> Iterator[str]:
         listener.close()
 
 
-def _with_tsa(licenses: LicenseService, url: str, timeout: float) -> None:
-    licenses.sealer.timestamper = ExternalTimeStamper(url, timeout)
+def _with_tsa(licenses: IssuingService, url: str, timeout: float) -> None:
+    licenses.producer.sealer.timestamper = ExternalTimeStamper(url, timeout)
 
 
 # ---- the TSA -------------------------------------------------------------------------
 
 
 def test_a_silent_tsa_fails_issuance_within_its_timeout(
-    licenses: LicenseService, silent_tsa: str
+    services: Services, licenses: IssuingService, silent_tsa: str
 ) -> None:
     _with_tsa(licenses, silent_tsa, 0.5)
     started = time.monotonic()
@@ -90,15 +91,17 @@ def test_a_silent_tsa_fails_issuance_within_its_timeout(
     assert time.monotonic() - started < 2.0
     assert silent_tsa in caught.value.message
     assert http_status(caught.value) == 503 and caught.value.code == "tsa-unavailable"
-    assert _count(licenses) == 0 and _files(licenses) == []
+    assert _count(services) == 0 and _files(services) == []
 
 
-def test_a_refused_tsa_is_named_and_nothing_is_stored(licenses: LicenseService) -> None:
+def test_a_refused_tsa_is_named_and_nothing_is_stored(
+    services: Services, licenses: IssuingService
+) -> None:
     url = f"http://127.0.0.1:{free_port()}/tsr"
     _with_tsa(licenses, url, 5)
     with pytest.raises(TimestampUnavailableError, match="could not be reached"):
         licenses.issue(_request(licenses))
-    assert _count(licenses) == 0 and _files(licenses) == []
+    assert _count(services) == 0 and _files(services) == []
 
 
 def test_a_tsa_whose_credentials_are_in_its_url_is_named_without_them() -> None:
@@ -157,7 +160,8 @@ def _failing_writes(monkeypatch: pytest.MonkeyPatch, error: int) -> None:
     ],
 )
 def test_a_store_that_cannot_be_written_is_a_clear_error_leaving_nothing(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
     monkeypatch: pytest.MonkeyPatch,
     error: int,
     raised: type[Exception],
@@ -169,8 +173,8 @@ def test_a_store_that_cannot_be_written_is_a_clear_error_leaving_nothing(
         licenses.issue(_request(licenses))
     assert http_status(caught.value) == status
     assert getattr(caught.value, "code", None) == code
-    assert _count(licenses) == 0
-    assert _files(licenses) == []  # no partial .tmp file either
+    assert _count(services) == 0
+    assert _files(services) == []  # no partial .tmp file either
 
 
 def test_a_full_store_is_507_and_readyz_not_ready_until_it_has_room(
@@ -251,7 +255,7 @@ def test_the_folder_is_synced_after_the_rename(
 
 
 def test_a_lost_idempotency_race_removes_its_own_document(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A type a holder may hold many of: the race is decided by the key alone.
     data = dict(example_data(get_type(licenses.types, "real-estate-certificate")))
@@ -271,7 +275,7 @@ def test_a_lost_idempotency_race_removes_its_own_document(
     again = licenses.issue(request)
     assert not again.created and again.license.identifier == first.license.identifier
     assert len(checks) == 2
-    assert [p.name for p in _files(licenses)] == [f"{first.license.sha256}.pdf"]
+    assert [p.name for p in _files(services)] == [f"{first.license.sha256}.pdf"]
 
 
 @pytest.fixture(params=[DocumentStoreKind.FOLDER, DocumentStoreKind.DATABASE])
@@ -287,9 +291,9 @@ def _store(services: Services, kind: DocumentStoreKind) -> storage.DocumentStore
 
 
 def test_the_sweep_removes_old_unrecorded_documents_only(
-    licenses: LicenseService, clock: FixedClock, store_kind: DocumentStoreKind
+    services: Services, licenses: IssuingService, clock: FixedClock, store_kind: DocumentStoreKind
 ) -> None:
-    services = licenses.services
+    services = services
     store = _store(services, store_kind)
     licenses.store = store
     recorded = licenses.issue(_request(licenses)).license.sha256
@@ -309,23 +313,25 @@ def test_the_sweep_removes_old_unrecorded_documents_only(
 
 
 def test_storing_again_makes_a_document_young_again(
-    licenses: LicenseService, clock: FixedClock, store_kind: DocumentStoreKind
+    services: Services, licenses: IssuingService, clock: FixedClock, store_kind: DocumentStoreKind
 ) -> None:
-    store = _store(licenses.services, store_kind)
+    store = _store(services, store_kind)
     content = b"%PDF-1.7 the same bytes, stored twice"
     store.put(content, clock.now())
     clock.advance(timedelta(hours=2))
     sha256 = store.put(content, clock.now())
     clock.advance(timedelta(minutes=30))
-    sweep_documents(store, licenses.services.database, clock, timedelta(hours=1))
+    sweep_documents(store, services.database, clock, timedelta(hours=1))
     assert store.get(sha256) == content
     if store_kind is DocumentStoreKind.DATABASE:
-        with licenses.services.database.begin() as session:
+        with services.database.begin() as session:
             assert session.scalar(select(func.count()).select_from(StoredDocument)) == 1
 
 
-def test_temporary_files_of_dead_writes_are_swept(licenses: LicenseService) -> None:
-    store = FolderDocumentStore(licenses.services.settings.home / "documents")
+def test_temporary_files_of_dead_writes_are_swept(
+    services: Services, licenses: IssuingService
+) -> None:
+    store = FolderDocumentStore(services.settings.home / "documents")
     folder = store.directory / "ab"
     folder.mkdir(parents=True)
     dead = folder / f".{'ab' * 32}.0badf00d.tmp"
@@ -334,14 +340,12 @@ def test_temporary_files_of_dead_writes_are_swept(licenses: LicenseService) -> N
     os.utime(dead, (old, old))
     live = folder / f".{'ab' * 32}.1badf00d.tmp"
     live.write_bytes(b"%PDF-1.7 being written")
-    report = sweep_documents(
-        store, licenses.services.database, licenses.services.clock, timedelta(hours=1)
-    )
+    report = sweep_documents(store, services.database, services.clock, timedelta(hours=1))
     assert report.temporaries_removed == 1
     assert not dead.exists() and live.exists()
 
 
-def test_serve_sweeps_at_start(services: Services, licenses: LicenseService) -> None:
+def test_serve_sweeps_at_start(services: Services, licenses: IssuingService) -> None:
     from trustsvc.api.app import create_app
 
     store = FolderDocumentStore(services.settings.home / "documents")
@@ -374,7 +378,9 @@ def test_store_sweep_and_a_down_tsa_from_the_command_line(tmp_path: Path) -> Non
     assert "removed 0 unrecorded document(s)" in swept.stdout
 
 
-def test_concurrent_requests_with_one_key_leave_one_document(licenses: LicenseService) -> None:
+def test_concurrent_requests_with_one_key_leave_one_document(
+    services: Services, licenses: IssuingService
+) -> None:
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -387,8 +393,8 @@ def test_concurrent_requests_with_one_key_leave_one_document(licenses: LicenseSe
 
     with ThreadPoolExecutor(4) as pool:
         digests = set(pool.map(attempt, range(4)))
-    assert len(digests) == 1 and _count(licenses) == 1
-    assert [p.name for p in _files(licenses)] == [f"{digests.pop()}.pdf"]
+    assert len(digests) == 1 and _count(services) == 1
+    assert [p.name for p in _files(services)] == [f"{digests.pop()}.pdf"]
 
 
 def _database_down(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

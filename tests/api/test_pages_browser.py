@@ -28,7 +28,8 @@ from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A
 from tests.licenses.pdf_checks import read_qr_codes
 from tests.pages.conftest import chromium, open_page  # noqa: F401  (chromium: the fixture)
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 
 pytestmark = pytest.mark.browser
@@ -47,7 +48,7 @@ def page(chromium: Browser) -> Iterator[Page]:  # noqa: F811  (the imported fixt
     yield from open_page(chromium, {"width": 414, "height": 896}, device_scale_factor=2)
 
 
-def _issue(licenses: LicenseService) -> tuple[str, str]:
+def _issue(licenses: IssuingService) -> tuple[str, str]:
     """A real-estate certificate for CITIZEN_ID: its identifier and license number.
 
     Issued from a worker thread: sealing runs an event loop of its own (asyncio.run),
@@ -80,7 +81,7 @@ def _sign_in(page: Page, base_url: str) -> None:
 
 
 def test_a_citizen_shows_a_license_and_sees_the_check_in_the_record(
-    licenses: LicenseService, live_server: LiveServer, page: Page
+    licenses: IssuingService, live_server: LiveServer, page: Page
 ) -> None:
     base = live_server.base_url
     _identifier, number = _issue(licenses)
@@ -122,7 +123,7 @@ def test_a_citizen_shows_a_license_and_sees_the_check_in_the_record(
 
 
 def test_the_scanned_qr_page_shows_the_verdict_and_no_holder_id(
-    licenses: LicenseService, live_server: LiveServer, page: Page
+    licenses: IssuingService, live_server: LiveServer, page: Page
 ) -> None:
     identifier, number = _issue(licenses)
     [link] = read_qr_codes(licenses.document(identifier))
@@ -183,7 +184,7 @@ def _assert_screenshot(page: Page, path: Path) -> None:
 
 
 def test_the_pages_draw_their_chinese_text_and_screenshot_well(
-    licenses: LicenseService, live_server: LiveServer, page: Page, tmp_path: Path
+    licenses: IssuingService, live_server: LiveServer, page: Page, tmp_path: Path
 ) -> None:
     identifier, _number = _issue(licenses)
 

@@ -10,9 +10,11 @@ from tests.helpers import DEPARTMENT_A, shown_text
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.clock import FixedClock
 from trustsvc.holders.presentation import checks_of, present
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action, RevocationKind
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 
 
 def _status_shown(page: str) -> str:
@@ -23,7 +25,7 @@ def _status_shown(page: str) -> str:
     return found.group(1).strip()
 
 
-def _issue(licenses: LicenseService, type_key: str = "real-estate-certificate") -> tuple[str, str]:
+def _issue(licenses: IssuingService, type_key: str = "real-estate-certificate") -> tuple[str, str]:
     data = dict(example_data(get_type(licenses.types, type_key)))
     identifier = licenses.issue(IssueRequest(DEPARTMENT_A, type_key, data)).license.identifier
     [link] = read_qr_codes(licenses.document(identifier))
@@ -31,7 +33,7 @@ def _issue(licenses: LicenseService, type_key: str = "real-estate-certificate") 
 
 
 def test_the_scanned_qr_link_opens_a_page_with_the_verdict(
-    licenses: LicenseService, live_server: LiveServer, clock: FixedClock
+    licenses: IssuingService, live_server: LiveServer, clock: FixedClock
 ) -> None:
     identifier, link = _issue(licenses)
     assert link.startswith(live_server.base_url)
@@ -53,7 +55,7 @@ def test_the_scanned_qr_link_opens_a_page_with_the_verdict(
 
 
 def test_the_page_never_shows_the_holder_id(
-    licenses: LicenseService, live_server: LiveServer
+    licenses: IssuingService, live_server: LiveServer
 ) -> None:
     data = dict(example_data(get_type(licenses.types, "real-estate-certificate")))
     _identifier, link = _issue(licenses)
@@ -64,7 +66,7 @@ def test_the_page_never_shows_the_holder_id(
 
 
 def test_a_tampered_or_foreign_token_gives_a_refusal_page(
-    licenses: LicenseService, live_server: LiveServer
+    licenses: IssuingService, live_server: LiveServer
 ) -> None:
     _identifier, link = _issue(licenses)
     tampered = link[:-5] + ("AAAAA" if not link.endswith("AAAAA") else "BBBBB")
@@ -75,21 +77,21 @@ def test_a_tampered_or_foreign_token_gives_a_refusal_page(
 
 
 def test_a_presentation_scan_is_recorded_for_the_holder(
-    licenses: LicenseService, live_server: LiveServer
+    services: Services, licenses: IssuingService, live_server: LiveServer
 ) -> None:
     identifier, _link = _issue(licenses)
     # A code naming neither verifier nor purpose is a bearer code: the open uses it up.
-    code = present(licenses, identifier, actor="holder", single_use=True)
+    code = present(services, identifier, actor="holder", single_use=True)
     assert 'data-verdict="valid"' in requests.get(code.link, timeout=10).text
     spent = requests.get(code.link, timeout=10).text
     # The code is spent, not the license: a fresh code is asked for, the license shown in force.
     assert 'data-verdict="presentation_used"' in spent and "请持证人重新出示" in spent
     assert _status_shown(spent) == "现行有效" and "ask the holder to show a fresh code" in spent
-    [check] = checks_of(licenses, identifier)
+    [check] = checks_of(services.database, identifier)
     assert check.checked_by == "public page" and check.purpose is None
 
 
-def test_public_status_without_a_key(licenses: LicenseService, live_server: LiveServer) -> None:
+def test_public_status_without_a_key(licenses: IssuingService, live_server: LiveServer) -> None:
     identifier, _link = _issue(licenses, "business-license")
     reply = requests.get(f"{live_server.base_url}/public/licenses/{identifier}/status", timeout=10)
     assert reply.status_code == 200

@@ -25,8 +25,8 @@ from pycose.messages import Sign1Message
 from tests.api.conftest import Api
 from tests.helpers import DEPARTMENT_A
 from trustsvc.holders.presentation import present
-from trustsvc.licenses import issuing as license_service
-from trustsvc.licenses.issuing import IssueRequest
+from trustsvc.licenses import production as license_service
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 
 TYPE = "application/x.trustsvc-token;v=3"
@@ -138,7 +138,7 @@ def test_pycose_refuses_a_token_whose_claims_were_changed(
 
 def test_pycose_verifies_a_presentation_code_and_its_document_hash(api: Api) -> None:
     identifier = api.issue()
-    code = present(api.licenses, identifier, actor="test", lifetime=timedelta(minutes=10))
+    code = present(api.services, identifier, actor="test", lifetime=timedelta(minutes=10))
     claims = _verified_claims(api, code.token)
     assert claims[IDENTIFIER] == identifier
     assert claims[EXP] == int(code.expires_at.timestamp()) and len(claims[CTI]) == 16

@@ -32,19 +32,21 @@ from trustsvc.db.models import (
     OperatorEvent,
 )
 from trustsvc.departments.registry import add_department
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action, RevocationKind
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.tlog.merkle import leaf_hash
 
 
-def _issue(licenses: LicenseService) -> str:
+def _issue(licenses: IssuingService) -> str:
     data = {**example_data(get_type(licenses.types, "business-license")), **enterprise_holder()}
     return licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license.identifier
 
 
-def _entries(licenses: LicenseService) -> list[tuple[int, bytes]]:
-    with licenses.services.database.begin() as session:
+def _entries(services: Services) -> list[tuple[int, bytes]]:
+    with services.database.begin() as session:
         return [
             (int(i), bytes(b))
             for i, b in session.execute(select(LogEntry.idx, LogEntry.body).order_by(LogEntry.idx))
@@ -74,7 +76,8 @@ def test_an_entry_is_rfc8949_core_deterministic_cbor() -> None:
 
 
 def test_every_lifecycle_move_appends_its_entry_and_the_record_names_its_latest(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
     identifier = _issue(licenses)
     licenses.transition(identifier, Action.SUSPEND, "api:desk", "under review")
@@ -82,7 +85,7 @@ def test_every_lifecycle_move_appends_its_entry_and_the_record_names_its_latest(
     licenses.transition(
         identifier, Action.REVOKE, "api:desk", "closed", revocation_kind=RevocationKind.CANCELLED
     )
-    with licenses.services.database.begin() as session:
+    with services.database.begin() as session:
         row = session.scalars(
             select(LicenseRecord).where(LicenseRecord.identifier == identifier)
         ).one()
@@ -107,12 +110,14 @@ def test_every_lifecycle_move_appends_its_entry_and_the_record_names_its_latest(
     assert state["status"] is LicenseStatus.REVOKED
 
 
-def test_a_change_appends_an_entry_for_each_version(licenses: LicenseService) -> None:
+def test_a_change_appends_an_entry_for_each_version(
+    services: Services, licenses: IssuingService
+) -> None:
     identifier = _issue(licenses)
     new = licenses.change(
         identifier, {"domicile": "杭州市西湖区文三路1号"}, "api:desk", "moved"
     ).license
-    with licenses.services.database.begin() as session:
+    with services.database.begin() as session:
         rows = {
             r.identifier: r
             for r in session.scalars(
@@ -130,8 +135,10 @@ def test_a_change_appends_an_entry_for_each_version(licenses: LicenseService) ->
     assert decode_entry(bodies[rows[identifier].log_index])["to"] == "superseded"
 
 
-def test_operator_actions_and_access_rows_carry_their_entries(licenses: LicenseService) -> None:
-    services = licenses.services
+def test_operator_actions_and_access_rows_carry_their_entries(
+    services: Services, licenses: IssuingService
+) -> None:
+    services = services
     add_department(
         services,
         "温州市市场监督管理局",
@@ -160,9 +167,9 @@ def test_operator_actions_and_access_rows_carry_their_entries(licenses: LicenseS
     assert access_entry["actor"]["k"] == "anonymous" and access_entry["refusal"] == "no purpose"
 
 
-def test_the_hooks_record_their_entry_alone(licenses: LicenseService) -> None:
-    before = len(_entries(licenses))
-    with licenses.services.database.begin() as session:
+def test_the_hooks_record_their_entry_alone(services: Services, licenses: IssuingService) -> None:
+    before = len(_entries(services))
+    with services.database.begin() as session:
         record(
             session,
             Noted(
@@ -173,7 +180,7 @@ def test_the_hooks_record_their_entry_alone(licenses: LicenseService) -> None:
                 details={"copy": "for bank"},
             ),
         )
-    after = _entries(licenses)
+    after = _entries(services)
     assert len(after) == before + 1
     noted = decode_entry(after[-1][1])
     assert noted["kind"] == "copy.download" and noted["details"] == {"copy": "for bank"}
@@ -191,11 +198,11 @@ def _failing_append(*_args: object, **_kwargs: object) -> int:
 
 
 def test_a_failure_while_appending_rolls_back_the_change(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No change without its entry: on SQLite and on PostgreSQL (the fixture runs both)."""
     identifier = _issue(licenses)
-    database = licenses.services.database
+    database = services.database
 
     def counts() -> tuple[int, int, int]:
         with database.begin() as session:

@@ -35,9 +35,11 @@ from trustsvc.db.models import (
     LogHead,
 )
 from trustsvc.errors import ConflictError
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.tlog.checkpoint import Checkpoint, sign_checkpoint
 from trustsvc.tlog.cosignature import Cosigner
 from trustsvc.tlog.note import NoteSigner, sign_note
@@ -49,7 +51,8 @@ ORIGIN = "trustsvc.test/log"
 
 @dataclass
 class Ledger:
-    licenses: LicenseService
+    services: Services
+    licenses: IssuingService
     signer: NoteSigner
     #: The licenses issued: a revoked one, and one in force (with its token).
     revoked: str
@@ -59,7 +62,7 @@ class Ledger:
 
     @property
     def database(self) -> Database:
-        return self.licenses.services.database
+        return self.services.database
 
     def keys(self) -> LedgerKeys:
         return LedgerKeys(self.signer.verifier)
@@ -72,10 +75,10 @@ class Ledger:
             change(session)
 
 
-def _publish(licenses: LicenseService, signer: NoteSigner) -> bytes:
+def _publish(services: Services, signer: NoteSigner) -> bytes:
     """Integrate every entry and publish a checkpoint of the tree, as the publisher does."""
-    database = licenses.services.database
-    integrate_all(database, licenses.services.clock)
+    database = services.database
+    integrate_all(database, services.clock)
     with database.begin() as session:
         head = read_head(session)
         old = session.execute(select(LogHead.checkpoint_size, LogHead.checkpoint)).one()
@@ -88,13 +91,13 @@ def _publish(licenses: LicenseService, signer: NoteSigner) -> bytes:
 
 
 @pytest.fixture
-def ledger(licenses: LicenseService) -> Ledger:
+def ledger(services: Services, licenses: IssuingService) -> Ledger:
     data = dict(example_data(get_type(licenses.types, "business-license")))
     first = licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license
     licenses.transition(first.identifier, Action.REVOKE, "api:desk", "closed")
     second = licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license
     [link] = read_qr_codes(licenses.document(second.identifier))
-    AccessWriter(licenses.services.database.engine).write(
+    AccessWriter(services.database.engine).write(
         [
             (
                 datetime(2026, 12, 2, 1, 0, tzinfo=UTC),
@@ -105,12 +108,13 @@ def ledger(licenses: LicenseService) -> Ledger:
     )
     signer = NoteSigner.generate(ORIGIN)
     return Ledger(
+        services,
         licenses,
         signer,
         first.identifier,
         second.identifier,
         link.rsplit("/v/", 1)[1],
-        _publish(licenses, signer),
+        _publish(services, signer),
     )
 
 
@@ -133,7 +137,7 @@ def test_an_untouched_ledger_verifies(ledger: Ledger) -> None:
     assert report.ok, report.problems
     assert report.entries == report.integrated > 0 and report.checkpoints == 2
     assert report.rows >= report.entries
-    online = build_verifier(ledger.licenses.services, allow_fetching=False)
+    online = build_verifier(ledger.services, allow_fetching=False)
     answer = online.verify_token(ledger.token)
     assert answer.verdict is Verdict.VALID
     with ledger.database.begin() as session:
@@ -207,7 +211,7 @@ def test_an_edited_license_record_is_found_by_ledger_verify_and_the_online_verif
     )
     position, what = _first(ledger.verify())
     assert position == index and ledger.revoked in what
-    online = build_verifier(ledger.licenses.services, allow_fetching=False)
+    online = build_verifier(ledger.services, allow_fetching=False)
     status = online.status_of(ledger.revoked)
     assert status.verdict is Verdict.NOT_EVALUABLE
     assert ReasonCode.LIBRARY_RECORD_ALTERED in [r.code for r in status.reasons]
@@ -224,7 +228,7 @@ def test_an_edited_license_is_refused_by_the_token_check(ledger: Ledger) -> None
             .values(holder_name="李四")
         )
     )
-    online = build_verifier(ledger.licenses.services, allow_fetching=False)
+    online = build_verifier(ledger.services, allow_fetching=False)
     answer = online.verify_token(ledger.token)
     assert answer.verdict is Verdict.NOT_EVALUABLE
     assert ReasonCode.LIBRARY_RECORD_ALTERED in [r.code for r in answer.reasons]
@@ -240,7 +244,7 @@ def test_a_deleted_access_row_is_named(ledger: Ledger) -> None:
 
 
 def test_ledger_verify_on_the_command_line(ledger: Ledger) -> None:
-    settings = ledger.licenses.services.settings
+    settings = ledger.services.settings
     path = settings.home / "saved.checkpoint"
     path.write_bytes(ledger.checkpoint)
     vkey = ledger.signer.verifier.vkey()
@@ -255,9 +259,11 @@ def test_ledger_verify_on_the_command_line(ledger: Ledger) -> None:
     assert "first at position" in err and "access row" in err
 
 
-def test_ledger_verify_defaults_to_the_homes_log_key(licenses: LicenseService) -> None:
+def test_ledger_verify_defaults_to_the_homes_log_key(
+    services: Services, licenses: IssuingService
+) -> None:
     """What the home publishes (``ledger integrate``) verifies with its own key."""
-    settings = licenses.services.settings
+    settings = services.settings
     data = dict(example_data(get_type(licenses.types, "business-license")))
     licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data))
     code, _out, err = invoke(settings, "ledger", "integrate")

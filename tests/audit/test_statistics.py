@@ -21,9 +21,11 @@ from trustsvc.audit.statistics import (
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import AccessEvent
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import get_type
 from trustsvc.licenses.types.data import example_data
+from trustsvc.services import Services
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -48,7 +50,7 @@ def test_a_scope_takes_only_a_credit_code() -> None:
     assert Scope(DEPARTMENT_A).department_code == DEPARTMENT_A
 
 
-def _issue(licenses: LicenseService) -> str:
+def _issue(licenses: IssuingService) -> str:
     data = dict(example_data(get_type(licenses.types, "business-license")))
     data.update(enterprise_holder())
     return licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license.identifier
@@ -76,9 +78,9 @@ def _event(
 
 
 def test_counts_per_type_month_verdict_and_purpose_in_scope(
-    licenses: LicenseService, clock: FixedClock
+    services: Services, licenses: IssuingService, clock: FixedClock
 ) -> None:
-    services = licenses.services
+    services = services
     zone = services.settings.zone
     first = _issue(licenses)
     _issue(licenses)

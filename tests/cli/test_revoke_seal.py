@@ -10,12 +10,15 @@ import pytest
 from tests.cli.running import invoke
 from tests.helpers import DEPARTMENT_A
 from trustsvc.departments.registry import get_department
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.services import Services
 from trustsvc.settings import Settings
 
 
-def test_revoke_seal_takes_an_invalidity_date(licenses: LicenseService, settings: Settings) -> None:
-    [seal] = get_department(licenses.services, DEPARTMENT_A).seals
+def test_revoke_seal_takes_an_invalidity_date(
+    services: Services, licenses: IssuingService, settings: Settings
+) -> None:
+    [seal] = get_department(services, DEPARTMENT_A).seals
     since = seal.not_before.astimezone(UTC)
     base = ["department", "revoke-seal", "--code", DEPARTMENT_A]
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()

@@ -10,15 +10,17 @@ import pytest
 from tests.cli.running import invoke
 from tests.helpers import DEPARTMENT_A
 from trustsvc.departments.registry import revoke_seal
-from trustsvc.licenses import issuing as license_service
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses import production as license_service
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.bundle import bundle_document, sign_bundle
 from trustsvc.pki.home import TRUST_LIST, pki_directory
+from trustsvc.services import Services
 from trustsvc.settings import Settings
 
 
-def _printed_token(licenses: LicenseService, monkeypatch: pytest.MonkeyPatch) -> str:
+def _printed_token(licenses: IssuingService, monkeypatch: pytest.MonkeyPatch) -> str:
     printed: list[str] = []
     sign = license_service.sign_token
 
@@ -33,8 +35,8 @@ def _printed_token(licenses: LicenseService, monkeypatch: pytest.MonkeyPatch) ->
     return printed[-1]
 
 
-def _bundle(licenses: LicenseService, path: Path) -> Path:
-    services = licenses.services
+def _bundle(services: Services, path: Path) -> Path:
+    services = services
     _version, document = bundle_document(
         services.database, services.clock.now(), services.settings.public_base_url
     )
@@ -43,21 +45,22 @@ def _bundle(licenses: LicenseService, path: Path) -> Path:
 
 
 def test_an_offline_check_takes_the_seal_status_from_a_trust_bundle(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
     token = _printed_token(licenses, monkeypatch)
-    current = _bundle(licenses, tmp_path / "current.p7m")
+    current = _bundle(services, tmp_path / "current.p7m")
     code, out, err = invoke(
         settings, "verify-token", token, "--offline", "--trust-bundle", str(current), "--json"
     )
     assert code == 3, err  # valid_offline: the seal holds; the library was not asked
     assert json.loads(out)["verdict"] == "valid_offline"
     assert "trust bundle version" in err
-    revoke_seal(licenses.services, DEPARTMENT_A, "key_compromise")
-    later = _bundle(licenses, tmp_path / "later.p7m")
+    revoke_seal(services, DEPARTMENT_A, "key_compromise")
+    later = _bundle(services, tmp_path / "later.p7m")
     code, out, err = invoke(
         settings, "verify-token", token, "--offline", "--trust-bundle", str(later), "--json"
     )
@@ -73,13 +76,14 @@ def test_an_offline_check_takes_the_seal_status_from_a_trust_bundle(
 
 
 def test_a_bad_bundle_or_an_online_check_with_one_is_one_line(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
     token = _printed_token(licenses, monkeypatch)
-    bundle = _bundle(licenses, tmp_path / "bundle.p7m")
+    bundle = _bundle(services, tmp_path / "bundle.p7m")
     tampered = tmp_path / "tampered.p7m"
     tampered.write_bytes(bundle.read_bytes().replace(b'"status":"good"', b'"status":"evil"', 1))
     for arguments in (

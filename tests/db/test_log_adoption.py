@@ -16,14 +16,18 @@ from trustsvc.audit.log.integration import integrate_all
 from trustsvc.bootstrap import build_log_key, build_log_publisher, build_verifier
 from trustsvc.db import MIGRATIONS
 from trustsvc.db.models import LicenseRecord, LogEntry
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.verification.report import Verdict
 
 
-def test_rows_from_before_the_log_are_adopted_by_the_migration(licenses: LicenseService) -> None:
-    services = licenses.services
+def test_rows_from_before_the_log_are_adopted_by_the_migration(
+    services: Services, licenses: IssuingService
+) -> None:
+    services = services
     data = dict(example_data(get_type(licenses.types, "business-license")))
     first = licenses.issue(
         IssueRequest(DEPARTMENT_A, "business-license", {**data, **enterprise_holder()})

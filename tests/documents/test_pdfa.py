@@ -13,29 +13,32 @@ import pytest
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
 from tests.licenses.pdf_checks import validate_offline
 from tests.pdfa_rules import violations
+from trustsvc.bootstrap import build_licenses
 from trustsvc.documents.pdfpage import srgb_profile
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.seals.sealer import SealProfile
+from trustsvc.services import Services
 
 
-def _issue(licenses: LicenseService, type_key: str = "business-license") -> bytes:
+def _issue(licenses: IssuingService, type_key: str = "business-license") -> bytes:
     department = DEPARTMENT_B if type_key == "construction-permit" else DEPARTMENT_A
     data = dict(example_data(get_type(licenses.types, type_key)))
     result = licenses.issue(IssueRequest(department, type_key, data))
     return licenses.document(result.license.identifier)
 
 
-def test_every_shipped_type_is_pdf_a_2b_after_sealing(licenses: LicenseService) -> None:
+def test_every_shipped_type_is_pdf_a_2b_after_sealing(licenses: IssuingService) -> None:
     for type_key in licenses.types:
         assert violations(_issue(licenses, type_key)) == [], type_key
 
 
 @pytest.mark.parametrize("profile", [SealProfile.B_T, SealProfile.B_LTA])
 def test_the_other_seal_profiles_keep_pdf_a_2b(
-    licenses: LicenseService, profile: SealProfile
+    licenses: IssuingService, profile: SealProfile
 ) -> None:
-    licenses.sealer.profile = profile
+    licenses.producer.sealer.profile = profile
     pdf = _issue(licenses)
     assert violations(pdf) == []
     if profile is SealProfile.B_LTA:
@@ -44,7 +47,8 @@ def test_the_other_seal_profiles_keep_pdf_a_2b(
 
 
 def test_sealing_keeps_header_catalog_and_extensions_at_pdf_1_7(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
     pdf = _issue(licenses)
     assert pdf.startswith(b"%PDF-1.7\n")
@@ -53,11 +57,11 @@ def test_sealing_keeps_header_catalog_and_extensions_at_pdf_1_7(
         # PAdES's ESIC extension of PDF 1.7; no ISO/TS 32002 (an extension of PDF 2.0).
         assert set(document.Root.Extensions.keys()) == {"/ESIC"}
         assert str(document.Root.Extensions.ESIC.BaseVersion) == "/1.7"
-    status, _dss = validate_offline(licenses.services, pdf)
+    status, _dss = validate_offline(services, pdf)
     assert status.bottom_line
 
 
-def test_info_and_xmp_agree_after_sealing(licenses: LicenseService) -> None:
+def test_info_and_xmp_agree_after_sealing(licenses: IssuingService) -> None:
     pdf = _issue(licenses)
     with pikepdf.open(io.BytesIO(pdf)) as document:
         info = document.trailer.Info
@@ -70,7 +74,7 @@ def test_info_and_xmp_agree_after_sealing(licenses: LicenseService) -> None:
         assert str(info.ModDate) == str(info.CreationDate)
 
 
-def test_the_output_intent_is_the_shipped_srgb_v2_profile(licenses: LicenseService) -> None:
+def test_the_output_intent_is_the_shipped_srgb_v2_profile(licenses: IssuingService) -> None:
     profile = srgb_profile()
     assert profile is srgb_profile()  # read once per process
     assert profile[8] == 2 and profile[12:20] == b"mntrRGB "
@@ -195,7 +199,7 @@ def sealed_license(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     services = open_services(settings, clock)
     try:
         add_department(services, "杭州市市场监督管理局", DEPARTMENT_A, "330100")
-        pdf = _issue(LicenseService(services))
+        pdf = _issue(build_licenses(services))
     finally:
         services.close()
     assert violations(pdf) == []

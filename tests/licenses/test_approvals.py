@@ -25,8 +25,10 @@ from trustsvc.licenses.approvals import (
     placement_preview,
     stamp_boxes,
 )
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.verification.report import Verdict
 
 DECISION = "administrative-permission-decision"
@@ -98,7 +100,7 @@ def test_odd_documents_are_refused_with_a_reason() -> None:
             check_approval_pdf(content)
 
 
-def test_a_sealed_license_cannot_be_sealed_again_as_an_approval(licenses: LicenseService) -> None:
+def test_a_sealed_license_cannot_be_sealed_again_as_an_approval(licenses: IssuingService) -> None:
     data = example_data(get_type(licenses.types, "business-license"))
     view = licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license
     with pytest.raises(ApprovalDocumentError, match="签名"):
@@ -117,7 +119,9 @@ def test_placement_puts_seal_and_block_in_the_bottom_corners() -> None:
     assert (centred.seal_box[0] + centred.seal_box[2]) / 2 == pytest.approx(A4[0] / 2)
 
 
-def test_approval_is_issued_stamped_and_sealed(licenses: LicenseService) -> None:
+def test_approval_is_issued_stamped_and_sealed(
+    services: Services, licenses: IssuingService
+) -> None:
     content = _decision_pdf()
     approval = check_approval_pdf(content)
     preview = placement_preview(licenses, approval, Placement())
@@ -135,9 +139,9 @@ def test_approval_is_issued_stamped_and_sealed(licenses: LicenseService) -> None
     assert result.created and "许决" in result.license.license_number
     sealed = licenses.document(result.license.identifier)
 
-    status, _ = validate_offline(licenses.services, sealed)
+    status, _ = validate_offline(services, sealed)
     assert status.bottom_line
-    assert build_verifier(licenses.services).verify_pdf(sealed).verdict is Verdict.VALID
+    assert build_verifier(services).verify_pdf(sealed).verdict is Verdict.VALID
     with pikepdf.open(io.BytesIO(sealed)) as pdf:
         assert len(pdf.pages) == 2
         # The seal sits on the last page, where the decision is signed.
@@ -146,7 +150,7 @@ def test_approval_is_issued_stamped_and_sealed(licenses: LicenseService) -> None
     with Image.open(io.BytesIO(page_png(sealed, page=2))) as image:
         [code] = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     token = code.text.rsplit("/v/", 1)[1]
-    assert build_verifier(licenses.services).verify_token(token).verdict is Verdict.VALID
+    assert build_verifier(services).verify_token(token).verdict is Verdict.VALID
 
     # A double submit with the same key issues once; the key with another file is refused.
     again = issue_approval(licenses, request, approval, Placement())
@@ -156,7 +160,7 @@ def test_approval_is_issued_stamped_and_sealed(licenses: LicenseService) -> None
         issue_approval(licenses, request, other, Placement())
 
 
-def test_only_document_types_take_an_uploaded_document(licenses: LicenseService) -> None:
+def test_only_document_types_take_an_uploaded_document(licenses: IssuingService) -> None:
     approval = check_approval_pdf(_decision_pdf())
     data = example_data(get_type(licenses.types, "business-license"))
     with pytest.raises(ApprovalDocumentError, match="不是决定书类"):

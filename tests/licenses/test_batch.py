@@ -13,14 +13,15 @@ from sqlalchemy import func, select
 
 from tests.helpers import DEPARTMENT_A, credit_code
 from trustsvc.db.models import LicenseRecord
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 
 ROWS = 16
 
 
-def _environment(licenses: LicenseService) -> dict[str, str]:
-    settings = licenses.services.settings
+def _environment(services: Services) -> dict[str, str]:
+    settings = services.settings
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "TRUSTSVC_HOME": str(settings.home),
@@ -32,7 +33,7 @@ def _environment(licenses: LicenseService) -> dict[str, str]:
     return environment
 
 
-def _write_csv(licenses: LicenseService, path: Path, bad_rows: set[int]) -> None:
+def _write_csv(licenses: IssuingService, path: Path, bad_rows: set[int]) -> None:
     example = example_data(get_type(licenses.types, "business-license"))
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(example))
@@ -66,14 +67,14 @@ def _batch(csv_path: Path, report: Path) -> list[str]:
 
 
 def test_an_interrupted_batch_rerun_issues_every_row_exactly_once(
-    licenses: LicenseService, tmp_path: Path
+    services: Services, licenses: IssuingService, tmp_path: Path
 ) -> None:
     csv_path = tmp_path / "rows.csv"
     _write_csv(licenses, csv_path, bad_rows={5})
     first_report = tmp_path / "first.jsonl"
     process = subprocess.Popen(
         _batch(csv_path, first_report),
-        env=_environment(licenses),
+        env=_environment(services),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
@@ -91,7 +92,7 @@ def test_an_interrupted_batch_rerun_issues_every_row_exactly_once(
     second_report = tmp_path / "second.jsonl"
     rerun = subprocess.run(
         _batch(csv_path, second_report),
-        env=_environment(licenses),
+        env=_environment(services),
         capture_output=True,
         text=True,
         timeout=300,
@@ -105,7 +106,7 @@ def test_an_interrupted_batch_rerun_issues_every_row_exactly_once(
         assert outcomes[row]["status"] == "already_issued"
     good = [r for r in outcomes.values() if r["status"] != "error"]
     assert len({r["identifier"] for r in good}) == ROWS - 1
-    with licenses.services.database.begin() as session:
+    with services.database.begin() as session:
         assert session.scalar(select(func.count()).select_from(LicenseRecord)) == ROWS - 1
     summary = json.loads(rerun.stdout)
     assert summary["rows"] == ROWS and summary["errors"] == 1

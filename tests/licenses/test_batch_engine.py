@@ -23,7 +23,7 @@ from trustsvc.licenses.batch import (
     outcomes,
     row_idempotency_key,
 )
-from trustsvc.licenses.issuing import IssueRequest
+from trustsvc.licenses.requests import IssueRequest
 
 
 @dataclass(frozen=True)

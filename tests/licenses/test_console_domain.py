@@ -13,7 +13,7 @@ from PIL import Image
 from tests.helpers import DEPARTMENT_A
 from trustsvc.errors import InvalidInputError, InvalidLicenseDataError
 from trustsvc.licenses.forms import Control, field_messages, form_data, issue_form
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.preview import preview_license
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
 from trustsvc.licenses.uploads import read_upload, report_csv, template_csv, upload_text
@@ -158,7 +158,7 @@ def test_report_is_spreadsheet_csv_in_chinese() -> None:
     assert lines[3].startswith("3,重复，未签发,,,与第 1 行重复")
 
 
-def test_preview_is_the_unsealed_page_with_a_placeholder_number(licenses: LicenseService) -> None:
+def test_preview_is_the_unsealed_page_with_a_placeholder_number(licenses: IssuingService) -> None:
     license_type = get_type(licenses.types, "business-license")
     data = example_data(license_type)
     preview = preview_license(licenses, "杭州市市场监督管理局", "business-license", data)
@@ -173,15 +173,15 @@ def test_preview_is_the_unsealed_page_with_a_placeholder_number(licenses: Licens
     assert licenses.search(_query(licenses)) == []
 
 
-def _query(licenses: LicenseService):  # type: ignore[no-untyped-def]
+def _query(licenses: IssuingService):  # type: ignore[no-untyped-def]
     from trustsvc.licenses.library import LicenseQuery
 
     return LicenseQuery(department_code=DEPARTMENT_A, today=licenses.today(), limit=5)
 
 
-def test_search_by_holder_keeps_the_status_asked_for(licenses: LicenseService) -> None:
-    from trustsvc.licenses.issuing import IssueRequest
+def test_search_by_holder_keeps_the_status_asked_for(licenses: IssuingService) -> None:
     from trustsvc.licenses.library import Action, EffectiveStatus, LicenseQuery
+    from trustsvc.licenses.requests import IssueRequest
 
     license_type = get_type(licenses.types, "real-estate-certificate")
     data = {

@@ -13,7 +13,7 @@ from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, credit_code
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.api.errors import http_status
 from trustsvc.audit.operators import operator_events
-from trustsvc.bootstrap import build_verifier
+from trustsvc.bootstrap import build_licenses, build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.db.models import LicenseRecord
@@ -22,7 +22,8 @@ from trustsvc.departments.registry import active_seal, add_department, set_kind
 from trustsvc.errors import ConfigurationError, InvalidInputError, TypeNotEntitledError
 from trustsvc.licenses.entitlement import set_entitlement, standings
 from trustsvc.licenses.issuers import Decision, Issuer, IssuerRule, is_entitled
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type, load_types, validate_license_data
 from trustsvc.services import Services
 from trustsvc.tokens.decoding import parse_token
@@ -34,15 +35,15 @@ SHIPPED = Path(__file__).parents[2] / "trustsvc" / "licenses" / "catalogue"
 
 
 @pytest.fixture
-def plain(services: Services) -> LicenseService:
+def plain(services: Services) -> IssuingService:
     """Departments A (market regulation), B (housing) and C (natural resources), no grants."""
     add_department(services, "杭州市市场监督管理局", DEPARTMENT_A, "330100")
     add_department(services, "宁波市住房和城乡建设局", DEPARTMENT_B, "330200")
     add_department(services, "杭州市自然资源和规划局", DEPARTMENT_C, "330100")
-    return LicenseService(services)
+    return build_licenses(services)
 
 
-def _issue(licenses: LicenseService, code: str, type_key: str) -> str:
+def _issue(licenses: IssuingService, code: str, type_key: str) -> str:
     data = example_data(get_type(licenses.types, type_key))
     return licenses.issue(IssueRequest(code, type_key, data)).license.identifier
 
@@ -56,14 +57,15 @@ def _licenses_recorded(services: Services) -> int:
 
 
 def test_a_market_regulator_may_not_issue_a_real_estate_certificate(
-    plain: LicenseService,
+    services: Services,
+    plain: IssuingService,
 ) -> None:
     with pytest.raises(TypeNotEntitledError) as refused:
         _issue(plain, DEPARTMENT_A, "real-estate-certificate")
     assert refused.value.code == "type-not-entitled" and http_status(refused.value) == 403
     assert "杭州市市场监督管理局" in refused.value.message
     assert "natural-resources" in refused.value.message
-    assert _licenses_recorded(plain.services) == 0
+    assert _licenses_recorded(services) == 0
 
 
 @pytest.mark.parametrize(
@@ -77,7 +79,7 @@ def test_a_market_regulator_may_not_issue_a_real_estate_certificate(
     ],
 )
 def test_each_shipped_type_is_issued_by_its_kind_of_department(
-    plain: LicenseService, code: str, type_key: str
+    plain: IssuingService, code: str, type_key: str
 ) -> None:
     assert _issue(plain, code, type_key)
 
@@ -181,9 +183,8 @@ def test_a_region_and_code_rule_loads(tmp_path: Path) -> None:
 
 
 def test_allow_and_deny_change_entitlement_from_then_on_and_are_recorded(
-    plain: LicenseService, clock: FixedClock
+    services: Services, plain: IssuingService, clock: FixedClock
 ) -> None:
-    services = plain.services
     set_entitlement(services, DEPARTMENT_A, "real-estate-certificate", allowed=True, reason="试点")
     _issue(plain, DEPARTMENT_A, "real-estate-certificate")
     clock.advance(timedelta(seconds=1))
@@ -198,7 +199,7 @@ def test_allow_and_deny_change_entitlement_from_then_on_and_are_recorded(
 
 
 def test_standings_say_what_a_department_may_issue_now_and_why(
-    plain: LicenseService, clock: FixedClock
+    plain: IssuingService, clock: FixedClock
 ) -> None:
     def now_for(code: str) -> dict[str, tuple[bool, bool, bool | None]]:
         return {
@@ -223,11 +224,11 @@ def test_standings_say_what_a_department_may_issue_now_and_why(
 
 
 def test_a_change_by_a_denied_department_is_refused(
-    plain: LicenseService, clock: FixedClock
+    services: Services, plain: IssuingService, clock: FixedClock
 ) -> None:
     identifier = _issue(plain, DEPARTMENT_A, "business-license")
     clock.advance(timedelta(seconds=1))
-    set_entitlement(plain.services, DEPARTMENT_A, "business-license", allowed=False)
+    set_entitlement(services, DEPARTMENT_A, "business-license", allowed=False)
     with pytest.raises(TypeNotEntitledError):
         plain.change(identifier, {"holder_name": "杭州示例新名有限公司"}, "clerk", "更名")
     assert plain.show(identifier).status == "valid"
@@ -236,15 +237,17 @@ def test_a_change_by_a_denied_department_is_refused(
 # ---- verification ---------------------------------------------------------------------
 
 
-def _forged(licenses: LicenseService, code: str, type_key: str) -> tuple[bytes, str]:
+def _forged(
+    services: Services, licenses: IssuingService, code: str, type_key: str
+) -> tuple[bytes, str]:
     """A document sealed with a department's genuine seal, outside the service's issuance:
     what a department (or whoever holds its seal key) could make without the library."""
     license_type = get_type(licenses.types, type_key)
     data = validate_license_data(license_type, example_data(license_type), licenses.today())
-    seal = active_seal(licenses.services, code)
-    serial = licenses.serials.serial(seal.department_code, licenses.today().year, 10**9)
+    seal = active_seal(services, code)
+    serial = licenses.producer.serials.serial(seal.department_code, licenses.today().year, 10**9)
     identifier = LicenseIdentifier(license_type.code, seal.department_code, serial, 1)
-    sealed = licenses._produce(identifier, "FORGED-1", license_type, data, seal)
+    sealed = licenses.producer.produce(identifier, "FORGED-1", license_type, data, seal)
     token = _token_of(sealed.pdf)
     return sealed.pdf, token
 
@@ -255,10 +258,11 @@ def _token_of(pdf: bytes) -> str:
 
 
 def test_a_seal_of_a_department_not_entitled_to_the_type_is_refused(
-    plain: LicenseService,
+    services: Services,
+    plain: IssuingService,
 ) -> None:
-    pdf, token = _forged(plain, DEPARTMENT_A, "real-estate-certificate")
-    verifier = build_verifier(plain.services, allow_fetching=False)
+    pdf, token = _forged(services, plain, DEPARTMENT_A, "real-estate-certificate")
+    verifier = build_verifier(services, allow_fetching=False)
     report = verifier.verify_pdf(pdf)
     assert report.verdict is Verdict.UNTRUSTED_ISSUER
     assert "issuer_not_entitled" in [r.code for r in report.reasons]
@@ -267,58 +271,56 @@ def test_a_seal_of_a_department_not_entitled_to_the_type_is_refused(
     assert by_token.verdict is Verdict.UNTRUSTED_ISSUER
     assert "issuer_not_entitled" in [r.code for r in by_token.reasons]
     # The same kind of document from the entitled department is only unknown to the library.
-    entitled_pdf, _ = _forged(plain, DEPARTMENT_C, "real-estate-certificate")
+    entitled_pdf, _ = _forged(services, plain, DEPARTMENT_C, "real-estate-certificate")
     unknown = verifier.verify_pdf(entitled_pdf)
     assert "issuer_not_entitled" not in [r.code for r in unknown.reasons]
     assert unknown.verdict is Verdict.UNKNOWN_TO_LIBRARY
 
 
 def test_a_later_denial_leaves_licenses_sealed_before_it_valid(
-    plain: LicenseService, clock: FixedClock
+    services: Services, plain: IssuingService, clock: FixedClock
 ) -> None:
     identifier = _issue(plain, DEPARTMENT_A, "business-license")
     pdf = plain.document(identifier)
     token = _token_of(pdf)
     clock.advance(timedelta(minutes=5))
-    set_entitlement(plain.services, DEPARTMENT_A, "business-license", allowed=False)
-    verifier = build_verifier(plain.services, allow_fetching=False)
+    set_entitlement(services, DEPARTMENT_A, "business-license", allowed=False)
+    verifier = build_verifier(services, allow_fetching=False)
     assert verifier.verify_pdf(pdf).verdict is Verdict.VALID
     assert verifier.verify_token(token).verdict is Verdict.VALID
     # What the department seals after the denial is not entitled.
-    late_pdf, late_token = _forged(plain, DEPARTMENT_A, "business-license")
+    late_pdf, late_token = _forged(services, plain, DEPARTMENT_A, "business-license")
     assert "issuer_not_entitled" in [r.code for r in verifier.verify_pdf(late_pdf).reasons]
     assert "issuer_not_entitled" in [r.code for r in verifier.verify_token(late_token).reasons]
 
 
 def test_a_library_license_of_a_type_its_issuer_was_never_entitled_to_is_refused(
-    plain: LicenseService, clock: FixedClock
+    services: Services, plain: IssuingService, clock: FixedClock
 ) -> None:
     """A license recorded before the rule existed (here: under a grant, then the grant row
     removed, as a database from before migration 0013 would have it) is judged by the rule."""
     from trustsvc.db.models import TypeEntitlement
 
-    set_entitlement(plain.services, DEPARTMENT_A, "real-estate-certificate", allowed=True)
+    set_entitlement(services, DEPARTMENT_A, "real-estate-certificate", allowed=True)
     identifier = _issue(plain, DEPARTMENT_A, "real-estate-certificate")
-    with plain.services.database.begin() as session:
+    with services.database.begin() as session:
         session.query(TypeEntitlement).delete()
-    report = build_verifier(plain.services, allow_fetching=False).verify_pdf(
-        plain.document(identifier)
-    )
+    report = build_verifier(services, allow_fetching=False).verify_pdf(plain.document(identifier))
     assert report.verdict is Verdict.UNTRUSTED_ISSUER
     assert [r.code for r in report.reasons] == ["issuer_not_entitled"]
-    by_token = build_verifier(plain.services).verify_token(_token_of(plain.document(identifier)))
+    by_token = build_verifier(services).verify_token(_token_of(plain.document(identifier)))
     assert [r.code for r in by_token.reasons] == ["issuer_not_entitled"]
 
 
 def test_a_license_issued_just_after_a_grant_verifies_though_its_timestamp_is_rounded(
-    plain: LicenseService, clock: FixedClock
+    services: Services, plain: IssuingService, clock: FixedClock
 ) -> None:
     """The timestamp's time is whole seconds (accuracy 1 s): a library license is judged
     as of the issuance the library recorded, not the rounded-down time."""
     clock.advance(timedelta(milliseconds=700))
-    set_entitlement(plain.services, DEPARTMENT_A, "real-estate-certificate", allowed=True)
+    set_entitlement(services, DEPARTMENT_A, "real-estate-certificate", allowed=True)
     identifier = _issue(plain, DEPARTMENT_A, "real-estate-certificate")
     pdf = plain.document(identifier)
-    verifier = build_verifier(plain.services, allow_fetching=False)
+    verifier = build_verifier(services, allow_fetching=False)
     assert verifier.verify_pdf(pdf).verdict is Verdict.VALID
     assert verifier.verify_token(_token_of(pdf)).verdict is Verdict.VALID

@@ -16,6 +16,7 @@ from sqlalchemy import event, func, select
 
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, current_seal, enterprise_holder
 from tests.licenses.pdf_checks import read_qr_codes, validate_offline
+from trustsvc.bootstrap import build_licenses
 from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import parse_identifier
 from trustsvc.db.models import LicenseEvent, LicenseRecord
@@ -28,18 +29,20 @@ from trustsvc.errors import (
     SealUnavailableError,
 )
 from trustsvc.licenses import library
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action, LicenseQuery
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.tokens.decoding import parse_token
 from trustsvc.tokens.signature import signature_is_valid
 
 
-def _example(licenses: LicenseService, type_key: str = "business-license") -> dict[str, object]:
+def _example(licenses: IssuingService, type_key: str = "business-license") -> dict[str, object]:
     return dict(example_data(get_type(licenses.types, type_key)))
 
 
-def _issue(licenses: LicenseService, type_key: str = "business-license", **extra: object):  # type: ignore[no-untyped-def]
+def _issue(licenses: IssuingService, type_key: str = "business-license", **extra: object):  # type: ignore[no-untyped-def]
     code = DEPARTMENT_B if type_key == "construction-permit" else DEPARTMENT_A
     # A holder of its own: some types allow a holder only one current license.
     holder = enterprise_holder() if licenses.types[type_key].unique_per_holder else {}
@@ -48,21 +51,23 @@ def _issue(licenses: LicenseService, type_key: str = "business-license", **extra
     )
 
 
-def _license_count(licenses: LicenseService) -> int:
-    with licenses.services.database.begin() as session:
+def _license_count(services: Services) -> int:
+    with services.database.begin() as session:
         return session.scalar(select(func.count()).select_from(LicenseRecord)) or 0
 
 
-def _stored_documents(licenses: LicenseService) -> list[Path]:
-    folder = licenses.services.settings.home / "documents"
+def _stored_documents(services: Services) -> list[Path]:
+    folder = services.settings.home / "documents"
     return sorted(folder.rglob("*.pdf")) if folder.exists() else []
 
 
-def test_issued_license_validates_offline_with_pyhanko(licenses: LicenseService) -> None:
+def test_issued_license_validates_offline_with_pyhanko(
+    services: Services, licenses: IssuingService
+) -> None:
     result = _issue(licenses)
     assert result.created and result.license.status == "valid"
     pdf = licenses.document(result.license.identifier)
-    status, dss = validate_offline(licenses.services, pdf)
+    status, dss = validate_offline(services, pdf)
     assert status.intact and status.valid and status.trusted and status.bottom_line
     # B-LT in one revision: the seal covers the whole file, its DSS included.
     assert status.coverage is SignatureCoverageLevel.ENTIRE_FILE
@@ -70,34 +75,36 @@ def test_issued_license_validates_offline_with_pyhanko(licenses: LicenseService)
     assert status.docmdp_ok
     assert status.timestamp_validity is not None and status.timestamp_validity.valid
     assert status.timestamp_validity.trusted
-    seal = current_seal(licenses.services, DEPARTMENT_A)
+    seal = current_seal(services, DEPARTMENT_A)
     assert status.signing_cert.dump() == seal.public_bytes(Encoding.DER)
     # B-LT: OCSP for the seal, CRLs for the CAs, all embedded.
     assert list(dss.ocsps) and list(dss.crls)
 
 
-def test_every_shipped_type_issues_and_validates(licenses: LicenseService) -> None:
+def test_every_shipped_type_issues_and_validates(
+    services: Services, licenses: IssuingService
+) -> None:
     for type_key in licenses.types:
         result = _issue(licenses, type_key)
-        status, _dss = validate_offline(
-            licenses.services, licenses.document(result.license.identifier)
-        )
+        status, _dss = validate_offline(services, licenses.document(result.license.identifier))
         assert status.bottom_line, type_key
 
 
-def test_the_qr_code_on_the_page_carries_a_verifiable_token(licenses: LicenseService) -> None:
+def test_the_qr_code_on_the_page_carries_a_verifiable_token(
+    services: Services, licenses: IssuingService
+) -> None:
     result = _issue(licenses)
     [text] = read_qr_codes(licenses.document(result.license.identifier))
-    base = licenses.services.settings.public_base_url
+    base = services.settings.public_base_url
     assert text.startswith(f"{base}/v/")
     parsed = parse_token(text.removeprefix(f"{base}/v/"))
     assert parsed.claims.identifier == result.license.identifier
     assert parsed.claims.issuer_code == DEPARTMENT_A
-    assert signature_is_valid(parsed, current_seal(licenses.services, DEPARTMENT_A))
-    assert not signature_is_valid(parsed, current_seal(licenses.services, DEPARTMENT_B))
+    assert signature_is_valid(parsed, current_seal(services, DEPARTMENT_A))
+    assert not signature_is_valid(parsed, current_seal(services, DEPARTMENT_B))
 
 
-def test_identifier_and_number(licenses: LicenseService) -> None:
+def test_identifier_and_number(licenses: IssuingService) -> None:
     first = _issue(licenses).license
     second = _issue(licenses, holder_name="杭州另一家科技有限公司").license
     for view in (first, second):
@@ -108,7 +115,9 @@ def test_identifier_and_number(licenses: LicenseService) -> None:
     assert first.license_number != second.license_number
 
 
-def test_idempotent_retry_returns_the_same_license(licenses: LicenseService) -> None:
+def test_idempotent_retry_returns_the_same_license(
+    services: Services, licenses: IssuingService
+) -> None:
     request = IssueRequest(
         DEPARTMENT_A, "business-license", _example(licenses), idempotency_key="k-1"
     )
@@ -117,7 +126,7 @@ def test_idempotent_retry_returns_the_same_license(licenses: LicenseService) -> 
     assert not again.created
     assert again.license.identifier == first.license.identifier
     assert again.license.sha256 == first.license.sha256
-    assert _license_count(licenses) == 1
+    assert _license_count(services) == 1
     other = IssueRequest(
         DEPARTMENT_A,
         "business-license",
@@ -128,7 +137,9 @@ def test_idempotent_retry_returns_the_same_license(licenses: LicenseService) -> 
         licenses.issue(other)
 
 
-def test_concurrent_issuance_with_one_key_yields_one_license(licenses: LicenseService) -> None:
+def test_concurrent_issuance_with_one_key_yields_one_license(
+    services: Services, licenses: IssuingService
+) -> None:
     request = IssueRequest(
         DEPARTMENT_A, "business-license", _example(licenses), idempotency_key="same"
     )
@@ -141,10 +152,10 @@ def test_concurrent_issuance_with_one_key_yields_one_license(licenses: LicenseSe
     with ThreadPoolExecutor(4) as pool:
         identifiers = set(pool.map(attempt, range(4)))
     assert len(identifiers) == 1
-    assert _license_count(licenses) == 1
+    assert _license_count(services) == 1
 
 
-def test_concurrent_issuance_never_repeats_a_serial(licenses: LicenseService) -> None:
+def test_concurrent_issuance_never_repeats_a_serial(licenses: IssuingService) -> None:
     def attempt(index: int) -> str:
         return _issue(licenses, holder_name=f"杭州第{index}科技有限公司").license.identifier
 
@@ -205,7 +216,8 @@ def test_concurrent_issuance_never_repeats_a_serial(licenses: LicenseService) ->
     ],
 )
 def test_bad_input_is_a_clear_error_and_stores_nothing(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
     department: str,
     type_key: str,
     changes: dict[str, object],
@@ -216,12 +228,12 @@ def test_bad_input_is_a_clear_error_and_stores_nothing(
     data = {k: v for k, v in data.items() if v is not None}
     with pytest.raises(error, match=message):
         licenses.issue(IssueRequest(department, type_key, data))
-    assert _license_count(licenses) == 0
-    assert _stored_documents(licenses) == []
+    assert _license_count(services) == 0
+    assert _stored_documents(services) == []
 
 
 def test_the_issued_business_license_prints_the_holders_credit_code(
-    licenses: LicenseService,
+    licenses: IssuingService,
 ) -> None:
     from tests.documents.test_render import read_page
 
@@ -236,36 +248,36 @@ def test_the_issued_business_license_prints_the_holders_credit_code(
     assert sum(line.count(holder_id) for line in lines) == 1
 
 
-def test_unknown_department_is_refused(licenses: LicenseService) -> None:
+def test_unknown_department_is_refused(services: Services, licenses: IssuingService) -> None:
     from tests.helpers import credit_code
 
     with pytest.raises(NotFoundError, match="no department"):
         licenses.issue(
             IssueRequest(credit_code("11330100MB0000009"), "business-license", _example(licenses))
         )
-    assert _license_count(licenses) == 0
+    assert _license_count(services) == 0
 
 
-def test_a_revoked_seal_cannot_issue(licenses: LicenseService) -> None:
-    revoke_seal(licenses.services, DEPARTMENT_A, "key_compromise")
+def test_a_revoked_seal_cannot_issue(services: Services, licenses: IssuingService) -> None:
+    revoke_seal(services, DEPARTMENT_A, "key_compromise")
     with pytest.raises(SealUnavailableError, match="no usable seal"):
         _issue(licenses)
-    assert _license_count(licenses) == 0
-    assert _stored_documents(licenses) == []
+    assert _license_count(services) == 0
+    assert _stored_documents(services) == []
 
 
-def test_holder_ids_are_not_stored_in_clear(licenses: LicenseService) -> None:
+def test_holder_ids_are_not_stored_in_clear(services: Services, licenses: IssuingService) -> None:
     holder = enterprise_holder()
     data = {**_example(licenses), **holder}
     holder_id = str(data["holder_id"])
     _issue(licenses, **holder)
-    database_file = licenses.services.settings.home / "trustsvc.db"
+    database_file = services.settings.home / "trustsvc.db"
     if database_file.exists():
         raw = database_file.read_bytes() + b"".join(
             p.read_bytes() for p in database_file.parent.glob("trustsvc.db-*")
         )
         assert holder_id.encode() not in raw
-    with licenses.services.database.begin() as session:
+    with services.database.begin() as session:
         record = session.scalars(select(LicenseRecord)).one()
         assert holder_id not in (record.holder_id_digest, record.holder_id_sealed.hex())
     found = licenses.search(LicenseQuery(), holder_id, str(data["holder_id_type"]))
@@ -275,7 +287,9 @@ def test_holder_ids_are_not_stored_in_clear(licenses: LicenseService) -> None:
 # ---- lifecycle ----------------------------------------------------------------------
 
 
-def test_suspend_resume_revoke_with_who_when_why(licenses: LicenseService) -> None:
+def test_suspend_resume_revoke_with_who_when_why(
+    services: Services, licenses: IssuingService
+) -> None:
     identifier = _issue(licenses).license.identifier
     with pytest.raises(InvalidInputError, match="reason"):
         licenses.transition(identifier, Action.SUSPEND, "clerk-1", None)
@@ -290,7 +304,7 @@ def test_suspend_resume_revoke_with_who_when_why(licenses: LicenseService) -> No
     for action in (Action.SUSPEND, Action.RESUME, Action.REVOKE):
         with pytest.raises(ConflictError, match="revoked"):
             licenses.transition(identifier, action, "clerk-4", "no")
-    with licenses.services.database.begin() as session:
+    with services.database.begin() as session:
         events = session.scalars(select(LicenseEvent).order_by(LicenseEvent.id)).all()
         assert [(e.action, e.actor, e.to_status) for e in events] == [
             ("issue", "operator", "valid"),
@@ -300,7 +314,9 @@ def test_suspend_resume_revoke_with_who_when_why(licenses: LicenseService) -> No
         ]
 
 
-def test_change_issues_the_next_version_and_supersedes(licenses: LicenseService) -> None:
+def test_change_issues_the_next_version_and_supersedes(
+    services: Services, licenses: IssuingService
+) -> None:
     old = _issue(licenses).license
     with pytest.raises(InvalidInputError, match="reason"):
         licenses.change(old.identifier, {"domicile": "杭州市西湖区文三路1号"}, "clerk", None)
@@ -314,14 +330,16 @@ def test_change_issues_the_next_version_and_supersedes(licenses: LicenseService)
     assert licenses.show(old.identifier).status == "superseded"
     with pytest.raises(ConflictError, match="superseded"):
         licenses.change(old.identifier, {"domicile": "x"}, "clerk", "again")
-    status, _ = validate_offline(licenses.services, licenses.document(new.identifier))
+    status, _ = validate_offline(services, licenses.document(new.identifier))
     assert status.bottom_line
 
 
-def test_a_change_drops_a_field_the_type_no_longer_declares(licenses: LicenseService) -> None:
+def test_a_change_drops_a_field_the_type_no_longer_declares(
+    services: Services, licenses: IssuingService
+) -> None:
     # Decisions issued while the type had a separate 文号 field keep changing.
     old = _issue(licenses, "administrative-permission-decision").license
-    with licenses.services.database.begin() as session:
+    with services.database.begin() as session:
         record = session.scalars(select(LicenseRecord)).one()
         record.fields_json = json.dumps(
             {**json.loads(record.fields_json), "document_number": "杭市监许字〔2026〕第0001号"}
@@ -333,7 +351,7 @@ def test_a_change_drops_a_field_the_type_no_longer_declares(licenses: LicenseSer
     assert changed.license.fields["applicant"] == "杭州示例生物医药股份有限公司"
 
 
-def test_expiry_follows_the_dates(licenses: LicenseService, clock: FixedClock) -> None:
+def test_expiry_follows_the_dates(licenses: IssuingService, clock: FixedClock) -> None:
     view = _issue(licenses, "food-business-permit").license
     assert view.valid_until is not None and view.status == "valid"
     days = (view.valid_until - view.valid_from).days + 2
@@ -343,10 +361,10 @@ def test_expiry_follows_the_dates(licenses: LicenseService, clock: FixedClock) -
         licenses.change(view.identifier, {"domicile": "x"}, "clerk", "late")
 
 
-def test_two_processes_share_the_serial_space(licenses: LicenseService) -> None:
+def test_two_processes_share_the_serial_space(services: Services, licenses: IssuingService) -> None:
     # A second service on the same database stands for another worker or node:
     # each reserves its own block of serials, and no serial is ever given twice.
-    other = LicenseService(licenses.services)
+    other = build_licenses(services)
     identifiers = []
     for index in range(6):
         service = licenses if index % 2 else other
@@ -366,10 +384,12 @@ def test_two_processes_share_the_serial_space(licenses: LicenseService) -> None:
     assert len(set(serials)) == len(serials)
 
 
-def test_identifiers_cannot_be_guessed_from_one_another(licenses: LicenseService) -> None:
+def test_identifiers_cannot_be_guessed_from_one_another(
+    services: Services, licenses: IssuingService
+) -> None:
     # Consecutive issuances, from two services (two processes' blocks of the counter):
     # the serials are unique, and knowing one tells nothing about the next.
-    other = LicenseService(licenses.services)
+    other = build_licenses(services)
     views = [
         (licenses if index % 2 else other)
         .issue(
@@ -399,7 +419,7 @@ def test_identifiers_cannot_be_guessed_from_one_another(licenses: LicenseService
 # ---- reading and changing in a fixed number of queries; the service's own date -------------
 
 
-def _statements_during(licenses: LicenseService, call: Callable[[], object]) -> int:
+def _statements_during(licenses: IssuingService, call: Callable[[], object]) -> int:
     """How many SQL statements ``call`` sends to the database."""
     sent: list[str] = []
 
@@ -416,7 +436,7 @@ def _statements_during(licenses: LicenseService, call: Callable[[], object]) -> 
 
 
 def test_a_search_costs_the_same_queries_for_one_license_or_many(
-    licenses: LicenseService,
+    licenses: IssuingService,
 ) -> None:
     query = LicenseQuery(department_code=DEPARTMENT_A, type_key="business-license")
     first = _issue(licenses).license
@@ -434,7 +454,7 @@ def test_a_search_costs_the_same_queries_for_one_license_or_many(
 
 
 def test_a_change_reads_the_old_version_once(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+    licenses: IssuingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = _issue(licenses).license
     reads: list[str] = []
@@ -452,13 +472,13 @@ def test_a_change_reads_the_old_version_once(
 
 
 def test_a_change_is_judged_by_the_services_date_not_utcs(
-    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    licenses: IssuingService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A license whose last day of validity is today in Shanghai (the service's zone).
     last_day = licenses.today()
     day = last_day.isoformat()
     old = _issue(licenses, "construction-permit", valid_from=day, valid_until=day).license
-    produce = licenses._produce
+    produce = licenses.producer.produce
 
     def sealed_past_midnight(*args: Any, **kwargs: Any) -> Any:
         sealed = produce(*args, **kwargs)
@@ -468,7 +488,7 @@ def test_a_change_is_judged_by_the_services_date_not_utcs(
         assert clock.now().date() == last_day and licenses.today() > last_day
         return sealed
 
-    monkeypatch.setattr(licenses, "_produce", sealed_past_midnight)
+    monkeypatch.setattr(licenses.producer, "produce", sealed_past_midnight)
     with pytest.raises(ConflictError, match="expired"):
         licenses.change(old.identifier, {"project_name": "x"}, "clerk", "晚了")
     assert licenses.show(old.identifier).status == "expired"

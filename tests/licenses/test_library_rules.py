@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.helpers import DEPARTMENT_A, credit_code, enterprise_holder
+from trustsvc.bootstrap import build_licenses, open_runtime
 from trustsvc.cli import cli
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import add_department
@@ -27,31 +28,33 @@ from trustsvc.errors import (
 )
 from trustsvc.licenses import numbers
 from trustsvc.licenses.batch import run_batch
-from trustsvc.licenses.issuing import IssueRequest, IssueResult, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action
+from trustsvc.licenses.requests import IssueRequest, IssueResult
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 
 BUSINESS = "business-license"
 REAL_ESTATE = "real-estate-certificate"
 FOOD = "food-business-permit"
 
 
-def _data(licenses: LicenseService, type_key: str = BUSINESS, **extra: object) -> dict[str, Any]:
+def _data(licenses: IssuingService, type_key: str = BUSINESS, **extra: object) -> dict[str, Any]:
     return {**example_data(get_type(licenses.types, type_key)), **extra}
 
 
 def _issue(
-    licenses: LicenseService, type_key: str = BUSINESS, key: str | None = None, **extra: object
+    licenses: IssuingService, type_key: str = BUSINESS, key: str | None = None, **extra: object
 ) -> IssueResult:
     return licenses.issue(
         IssueRequest(DEPARTMENT_A, type_key, _data(licenses, type_key, **extra), key)
     )
 
 
-def _ledger(licenses: LicenseService, type_key: str = BUSINESS) -> numbers.NumberAccount:
+def _ledger(licenses: IssuingService, type_key: str = BUSINESS) -> numbers.NumberAccount:
     license_type = get_type(licenses.types, type_key)
     year = licenses.today().year
-    with licenses.services.database.begin() as session:
+    with licenses.database.begin() as session:
         return numbers.account(
             session, DEPARTMENT_A, type_key, license_type.number_scope_year(year), year
         )
@@ -60,12 +63,12 @@ def _ledger(licenses: LicenseService, type_key: str = BUSINESS) -> numbers.Numbe
 # ---- item 13: duplicates ------------------------------------------------------------------
 
 
-def test_shipped_types_say_whether_a_holder_may_hold_several(licenses: LicenseService) -> None:
+def test_shipped_types_say_whether_a_holder_may_hold_several(licenses: IssuingService) -> None:
     unique = {key for key, t in licenses.types.items() if t.unique_per_holder}
     assert unique == {BUSINESS, FOOD}
 
 
-def test_a_second_current_license_for_one_holder_is_refused(licenses: LicenseService) -> None:
+def test_a_second_current_license_for_one_holder_is_refused(licenses: IssuingService) -> None:
     first = _issue(licenses).license
     with pytest.raises(DuplicateLicenseError) as refused:
         _issue(licenses, holder_name="杭州示例科技有限公司（第二次）")
@@ -78,7 +81,7 @@ def test_a_second_current_license_for_one_holder_is_refused(licenses: LicenseSer
     _issue(licenses, REAL_ESTATE)
 
 
-def test_suspended_still_holds_revoked_and_superseded_do_not(licenses: LicenseService) -> None:
+def test_suspended_still_holds_revoked_and_superseded_do_not(licenses: IssuingService) -> None:
     first = _issue(licenses).license
     licenses.transition(first.identifier, Action.SUSPEND, "clerk", "核查中")
     with pytest.raises(DuplicateLicenseError):
@@ -95,7 +98,7 @@ def test_suspended_still_holds_revoked_and_superseded_do_not(licenses: LicenseSe
     assert _issue(licenses).created
 
 
-def test_an_expired_license_no_longer_holds(licenses: LicenseService) -> None:
+def test_an_expired_license_no_longer_holds(licenses: IssuingService) -> None:
     holder = enterprise_holder()
     _issue(licenses, FOOD, **holder)
     with pytest.raises(DuplicateLicenseError):
@@ -109,24 +112,24 @@ def test_an_expired_license_no_longer_holds(licenses: LicenseService) -> None:
         _issue(licenses, FOOD)
 
 
-def test_a_replay_returns_the_first_answer_not_a_duplicate(licenses: LicenseService) -> None:
+def test_a_replay_returns_the_first_answer_not_a_duplicate(licenses: IssuingService) -> None:
     first = _issue(licenses, key="replay-0001")
     again = _issue(licenses, key="replay-0001")
     assert not again.created and again.license.identifier == first.license.identifier
 
 
 def test_two_concurrent_issues_for_one_holder_one_wins(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+    licenses: IssuingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Both pass the early check before either records: only the index can decide.
     both_sealing = threading.Barrier(2, timeout=30)
-    produce = licenses._produce
+    produce = licenses.producer.produce
 
     def produce_together(*args: Any, **kwargs: Any) -> Any:
         both_sealing.wait()
         return produce(*args, **kwargs)
 
-    monkeypatch.setattr(licenses, "_produce", produce_together)
+    monkeypatch.setattr(licenses.producer, "produce", produce_together)
 
     def attempt(index: int) -> object:
         try:
@@ -152,7 +155,7 @@ def _write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def test_batch_rows_repeating_earlier_rows_are_duplicates(
-    licenses: LicenseService, tmp_path: Path
+    services: Services, licenses: IssuingService, tmp_path: Path
 ) -> None:
     other = {**_data(licenses), **enterprise_holder()}
     rows = [
@@ -163,7 +166,8 @@ def test_batch_rows_repeating_earlier_rows_are_duplicates(
     ]
     report = tmp_path / "report.jsonl"
     summary = run_batch(
-        licenses.services.settings,
+        open_runtime,
+        services.settings,
         _write_rows(tmp_path / "rows.jsonl", rows),
         DEPARTMENT_A,
         BUSINESS,
@@ -183,7 +187,8 @@ def test_batch_rows_repeating_earlier_rows_are_duplicates(
     # Run again: the issued rows replay, the repeats are still duplicates, and a holder
     # who already holds one is a duplicate of that license.
     again = run_batch(
-        licenses.services.settings,
+        open_runtime,
+        services.settings,
         _write_rows(tmp_path / "more.jsonl", [_data(licenses, holder_name="改名后的公司")]),
         DEPARTMENT_A,
         BUSINESS,
@@ -196,12 +201,13 @@ def test_batch_rows_repeating_earlier_rows_are_duplicates(
 
 
 def test_same_content_rows_of_a_type_that_allows_many_are_duplicates(
-    licenses: LicenseService, tmp_path: Path
+    services: Services, licenses: IssuingService, tmp_path: Path
 ) -> None:
     row = _data(licenses, REAL_ESTATE)
     report = tmp_path / "report.jsonl"
     summary = run_batch(
-        licenses.services.settings,
+        open_runtime,
+        services.settings,
         _write_rows(tmp_path / "rows.jsonl", [row, row]),
         DEPARTMENT_A,
         REAL_ESTATE,
@@ -214,9 +220,11 @@ def test_same_content_rows_of_a_type_that_allows_many_are_duplicates(
 # ---- item 14: numbers without unexplained gaps ----------------------------------------------
 
 
-def test_numbers_run_on_without_gaps_across_processes(licenses: LicenseService) -> None:
+def test_numbers_run_on_without_gaps_across_processes(
+    services: Services, licenses: IssuingService
+) -> None:
     # Two services stand for two CLI runs or workers: each used to take a block of 16.
-    other = LicenseService(licenses.services)
+    other = build_licenses(services)
     views = [
         (licenses if i % 2 else other)
         .issue(IssueRequest(DEPARTMENT_A, BUSINESS, {**_data(licenses), **enterprise_holder()}))
@@ -237,18 +245,18 @@ def test_numbers_run_on_without_gaps_across_processes(licenses: LicenseService) 
 
 
 def test_a_failed_issuance_voids_its_number_with_the_reason(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+    licenses: IssuingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _issue(licenses, REAL_ESTATE)
-    produce = licenses._produce
+    produce = licenses.producer.produce
 
     def no_timestamp(*args: Any, **kwargs: Any) -> Any:
         raise TimestampError("the TSA did not answer")
 
-    monkeypatch.setattr(licenses, "_produce", no_timestamp)
+    monkeypatch.setattr(licenses.producer, "produce", no_timestamp)
     with pytest.raises(TimestampError):
         _issue(licenses, REAL_ESTATE)
-    monkeypatch.setattr(licenses, "_produce", produce)
+    monkeypatch.setattr(licenses.producer, "produce", produce)
     third = _issue(licenses, REAL_ESTATE).license
     ledger = _ledger(licenses, REAL_ESTATE)
     assert [e.state for e in ledger.entries] == ["issued", "void", "issued"]
@@ -259,11 +267,11 @@ def test_a_failed_issuance_voids_its_number_with_the_reason(
 
 
 def test_the_sweep_voids_reservations_a_crash_left(
-    licenses: LicenseService, clock: FixedClock
+    services: Services, licenses: IssuingService, clock: FixedClock
 ) -> None:
-    services = licenses.services
+    services = services
     with services.database.begin() as session:
-        department_id = _department_id(licenses)
+        department_id = _department_id(services)
         reservation = numbers.reserve(
             session,
             department_id=department_id,
@@ -290,14 +298,14 @@ def test_the_sweep_voids_reservations_a_crash_left(
     assert [e.state for e in ledger.entries] == ["void", "issued"] and ledger.missing == ()
 
 
-def _department_id(licenses: LicenseService) -> int:
+def _department_id(services: Services) -> int:
     from trustsvc.departments.registry import active_seal
 
-    return active_seal(licenses.services, DEPARTMENT_A).department_id
+    return active_seal(services, DEPARTMENT_A).department_id
 
 
 def test_numbers_without_a_year_run_on_across_years(
-    licenses: LicenseService, clock: FixedClock
+    licenses: IssuingService, clock: FixedClock
 ) -> None:
     first = _issue(licenses, FOOD).license
     clock.advance(timedelta(days=366))
@@ -309,7 +317,7 @@ def test_numbers_without_a_year_run_on_across_years(
 # ---- item 15: history and lookup --------------------------------------------------------------
 
 
-def test_history_shows_every_event_of_every_version(licenses: LicenseService) -> None:
+def test_history_shows_every_event_of_every_version(licenses: IssuingService) -> None:
     first = _issue(licenses).license
     licenses.transition(first.identifier, Action.SUSPEND, "clerk-1", "年报未报")
     licenses.transition(first.identifier, Action.RESUME, "clerk-2", "已补报")
@@ -330,7 +338,7 @@ def test_history_shows_every_event_of_every_version(licenses: LicenseService) ->
     assert all(e.at.tzinfo is not None and e.at.utcoffset() == timedelta(0) for e in history.events)
 
 
-def test_a_license_is_found_by_its_number(licenses: LicenseService) -> None:
+def test_a_license_is_found_by_its_number(licenses: IssuingService) -> None:
     first = _issue(licenses).license
     assert licenses.show(first.license_number).identifier == first.identifier
     changed = licenses.change(first.identifier, {"domicile": "新址"}, "clerk", "迁址").license
@@ -341,9 +349,11 @@ def test_a_license_is_found_by_its_number(licenses: LicenseService) -> None:
         licenses.show("3301002099999999")
 
 
-def test_a_number_two_departments_printed_is_ambiguous(licenses: LicenseService) -> None:
+def test_a_number_two_departments_printed_is_ambiguous(
+    services: Services, licenses: IssuingService
+) -> None:
     twin = credit_code("11330100MB0000003")
-    add_department(licenses.services, "杭州市余杭区市场监督管理局", twin, "330100")
+    add_department(services, "杭州市余杭区市场监督管理局", twin, "330100")
     mine = _issue(licenses).license
     theirs = licenses.issue(
         IssueRequest(twin, BUSINESS, {**_data(licenses), **enterprise_holder()})
@@ -359,8 +369,8 @@ def test_a_number_two_departments_printed_is_ambiguous(licenses: LicenseService)
 
 
 @pytest.fixture
-def run_cli(licenses: LicenseService) -> Iterator[Any]:
-    settings = licenses.services.settings
+def run_cli(services: Services, licenses: IssuingService) -> Iterator[Any]:
+    settings = services.settings
     env = {
         "TRUSTSVC_HOME": str(settings.home),
         "TRUSTSVC_KEY_PASSPHRASE": settings.key_passphrase.get_secret_value(),
@@ -376,12 +386,14 @@ def run_cli(licenses: LicenseService) -> Iterator[Any]:
     yield run
 
 
-def test_cli_history_and_numbers(licenses: LicenseService, run_cli: Any, clock: FixedClock) -> None:
+def test_cli_history_and_numbers(
+    services: Services, licenses: IssuingService, run_cli: Any, clock: FixedClock
+) -> None:
     first = _issue(licenses).license
     licenses.transition(first.identifier, Action.SUSPEND, "clerk-1", "年报未报")
     shown = run_cli("license", "history", first.license_number)
     assert shown.exit_code == 0, shown.output
-    local = first.issued_at.astimezone(licenses.services.settings.zone)
+    local = first.issued_at.astimezone(services.settings.zone)
     assert local.strftime("%Y-%m-%d %H:%M:%S") in shown.output and "CST" in shown.output
     assert "valid -> suspended" in shown.output and "年报未报" in shown.output
     machine = json.loads(run_cli("license", "history", first.identifier, "--json").output)

@@ -24,30 +24,31 @@ from trustsvc.clock import FixedClock
 from trustsvc.db.models import CertificateRecord, CertificateRole, Department, LicenseRecord
 from trustsvc.departments.registry import new_seal, revoke_seal
 from trustsvc.errors import SealUnavailableError
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.jobs import JobRunner, get_job, submit_job
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
 from trustsvc.sharing.clients import add_client
 
 
-def _request(licenses: LicenseService, name: str) -> IssueRequest:
+def _request(licenses: IssuingService, name: str) -> IssueRequest:
     data = dict(example_data(get_type(licenses.types, "business-license")))
     # A holder of its own per request: a holder may hold only one business license.
     data.update(enterprise_holder())
     return IssueRequest(DEPARTMENT_A, "business-license", {**data, "holder_name": name})
 
 
-def _licenses(licenses: LicenseService) -> list[tuple[str, str]]:
-    with licenses.services.database.begin() as session:
+def _licenses(services: Services) -> list[tuple[str, str]]:
+    with services.database.begin() as session:
         return [
             (r.identifier, r.seal_serial_hex)
             for r in session.scalars(select(LicenseRecord).order_by(LicenseRecord.id))
         ]
 
 
-def _documents(licenses: LicenseService) -> list[Path]:
-    return sorted((licenses.services.settings.home / "documents").rglob("*.pdf"))
+def _documents(services: Services) -> list[Path]:
+    return sorted((services.settings.home / "documents").rglob("*.pdf"))
 
 
 def _signing_serial(pdf: bytes) -> int:
@@ -59,9 +60,9 @@ def _signing_serial(pdf: bytes) -> int:
 
 
 @pytest.fixture
-def other(licenses: LicenseService, clock: FixedClock) -> Iterator[Services]:
+def other(services: Services, licenses: IssuingService, clock: FixedClock) -> Iterator[Services]:
     """Another process's services on the same home and database (say, the operator's CLI)."""
-    opened = open_services(licenses.services.settings, clock)
+    opened = open_services(services.settings, clock)
     try:
         yield opened
     finally:
@@ -69,10 +70,10 @@ def other(licenses: LicenseService, clock: FixedClock) -> Iterator[Services]:
 
 
 def _revoke_during_sealing(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch, revoke: Any
+    licenses: IssuingService, monkeypatch: pytest.MonkeyPatch, revoke: Any
 ) -> list[int]:
     """Make the next sealing run ``revoke`` once, just after the document is sealed."""
-    seal = licenses.sealer.seal
+    seal = licenses.producer.sealer.seal
     calls: list[int] = []
 
     def sealing_then_revoked(*args: Any, **kwargs: Any) -> Any:
@@ -82,22 +83,22 @@ def _revoke_during_sealing(
             revoke()
         return sealed
 
-    monkeypatch.setattr(licenses.sealer, "seal", sealing_then_revoked)
+    monkeypatch.setattr(licenses.producer.sealer, "seal", sealing_then_revoked)
     return calls
 
 
 def test_a_warm_sealer_refuses_a_seal_revoked_elsewhere(
-    licenses: LicenseService, other: Services
+    services: Services, licenses: IssuingService, other: Services
 ) -> None:
     first = licenses.issue(_request(licenses, "杭州第一科技有限公司")).license
     revoke_seal(other, DEPARTMENT_A, "key_compromise")
     with pytest.raises(SealUnavailableError, match="no usable seal"):
         licenses.issue(_request(licenses, "杭州第二科技有限公司"))
-    assert [identifier for identifier, _ in _licenses(licenses)] == [first.identifier]
+    assert [identifier for identifier, _ in _licenses(services)] == [first.identifier]
 
 
 def test_a_revocation_committed_while_sealing_is_not_recorded_with_that_seal(
-    licenses: LicenseService, other: Services, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, other: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     licenses.issue(_request(licenses, "杭州第一科技有限公司"))  # the sealer is warm
     calls = _revoke_during_sealing(
@@ -106,13 +107,13 @@ def test_a_revocation_committed_while_sealing_is_not_recorded_with_that_seal(
     with pytest.raises(SealUnavailableError, match="no usable seal"):
         licenses.issue(_request(licenses, "杭州第二科技有限公司"))
     assert len(calls) == 1
-    assert len(_licenses(licenses)) == 1
+    assert len(_licenses(services)) == 1
     # The document sealed with the revoked seal is not kept either.
-    assert len(_documents(licenses)) == 1
+    assert len(_documents(services)) == 1
 
 
 def test_a_seal_replaced_while_sealing_seals_again_with_the_new_seal(
-    licenses: LicenseService, other: Services, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, other: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     licenses.issue(_request(licenses, "杭州第一科技有限公司"))
     revoked = current_seal(other, DEPARTMENT_A)
@@ -126,13 +127,13 @@ def test_a_seal_replaced_while_sealing_seals_again_with_the_new_seal(
     replacement = current_seal(other, DEPARTMENT_A)
     assert len(calls) == 2  # sealed again
     assert replacement.serial_number != revoked.serial_number
-    assert _licenses(licenses)[-1] == (view.identifier, f"{replacement.serial_number:x}")
+    assert _licenses(services)[-1] == (view.identifier, f"{replacement.serial_number:x}")
     assert _signing_serial(licenses.document(view.identifier)) == replacement.serial_number
-    assert len(_documents(licenses)) == 2
+    assert len(_documents(services)) == 2
 
 
 def test_a_revocation_being_written_holds_the_license_back_and_wins(
-    licenses: LicenseService, other: Services
+    services: Services, licenses: IssuingService, other: Services
 ) -> None:
     """The revocation's transaction is open (its row written, not committed) while a
     license is sealed and recorded: the license waits for it, then is refused."""
@@ -161,12 +162,12 @@ def test_a_revocation_being_written_holds_the_license_back_and_wins(
         assert outcome == []
     worker.join(timeout=20)
     assert len(outcome) == 1 and isinstance(outcome[0], SealUnavailableError)
-    with licenses.services.database.begin() as session:
+    with services.database.begin() as session:
         assert session.scalar(select(func.count()).select_from(LicenseRecord)) == 1
 
 
 def test_a_batch_job_stops_sealing_once_the_seal_is_revoked(
-    licenses: LicenseService, other: Services, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, other: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = dict(example_data(get_type(licenses.types, "business-license")))
     rows = [
@@ -176,15 +177,25 @@ def test_a_batch_job_stops_sealing_once_the_seal_is_revoked(
     calls = _revoke_during_sealing(
         licenses, monkeypatch, lambda: revoke_seal(other, DEPARTMENT_A, "key_compromise")
     )
-    client, _ = add_client(licenses.services, "issuer-a", "issuer", department_code=DEPARTMENT_A)
-    job, _ = submit_job(licenses, client.client.id, DEPARTMENT_A, "business-license", rows, "j-1")
-    JobRunner(licenses)._run(job.id)
-    view = get_job(licenses, job.id, DEPARTMENT_A)
+    client, _ = add_client(services, "issuer-a", "issuer", department_code=DEPARTMENT_A)
+    job, _ = submit_job(
+        services.database,
+        services.clock,
+        licenses.data_key,
+        licenses.types,
+        client.client.id,
+        DEPARTMENT_A,
+        "business-license",
+        rows,
+        "j-1",
+    )
+    JobRunner(licenses, services.database, services.clock, licenses.data_key)._run(job.id)
+    view = get_job(services.database, job.id, DEPARTMENT_A)
     assert len(calls) == 1
     assert [r["code"] for r in view.results] == ["seal-unavailable"] * 3
-    assert len(_licenses(licenses)) == 1
+    assert len(_licenses(services)) == 1
     revoked = x509.load_der_x509_certificate(_seal_der(other))
-    assert all(serial != f"{revoked.serial_number:x}" for _, serial in _licenses(licenses)[1:])
+    assert all(serial != f"{revoked.serial_number:x}" for _, serial in _licenses(services)[1:])
 
 
 def _seal_der(services: Services) -> bytes:
@@ -197,15 +208,15 @@ def _seal_der(services: Services) -> bytes:
 
 
 def test_a_seal_revoked_before_a_cold_sealer_prepares_it_is_a_clear_refusal(
-    licenses: LicenseService, other: Services, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, other: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prepare = licenses.sealer._prepare
+    prepare = licenses.producer.sealer._prepare
 
     def revoked_first(material: Any) -> Any:
         revoke_seal(other, DEPARTMENT_A, "key_compromise")
         return prepare(material)
 
-    monkeypatch.setattr(licenses.sealer, "_prepare", revoked_first)
+    monkeypatch.setattr(licenses.producer.sealer, "_prepare", revoked_first)
     with pytest.raises(SealUnavailableError, match="no usable seal"):
         licenses.issue(_request(licenses, "杭州第一科技有限公司"))
-    assert _licenses(licenses) == [] and _documents(licenses) == []
+    assert _licenses(services) == [] and _documents(services) == []

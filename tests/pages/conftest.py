@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests.conftest import LiveServer
 from tests.helpers import add_purposes
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.services import Services
 from trustsvc.settings import Settings
 from trustsvc.staff.users import StaffMember, StaffRole, add_user
@@ -58,7 +58,7 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def live_pages(services: Services, licenses: LicenseService, port: int) -> Iterator[LiveServer]:
+def live_pages(services: Services, licenses: IssuingService, port: int) -> Iterator[LiveServer]:
     """The app on 127.0.0.1 over a home with departments A and B and the window purposes."""
     add_purposes(services, *WINDOW_PURPOSES)
     server = LiveServer(services, port)

@@ -25,7 +25,8 @@ from tests.licenses.pdf_checks import read_qr_codes
 from tests.pages.conftest import add_staff, check_a11y, fits_the_screen, sign_in_staff
 from trustsvc.bootstrap import build_verifier
 from trustsvc.clock import FixedClock
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
 from trustsvc.staff.users import StaffRole
@@ -69,7 +70,7 @@ def _wrong_check(code: str) -> str:
 
 def test_officer_issues_from_the_generated_form(
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     desk: Page,
     phone: Page,
@@ -170,7 +171,7 @@ def test_officer_issues_from_the_generated_form(
     _look(phone, shoot, "license")
 
 
-def _query(licenses: LicenseService, code: str):  # type: ignore[no-untyped-def]
+def _query(licenses: IssuingService, code: str):  # type: ignore[no-untyped-def]
     from trustsvc.licenses.library import LicenseQuery
 
     return LicenseQuery(department_code=code, today=licenses.today(), limit=50)
@@ -196,7 +197,7 @@ def _batch_csv() -> bytes:
 
 def test_officer_batch_uploads_a_csv_and_sees_the_bad_rows(
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     desk: Page,
     phone: Page,
@@ -248,7 +249,7 @@ def test_officer_batch_uploads_a_csv_and_sees_the_bad_rows(
     expect(desk.locator("#message")).to_contain_text("UTF-16")
 
 
-def _issue_a(licenses: LicenseService) -> str:
+def _issue_a(licenses: IssuingService) -> str:
     """A license of department A, issued off the test's thread (Playwright's loop runs there,
     and sealing asks the timestamp authority through asyncio)."""
     license_type = get_type(licenses.types, "business-license")
@@ -260,7 +261,7 @@ def _issue_a(licenses: LicenseService) -> str:
 
 def test_officer_revokes_with_a_reason_and_the_public_page_says_so(
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     desk: Page,
     phone: Page,
@@ -309,7 +310,7 @@ def test_officer_revokes_with_a_reason_and_the_public_page_says_so(
     _officer_again(desk, base)
     desk.goto(f"{base}/console/licenses?status=revoked")
     expect(desk.locator("#results li")).to_have_count(1)
-    holder_id = licenses.data_key.open(*_sealed_holder(licenses, desk_id))
+    holder_id = licenses.data_key.open(*_sealed_holder(services, desk_id))
     desk.goto(f"{base}/console/licenses?holder_id={holder_id}")
     expect(desk.locator("#results li")).to_have_count(1)
     expect(desk.locator("#results")).to_contain_text(licenses.show(desk_id).holder_id_masked)
@@ -328,19 +329,19 @@ def _officer_again(page: Page, base: str) -> None:
     sign_in_staff(page, base, f"officer-{DEPARTMENT_A[-4:]}", "/console")
 
 
-def _sealed_holder(licenses: LicenseService, identifier: str) -> tuple[str, bytes]:
+def _sealed_holder(services: Services, identifier: str) -> tuple[str, bytes]:
     from sqlalchemy import select
 
     from trustsvc.db.models import LicenseRecord
 
-    with licenses.services.database.begin() as session:
+    with services.database.begin() as session:
         record = session.scalar(select(LicenseRecord).where(LicenseRecord.identifier == identifier))
         assert record is not None
         return record.holder_id_type, record.holder_id_sealed
 
 
 def test_another_department_and_a_clerk_are_refused(
-    services: Services, licenses: LicenseService, live_pages: LiveServer, desk: Page
+    services: Services, licenses: IssuingService, live_pages: LiveServer, desk: Page
 ) -> None:
     base = live_pages.base_url
     identifier = _issue_a(licenses)
@@ -401,7 +402,7 @@ def _decision_pdf() -> bytes:
 
 def test_officer_seals_an_approval_document(
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     desk: Page,
     shoot: Shoot,
@@ -438,7 +439,7 @@ def test_officer_seals_an_approval_document(
     sealed = licenses.document(identifier)
     [link] = read_qr_codes(sealed)
     token = link.rsplit("/v/", 1)[1]
-    verifier = build_verifier(licenses.services)
+    verifier = build_verifier(services)
     # Off the test's thread, where Playwright's loop runs (validation uses asyncio).
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(verifier.verify_pdf, sealed).result().verdict is Verdict.VALID

@@ -33,7 +33,8 @@ from tests.verification.test_annotated_copy import _statuses
 from trustsvc.audit.access_reading import access_events
 from trustsvc.audit.events import decode_entry
 from trustsvc.db.models import LogEntry
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.seals.fields import SEAL_FIELD
 from trustsvc.services import Services
@@ -53,12 +54,12 @@ def _apart(work: Callable[[], T]) -> T:
         return pool.submit(work).result()
 
 
-def _issue(licenses: LicenseService) -> tuple[str, str, bytes]:
+def _issue(licenses: IssuingService) -> tuple[str, str, bytes]:
     """A real-estate certificate: its identifier, its printed QR link, its sealed PDF."""
     return _apart(lambda: _issued(licenses))
 
 
-def _issued(licenses: LicenseService) -> tuple[str, str, bytes]:
+def _issued(licenses: IssuingService) -> tuple[str, str, bytes]:
     data = dict(example_data(get_type(licenses.types, "real-estate-certificate")))
     identifier = licenses.issue(
         IssueRequest(DEPARTMENT_A, "real-estate-certificate", data)
@@ -91,7 +92,7 @@ def _verdict(page: Page) -> str:
 
 
 def test_the_clerk_scans_a_link_and_sees_valid_recorded_with_the_purpose(
-    services: Services, licenses: LicenseService, live_pages: LiveServer, desk: Page, shoot: Shoot
+    services: Services, licenses: IssuingService, live_pages: LiveServer, desk: Page, shoot: Shoot
 ) -> None:
     base = live_pages.base_url
     identifier, link, _pdf = _issue(licenses)
@@ -135,7 +136,7 @@ def test_the_clerk_scans_a_link_and_sees_valid_recorded_with_the_purpose(
 
 def test_a_valid_upload_is_valid_and_a_tampered_one_says_what_is_wrong(
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     phone: Page,
     shoot: Shoot,
@@ -172,7 +173,7 @@ def test_a_valid_upload_is_valid_and_a_tampered_one_says_what_is_wrong(
 
 def test_the_upload_works_without_javascript(
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     no_script: Page,
     shoot: Shoot,
@@ -212,7 +213,7 @@ def _photo_of(pdf: bytes, folder: Path) -> Path:
 
 def test_a_photographed_qr_code_is_read_and_checked(
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     phone: Page,
     shoot: Shoot,
@@ -241,7 +242,7 @@ def test_a_photographed_qr_code_is_read_and_checked(
 
 def test_the_annotated_copy_keeps_the_seal_and_the_report_is_sealed(
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     desk: Page,
     tmp_path: Path,

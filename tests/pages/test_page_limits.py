@@ -21,7 +21,7 @@ from tests.pages.conftest import (
 from tests.pages.test_desk import _clerk_at_desk, _issue, _verdict
 from trustsvc.api.pages.desk import FORM_LIMIT
 from trustsvc.audit.operators import operator_events
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.services import Services
 from trustsvc.staff.users import StaffRole
 
@@ -30,7 +30,7 @@ Shoot = Callable[[Page, str], Path]
 
 def test_a_desk_upload_over_the_limit_answers_with_the_desk(
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     desk: Page,
     phone: Page,

@@ -20,9 +20,11 @@ from tests.licenses.pdf_checks import read_qr_codes
 from tests.pages.conftest import check_a11y, fits_the_screen
 from trustsvc.clock import FixedClock
 from trustsvc.holders.presentation import present
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action, RevocationKind
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.verification.library import DatabaseLibrary
 
 pytestmark = pytest.mark.browser
@@ -47,7 +49,7 @@ _LINE_ENDS = """e => {
 
 
 def _issue(
-    licenses: LicenseService,
+    licenses: IssuingService,
     type_key: str = "real-estate-certificate",
     department: str = DEPARTMENT_A,
     **changes: str,
@@ -111,7 +113,7 @@ def test_the_home_page_says_what_the_service_is_and_the_ways_in(
 
 
 def test_the_home_box_takes_a_link_or_an_identifier_without_javascript(
-    live_pages: LiveServer, licenses: LicenseService, no_script: Page, desk: Page, shoot: Shoot
+    live_pages: LiveServer, licenses: IssuingService, no_script: Page, desk: Page, shoot: Shoot
 ) -> None:
     identifier, number, link = _issue(licenses)
     page = no_script
@@ -155,7 +157,7 @@ def test_the_home_box_takes_a_link_or_an_identifier_without_javascript(
 
 def test_each_standing_of_the_qr_page_has_its_word_colour_and_icon(
     live_pages: LiveServer,
-    licenses: LicenseService,
+    licenses: IssuingService,
     clock: FixedClock,
     phone: Page,
     desk: Page,
@@ -212,7 +214,7 @@ def _tone(page: Page) -> tuple[str, str]:
 
 
 def test_identifiers_break_only_after_their_dots_on_a_phone(
-    live_pages: LiveServer, licenses: LicenseService, phone: Page
+    live_pages: LiveServer, licenses: IssuingService, phone: Page
 ) -> None:
     identifier, _number, link = _issue(licenses)
     phone.goto(link)
@@ -227,14 +229,15 @@ def test_identifiers_break_only_after_their_dots_on_a_phone(
 
 def test_a_spent_or_expired_presentation_code_asks_for_a_fresh_one(
     live_pages: LiveServer,
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
     clock: FixedClock,
     phone: Page,
     desk: Page,
     shoot: Shoot,
 ) -> None:
     identifier, _number, _link = _issue(licenses)
-    spent = present(licenses, identifier, actor="holder", single_use=True)
+    spent = present(services, identifier, actor="holder", single_use=True)
     _standing(phone, spent.link, "valid", "有效")
     for page in (phone, desk):
         _standing(page, spent.link, "show_again", "请持证人重新出示")
@@ -243,7 +246,7 @@ def test_a_spent_or_expired_presentation_code_asks_for_a_fresh_one(
         expect(page.locator("#fact-status")).to_have_text("现行有效")  # the license is fine
         _look(page, shoot, "code-spent")
 
-    expiring = present(licenses, identifier, actor="holder", lifetime=timedelta(minutes=2))
+    expiring = present(services, identifier, actor="holder", lifetime=timedelta(minutes=2))
     clock.current = clock.current + timedelta(minutes=5)
     for page in (phone, desk):
         _standing(page, expiring.link, "show_again", "请持证人重新出示")
@@ -254,7 +257,7 @@ def test_a_spent_or_expired_presentation_code_asks_for_a_fresh_one(
 
 def test_a_revoked_license_says_cancelled_with_the_date_without_javascript(
     live_pages: LiveServer,
-    licenses: LicenseService,
+    licenses: IssuingService,
     no_script: Page,
     desk: Page,
     shoot: Shoot,
@@ -279,9 +282,9 @@ def test_a_revoked_license_says_cancelled_with_the_date_without_javascript(
     shoot(desk, "revoked-print")
 
 
-def _cancelled_on(licenses: LicenseService, identifier: str) -> str:
+def _cancelled_on(licenses: IssuingService, identifier: str) -> str:
     history = licenses.history(identifier)
-    moment = history.events[-1].at.astimezone(licenses.services.settings.zone)
+    moment = history.events[-1].at.astimezone(licenses.zone)
     return f"已注销（{moment:%Y年%m月%d日 %H:%M}）"
 
 

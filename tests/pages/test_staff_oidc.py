@@ -15,7 +15,7 @@ from tests.api.test_oidc import browser, settings  # noqa: F401  (the holders' f
 from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A
 from tests.pages.conftest import add_staff
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.services import Services
 from trustsvc.staff.users import StaffRole
 
@@ -31,7 +31,7 @@ def provider(port: int) -> Iterator[OpenIDProvider]:
 
 def test_a_member_of_staff_signs_in_with_the_provider(
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_server: LiveServer,
     provider: OpenIDProvider,
     browser: httpx.Client,
@@ -64,7 +64,7 @@ def test_a_subject_that_is_not_staff_is_refused(
 def test_an_id_token_that_fails_its_checks_signs_no_member_of_staff_in(
     fault: Fault,
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_server: LiveServer,
     provider: OpenIDProvider,
     browser: httpx.Client,

@@ -15,13 +15,15 @@ from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder
 from tests.pages.conftest import add_staff, check_a11y, fits_the_screen, sign_in_staff
 from trustsvc.db.models import AccessEvent
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import get_type
 from trustsvc.licenses.types.data import example_data
+from trustsvc.services import Services
 from trustsvc.staff.users import StaffRole
 
 
-def _issue(licenses: LicenseService) -> str:
+def _issue(licenses: IssuingService) -> str:
     """Issue in a thread of its own: the sealer runs an event loop, and Playwright's sync API
     holds one in this thread."""
     data = dict(example_data(get_type(licenses.types, "business-license")))
@@ -31,10 +33,10 @@ def _issue(licenses: LicenseService) -> str:
         return pool.submit(licenses.issue, request).result().license.identifier
 
 
-def _records(licenses: LicenseService) -> None:
+def _records(licenses: IssuingService) -> None:
     """Two licenses of department A, three verifications and two lookups of the record."""
     first, second = _issue(licenses), _issue(licenses)
-    now = licenses.services.clock.now()
+    now = licenses.clock.now()
 
     def event(
         action: str, returned: list[str], answer: str, purpose: str | None = None
@@ -49,7 +51,7 @@ def _records(licenses: LicenseService) -> None:
             answer=answer,
         )
 
-    with licenses.services.database.begin() as session:
+    with licenses.database.begin() as session:
         session.add_all(
             [
                 event("verify_pdf", [first], "valid"),
@@ -71,12 +73,13 @@ def _cells(page: Page, selector: str) -> list[list[str]]:
 
 def test_an_auditor_sees_every_figure_as_a_chart_and_a_table(
     live_pages: LiveServer,
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
     desk: Page,
     phone: Page,
     shoot: Callable[[Page, str], Path],
 ) -> None:
-    services = licenses.services
+    services = services
     base = live_pages.base_url
     _records(licenses)
     add_staff(services, StaffRole.AUDITOR, "auditor-1", name="审计员")
@@ -123,9 +126,9 @@ def test_an_auditor_sees_every_figure_as_a_chart_and_a_table(
 
 
 def test_an_officer_sees_only_their_own_department(
-    live_pages: LiveServer, licenses: LicenseService, desk: Page
+    live_pages: LiveServer, services: Services, licenses: IssuingService, desk: Page
 ) -> None:
-    services = licenses.services
+    services = services
     base = live_pages.base_url
     _records(licenses)
     add_staff(services, StaffRole.OFFICER, "officer-b", department_code=DEPARTMENT_B)

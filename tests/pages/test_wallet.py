@@ -36,7 +36,8 @@ from tests.pages.conftest import (
     sign_in_holder,
     sign_in_staff,
 )
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
 from trustsvc.settings import Settings
@@ -68,7 +69,7 @@ def verifier_key(services: Services, live_pages: LiveServer) -> str:
     return key.secret
 
 
-def _issue(licenses: LicenseService) -> tuple[str, str]:
+def _issue(licenses: IssuingService) -> tuple[str, str]:
     """A real-estate certificate for CITIZEN_ID (sealed on a worker thread: Playwright's
     sync API keeps an event loop running on this one)."""
     data = dict(example_data(get_type(licenses.types, "real-estate-certificate")))
@@ -103,7 +104,7 @@ def _look(page: Page, shoot: Shoot, name: str) -> None:
 
 
 def test_a_citizen_shows_a_code_a_verifier_checks_it_and_the_record_shows_it(
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     verifier_key: str,
     phone: Page,
@@ -160,7 +161,7 @@ def test_a_citizen_shows_a_code_a_verifier_checks_it_and_the_record_shows_it(
 
 @pytest.mark.parametrize("code_lifetime", [30])
 def test_the_code_renews_itself_before_it_expires(
-    licenses: LicenseService, live_pages: LiveServer, verifier_key: str, phone: Page
+    licenses: IssuingService, live_pages: LiveServer, verifier_key: str, phone: Page
 ) -> None:
     base = live_pages.base_url
     _identifier, number = _issue(licenses)
@@ -179,7 +180,7 @@ def test_the_code_renews_itself_before_it_expires(
 
 
 def test_without_script_a_button_makes_a_new_code_and_grants_work(
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     verifier_key: str,
     no_script: Page,
@@ -210,7 +211,7 @@ def test_without_script_a_button_makes_a_new_code_and_grants_work(
 
 
 def test_a_citizen_grants_a_verifier_and_withdraws_it(
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     verifier_key: str,
     desk: Page,
@@ -259,7 +260,7 @@ def test_a_citizen_grants_a_verifier_and_withdraws_it(
 
 
 def test_a_refused_grant_form_comes_back_and_the_agent_sees_the_grant(
-    licenses: LicenseService, live_pages: LiveServer, verifier_key: str, phone: Page, shoot: Shoot
+    licenses: IssuingService, live_pages: LiveServer, verifier_key: str, phone: Page, shoot: Shoot
 ) -> None:
     base = live_pages.base_url
     _issue(licenses)
@@ -292,7 +293,7 @@ def test_a_refused_grant_form_comes_back_and_the_agent_sees_the_grant(
 
 
 def test_the_wallet_pages_at_a_desk(
-    licenses: LicenseService, live_pages: LiveServer, desk: Page, shoot: Shoot
+    licenses: IssuingService, live_pages: LiveServer, desk: Page, shoot: Shoot
 ) -> None:
     base = live_pages.base_url
     _identifier, number = _issue(licenses)
@@ -325,7 +326,7 @@ def test_staff_are_refused_the_wallet_and_visitors_sent_to_sign_in(
 
 def test_a_window_is_named_by_its_hall_and_window_never_by_the_clerks_account(
     services: Services,
-    licenses: LicenseService,
+    licenses: IssuingService,
     live_pages: LiveServer,
     phone: Page,
     desk: Page,

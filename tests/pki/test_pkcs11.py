@@ -17,11 +17,11 @@ from pydantic import SecretStr
 from tests.helpers import DEPARTMENT_A, current_seal
 from tests.licenses.pdf_checks import validate_offline
 from tests.test_departments import _outside_pkcs12
-from trustsvc.bootstrap import build_verifier, initialise_home, open_services
+from trustsvc.bootstrap import build_licenses, build_verifier, initialise_home, open_services
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import add_department, import_seal
 from trustsvc.errors import KeyStoreError
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
 from trustsvc.settings import Settings
@@ -110,7 +110,7 @@ def test_the_seal_key_is_made_on_the_token(hsm_services: Services) -> None:
 
 def test_a_license_sealed_on_the_token_verifies(hsm_services: Services) -> None:
     add_department(hsm_services, "杭州市市场监督管理局", DEPARTMENT_A)
-    licenses = LicenseService(hsm_services)
+    licenses = build_licenses(hsm_services)
     data = dict(example_data(get_type(licenses.types, "business-license")))
     identifier = licenses.issue(
         IssueRequest(DEPARTMENT_A, "business-license", data)

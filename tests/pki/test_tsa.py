@@ -19,7 +19,7 @@ from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A, as_asn1
 from trustsvc.bootstrap import build_verifier
 from trustsvc.departments.registry import active_seal
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.pki.tsa import InProcessTimeStamper, TimestampAuthority, make_timestamper
 from trustsvc.seals.sealer import Sealer
 from trustsvc.services import Services
@@ -186,10 +186,11 @@ def test_tokens_carry_the_operator_tsa_policy(services: Services) -> None:
 
 
 def test_documents_timestamped_under_the_old_policy_verify_as_before(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
     """Tokens made before carry 1.3.6.1.4.1.61002.1.1; verification does not judge the policy."""
-    services = licenses.services
+    services = services
     material = active_seal(services, DEPARTMENT_A).material
     reports = []
     for policy in ("1.3.6.1.4.1.61002.1.1", services.settings.tsa_policy):

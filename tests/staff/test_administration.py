@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, add_purposes, credit_code
 from trustsvc.audit.operators import operator_events
 from trustsvc.errors import CommandLineOnlyError, ForbiddenError, InvalidInputError
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.services import Services
 from trustsvc.staff import administration as admin
 from trustsvc.staff.administration import Acting
@@ -23,9 +23,10 @@ def _acting(services: Services, role: StaffRole, subject: str, code: str | None 
 
 
 def test_the_operator_administrator_keeps_everything_and_is_recorded(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
-    services = licenses.services
+    services = services
     operator = _acting(services, StaffRole.OPERATOR_ADMIN, "op-1")
     code = credit_code("11330100MB0000003")
     admin.register_department(services, operator, "温州市市场监督管理局", code, "330300", None)
@@ -67,9 +68,10 @@ def test_the_operator_administrator_keeps_everything_and_is_recorded(
 
 
 def test_what_the_admin_api_keeps_to_the_command_line_stays_there(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
-    services = licenses.services
+    services = services
     operator = _acting(services, StaffRole.OPERATOR_ADMIN, "op-1")
     with pytest.raises(CommandLineOnlyError):
         admin.make_client(
@@ -104,9 +106,10 @@ def test_what_the_admin_api_keeps_to_the_command_line_stays_there(
 
 
 def test_a_department_administrator_keeps_their_own_department_only(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
-    services = licenses.services
+    services = services
     mine = _acting(services, StaffRole.DEPARTMENT_ADMIN, "dadmin-a", DEPARTMENT_A)
     other = _acting(services, StaffRole.OFFICER, "officer-b", DEPARTMENT_B)
     assert [d.code for d in admin.departments(services, mine)] == [DEPARTMENT_A]
@@ -163,8 +166,10 @@ def test_a_department_administrator_keeps_their_own_department_only(
     assert [e.actor for e in operator_events(services, limit=2)] == ["staff:dadmin-a"] * 2
 
 
-def test_an_auditor_reads_the_record_and_changes_nothing(licenses: LicenseService) -> None:
-    services = licenses.services
+def test_an_auditor_reads_the_record_and_changes_nothing(
+    services: Services, licenses: IssuingService
+) -> None:
+    services = services
     auditor = _acting(services, StaffRole.AUDITOR, "auditor-1")
     assert [e.action for e in admin.record(services, auditor)][:1] == ["user_add"]
     assert admin.access_record(services, auditor) == []

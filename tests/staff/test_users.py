@@ -12,7 +12,7 @@ from tests.helpers import DEPARTMENT_A, add_purposes
 from trustsvc.audit.operators import operator_events
 from trustsvc.db.models import ApiKey, ClientRole
 from trustsvc.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.services import Services
 from trustsvc.staff.users import (
     UNKNOWN_STAFF,
@@ -25,7 +25,7 @@ from trustsvc.staff.users import (
 )
 
 
-def test_each_role_acts_under_its_api_role(services: Services, licenses: LicenseService) -> None:
+def test_each_role_acts_under_its_api_role(services: Services, licenses: IssuingService) -> None:
     add_purposes(services, "办理营业执照变更")
     clerk = add_user(
         services,
@@ -74,7 +74,7 @@ def test_each_role_s_rules_are_checked(
 
 
 def test_subjects_are_unique_and_unknown_departments_refused(
-    services: Services, licenses: LicenseService
+    services: Services, licenses: IssuingService
 ) -> None:
     add_user(services, "same", "甲", StaffRole.AUDITOR)
     with pytest.raises(ConflictError):
@@ -86,7 +86,7 @@ def test_subjects_are_unique_and_unknown_departments_refused(
 
 
 def test_a_disabled_user_is_refused_and_their_client_revoked(
-    services: Services, licenses: LicenseService
+    services: Services, licenses: IssuingService
 ) -> None:
     add_user(services, "o2", "李经办", StaffRole.OFFICER, department_code=DEPARTMENT_A)
     assert find_user(services, "o2").active
@@ -103,7 +103,7 @@ def test_a_disabled_user_is_refused_and_their_client_revoked(
         assert row.client is not None and row.client.revoked_at is not None
 
 
-def test_the_user_commands(services: Services, licenses: LicenseService) -> None:
+def test_the_user_commands(services: Services, licenses: IssuingService) -> None:
     settings = services.settings
     code, out, _ = invoke(
         settings,
@@ -127,7 +127,7 @@ def test_the_user_commands(services: Services, licenses: LicenseService) -> None
 
 
 def test_staff_clients_are_named_by_window_or_department_never_by_subject(
-    services: Services, licenses: LicenseService
+    services: Services, licenses: IssuingService
 ) -> None:
     add_purposes(services, "办理营业执照变更")
     add_user(

@@ -38,7 +38,8 @@ from tests.helpers import DEPARTMENT_A, as_asn1
 from trustsvc.bootstrap import build_verifier, offline_verifier
 from trustsvc.db.models import CertificateRecord, CertificateRole, Department
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.home import report_seal_certificate_directory
 from trustsvc.seals.fields import SEAL_FIELD
@@ -57,7 +58,7 @@ from trustsvc.verification.report_seal import REPORT_SEAL_CAPTION, ReportSealer
 NOTE = PurposeNote("开立对公账户", "市民中心 3号窗口", date(2026, 12, 2), "某市数据局")
 
 
-def _issued(licenses: LicenseService) -> bytes:
+def _issued(licenses: IssuingService) -> bytes:
     data = dict(example_data(get_type(licenses.types, "business-license")))
     issued = licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license
     return licenses.document(issued.identifier)
@@ -105,9 +106,9 @@ def _text(pdf: bytes, tmp_path: Path) -> str:
 
 
 def test_the_copy_keeps_the_license_seal_intact_and_carries_the_services_seal_on_top(
-    licenses: LicenseService, tmp_path: Path
+    services: Services, licenses: IssuingService, tmp_path: Path
 ) -> None:
-    services = licenses.services
+    services = services
     original = _issued(licenses)
     copy = AnnotatedCopies(ReportSealer(services)).annotate(original, NOTE)
 
@@ -149,8 +150,10 @@ def test_the_copy_keeps_the_license_seal_intact_and_carries_the_services_seal_on
     assert "他用无效" in text
 
 
-def test_poppler_validates_both_seals(licenses: LicenseService, tmp_path: Path) -> None:
-    services = licenses.services
+def test_poppler_validates_both_seals(
+    services: Services, licenses: IssuingService, tmp_path: Path
+) -> None:
+    services = services
     copy = AnnotatedCopies(ReportSealer(services)).annotate(_issued(licenses), NOTE)
     pdfsig = shutil.which("pdfsig")
     assert pdfsig, "pdfsig (poppler-utils) is needed; scripts/setup.sh installs it"
@@ -187,8 +190,10 @@ def _redrawn(copy: bytes, copies: AnnotatedCopies) -> bytes:
     return output.getvalue()
 
 
-def test_a_note_redrawn_afterwards_shows_in_the_services_seal(licenses: LicenseService) -> None:
-    services = licenses.services
+def test_a_note_redrawn_afterwards_shows_in_the_services_seal(
+    services: Services, licenses: IssuingService
+) -> None:
+    services = services
     copies = AnnotatedCopies(ReportSealer(services))
     copy = copies.annotate(_issued(licenses), NOTE)
     # Whoever holds a copy for one purpose redraws the note for another.
@@ -204,9 +209,10 @@ def test_a_note_redrawn_afterwards_shows_in_the_services_seal(licenses: LicenseS
 
 
 def test_the_services_verifier_recognises_a_copy_and_says_what_it_is_for(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
-    services = licenses.services
+    services = services
     original = _issued(licenses)
     copy = AnnotatedCopies(ReportSealer(services)).annotate(original, NOTE)
     verifier = build_verifier(services, allow_fetching=False)
@@ -221,9 +227,10 @@ def test_the_services_verifier_recognises_a_copy_and_says_what_it_is_for(
 
 
 def test_a_note_redrawn_for_another_purpose_is_a_change_after_sealing(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
-    services = licenses.services
+    services = services
     copies = AnnotatedCopies(ReportSealer(services))
     copy = copies.annotate(_issued(licenses), NOTE)
     report = build_verifier(services, allow_fetching=False).verify_pdf(_redrawn(copy, copies))
@@ -233,10 +240,11 @@ def test_a_note_redrawn_for_another_purpose_is_a_change_after_sealing(
 
 
 def test_a_note_sealed_by_anyone_but_the_service_is_a_further_signature(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
     """A department's seal (genuine, trusted) in the note's field is not the service's note."""
-    services = licenses.services
+    services = services
     copies = AnnotatedCopies(ReportSealer(services))
     appearance = render_note(NOTE, copies.reports.font_name)
     posing = copies.reports.sealer.seal(
@@ -270,8 +278,10 @@ def _department_material(services: Services) -> SealMaterial:
         )
 
 
-def test_only_a_license_as_issued_is_annotated(licenses: LicenseService) -> None:
-    copies = AnnotatedCopies(ReportSealer(licenses.services))
+def test_only_a_license_as_issued_is_annotated(
+    services: Services, licenses: IssuingService
+) -> None:
+    copies = AnnotatedCopies(ReportSealer(services))
     original = _issued(licenses)
     copy = copies.annotate(original, NOTE)
     with pytest.raises(InvalidInputError, match="as issued"):
@@ -283,10 +293,9 @@ def test_only_a_license_as_issued_is_annotated(licenses: LicenseService) -> None
 
 
 def test_an_offline_check_recognises_the_services_note_from_the_homes_files(
-    licenses: LicenseService, tmp_path: Path
+    services: Services, licenses: IssuingService, tmp_path: Path
 ) -> None:
     """No key and no database: the report seal is known from the published report seals."""
-    services = licenses.services
     original = _issued(licenses)
     copy = AnnotatedCopies(ReportSealer(services)).annotate(original, NOTE)
     offline = offline_verifier(services.settings)
@@ -317,9 +326,8 @@ def test_an_offline_check_recognises_the_services_note_from_the_homes_files(
 
 
 def test_an_offline_check_still_refuses_a_redrawn_or_a_posing_note(
-    licenses: LicenseService,
+    services: Services, licenses: IssuingService
 ) -> None:
-    services = licenses.services
     copies = AnnotatedCopies(ReportSealer(services))
     original = _issued(licenses)
     copy = copies.annotate(original, NOTE)

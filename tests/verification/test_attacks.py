@@ -17,14 +17,16 @@ from tests.licenses.conftest import licenses as _licenses_fixture  # noqa: F401 
 from tests.verification import attacks
 from trustsvc.bootstrap import build_verifier
 from trustsvc.departments.registry import active_seal
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.tsa import make_timestamper
 from trustsvc.seals.sealer import CachedKeySigner
+from trustsvc.services import Services
 from trustsvc.verification.report import Verdict, VerificationReport
 
 #: An attack on a sealed license: the service (for keys and a second license) and the bytes.
-Forgery = Callable[[LicenseService, bytes], bytes]
+Forgery = Callable[[Services, IssuingService, bytes], bytes]
 
 #: Where re-sealed copies put their seal on page 1.
 _SEAL_BOX = (400, 80, 520, 200)
@@ -32,7 +34,7 @@ _SEAL_BOX = (400, 80, 520, 200)
 _HOSTILE_INPUT_SECONDS = 5.0
 
 
-def _issue_identifier(licenses: LicenseService) -> str:
+def _issue_identifier(licenses: IssuingService) -> str:
     """Issue a business license of department A; its identifier."""
     license_type = get_type(licenses.types, "business-license")
     # A holder of its own each time: a business license is unique per holder.
@@ -41,13 +43,13 @@ def _issue_identifier(licenses: LicenseService) -> str:
     return result.license.identifier
 
 
-def _issue(licenses: LicenseService) -> bytes:
+def _issue(licenses: IssuingService) -> bytes:
     """A freshly issued business license of department A: its sealed PDF."""
     return licenses.document(_issue_identifier(licenses))
 
 
-def _verify(licenses: LicenseService, pdf: bytes) -> VerificationReport:
-    return build_verifier(licenses.services).verify_pdf(pdf)
+def _verify(services: Services, pdf: bytes) -> VerificationReport:
+    return build_verifier(services).verify_pdf(pdf)
 
 
 def _explain(report: VerificationReport) -> str:
@@ -57,8 +59,7 @@ def _explain(report: VerificationReport) -> str:
 def _second_signature(code: str) -> Forgery:
     """A second signature with ``code``'s genuine seal key, in a new field."""
 
-    def forge(licenses: LicenseService, pdf: bytes) -> bytes:
-        services = licenses.services
+    def forge(services: Services, _licenses: IssuingService, pdf: bytes) -> bytes:
         material = active_seal(services, code).material
         signer = CachedKeySigner(material.certificate, material.key, list(material.chain))
         return attacks.sign_again(pdf, signer, make_timestamper(None, services.tsa))
@@ -67,7 +68,7 @@ def _second_signature(code: str) -> Forgery:
 
 
 def _plain(attack: Callable[[bytes], bytes]) -> Forgery:
-    return lambda _licenses, pdf: attack(pdf)
+    return lambda _services, _licenses, pdf: attack(pdf)
 
 
 def _assert_verdict(report: VerificationReport, expected: Verdict) -> None:
@@ -78,8 +79,8 @@ def _assert_verdict(report: VerificationReport, expected: Verdict) -> None:
 # ---- control -------------------------------------------------------------------------
 
 
-def test_the_untouched_license_is_valid(licenses: LicenseService) -> None:
-    report = _verify(licenses, _issue(licenses))
+def test_the_untouched_license_is_valid(services: Services, licenses: IssuingService) -> None:
+    report = _verify(services, _issue(licenses))
     assert report.verdict is Verdict.VALID, _explain(report)
 
 
@@ -102,10 +103,10 @@ def test_the_untouched_license_is_valid(licenses: LicenseService) -> None:
     ],
 )
 def test_changes_saved_after_the_seal_are_modifications(
-    licenses: LicenseService, forge: Forgery
+    services: Services, licenses: IssuingService, forge: Forgery
 ) -> None:
     """DocMDP P=1: content, pages, annotations, fields and signatures added later all count."""
-    report = _verify(licenses, forge(licenses, _issue(licenses)))
+    report = _verify(services, forge(services, licenses, _issue(licenses)))
     _assert_verdict(report, Verdict.MODIFIED_AFTER_SEALING)
 
 
@@ -122,10 +123,10 @@ def test_changes_saved_after_the_seal_are_modifications(
     ],
 )
 def test_bytes_appended_after_the_seal_are_modifications(
-    licenses: LicenseService, attack: Callable[[bytes], bytes]
+    services: Services, licenses: IssuingService, attack: Callable[[bytes], bytes]
 ) -> None:
     """Only validation data may follow the sealed revision; anything else was added later."""
-    report = _verify(licenses, attack(_issue(licenses)))
+    report = _verify(services, attack(_issue(licenses)))
     _assert_verdict(report, Verdict.MODIFIED_AFTER_SEALING)
 
 
@@ -160,16 +161,19 @@ def test_bytes_appended_after_the_seal_are_modifications(
     ],
 )
 def test_wrapped_signatures_do_not_cover_the_forgery(
-    licenses: LicenseService, attack: Callable[[bytes], bytes], expected: Verdict
+    services: Services,
+    licenses: IssuingService,
+    attack: Callable[[bytes], bytes],
+    expected: Verdict,
 ) -> None:
-    report = _verify(licenses, attack(_issue(licenses)))
+    report = _verify(services, attack(_issue(licenses)))
     _assert_verdict(report, expected)
 
 
 # ---- 4. universal signature forgery ---------------------------------------------------
 
 
-def _other_license_contents(licenses: LicenseService, pdf: bytes) -> bytes:
+def _other_license_contents(_services: Services, licenses: IssuingService, pdf: bytes) -> bytes:
     return attacks.contents_of(pdf, _issue(licenses))
 
 
@@ -228,26 +232,28 @@ def _byte_range(value: bytes) -> Forgery:
     ],
 )
 def test_forged_signature_values_are_rejected(
-    licenses: LicenseService, forge: Forgery, expected: Verdict
+    services: Services, licenses: IssuingService, forge: Forgery, expected: Verdict
 ) -> None:
-    report = _verify(licenses, forge(licenses, _issue(licenses)))
+    report = _verify(services, forge(services, licenses, _issue(licenses)))
     _assert_verdict(report, expected)
 
 
 # ---- 5. shadow attacks ---------------------------------------------------------------
 
 
-def _sealed_shadow_document(licenses: LicenseService) -> bytes:
+def _sealed_shadow_document(services: Services, licenses: IssuingService) -> bytes:
     """Hidden content prepared, then sealed with A's genuine seal (a license never issued)."""
     identifier = attacks.unissued_identifier(_issue_identifier(licenses))
     shadow = attacks.shadow_document(attacks.shadow_base(identifier))
-    material = active_seal(licenses.services, DEPARTMENT_A).material
-    return make_sealer(licenses.services).seal(shadow, material, _SEAL_BOX, None, "shadow").pdf
+    material = active_seal(services, DEPARTMENT_A).material
+    return make_sealer(services).seal(shadow, material, _SEAL_BOX, None, "shadow").pdf
 
 
-def test_a_sealed_shadow_document_only_lacks_a_library_record(licenses: LicenseService) -> None:
+def test_a_sealed_shadow_document_only_lacks_a_library_record(
+    services: Services, licenses: IssuingService
+) -> None:
     """Control: hiding before sealing is not detectable, so each reveal below is what is caught."""
-    report = _verify(licenses, _sealed_shadow_document(licenses))
+    report = _verify(services, _sealed_shadow_document(services, licenses))
     assert report.verdict is Verdict.UNKNOWN_TO_LIBRARY, _explain(report)
 
 
@@ -261,32 +267,34 @@ def test_a_sealed_shadow_document_only_lacks_a_library_record(licenses: LicenseS
     ],
 )
 def test_content_revealed_after_sealing_is_a_modification(
-    licenses: LicenseService, reveal: Callable[[bytes], bytes]
+    services: Services, licenses: IssuingService, reveal: Callable[[bytes], bytes]
 ) -> None:
-    report = _verify(licenses, reveal(_sealed_shadow_document(licenses)))
+    report = _verify(services, reveal(_sealed_shadow_document(services, licenses)))
     _assert_verdict(report, Verdict.MODIFIED_AFTER_SEALING)
 
 
 # ---- 6. and 7. the wrong seal ----------------------------------------------------------
 
 
-def test_a_license_resealed_by_another_department_is_untrusted(licenses: LicenseService) -> None:
+def test_a_license_resealed_by_another_department_is_untrusted(
+    services: Services, licenses: IssuingService
+) -> None:
     """A's page, sealed with B's genuine seal: a trusted seal, but not the issuer's."""
     page = attacks.first_revision(_issue(licenses))
-    material = active_seal(licenses.services, DEPARTMENT_B).material
-    resealed = make_sealer(licenses.services).seal(page, material, _SEAL_BOX, None, "copy").pdf
-    _assert_verdict(_verify(licenses, resealed), Verdict.UNTRUSTED_ISSUER)
+    material = active_seal(services, DEPARTMENT_B).material
+    resealed = make_sealer(services).seal(page, material, _SEAL_BOX, None, "copy").pdf
+    _assert_verdict(_verify(services, resealed), Verdict.UNTRUSTED_ISSUER)
 
 
 @pytest.mark.parametrize("timestamped", [True, False], ids=["timestamped", "no-timestamp"])
 def test_a_seal_from_a_lookalike_ca_is_untrusted(
-    licenses: LicenseService, timestamped: bool
+    services: Services, licenses: IssuingService, timestamped: bool
 ) -> None:
     """Same names as the service's root, issuing CA and A's seal; other keys.
 
     Without a timestamp too: a missing timestamp never hides who sealed (issue 11).
     """
-    services = licenses.services
+    services = services
     pki = attacks.lookalike_pki(
         services.pki.root.subject,
         services.pki.issuing.subject,
@@ -297,9 +305,9 @@ def test_a_seal_from_a_lookalike_ca_is_untrusted(
     page = attacks.first_revision(_issue(licenses))
     timestamper = make_timestamper(None, services.tsa) if timestamped else None
     forged = attacks.seal_with_lookalike(page, pki, timestamper, _SEAL_BOX)
-    _assert_verdict(_verify(licenses, forged), Verdict.UNTRUSTED_ISSUER)
+    _assert_verdict(_verify(services, forged), Verdict.UNTRUSTED_ISSUER)
     # Changed after the look-alike sealed it: still, first of all, not the issuer's seal.
-    _assert_verdict(_verify(licenses, attacks.add_page(forged)), Verdict.UNTRUSTED_ISSUER)
+    _assert_verdict(_verify(services, attacks.add_page(forged)), Verdict.UNTRUSTED_ISSUER)
 
 
 # ---- 8. hostile inputs ---------------------------------------------------------------
@@ -326,10 +334,10 @@ def test_a_seal_from_a_lookalike_ca_is_untrusted(
     ],
 )
 def test_hostile_inputs_are_refused_quickly_as_malformed(
-    licenses: LicenseService, forge: Callable[[LicenseService], bytes]
+    services: Services, licenses: IssuingService, forge: Callable[[IssuingService], bytes]
 ) -> None:
     pdf = forge(licenses)
-    verifier = build_verifier(licenses.services)
+    verifier = build_verifier(services)
     started = time.monotonic()
     report = verifier.verify_pdf(pdf)
     elapsed = time.monotonic() - started

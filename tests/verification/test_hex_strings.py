@@ -9,7 +9,8 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 
 from trustsvc.bootstrap import build_verifier
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.services import Services
 from trustsvc.verification import hex_strings
 
 _PYHANKO = hex_strings._PYHANKO_READER
@@ -74,10 +75,10 @@ def test_installed_only_on_the_pyhanko_versions_compared(monkeypatch: pytest.Mon
 
 
 def test_building_a_verifier_leaves_the_reader_alone(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The reader is the entry point's choice (``install`` at start-up), never a constructor's."""
     monkeypatch.setattr(generic, "read_hex_string_from_stream", _PYHANKO)
-    verifier = build_verifier(licenses.services, allow_fetching=False)
+    verifier = build_verifier(services, allow_fetching=False)
     assert verifier.verify_pdf(b"%PDF-1.7 not a license").verdict is not None
     assert generic.read_hex_string_from_stream is _PYHANKO

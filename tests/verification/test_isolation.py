@@ -21,9 +21,11 @@ from tests.verification.children import (
 )
 from trustsvc.bootstrap import build_verifier, database_library, online_trust_material
 from trustsvc.clock import FixedClock
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.verification import isolation
 from trustsvc.verification import reasons as R
 from trustsvc.verification.isolation import IsolatedPdfVerifier
@@ -36,21 +38,21 @@ from trustsvc.verification.report import (
 )
 
 
-def _issue(licenses: LicenseService) -> str:
+def _issue(licenses: IssuingService) -> str:
     data = dict(example_data(get_type(licenses.types, "business-license")))
     return licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license.identifier
 
 
-def _isolated(licenses: LicenseService, **options: Any) -> IsolatedPdfVerifier:
+def _isolated(services: Services, **options: Any) -> IsolatedPdfVerifier:
     """Children given the service's trust material, asking its library (as the API's are)."""
-    trust = online_trust_material(licenses.services)
-    return IsolatedPdfVerifier(lambda: trust, database_library(licenses.services), **options)
+    trust = online_trust_material(services)
+    return IsolatedPdfVerifier(lambda: trust, database_library(services), **options)
 
 
 @pytest.fixture
-def isolated(licenses: LicenseService) -> Iterator[IsolatedPdfVerifier]:
+def isolated(services: Services, licenses: IssuingService) -> Iterator[IsolatedPdfVerifier]:
     verifier = _isolated(
-        licenses,
+        services,
         processes=2,
         time_limit=timedelta(seconds=1),
         grace=timedelta(seconds=1),
@@ -62,7 +64,7 @@ def isolated(licenses: LicenseService) -> Iterator[IsolatedPdfVerifier]:
 
 
 def test_a_child_gives_the_verifiers_verdict_as_of_the_moment_given(
-    licenses: LicenseService, isolated: IsolatedPdfVerifier, clock: FixedClock
+    licenses: IssuingService, isolated: IsolatedPdfVerifier, clock: FixedClock
 ) -> None:
     identifier = _issue(licenses)
     document = licenses.document(identifier)
@@ -76,7 +78,7 @@ def test_a_child_gives_the_verifiers_verdict_as_of_the_moment_given(
 
 
 def test_two_verifications_run_at_once(
-    licenses: LicenseService, isolated: IsolatedPdfVerifier, clock: FixedClock
+    licenses: IssuingService, isolated: IsolatedPdfVerifier, clock: FixedClock
 ) -> None:
     document = licenses.document(_issue(licenses))
     verdicts: list[Verdict] = []
@@ -94,7 +96,7 @@ def test_two_verifications_run_at_once(
 
 
 def test_a_child_past_the_hard_limit_is_killed_and_replaced(
-    licenses: LicenseService, isolated: IsolatedPdfVerifier, clock: FixedClock
+    licenses: IssuingService, isolated: IsolatedPdfVerifier, clock: FixedClock
 ) -> None:
     document = licenses.document(_issue(licenses))
     assert isolated.verify_pdf(document, clock.now()).verdict is Verdict.VALID  # started
@@ -109,7 +111,7 @@ def test_a_child_past_the_hard_limit_is_killed_and_replaced(
 
 @pytest.mark.parametrize("marker", [HOG, DIE], ids=["out-of-memory", "crash"])
 def test_a_child_out_of_memory_or_dead_fails_closed_and_the_next_one_works(
-    licenses: LicenseService, isolated: IsolatedPdfVerifier, clock: FixedClock, marker: bytes
+    licenses: IssuingService, isolated: IsolatedPdfVerifier, clock: FixedClock, marker: bytes
 ) -> None:
     document = licenses.document(_issue(licenses))
     report = isolated.verify_pdf(marker, clock.now())
@@ -119,11 +121,11 @@ def test_a_child_out_of_memory_or_dead_fails_closed_and_the_next_one_works(
 
 
 def test_a_child_that_cannot_start_fails_closed(
-    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document = licenses.document(_issue(licenses))
     monkeypatch.setattr(isolation, "_START_TIMEOUT", 0.0)  # never ready in time
-    isolated = _isolated(licenses, processes=1)
+    isolated = _isolated(services, processes=1)
     try:
         report = isolated.verify_pdf(document, clock.now())
     finally:
@@ -133,17 +135,17 @@ def test_a_child_that_cannot_start_fails_closed(
 
 
 def test_a_child_verifies_with_no_key_and_no_passphrase(
-    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The process that parses uploads holds trust material only: no key file is readable
     (the home's keys are moved away), and the passphrase, though in the parent's
     environment, is not in the child's (``verify_without_secrets`` refuses to verify then)."""
     identifier = _issue(licenses)
     document = licenses.document(identifier)
-    settings = licenses.services.settings
+    settings = services.settings
     monkeypatch.setenv("TRUSTSVC_KEY_PASSPHRASE", settings.key_passphrase.get_secret_value())
-    trust = online_trust_material(licenses.services)
-    library = database_library(licenses.services)
+    trust = online_trust_material(services)
+    library = database_library(services)
     homes_keys = [settings.home / "keys", settings.home / "pki" / "keys"]
     moved = [(keys, keys.with_name("keys.away")) for keys in homes_keys if keys.exists()]
     assert moved
@@ -161,10 +163,10 @@ def test_a_child_verifies_with_no_key_and_no_passphrase(
 
 
 def test_a_report_crosses_as_json_and_its_verdict_follows_from_its_reasons(
-    licenses: LicenseService, clock: FixedClock
+    services: Services, licenses: IssuingService, clock: FixedClock
 ) -> None:
     identifier = _issue(licenses)
-    report = build_verifier(licenses.services, allow_fetching=False).verify_pdf(
+    report = build_verifier(services, allow_fetching=False).verify_pdf(
         licenses.document(identifier)
     )
     assert report.facts.signing_time is not None and report.facts.valid_from is not None

@@ -15,8 +15,10 @@ from trustsvc.clock import FixedClock
 from trustsvc.db.models import LicenseRecord, LicenseStatus
 from trustsvc.departments.registry import active_seal, revoke_seal
 from trustsvc.holders.presentation import present
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.tokens.decoding import parse_token
 from trustsvc.verification.library import (
     CurrentVersion,
@@ -31,13 +33,15 @@ IMPLEMENTATIONS = {"prepared": DatabaseLibrary, "orm": OrmLibrary}
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def library(request: pytest.FixtureRequest, licenses: LicenseService) -> LibraryLookup:
-    services = licenses.services
+def library(
+    request: pytest.FixtureRequest, services: Services, licenses: IssuingService
+) -> LibraryLookup:
+    services = services
     lookup: LibraryLookup = IMPLEMENTATIONS[request.param](services.database, services.revocation)
     return lookup
 
 
-def _issue(licenses: LicenseService) -> str:
+def _issue(licenses: IssuingService) -> str:
     data = dict(example_data(get_type(licenses.types, "business-license")))
     return licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license.identifier
 
@@ -47,8 +51,8 @@ def _unknown(identifier: str) -> str:
     return identifier[:-1] + ("0" if identifier[-1] != "0" else "1")
 
 
-def _record(licenses: LicenseService, identifier: str) -> LicenseRecord:
-    with licenses.services.database.begin() as session:
+def _record(services: Services, identifier: str) -> LicenseRecord:
+    with services.database.begin() as session:
         record = session.scalars(
             select(LicenseRecord).where(LicenseRecord.identifier == identifier)
         ).one()
@@ -56,8 +60,8 @@ def _record(licenses: LicenseService, identifier: str) -> LicenseRecord:
         return record
 
 
-def _seal_fingerprint(licenses: LicenseService) -> str:
-    certificate = active_seal(licenses.services, DEPARTMENT_A).material.certificate
+def _seal_fingerprint(services: Services) -> str:
+    certificate = active_seal(services, DEPARTMENT_A).material.certificate
     return certificate.fingerprint(hashes.SHA256()).hex()
 
 
@@ -88,10 +92,10 @@ def _same_entry(entry: Entry | None, record: LicenseRecord) -> None:
 
 
 def test_a_license_is_found_by_identifier_and_by_document(
-    licenses: LicenseService, library: LibraryLookup
+    services: Services, licenses: IssuingService, library: LibraryLookup
 ) -> None:
     identifier = _issue(licenses)
-    record = _record(licenses, identifier)
+    record = _record(services, identifier)
     _same_entry(library.entry_by_identifier(identifier), record)
     document = licenses.document(identifier)
     _same_entry(library.entry_by_document("0" * 64, hashlib.sha256(document).hexdigest()), record)
@@ -101,16 +105,16 @@ def test_a_license_is_found_by_identifier_and_by_document(
 
 
 def test_a_tokens_license_comes_with_its_seals_revocation(
-    licenses: LicenseService, library: LibraryLookup, clock: FixedClock
+    services: Services, licenses: IssuingService, library: LibraryLookup, clock: FixedClock
 ) -> None:
     identifier = _issue(licenses)
-    record = _record(licenses, identifier)
-    fingerprint = _seal_fingerprint(licenses)
+    record = _record(services, identifier)
+    fingerprint = _seal_fingerprint(services)
     entry, revocation = library.token_entry(identifier, fingerprint)
     _same_entry(entry, record)
     assert revocation is None and library.seal_revocation(fingerprint) is None
     clock.advance(timedelta(minutes=1))
-    revoke_seal(licenses.services, DEPARTMENT_A, "key_compromise")
+    revoke_seal(services, DEPARTMENT_A, "key_compromise")
     entry, revocation = library.token_entry(identifier, fingerprint)
     _same_entry(entry, record)
     assert revocation is not None and revocation.reason == "key_compromise"
@@ -122,16 +126,16 @@ def test_a_tokens_license_comes_with_its_seals_revocation(
 
 
 def test_a_documents_license_and_its_seals_revocation_are_one_question(
-    licenses: LicenseService, library: LibraryLookup, clock: FixedClock
+    services: Services, licenses: IssuingService, library: LibraryLookup, clock: FixedClock
 ) -> None:
     identifier = _issue(licenses)
-    record = _record(licenses, identifier)
-    fingerprint = _seal_fingerprint(licenses)
+    record = _record(services, identifier)
+    fingerprint = _seal_fingerprint(services)
     entry, revocation = library.document_entry(record.signed_sha256, "0" * 64, fingerprint)
     _same_entry(entry, record)
     assert revocation is None
     clock.advance(timedelta(minutes=1))
-    revoke_seal(licenses.services, DEPARTMENT_A, "key_compromise")
+    revoke_seal(services, DEPARTMENT_A, "key_compromise")
     entry, revocation = library.document_entry(record.signed_sha256, "0" * 64, fingerprint)
     _same_entry(entry, record)
     assert revocation is not None and revocation == library.seal_revocation(fingerprint)
@@ -140,10 +144,10 @@ def test_a_documents_license_and_its_seals_revocation_are_one_question(
 
 
 def test_a_superseded_license_leads_to_the_version_in_force(
-    licenses: LicenseService, library: LibraryLookup
+    services: Services, licenses: IssuingService, library: LibraryLookup
 ) -> None:
     identifier = _issue(licenses)
-    first = _record(licenses, identifier)
+    first = _record(services, identifier)
     second = licenses.change(identifier, {"domicile": "杭州市西湖区文三路1号"}, "clerk", "住所变更")
     third = licenses.change(
         second.license.identifier, {"domicile": "杭州市西湖区文一路2号"}, "clerk", "住所变更"
@@ -152,21 +156,21 @@ def test_a_superseded_license_leads_to_the_version_in_force(
     assert entry is not None and entry.status is LicenseStatus.SUPERSEDED
     current = library.current_version(first.id)
     assert current == CurrentVersion(third.license.identifier, third.license.license_number)
-    assert library.current_version(_record(licenses, third.license.identifier).id) == (
+    assert library.current_version(_record(services, third.license.identifier).id) == (
         CurrentVersion(None, None)
     )
 
 
 def test_seals_entitlement_and_presentation_codes(
-    licenses: LicenseService, library: LibraryLookup, clock: FixedClock
+    services: Services, licenses: IssuingService, library: LibraryLookup, clock: FixedClock
 ) -> None:
     identifier = _issue(licenses)
-    record = _record(licenses, identifier)
-    assert library.is_report_seal(_seal_fingerprint(licenses)) is False
+    record = _record(services, identifier)
+    assert library.is_report_seal(_seal_fingerprint(services)) is False
     assert library.entitled("business-license", DEPARTMENT_A, clock.now(), record.id) is True
     assert library.entitled("no-such-type", DEPARTMENT_A, clock.now()) is None
     assert library.entitled("business-license", "91330100MA0000001X", clock.now()) is None
-    code = present(licenses, identifier, actor="holder", single_use=True)
+    code = present(services, identifier, actor="holder", single_use=True)
     nonce = parse_token(code.token).claims.nonce
     assert nonce is not None
     state = library.presentation(nonce.hex())

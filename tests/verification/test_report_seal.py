@@ -28,8 +28,9 @@ from tests.pdfa_rules import violations
 from trustsvc.bootstrap import build_verifier
 from trustsvc.db.models import REPORT_SEAL_PURPOSE, CertificateRecord, CertificateRole
 from trustsvc.errors import NotFoundError
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.services import Services
 from trustsvc.verification.report import Verdict, VerificationReport
@@ -42,11 +43,13 @@ from trustsvc.verification.report_seal import (
 )
 
 
-def _revoked_license_report(licenses: LicenseService) -> tuple[str, VerificationReport]:
+def _revoked_license_report(
+    services: Services, licenses: IssuingService
+) -> tuple[str, VerificationReport]:
     data = dict(example_data(get_type(licenses.types, "business-license")))
     issued = licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license
     licenses.transition(issued.identifier, Action.REVOKE, "clerk", "吊销")
-    report = build_verifier(licenses.services, allow_fetching=False).verify_pdf(
+    report = build_verifier(services, allow_fetching=False).verify_pdf(
         licenses.document(issued.identifier)
     )
     return issued.identifier, report
@@ -72,10 +75,10 @@ def _validate(pdf: bytes, services: Services) -> object:
 
 
 def test_the_report_is_sealed_with_the_report_seal_and_validates(
-    licenses: LicenseService, tmp_path: Path
+    services: Services, licenses: IssuingService, tmp_path: Path
 ) -> None:
-    _identifier, report = _revoked_license_report(licenses)
-    services = licenses.services
+    _identifier, report = _revoked_license_report(services, licenses)
+    services = services
     pdf = ReportSealer(services).seal(report)
 
     status, signature = _validate(pdf, services)
@@ -114,10 +117,12 @@ def test_the_report_is_sealed_with_the_report_seal_and_validates(
     assert violations(pdf) == []
 
 
-def test_verifying_a_report_says_it_is_a_report_not_a_license(licenses: LicenseService) -> None:
-    _identifier, report = _revoked_license_report(licenses)
-    pdf = ReportSealer(licenses.services).seal(report)
-    verdict = build_verifier(licenses.services, allow_fetching=False).verify_pdf(pdf)
+def test_verifying_a_report_says_it_is_a_report_not_a_license(
+    services: Services, licenses: IssuingService
+) -> None:
+    _identifier, report = _revoked_license_report(services, licenses)
+    pdf = ReportSealer(services).seal(report)
+    verdict = build_verifier(services, allow_fetching=False).verify_pdf(pdf)
     assert verdict.verdict is Verdict.UNKNOWN_TO_LIBRARY
     assert [r.code for r in verdict.reasons] == ["verification_report"]
     assert verdict.facts.identifier is None  # the license it is about is not what was checked
@@ -174,9 +179,11 @@ def test_the_report_seal_answers_in_ocsp_and_is_replaced_once_revoked(services: 
         revoke_report_seal(services)  # none left unrevoked
 
 
-def test_the_report_speaks_chinese_not_codes(licenses: LicenseService, tmp_path: Path) -> None:
-    _identifier, report = _revoked_license_report(licenses)
-    pdf = ReportSealer(licenses.services).seal(report)
+def test_the_report_speaks_chinese_not_codes(
+    services: Services, licenses: IssuingService, tmp_path: Path
+) -> None:
+    _identifier, report = _revoked_license_report(services, licenses)
+    pdf = ReportSealer(services).seal(report)
     text = "\n".join(_layout_lines(pdf, tmp_path))
     assert "营业执照" in text  # the type's name, not its key
     assert "business-license" not in text
@@ -190,9 +197,9 @@ def test_the_report_speaks_chinese_not_codes(licenses: LicenseService, tmp_path:
 
 
 def test_no_word_number_or_date_is_broken_across_lines(
-    licenses: LicenseService, tmp_path: Path
+    services: Services, licenses: IssuingService, tmp_path: Path
 ) -> None:
-    identifier, report = _revoked_license_report(licenses)
+    identifier, report = _revoked_license_report(services, licenses)
     # A reason in long English, a long TSA name and a long seal subject, to force wrapping.
     long_reason = replace(
         report.reasons[0],
@@ -201,7 +208,7 @@ def test_no_word_number_or_date_is_broken_across_lines(
         "REF-2026-000123456 applies.",
     )
     report = replace(report, reasons=(long_reason, *report.reasons))
-    pdf = ReportSealer(licenses.services).seal(report)
+    pdf = ReportSealer(services).seal(report)
     lines = _layout_lines(pdf, tmp_path)
     whole = "\n".join(lines)
     # Every number and Latin word of the report is on one line.
@@ -237,10 +244,11 @@ def test_no_word_number_or_date_is_broken_across_lines(
 
 
 def test_the_report_stays_one_page_with_its_stamp_over_the_issuing_line(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
-    _identifier, report = _revoked_license_report(licenses)
-    pdf = ReportSealer(licenses.services).seal(report)
+    _identifier, report = _revoked_license_report(services, licenses)
+    pdf = ReportSealer(services).seal(report)
     reader = PdfFileReader(io.BytesIO(pdf))
     assert len(reader.root["/Pages"]["/Kids"]) == 1
     (signature,) = reader.embedded_signatures

@@ -19,11 +19,13 @@ from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.departments.registry import active_seal, new_seal, revoke_seal
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses import issuing as license_service
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses import production as license_service
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type, validate_license_data
 from trustsvc.pki.certificates import seal_key_id
 from trustsvc.seals.sealer import SealMaterial
+from trustsvc.services import Services
 from trustsvc.tokens.decoding import parse_token
 from trustsvc.tokens.format import TokenClaims, content_hash, license_content_hash
 from trustsvc.tokens.signing import sign_token
@@ -31,7 +33,7 @@ from trustsvc.verification.report import Verdict
 from trustsvc.verification.verifier import Verifier
 
 
-def _issue(licenses: LicenseService, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+def _issue(licenses: IssuingService, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
     """Issue a license; its identifier and the token printed on it (as issuance signed it)."""
     printed: list[str] = []
 
@@ -46,15 +48,15 @@ def _issue(licenses: LicenseService, monkeypatch: pytest.MonkeyPatch) -> tuple[s
     return view.identifier, printed[-1]
 
 
-def _signed_now(licenses: LicenseService, material: SealMaterial, claims: TokenClaims) -> str:
+def _signed_now(services: Services, material: SealMaterial, claims: TokenClaims) -> str:
     """A token signed with a seal key now (as a thief holding the key would)."""
-    moment = int(licenses.services.clock.now().timestamp())
+    moment = int(services.clock.now().timestamp())
     return sign_token(
         replace(claims, signed_at=moment), material.key, seal_key_id(material.certificate)
     )
 
 
-def _printed_before_issue_11(licenses: LicenseService, claims: TokenClaims) -> TokenClaims:
+def _printed_before_issue_11(licenses: IssuingService, claims: TokenClaims) -> TokenClaims:
     """The claims as a version 1 / 2 token of the same license carried them: the content
     hash over all facts, the holder's ID number as its keyed digest."""
     license_type = get_type(licenses.types, "business-license")
@@ -71,145 +73,141 @@ def _made_up(claims: TokenClaims) -> TokenClaims:
     return replace(claims, identifier=str(unknown), content_hash=content_hash(b"made up"))
 
 
-def _codes(licenses: LicenseService, token: str, offline: bool = False) -> list[str]:
-    report = build_verifier(licenses.services, allow_fetching=False).verify_token(
-        token, offline=offline
-    )
+def _codes(services: Services, token: str, offline: bool = False) -> list[str]:
+    report = build_verifier(services, allow_fetching=False).verify_token(token, offline=offline)
     return [r.code for r in report.reasons]
 
 
-def _verdict(licenses: LicenseService, token: str) -> Verdict:
-    return build_verifier(licenses.services, allow_fetching=False).verify_token(token).verdict
+def _verdict(services: Services, token: str) -> Verdict:
+    return build_verifier(services, allow_fetching=False).verify_token(token).verdict
 
 
 @pytest.fixture
-def verifier(licenses: LicenseService) -> Verifier:
-    return build_verifier(licenses.services, allow_fetching=False)
+def verifier(services: Services, licenses: IssuingService) -> Verifier:
+    return build_verifier(services, allow_fetching=False)
 
 
 # ---- key compromise ----------------------------------------------------------------
 
 
 def test_after_a_compromise_without_a_date_every_token_of_the_key_is_refused(
-    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _identifier, token = _issue(licenses, monkeypatch)
-    key = active_seal(licenses.services, DEPARTMENT_A).material
+    key = active_seal(services, DEPARTMENT_A).material
     claims = parse_token(token).claims
-    before_revocation = _signed_now(licenses, key, _made_up(claims))
+    before_revocation = _signed_now(services, key, _made_up(claims))
     clock.advance(timedelta(hours=1))
-    revoke_seal(licenses.services, DEPARTMENT_A, "key_compromise")
+    revoke_seal(services, DEPARTMENT_A, "key_compromise")
     clock.advance(timedelta(minutes=1))
-    after = _signed_now(licenses, key, _made_up(claims))
-    for refused in (token, before_revocation, after, _signed_now(licenses, key, claims)):
-        assert "token_seal_revoked" in _codes(licenses, refused)
-        assert _verdict(licenses, refused) is Verdict.SEAL_CERTIFICATE_REVOKED_OR_EXPIRED
+    after = _signed_now(services, key, _made_up(claims))
+    for refused in (token, before_revocation, after, _signed_now(services, key, claims)):
+        assert "token_seal_revoked" in _codes(services, refused)
+        assert _verdict(services, refused) is Verdict.SEAL_CERTIFICATE_REVOKED_OR_EXPIRED
 
 
 def test_after_a_compromise_with_a_date_what_was_signed_before_it_stands(
-    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     identifier, token = _issue(licenses, monkeypatch)
-    key = active_seal(licenses.services, DEPARTMENT_A).material
+    key = active_seal(services, DEPARTMENT_A).material
     claims = parse_token(token).claims
     clock.advance(timedelta(hours=2))
     invalid_since = clock.now() - timedelta(hours=1)
-    stolen = _signed_now(licenses, key, claims)
-    made_up = _signed_now(licenses, key, _made_up(claims))
+    stolen = _signed_now(services, key, claims)
+    made_up = _signed_now(services, key, _made_up(claims))
     clock.advance(timedelta(minutes=5))
-    [seal] = revoke_seal(
-        licenses.services, DEPARTMENT_A, "key_compromise", invalid_since=invalid_since
-    )
+    [seal] = revoke_seal(services, DEPARTMENT_A, "key_compromise", invalid_since=invalid_since)
     assert seal.invalidity_date == invalid_since
-    assert _verdict(licenses, token) is Verdict.VALID
-    assert _codes(licenses, stolen) == ["token_seal_revoked"]
-    assert _codes(licenses, made_up) == ["token_seal_revoked", "unknown_to_library"]
+    assert _verdict(services, token) is Verdict.VALID
+    assert _codes(services, stolen) == ["token_seal_revoked"]
+    assert _codes(services, made_up) == ["token_seal_revoked", "unknown_to_library"]
     # At the invalidity date exactly: refused ("at or after").
     clock.current = invalid_since
-    assert "token_seal_revoked" in _codes(licenses, _signed_now(licenses, key, claims))
+    assert "token_seal_revoked" in _codes(services, _signed_now(services, key, claims))
     assert identifier == claims.identifier
 
 
 def test_a_printed_version_1_token_is_dated_by_the_library(
-    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Tokens printed before signing times existed: the record says when they were signed."""
     _identifier, token = _issue(licenses, monkeypatch)
     claims = parse_token(token).claims
-    material = active_seal(licenses.services, DEPARTMENT_A).material
+    material = active_seal(services, DEPARTMENT_A).material
     assert isinstance(material.key, ec.EllipticCurvePrivateKey)
     kid = seal_key_id(material.certificate)
     old = H.legacy(material.key, _printed_before_issue_11(licenses, claims), kid=kid, high_s=True)
     forged_old = H.legacy(material.key, _made_up(replace(claims, signed_at=None)), kid=kid)
-    assert _verdict(licenses, old) is Verdict.VALID
+    assert _verdict(services, old) is Verdict.VALID
     clock.advance(timedelta(hours=2))
     revoke_seal(
-        licenses.services,
+        services,
         DEPARTMENT_A,
         "key_compromise",
         invalid_since=clock.now() - timedelta(hours=1),
     )
-    assert _verdict(licenses, old) is Verdict.VALID
-    assert "token_seal_revoked" in _codes(licenses, forged_old)
+    assert _verdict(services, old) is Verdict.VALID
+    assert "token_seal_revoked" in _codes(services, forged_old)
 
 
 def test_after_a_compromise_without_a_date_old_tokens_are_refused_too(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _identifier, token = _issue(licenses, monkeypatch)
     claims = parse_token(token).claims
-    material = active_seal(licenses.services, DEPARTMENT_A).material
+    material = active_seal(services, DEPARTMENT_A).material
     assert isinstance(material.key, ec.EllipticCurvePrivateKey)
     old = H.legacy(
         material.key, replace(claims, signed_at=None), kid=seal_key_id(material.certificate)
     )
-    revoke_seal(licenses.services, DEPARTMENT_A, "key_compromise")
-    assert "token_seal_revoked" in _codes(licenses, old)
+    revoke_seal(services, DEPARTMENT_A, "key_compromise")
+    assert "token_seal_revoked" in _codes(services, old)
 
 
 def test_a_key_retired_for_another_reason_refuses_what_it_signs_after(
-    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _identifier, token = _issue(licenses, monkeypatch)
-    key = active_seal(licenses.services, DEPARTMENT_A).material
+    key = active_seal(services, DEPARTMENT_A).material
     claims = parse_token(token).claims
     clock.advance(timedelta(days=1))
-    revoke_seal(licenses.services, DEPARTMENT_A, "superseded")
-    assert _verdict(licenses, token) is Verdict.VALID
+    revoke_seal(services, DEPARTMENT_A, "superseded")
+    assert _verdict(services, token) is Verdict.VALID
     clock.advance(timedelta(seconds=1))
-    assert "token_seal_revoked" in _codes(licenses, _signed_now(licenses, key, claims))
+    assert "token_seal_revoked" in _codes(services, _signed_now(services, key, claims))
 
 
 def test_pdf_seals_follow_the_same_rule(
-    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A seal timestamped before the invalidity date stands; without a date none does."""
     identifier, _token = _issue(licenses, monkeypatch)
     pdf = licenses.document(identifier)
-    verifier = build_verifier(licenses.services, allow_fetching=False)
+    verifier = build_verifier(services, allow_fetching=False)
     sealed_at = clock.now()
     clock.advance(timedelta(hours=2))
     revoke_seal(
-        licenses.services,
+        services,
         DEPARTMENT_A,
         "key_compromise",
         invalid_since=sealed_at + timedelta(hours=1),
     )
     assert verifier.verify_pdf(pdf).verdict is Verdict.VALID
-    _set_invalidity(licenses, sealed_at - timedelta(seconds=1))
+    _set_invalidity(services, sealed_at - timedelta(seconds=1))
     report = verifier.verify_pdf(pdf)
     assert report.verdict is Verdict.SEAL_CERTIFICATE_REVOKED_OR_EXPIRED
     assert "seal_certificate_revoked" in [r.code for r in report.reasons]
-    _set_invalidity(licenses, None)
+    _set_invalidity(services, None)
     assert verifier.verify_pdf(pdf).verdict is Verdict.SEAL_CERTIFICATE_REVOKED_OR_EXPIRED
 
 
-def _set_invalidity(licenses: LicenseService, moment: datetime | None) -> None:
+def _set_invalidity(services: Services, moment: datetime | None) -> None:
     from sqlalchemy import update
 
     from trustsvc.db.models import CertificateRecord
 
-    with licenses.services.database.begin() as session:
+    with services.database.begin() as session:
         session.execute(
             update(CertificateRecord)
             .where(CertificateRecord.revoked_at.is_not(None))
@@ -221,9 +219,9 @@ def _set_invalidity(licenses: LicenseService, moment: datetime | None) -> None:
 
 
 def test_the_invalidity_date_is_in_the_crl_and_the_ocsp_answer(
-    licenses: LicenseService, clock: FixedClock
+    services: Services, licenses: IssuingService, clock: FixedClock
 ) -> None:
-    services = licenses.services
+    services = services
     certificate = active_seal(services, DEPARTMENT_A).material.certificate
     clock.advance(timedelta(hours=1))
     invalid_since = clock.now() - timedelta(minutes=30)
@@ -263,8 +261,10 @@ def test_the_invalidity_date_is_in_the_crl_and_the_ocsp_answer(
     assert response["single_extensions"][0]["extn_value"].native == invalid_since
 
 
-def test_an_invalidity_date_is_checked(licenses: LicenseService, clock: FixedClock) -> None:
-    services = licenses.services
+def test_an_invalidity_date_is_checked(
+    services: Services, licenses: IssuingService, clock: FixedClock
+) -> None:
+    services = services
     with pytest.raises(InvalidInputError, match="future"):
         revoke_seal(
             services, DEPARTMENT_A, "key_compromise", invalid_since=clock.now() + timedelta(1)
@@ -287,40 +287,38 @@ def test_an_invalidity_date_is_checked(licenses: LicenseService, clock: FixedClo
 
 
 def test_a_token_that_contradicts_the_library_is_refused(
-    licenses: LicenseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _identifier, token = _issue(licenses, monkeypatch)
-    key = active_seal(licenses.services, DEPARTMENT_A).material
+    key = active_seal(services, DEPARTMENT_A).material
     claims = parse_token(token).claims
-    assert _verdict(licenses, token) is Verdict.VALID
+    assert _verdict(services, token) is Verdict.VALID
     other_content = _signed_now(
-        licenses, key, replace(claims, content_hash=content_hash(b"forged"))
+        services, key, replace(claims, content_hash=content_hash(b"forged"))
     )
-    assert _codes(licenses, other_content) == ["token_contradicts_library"]
+    assert _codes(services, other_content) == ["token_contradicts_library"]
     earlier = replace(claims, valid_from=claims.valid_from - timedelta(1))
-    longer = _signed_now(licenses, key, earlier)
-    assert _codes(licenses, longer) == ["token_contradicts_library"]
+    longer = _signed_now(services, key, earlier)
+    assert _codes(services, longer) == ["token_contradicts_library"]
     # Signed by another seal of the same department than the one that sealed the license.
     clock.advance(timedelta(minutes=1))
-    new_seal(licenses.services, DEPARTMENT_A)
-    renewed = active_seal(licenses.services, DEPARTMENT_A).material
-    assert _codes(licenses, _signed_now(licenses, renewed, claims)) == ["token_contradicts_library"]
+    new_seal(services, DEPARTMENT_A)
+    renewed = active_seal(services, DEPARTMENT_A).material
+    assert _codes(services, _signed_now(services, renewed, claims)) == ["token_contradicts_library"]
 
 
 # ---- offline -----------------------------------------------------------------------
 
 
 def test_an_offline_answer_says_what_it_did_not_check(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _identifier, token = _issue(licenses, monkeypatch)
-    report = build_verifier(licenses.services, allow_fetching=False).verify_token(
-        token, offline=True
-    )
+    report = build_verifier(services, allow_fetching=False).verify_token(token, offline=True)
     assert report.verdict is Verdict.VALID_OFFLINE and report.scope == "offline"
     [qualifier] = report.reasons
     assert qualifier.code == "offline_not_checked"
     assert "未联网核对印章吊销和证照状态" in qualifier.message_zh
     assert "seal revocation and license status were not" in qualifier.message_en
     # Online, nothing of the kind.
-    assert build_verifier(licenses.services, allow_fetching=False).verify_token(token).reasons == ()
+    assert build_verifier(services, allow_fetching=False).verify_token(token).reasons == ()

@@ -21,11 +21,13 @@ from trustsvc.bootstrap import (
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.db import Database
 from trustsvc.departments.registry import active_seal
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
 from trustsvc.pki.certificates import seal_key_id
 from trustsvc.pki.keystore import generate_private_key
+from trustsvc.services import Services
 from trustsvc.settings import KeyAlgorithm
 from trustsvc.tokens.decoding import parse_token
 from trustsvc.tokens.format import ParsedToken, TokenClaims, content_hash
@@ -35,7 +37,7 @@ from trustsvc.verification.report import Verdict
 from trustsvc.verification.verifier import Verifier
 
 
-def _issued_token(licenses: LicenseService) -> tuple[str, str]:
+def _issued_token(licenses: IssuingService) -> tuple[str, str]:
     data = dict(example_data(get_type(licenses.types, "business-license")))
     view = licenses.issue(IssueRequest(DEPARTMENT_A, "business-license", data)).license
     [link] = read_qr_codes(licenses.document(view.identifier))
@@ -43,12 +45,12 @@ def _issued_token(licenses: LicenseService) -> tuple[str, str]:
 
 
 @pytest.fixture
-def verifier(licenses: LicenseService) -> Verifier:
-    return build_verifier(licenses.services, allow_fetching=False)
+def verifier(services: Services, licenses: IssuingService) -> Verifier:
+    return build_verifier(services, allow_fetching=False)
 
 
 def test_the_printed_token_verifies_online_and_offline(
-    licenses: LicenseService, verifier: Verifier
+    licenses: IssuingService, verifier: Verifier
 ) -> None:
     identifier, token = _issued_token(licenses)
     online = verifier.verify_token(token)
@@ -69,11 +71,13 @@ class _AskedLibrary:
         return getattr(self._library, name)
 
 
-def test_an_offline_check_asks_the_library_nothing(licenses: LicenseService) -> None:
+def test_an_offline_check_asks_the_library_nothing(
+    services: Services, licenses: IssuingService
+) -> None:
     """Online and offline checks of one token by one verifier: only the online one asks."""
     _identifier, token = _issued_token(licenses)
-    asked = _AskedLibrary(database_library(licenses.services))
-    verifier = Verifier(online_trust_material(licenses.services), asked, allow_fetching=False)  # type: ignore[arg-type]
+    asked = _AskedLibrary(database_library(services))
+    verifier = Verifier(online_trust_material(services), asked, allow_fetching=False)  # type: ignore[arg-type]
     report = verifier.verify_token(token, offline=True)
     assert report.verdict is Verdict.VALID_OFFLINE
     assert "offline_not_checked" in [r.code for r in report.reasons]
@@ -83,7 +87,7 @@ def test_an_offline_check_asks_the_library_nothing(licenses: LicenseService) -> 
 
 
 def test_offline_reads_no_database(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An offline verifier opens no connection at all (a refused one is noted: the
     verifier would turn the error into a verdict, which could hide it)."""
@@ -101,7 +105,7 @@ def test_offline_reads_no_database(
     monkeypatch.setattr(Database, "begin", refuse("begin"))
     monkeypatch.setattr(Engine, "connect", refuse("connect"))
     monkeypatch.setattr(Engine, "raw_connection", refuse("raw_connection"))
-    verifier = offline_verifier(licenses.services.settings, licenses.services.clock)
+    verifier = offline_verifier(services.settings, services.clock)
     assert verifier.library is None
     assert verifier.verify_token(token).verdict is Verdict.VALID_OFFLINE
     assert verifier.verify_pdf(document).verdict is Verdict.VALID_OFFLINE
@@ -109,7 +113,7 @@ def test_offline_reads_no_database(
 
 
 def test_a_token_altered_in_any_byte_is_refused(
-    licenses: LicenseService, verifier: Verifier
+    licenses: IssuingService, verifier: Verifier
 ) -> None:
     _identifier, token = _issued_token(licenses)
     raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
@@ -122,7 +126,7 @@ def test_a_token_altered_in_any_byte_is_refused(
 
 
 def test_a_token_signed_by_an_unknown_key_is_refused(
-    licenses: LicenseService, verifier: Verifier
+    services: Services, licenses: IssuingService, verifier: Verifier
 ) -> None:
     _identifier, token = _issued_token(licenses)
     claims = parse_token(token).claims
@@ -131,7 +135,7 @@ def test_a_token_signed_by_an_unknown_key_is_refused(
     assert report.verdict is Verdict.UNTRUSTED_ISSUER
     assert [r.code for r in report.reasons] == ["token_unknown_key"]
     # Borrowing the real key id does not help: the signature must match that key.
-    material = active_seal(licenses.services, DEPARTMENT_A).material
+    material = active_seal(services, DEPARTMENT_A).material
     impostor = sign_token(
         claims, generate_private_key(KeyAlgorithm.EC_P256), seal_key_id(material.certificate)
     )
@@ -139,13 +143,13 @@ def test_a_token_signed_by_an_unknown_key_is_refused(
 
 
 def test_a_genuine_token_for_an_unknown_identifier(
-    licenses: LicenseService, verifier: Verifier
+    services: Services, licenses: IssuingService, verifier: Verifier
 ) -> None:
     _identifier, token = _issued_token(licenses)
     real = parse_token(token).claims
     parsed = parse_identifier(real.identifier)
     unknown = str(LicenseIdentifier(parsed.type_code, parsed.issuer_code, "209900000099", 1))
-    material = active_seal(licenses.services, DEPARTMENT_A).material
+    material = active_seal(services, DEPARTMENT_A).material
     claims = TokenClaims(
         unknown,
         real.type_code,
@@ -162,7 +166,7 @@ def test_a_genuine_token_for_an_unknown_identifier(
 
 
 def test_a_revoked_license_token_is_not_current_online(
-    licenses: LicenseService, verifier: Verifier
+    licenses: IssuingService, verifier: Verifier
 ) -> None:
     identifier, token = _issued_token(licenses)
     licenses.transition(identifier, Action.REVOKE, "clerk", "吊销")
@@ -177,7 +181,7 @@ def test_garbage_is_malformed(verifier: Verifier, text: str) -> None:
 
 
 def test_a_printed_token_scanned_again_skips_only_the_signature(
-    licenses: LicenseService, verifier: Verifier, monkeypatch: pytest.MonkeyPatch
+    licenses: IssuingService, verifier: Verifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     identifier, token = _issued_token(licenses)
     verified: list[bytes] = []

@@ -21,9 +21,11 @@ from trustsvc.clock import FixedClock
 from trustsvc.db import Database
 from trustsvc.db.models import LicenseEvent
 from trustsvc.holders.presentation import present
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action, EffectiveStatus, RevocationKind
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.settings import Settings
 from trustsvc.verification import reasons as R
 from trustsvc.verification.report import (
@@ -130,7 +132,7 @@ def test_scope_survives_the_child_process_json() -> None:
 # ---- helpers -------------------------------------------------------------------------
 
 
-def _data(licenses: LicenseService, valid_from: date | None = None) -> dict[str, str]:
+def _data(licenses: IssuingService, valid_from: date | None = None) -> dict[str, str]:
     # A holder of its own: a business license is unique per holder.
     data = {**example_data(get_type(licenses.types, "business-license")), **enterprise_holder()}
     if valid_from is not None:
@@ -139,26 +141,26 @@ def _data(licenses: LicenseService, valid_from: date | None = None) -> dict[str,
     return data
 
 
-def _issue(licenses: LicenseService, valid_from: date | None = None) -> str:
+def _issue(licenses: IssuingService, valid_from: date | None = None) -> str:
     request = IssueRequest(DEPARTMENT_A, "business-license", _data(licenses, valid_from))
     return licenses.issue(request).license.identifier
 
 
-def _token(licenses: LicenseService, identifier: str) -> str:
+def _token(licenses: IssuingService, identifier: str) -> str:
     [link] = read_qr_codes(licenses.document(identifier))
     return link.rsplit("/v/", 1)[1]
 
 
 @pytest.fixture
-def verifier(licenses: LicenseService) -> Verifier:
-    return build_verifier(licenses.services, allow_fetching=False)
+def verifier(services: Services, licenses: IssuingService) -> Verifier:
+    return build_verifier(services, allow_fetching=False)
 
 
 # ---- 1. not evaluable: the service could not decide ------------------------------------
 
 
 def test_an_unreachable_revocation_record_is_not_evaluable_not_malformed(
-    licenses: LicenseService, verifier: Verifier, monkeypatch: pytest.MonkeyPatch
+    licenses: IssuingService, verifier: Verifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pdf = licenses.document(_issue(licenses))
 
@@ -174,7 +176,7 @@ def test_an_unreachable_revocation_record_is_not_evaluable_not_malformed(
 
 
 def test_an_internal_error_is_not_evaluable(
-    licenses: LicenseService, verifier: Verifier, monkeypatch: pytest.MonkeyPatch
+    licenses: IssuingService, verifier: Verifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pdf = licenses.document(_issue(licenses))
 
@@ -208,7 +210,7 @@ UNREACHABLE = "postgresql+psycopg://nobody:nothing@127.0.0.1:9/none?connect_time
 
 
 def test_offline_cli_reads_no_database_and_says_it_is_offline(
-    licenses: LicenseService, settings: Settings, tmp_path: Path
+    licenses: IssuingService, settings: Settings, tmp_path: Path
 ) -> None:
     identifier = _issue(licenses)
     pdf = tmp_path / "license.pdf"
@@ -231,7 +233,7 @@ def test_offline_cli_reads_no_database_and_says_it_is_offline(
 
 
 def test_online_cli_is_valid_and_says_online(
-    licenses: LicenseService, settings: Settings, tmp_path: Path
+    licenses: IssuingService, settings: Settings, tmp_path: Path
 ) -> None:
     pdf = tmp_path / "license.pdf"
     pdf.write_bytes(licenses.document(_issue(licenses)))
@@ -240,12 +242,13 @@ def test_online_cli_is_valid_and_says_online(
 
 
 def test_an_offline_pdf_from_another_issuer_is_still_refused(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
     from tests.verification import attacks
 
     pdf = licenses.document(_issue(licenses))
-    offline = build_verifier(licenses.services, offline=True)
+    offline = build_verifier(services, offline=True)
     assert offline.verify_pdf(pdf).verdict is V.VALID_OFFLINE
     assert offline.verify_pdf(attacks.add_page(pdf)).verdict is V.MODIFIED_AFTER_SEALING
 
@@ -254,15 +257,15 @@ def test_an_offline_pdf_from_another_issuer_is_still_refused(
 
 
 def test_a_used_or_expired_code_has_its_own_verdict_and_shows_the_license_in_force(
-    licenses: LicenseService, verifier: Verifier, clock: FixedClock
+    services: Services, licenses: IssuingService, verifier: Verifier, clock: FixedClock
 ) -> None:
     identifier = _issue(licenses)
-    code = present(licenses, identifier, actor="holder", single_use=True)
+    code = present(services, identifier, actor="holder", single_use=True)
     assert verifier.verify_token(code.token, checked_by="clerk").is_valid
     used = verifier.verify_token(code.token, checked_by="clerk")
     assert used.verdict is V.PRESENTATION_USED and used.facts.status == "valid"
     assert "请持证人重新出示" in used.reasons[0].message_zh
-    later = present(licenses, identifier, actor="holder")
+    later = present(services, identifier, actor="holder")
     clock.advance(timedelta(hours=1))
     expired = verifier.verify_token(later.token, checked_by="clerk")
     assert expired.verdict is V.PRESENTATION_EXPIRED and expired.facts.status == "valid"
@@ -273,9 +276,9 @@ def test_a_used_or_expired_code_has_its_own_verdict_and_shows_the_license_in_for
 
 
 def test_a_license_valid_from_a_later_day_is_not_yet_valid(
-    licenses: LicenseService, verifier: Verifier, clock: FixedClock
+    services: Services, licenses: IssuingService, verifier: Verifier, clock: FixedClock
 ) -> None:
-    today = clock.now().astimezone(licenses.services.settings.zone).date()
+    today = clock.now().astimezone(services.settings.zone).date()
     identifier = _issue(licenses, valid_from=today + timedelta(days=10))
     token = _token(licenses, identifier)
     pdf = verifier.verify_pdf(licenses.document(identifier))
@@ -292,7 +295,7 @@ def test_a_license_valid_from_a_later_day_is_not_yet_valid(
 
 
 def test_cancelled_and_withdrawn_are_kept_apart_with_date_and_reason(
-    licenses: LicenseService, verifier: Verifier, clock: FixedClock
+    services: Services, licenses: IssuingService, verifier: Verifier, clock: FixedClock
 ) -> None:
     cancelled, withdrawn = _issue(licenses), _issue(licenses)
     clock.current = datetime(2026, 12, 1, 11, 30, tzinfo=UTC)
@@ -307,7 +310,7 @@ def test_cancelled_and_withdrawn_are_kept_apart_with_date_and_reason(
         withdrawn, Action.REVOKE, "clerk", "违法经营", revocation_kind=RevocationKind.WITHDRAWN
     )
     assert view.revocation_kind == "withdrawn"
-    with licenses.services.database.begin() as session:
+    with services.database.begin() as session:
         kinds = session.scalars(
             select(LicenseEvent.revocation_kind).where(LicenseEvent.action == "revoke")
         ).all()
@@ -321,7 +324,7 @@ def test_cancelled_and_withdrawn_are_kept_apart_with_date_and_reason(
     assert "withdrawn" in second.reasons[0].message_en and "19:30" in second.reasons[0].message_en
 
 
-def test_suspended_says_when_and_why(licenses: LicenseService, verifier: Verifier) -> None:
+def test_suspended_says_when_and_why(licenses: IssuingService, verifier: Verifier) -> None:
     identifier = _issue(licenses)
     licenses.transition(identifier, Action.SUSPEND, "clerk", "整改期间")
     [reason] = verifier.status_of(identifier).reasons
@@ -329,7 +332,7 @@ def test_suspended_says_when_and_why(licenses: LicenseService, verifier: Verifie
 
 
 def test_superseded_names_the_version_in_force(
-    licenses: LicenseService, verifier: Verifier
+    licenses: IssuingService, verifier: Verifier
 ) -> None:
     identifier = _issue(licenses)
     second = licenses.change(identifier, {"domicile": "杭州市西湖区文三路1号"}, "clerk", "住所变更")
@@ -346,7 +349,7 @@ def test_superseded_names_the_version_in_force(
 
 
 def test_the_revoke_command_and_api_require_the_kind(
-    licenses: LicenseService, settings: Settings
+    licenses: IssuingService, settings: Settings
 ) -> None:
     identifier = _issue(licenses)
     url = settings.database_url or ""

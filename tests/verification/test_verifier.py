@@ -11,14 +11,16 @@ from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder, make_se
 from trustsvc.bootstrap import build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.departments.registry import active_seal, revoke_seal
-from trustsvc.licenses.issuing import IssueRequest, LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.services import Services
 from trustsvc.verification.report import Verdict
 from trustsvc.verification.verifier import Verifier
 
 
-def _issue(licenses: LicenseService, type_key: str = "business-license") -> str:
+def _issue(licenses: IssuingService, type_key: str = "business-license") -> str:
     code = DEPARTMENT_B if type_key == "construction-permit" else DEPARTMENT_A
     data = dict(example_data(get_type(licenses.types, type_key)))
     if licenses.types[type_key].unique_per_holder:
@@ -26,9 +28,9 @@ def _issue(licenses: LicenseService, type_key: str = "business-license") -> str:
     return licenses.issue(IssueRequest(code, type_key, data)).license.identifier
 
 
-def _verifier(licenses: LicenseService) -> Verifier:
+def _verifier(services: Services) -> Verifier:
     # Offline: the document and the service's own PKI must be enough.
-    return build_verifier(licenses.services, allow_fetching=False)
+    return build_verifier(services, allow_fetching=False)
 
 
 def _page(text: str = "not a license") -> bytes:
@@ -39,9 +41,11 @@ def _page(text: str = "not a license") -> bytes:
     return buffer.getvalue()
 
 
-def test_an_issued_license_is_valid_with_the_facts_a_clerk_needs(licenses: LicenseService) -> None:
+def test_an_issued_license_is_valid_with_the_facts_a_clerk_needs(
+    services: Services, licenses: IssuingService
+) -> None:
     identifier = _issue(licenses)
-    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    report = _verifier(services).verify_pdf(licenses.document(identifier))
     assert report.verdict is Verdict.VALID and report.reasons == ()
     facts = report.facts
     assert facts.identifier == identifier and facts.issuer_code == DEPARTMENT_A
@@ -52,48 +56,50 @@ def test_an_issued_license_is_valid_with_the_facts_a_clerk_needs(licenses: Licen
 
 @pytest.mark.parametrize("action", [Action.REVOKE, Action.SUSPEND])
 def test_revoked_and_suspended_licenses_are_not_current(
-    licenses: LicenseService, action: Action
+    services: Services, licenses: IssuingService, action: Action
 ) -> None:
     identifier = _issue(licenses)
     licenses.transition(identifier, action, "clerk", "reason")
-    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    report = _verifier(services).verify_pdf(licenses.document(identifier))
     assert report.verdict is Verdict.NOT_CURRENT
     expected = "revoked" if action is Action.REVOKE else "suspended"
     assert [r.code for r in report.reasons] == [f"license_{expected}"]
     assert report.facts.status == expected
 
 
-def test_a_superseded_license_is_not_current(licenses: LicenseService) -> None:
+def test_a_superseded_license_is_not_current(services: Services, licenses: IssuingService) -> None:
     identifier = _issue(licenses)
     licenses.change(identifier, {"domicile": "杭州市西湖区文三路1号"}, "clerk", "住所变更")
-    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    report = _verifier(services).verify_pdf(licenses.document(identifier))
     assert report.verdict is Verdict.NOT_CURRENT
     assert [r.code for r in report.reasons] == ["license_superseded"]
 
 
-def test_an_expired_license_is_not_current(licenses: LicenseService, clock: FixedClock) -> None:
+def test_an_expired_license_is_not_current(
+    services: Services, licenses: IssuingService, clock: FixedClock
+) -> None:
     identifier = _issue(licenses, "food-business-permit")
     clock.advance(timedelta(days=5 * 366 + 2))
-    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    report = _verifier(services).verify_pdf(licenses.document(identifier))
     assert report.verdict is Verdict.NOT_CURRENT
     assert [r.code for r in report.reasons] == ["license_expired"]
 
 
 def test_a_seal_revoked_later_does_not_undo_what_it_sealed(
-    licenses: LicenseService, clock: FixedClock
+    services: Services, licenses: IssuingService, clock: FixedClock
 ) -> None:
     identifier = _issue(licenses)
     clock.advance(timedelta(days=30))
-    revoke_seal(licenses.services, DEPARTMENT_A, "superseded")
+    revoke_seal(services, DEPARTMENT_A, "superseded")
     # The timestamp proves the seal was applied before the revocation.
-    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    report = _verifier(services).verify_pdf(licenses.document(identifier))
     assert report.verdict is Verdict.VALID
 
 
 def test_sealing_after_the_revocation_is_refused(
-    licenses: LicenseService, clock: FixedClock
+    services: Services, licenses: IssuingService, clock: FixedClock
 ) -> None:
-    services = licenses.services
+    services = services
     material = active_seal(services, DEPARTMENT_A).material
     sealer = make_sealer(services)
     sealer.seal(_page(), material, (300, 100, 420, 220), None, "warm the cache")
@@ -101,36 +107,38 @@ def test_sealing_after_the_revocation_is_refused(
     clock.advance(timedelta(minutes=1))
     # A stolen key and a stale cache still produce a well-formed seal...
     sealed = sealer.seal(_page(), material, (300, 100, 420, 220), None, "after").pdf
-    report = _verifier(licenses).verify_pdf(sealed)
+    report = _verifier(services).verify_pdf(sealed)
     assert report.verdict is Verdict.SEAL_CERTIFICATE_REVOKED_OR_EXPIRED
     assert "seal_certificate_revoked" in [r.code for r in report.reasons]
 
 
-def test_a_genuine_seal_on_a_document_the_library_never_issued(licenses: LicenseService) -> None:
-    material = active_seal(licenses.services, DEPARTMENT_A).material
-    sealed = (
-        make_sealer(licenses.services).seal(_page(), material, (300, 100, 420, 220), None, "x").pdf
-    )
-    report = _verifier(licenses).verify_pdf(sealed)
+def test_a_genuine_seal_on_a_document_the_library_never_issued(
+    services: Services, licenses: IssuingService
+) -> None:
+    material = active_seal(services, DEPARTMENT_A).material
+    sealed = make_sealer(services).seal(_page(), material, (300, 100, 420, 220), None, "x").pdf
+    report = _verifier(services).verify_pdf(sealed)
     assert report.verdict is Verdict.UNKNOWN_TO_LIBRARY
     assert report.facts.issuer_code == DEPARTMENT_A
 
 
-def test_an_unsealed_pdf_is_not_sealed(licenses: LicenseService) -> None:
-    report = _verifier(licenses).verify_pdf(_page())
+def test_an_unsealed_pdf_is_not_sealed(services: Services, licenses: IssuingService) -> None:
+    report = _verifier(services).verify_pdf(_page())
     assert report.verdict is Verdict.NOT_SEALED
 
 
-def test_no_trust_anchor_means_nothing_is_valid(licenses: LicenseService) -> None:
+def test_no_trust_anchor_means_nothing_is_valid(
+    services: Services, licenses: IssuingService
+) -> None:
     identifier = _issue(licenses)
-    verifier = _verifier(licenses)
+    verifier = _verifier(services)
     verifier.trust_roots = []
     report = verifier.verify_pdf(licenses.document(identifier))
     assert report.verdict is Verdict.UNTRUSTED_ISSUER
 
 
 def test_an_error_inside_validation_is_never_valid(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     identifier = _issue(licenses)
     import trustsvc.verification.pdf_checks as verifier_module
@@ -139,11 +147,11 @@ def test_an_error_inside_validation_is_never_valid(
         raise RuntimeError("bug inside validation")
 
     monkeypatch.setattr(verifier_module, "validate_pdf_signature", explode)
-    report = _verifier(licenses).verify_pdf(licenses.document(identifier))
+    report = _verifier(services).verify_pdf(licenses.document(identifier))
     assert report.verdict is not Verdict.VALID
     monkeypatch.setattr(verifier_module, "credit_code_of", explode)
     assert (
-        _verifier(licenses).verify_pdf(licenses.document(identifier)).verdict is not Verdict.VALID
+        _verifier(services).verify_pdf(licenses.document(identifier)).verdict is not Verdict.VALID
     )
 
 
@@ -156,33 +164,37 @@ def test_an_error_inside_validation_is_never_valid(
     ],
 )
 def test_hostile_inputs_are_malformed_and_quick(
-    licenses: LicenseService, data: bytes, code: str
+    services: Services, licenses: IssuingService, data: bytes, code: str
 ) -> None:
     started = time.monotonic()
-    report = _verifier(licenses).verify_pdf(data)
+    report = _verifier(services).verify_pdf(data)
     assert report.verdict is Verdict.MALFORMED_INPUT
     assert [r.code for r in report.reasons] == [code]
     assert time.monotonic() - started < 5
 
 
-def test_a_file_over_the_limit_is_refused_unread(licenses: LicenseService) -> None:
-    verifier = build_verifier(licenses.services, max_bytes=1024)
+def test_a_file_over_the_limit_is_refused_unread(
+    services: Services, licenses: IssuingService
+) -> None:
+    verifier = build_verifier(services, max_bytes=1024)
     report = verifier.verify_pdf(b"%PDF-1.7\n" + bytes(2048))
     assert [r.code for r in report.reasons] == ["too_large"]
 
 
-def test_a_verification_past_its_time_limit_is_not_valid(licenses: LicenseService) -> None:
+def test_a_verification_past_its_time_limit_is_not_valid(
+    services: Services, licenses: IssuingService
+) -> None:
     identifier = _issue(licenses)
     pdf = licenses.document(identifier)
-    assert _verifier(licenses).verify_pdf(pdf).verdict is Verdict.VALID
-    verifier = build_verifier(licenses.services, allow_fetching=False, time_limit=timedelta(0))
+    assert _verifier(services).verify_pdf(pdf).verdict is Verdict.VALID
+    verifier = build_verifier(services, allow_fetching=False, time_limit=timedelta(0))
     report = verifier.verify_pdf(pdf)
     assert report.verdict is Verdict.NOT_EVALUABLE
     assert [r.code for r in report.reasons] == ["time_limit_exceeded"]
 
 
 def test_the_time_limit_is_checked_between_stages(
-    licenses: LicenseService, monkeypatch: pytest.MonkeyPatch
+    services: Services, licenses: IssuingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A stage that overruns (here: validation) ends the verification before the next one."""
     identifier = _issue(licenses)
@@ -195,9 +207,7 @@ def test_the_time_limit_is_checked_between_stages(
         time.sleep(0.3)
         return validate(*args, **kwargs)  # type: ignore[arg-type]
 
-    verifier = build_verifier(
-        licenses.services, allow_fetching=False, time_limit=timedelta(seconds=0.2)
-    )
+    verifier = build_verifier(services, allow_fetching=False, time_limit=timedelta(seconds=0.2))
     lookup = verifier.library
     assert lookup is not None
     by_document, by_identifier = lookup.entry_by_document, lookup.entry_by_identifier
@@ -220,12 +230,13 @@ def test_the_time_limit_is_checked_between_stages(
 
 
 def test_validation_data_is_reused_across_documents_and_never_shared_between_threads(
-    licenses: LicenseService,
+    services: Services,
+    licenses: IssuingService,
 ) -> None:
     import threading
 
     first, second = _issue(licenses), _issue(licenses)
-    verifier = _verifier(licenses)
+    verifier = _verifier(services)
     assert verifier.verify_pdf(licenses.document(first)).verdict is Verdict.VALID
     cached = verifier.parsed_objects.held()
     assert cached  # the chain, the TSA and the DSS's answers

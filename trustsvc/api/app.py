@@ -43,8 +43,8 @@ from trustsvc.api.routes import admin, health, holder, licenses, lookup, pki, pu
 from trustsvc.api.routes import docs as docs_page
 from trustsvc.api.routes import log as log_routes
 from trustsvc.audit.access_record import AccessLog
-from trustsvc.bootstrap import Runtime, build_licenses, database_library, open_services
 from trustsvc.bootstrap import build_integrator as build_log_integrator
+from trustsvc.bootstrap import build_runtime, database_library, open_services
 from trustsvc.clock import Clock
 from trustsvc.errors import BodyTooLargeError, InvalidInputError
 from trustsvc.licenses.jobs import JobRunner
@@ -262,17 +262,23 @@ def create_app(
     hex_strings.install()  # the process's PDF reader, chosen once at start-up
     own = services is None
     opened = services if services is not None else open_services(settings, clock)
-    runtime = Runtime(opened, build_licenses(opened))
+    runtime = build_runtime(opened)
     license_service = runtime.licenses
     metrics = Metrics()
     state = ApiState(
         services=opened,
         licenses=license_service,
+        data_key=runtime.data_key,
+        store=runtime.store,
         authenticator=Authenticator(opened),
         limiter=RateLimiter(),
         metrics=metrics,
         jobs=JobRunner(
-            license_service, on_issued=lambda type_key: metrics.issued.labels(type_key).inc()
+            license_service,
+            runtime.database,
+            runtime.clock,
+            runtime.data_key,
+            on_issued=lambda type_key: metrics.issued.labels(type_key).inc(),
         ),
         access_log=AccessLog(opened),
         # The children get the in-process verifier's trust material (no key in it) and

@@ -20,10 +20,12 @@ from trustsvc.api.ratelimit import RateLimiter, address_key
 from trustsvc.audit.access_record import AccessLog
 from trustsvc.bootstrap import build_verifier
 from trustsvc.db.models import ClientRole
+from trustsvc.documents.store import DocumentStore
 from trustsvc.errors import AuthenticationError, BodyTooLargeError, ForbiddenError
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.jobs import JobRunner
 from trustsvc.pki.bundle import TrustBundles
+from trustsvc.pki.data_key import DataKey
 from trustsvc.services import Services
 from trustsvc.sharing.clients import Authenticator, Client
 from trustsvc.sharing.refusals import RefusalBudget
@@ -40,7 +42,11 @@ class ApiState:
     """Everything the routes need, built once per app."""
 
     services: Services
-    licenses: LicenseService
+    licenses: IssuingService
+    #: Holder IDs are digested and sealed under it; the pages' secrets are its subkeys.
+    data_key: DataKey
+    #: Where sealed PDFs are kept (the health route probes it).
+    store: DocumentStore
     authenticator: Authenticator
     limiter: RateLimiter
     metrics: Metrics

@@ -14,8 +14,8 @@ from trustsvc.audit.operators import OperatorEntry
 from trustsvc.errors import InvalidInputError
 from trustsvc.holders.grants import Grant
 from trustsvc.licenses.batch import check_row
-from trustsvc.licenses.issuing import LicenseHistory, LicenseView
 from trustsvc.licenses.jobs import MAX_ROWS, JobView
+from trustsvc.licenses.requests import LicenseHistory, LicenseView
 from trustsvc.sharing.clients import MAX_PURPOSES, MAX_RATE_LIMIT, ClientInfo
 from trustsvc.sharing.lookups import LookupAnswer, SharedLicense
 from trustsvc.sharing.purposes import Purpose

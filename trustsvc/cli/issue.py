@@ -44,7 +44,7 @@ def issue(
     out_path: Path | None,
 ) -> None:
     """Issue one e-license: render, seal (PAdES), store, record. Prints a JSON summary."""
-    from trustsvc.licenses.issuing import IssueRequest
+    from trustsvc.licenses.requests import IssueRequest
 
     data = read_data_file(data_path)
     with opened(settings_of(ctx)) as runtime:
@@ -90,6 +90,7 @@ def issue_batch(
     report_path: Path | None,
 ) -> None:
     """Issue one license per row of FILE (.csv or .jsonl); safe to re-run after an interruption."""
+    from trustsvc.bootstrap import open_runtime
     from trustsvc.licenses.batch import count_rows, run_batch
 
     settings = settings_of(ctx)
@@ -100,7 +101,14 @@ def issue_batch(
     total = count_rows(file)
     with click.progressbar(length=total, label="issuing", file=sys.stderr) as bar:
         summary = run_batch(
-            settings, file, department_code, type_key, report_path, workers, progress=bar.update
+            open_runtime,
+            settings,
+            file,
+            department_code,
+            type_key,
+            report_path,
+            workers,
+            progress=bar.update,
         )
     print_json(summary)
     if summary.errors:

@@ -103,7 +103,7 @@ def license_numbers(
     from trustsvc.licenses.types import get_type
 
     with opened(settings_of(ctx)) as runtime:
-        license_type = get_type(runtime.licenses.types, type_key)
+        license_type = get_type(runtime.types, type_key)
         with runtime.services.database.begin() as session:
             ledger = account(
                 session,
@@ -275,7 +275,7 @@ def license_present(
 
     with opened(settings_of(ctx)) as runtime:
         code = present(
-            runtime.licenses,
+            runtime.services,
             identifier,
             actor=actor,
             lifetime=timedelta(seconds=lifetime) if lifetime else None,
@@ -294,4 +294,4 @@ def license_checks(ctx: click.Context, identifier: str) -> None:
     from trustsvc.holders.presentation import checks_of
 
     with opened(settings_of(ctx)) as runtime:
-        print_json(checks_of(runtime.licenses, identifier))
+        print_json(checks_of(runtime.services.database, identifier))

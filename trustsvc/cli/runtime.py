@@ -19,8 +19,13 @@ import click
 from trustsvc.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from trustsvc import bootstrap
     from trustsvc.db import Database
-    from trustsvc.licenses.issuing import LicenseService
+    from trustsvc.documents.store import DocumentStore
+    from trustsvc.licenses.issuing import IssuingService
+    from trustsvc.licenses.types import LicenseType
     from trustsvc.pki.home import Pki
     from trustsvc.services import Services
     from trustsvc.verification.verifier import Verifier
@@ -60,11 +65,24 @@ class Runtime:
         return self.services.settings
 
     @cached_property
-    def licenses(self) -> LicenseService:
-        """The license library and issuer (loads the types and the data key)."""
-        from trustsvc.bootstrap import build_licenses
+    def composed(self) -> bootstrap.Runtime:
+        """What issuing runs on, built on first use (loads the types and the data key)."""
+        from trustsvc.bootstrap import build_runtime
 
-        return build_licenses(self.services)
+        return build_runtime(self.services)
+
+    @property
+    def licenses(self) -> IssuingService:
+        """The license library and issuer."""
+        return self.composed.licenses
+
+    @property
+    def types(self) -> Mapping[str, LicenseType]:
+        return self.composed.types
+
+    @property
+    def store(self) -> DocumentStore:
+        return self.composed.store
 
     def verifier(self, *, allow_fetching: bool) -> Verifier:
         """A verifier of PDFs and tokens, online: it asks the library."""

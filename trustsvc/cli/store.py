@@ -33,7 +33,7 @@ def store_sweep(ctx: click.Context, grace_minutes: int | None) -> None:
     with opened(settings_of(ctx)) as runtime:
         services = runtime.services
         grace = timedelta(minutes=grace_minutes or services.settings.store_sweep_grace_minutes)
-        report = sweep_documents(runtime.licenses.store, services.database, services.clock, grace)
+        report = sweep_documents(runtime.store, services.database, services.clock, grace)
         voided = void_abandoned(services.database, services.clock, grace)
     click.echo(
         f"removed {report.documents_removed} unrecorded document(s) older than "

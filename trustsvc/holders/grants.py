@@ -26,7 +26,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from sqlalchemy import func, select
@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session
 
 from trustsvc.audit.events import Actor, ActorKind, EventKind, Noted, moment_text
 from trustsvc.audit.recording import record
+from trustsvc.clock import Clock
+from trustsvc.db import Database
 from trustsvc.db.models import (
     AccessEvent,
     ApiClient,
@@ -47,7 +49,7 @@ from trustsvc.errors import ConflictError, GrantRefusedError, InvalidInputError,
 from trustsvc.holders.portal import Holder
 from trustsvc.licenses import library
 from trustsvc.licenses.holders import mask_holder_id, mask_holder_name, validate_holder_id
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.pki.data_key import DataKey
 from trustsvc.sharing.clients import Client, active_verifier
 from trustsvc.sharing.purposes import types_of
 from trustsvc.text import clean_name
@@ -210,14 +212,14 @@ def _verifiers_of(session: Session, department_id: int) -> list[tuple[str, ...]]
 
 
 def _grantee(
-    licenses: LicenseService, session: Session, holder: Holder, request: GrantRequest, purpose: str
+    data_key: DataKey, session: Session, holder: Holder, request: GrantRequest, purpose: str
 ) -> HolderGrant:
     """A grant row with its grantee filled in, refused when that grantee could never use it."""
     if request.kind is GranteeKind.AGENT:
         with _about("agent_id_number"):
             id_type = (request.agent_id_type or "111").strip()
             normalised = validate_holder_id(id_type, request.agent_id_number or "")
-            digest = licenses.data_key.digest(id_type, normalised)
+            digest = data_key.digest(id_type, normalised)
             if digest == holder.digest:
                 raise InvalidInputError("an agent is someone other than the holder")
         with _about("agent_name"):
@@ -254,23 +256,33 @@ def _grantee(
     )
 
 
-def grant(licenses: LicenseService, holder: Holder, request: GrantRequest) -> Grant:
-    """Record the holder's grant of one of their current licenses (one unit of work)."""
-    now = licenses.services.clock.now()
+def grant(
+    database: Database,
+    clock: Clock,
+    zone: tzinfo,
+    data_key: DataKey,
+    holder: Holder,
+    request: GrantRequest,
+) -> Grant:
+    """Record the holder's grant of one of their current licenses (one unit of work).
+
+    ``zone``: the service's time zone, whose date says whether the license is current.
+    """
+    now = clock.now()
     with _about("valid_until"):
         start, end = _period(request, now)
-    with licenses.services.database.begin() as session:
+    with database.begin() as session:
         record = library.find(session, request.identifier.strip().upper())
         if record.holder_id_digest != holder.digest:
             raise NotFoundError(f"no license of yours with identifier {record.identifier}")
-        current = library.effective_status(record, licenses.today())
+        current = library.effective_status(record, now.astimezone(zone).date())
         if current is not library.EffectiveStatus.VALID:
             raise ConflictError(
                 f"license {record.identifier} is {current.value}; it cannot be granted"
             )
         with _about("purpose"):
             purpose = _purpose(session, request.purpose, record.type_key)
-        row = _grantee(licenses, session, holder, request, purpose)
+        row = _grantee(data_key, session, holder, request, purpose)
         open_grants = session.scalar(
             select(func.count())
             .select_from(HolderGrant)
@@ -339,10 +351,10 @@ def _uses(session: Session, holder: Holder, ids: list[str]) -> dict[str, int]:
     return {str(grant_id): int(count) for grant_id, count in counted}
 
 
-def grants_of(licenses: LicenseService, holder: Holder) -> list[Grant]:
+def grants_of(database: Database, clock: Clock, holder: Holder) -> list[Grant]:
     """The holder's grants, newest first, each with its status now and its uses."""
-    now = licenses.services.clock.now()
-    with licenses.services.database.begin() as session:
+    now = clock.now()
+    with database.begin() as session:
         rows = session.scalars(
             select(HolderGrant)
             .join(LicenseRecord, HolderGrant.license_id == LicenseRecord.id)
@@ -370,11 +382,11 @@ class GrantToMe:
     status: GrantStatus
 
 
-def grants_to(licenses: LicenseService, agent: Holder) -> list[GrantToMe]:
+def grants_to(database: Database, clock: Clock, agent: Holder) -> list[GrantToMe]:
     """The grants naming the signed-in person as agent, newest first (withdrawn ones too,
     so that an agent told "withdrawn" at a counter can see it is so)."""
-    now = licenses.services.clock.now()
-    with licenses.services.database.begin() as session:
+    now = clock.now()
+    with database.begin() as session:
         rows = session.scalars(
             select(HolderGrant)
             .where(
@@ -407,10 +419,10 @@ def _own(session: Session, holder: Holder, grant_id: str) -> HolderGrant:
     return row
 
 
-def withdraw(licenses: LicenseService, holder: Holder, grant_id: str) -> Grant:
+def withdraw(database: Database, clock: Clock, holder: Holder, grant_id: str) -> Grant:
     """End one of the holder's grants now; one that has ended or was withdrawn is a conflict."""
-    now = licenses.services.clock.now()
-    with licenses.services.database.begin() as session:
+    now = clock.now()
+    with database.begin() as session:
         row = _own(session, holder, grant_id)
         status = status_of(row, now)
         if status not in WITHDRAWABLE:
@@ -429,12 +441,16 @@ class GrantConsent:
 
     def __init__(
         self,
-        licenses: LicenseService,
+        database: Database,
+        clock: Clock,
+        data_key: DataKey,
         grant_id: str,
         agent_id: str | None = None,
         agent_id_type: str | None = None,
     ) -> None:
-        self.licenses = licenses
+        self.database = database
+        self.clock = clock
+        self.data_key = data_key
         self._grant_id = grant_id.strip()[: GRANT_ID_LENGTH * 2]
         self.agent_id = agent_id
         self.agent_id_type = agent_id_type
@@ -450,12 +466,12 @@ class GrantConsent:
             )
         id_type = (self.agent_id_type or "111").strip()
         normalised = validate_holder_id(id_type, self.agent_id or "")
-        return self.licenses.data_key.digest(id_type, normalised)
+        return self.data_key.digest(id_type, normalised)
 
     def admit(self, client: Client, holder_id_digest: str, purpose: str) -> str:
-        now = self.licenses.services.clock.now()
+        now = self.clock.now()
         refused = f"grant {self._grant_id} does not admit this lookup"
-        with self.licenses.services.database.begin() as session:
+        with self.database.begin() as session:
             row = session.scalar(select(HolderGrant).where(HolderGrant.public_id == self._grant_id))
             if row is None or row.holder_id_digest != holder_id_digest:
                 raise GrantRefusedError(f"{refused}: no such grant of this holder")

@@ -13,12 +13,16 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from trustsvc.audit.access_reading import DEFAULT_PAGE_SIZE, AccessPage, Section, access_page
+from trustsvc.db import Database
 from trustsvc.db.models import LicenseRecord, Presentation
 from trustsvc.errors import ForbiddenError
 from trustsvc.holders.presentation import PresentationCode, present
 from trustsvc.licenses import library
 from trustsvc.licenses.holders import mask_holder_id, validate_holder_id
-from trustsvc.licenses.issuing import LicenseService, LicenseView
+from trustsvc.licenses.reading import LicenseReader
+from trustsvc.licenses.requests import LicenseView
+from trustsvc.pki.data_key import DataKey
+from trustsvc.services import Services
 from trustsvc.sharing.clients import Client, active_verifiers
 from trustsvc.text import clean_name
 from trustsvc.tokens.decoding import try_parse_token
@@ -35,35 +39,37 @@ class Holder:
     via: str
 
 
-def identify(
-    licenses: LicenseService, id_type: str, id_number: str, name: str | None, via: str
-) -> Holder:
+def identify(data_key: DataKey, id_type: str, id_number: str, name: str | None, via: str) -> Holder:
     """The holder behind a checked identity (from the identity provider, or development)."""
     normalised = validate_holder_id(id_type, id_number)
     return Holder(
         id_type=id_type,
-        digest=licenses.data_key.digest(id_type, normalised),
+        digest=data_key.digest(id_type, normalised),
         id_masked=mask_holder_id(id_type, normalised),
         name=clean_name(name, "the holder's name") if name and name.strip() else None,
         via=via,
     )
 
 
-def licenses_of(licenses: LicenseService, holder: Holder) -> list[LicenseView]:
+def licenses_of(licenses: LicenseReader, holder: Holder) -> list[LicenseView]:
     """Every license issued to the holder, newest first, whatever its status."""
     return licenses.search(library.LicenseQuery(holder_id_digest=holder.digest, limit=500))
 
 
-def own_license(licenses: LicenseService, holder: Holder, identifier: str) -> LicenseView:
-    with licenses.services.database.begin() as session:
+def own_license(
+    database: Database, licenses: LicenseReader, holder: Holder, identifier: str
+) -> LicenseView:
+    """One of the holder's licenses; another's is refused."""
+    with database.begin() as session:
         record = library.find(session, identifier.strip().upper())
         if record.holder_id_digest != holder.digest:
             raise ForbiddenError(f"license {record.identifier} is not yours")
-        return licenses.view(record)
+        return licenses.view(record, session=session)
 
 
 def present_own(
-    licenses: LicenseService,
+    services: Services,
+    licenses: LicenseReader,
     holder: Holder,
     identifier: str,
     *,
@@ -72,9 +78,9 @@ def present_own(
     purpose: str | None,
     intended_verifier: str | None,
 ) -> PresentationCode:
-    view = own_license(licenses, holder, identifier)
+    view = own_license(services.database, licenses, holder, identifier)
     return present(
-        licenses,
+        services,
         view.identifier,
         actor=f"holder {holder.id_masked}",
         lifetime=lifetime,
@@ -85,17 +91,17 @@ def present_own(
 
 
 def access_record(
-    licenses: LicenseService,
+    services: Services,
     holder: Holder,
     section: Section | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
 ) -> AccessPage:
     """One page of what was done with the holder's data: uses, or refused attempts."""
-    return access_page(licenses.services, holder.digest, section, cursor, limit)
+    return access_page(services, holder.digest, section, cursor, limit)
 
 
-def code_spent(licenses: LicenseService, holder: Holder, token: str) -> bool:
+def code_spent(database: Database, holder: Holder, token: str) -> bool:
     """Whether a single-use presentation code of the holder's has been used up.
 
     The wallet asks it of the code it shows, so as not to show a spent one as
@@ -106,7 +112,7 @@ def code_spent(licenses: LicenseService, holder: Holder, token: str) -> bool:
     nonce = parsed.claims.nonce if parsed is not None else None
     if nonce is None:
         return False
-    with licenses.services.database.begin() as session:
+    with database.begin() as session:
         row = session.execute(
             select(Presentation.single_use, Presentation.used_at)
             .join(LicenseRecord, Presentation.license_id == LicenseRecord.id)
@@ -118,9 +124,9 @@ def code_spent(licenses: LicenseService, holder: Holder, token: str) -> bool:
     return row is not None and bool(row.single_use) and row.used_at is not None
 
 
-def verifiers_to_name(licenses: LicenseService) -> list[Client]:
+def verifiers_to_name(services: Services) -> list[Client]:
     """The verifiers a holder may name on a presentation code, with their purposes."""
-    return active_verifiers(licenses.services)
+    return active_verifiers(services)
 
 
 __all__ = [

@@ -28,11 +28,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustsvc.db import Database
 from trustsvc.db.models import ApiClient, ClientRole, Presentation, VerificationEvent
 from trustsvc.departments.registry import active_seal
 from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
 from trustsvc.licenses import library
-from trustsvc.licenses.issuing import LicenseService
 from trustsvc.pki.certificates import seal_key_id
 from trustsvc.services import Services
 from trustsvc.sharing.clients import active_verifier
@@ -87,7 +87,7 @@ class CheckRecord:
 
 
 def present(
-    licenses: LicenseService,
+    services: Services,
     identifier: str,
     *,
     actor: str,
@@ -102,7 +102,6 @@ def present(
     purpose one that it (or, naming no verifier, some verifier) may state: a
     code nobody could ever check is refused when it is made.
     """
-    services = licenses.services
     purpose = (purpose or "").strip() or None
     intended_verifier = (intended_verifier or "").strip() or None
     lifetime = lifetime or timedelta(seconds=services.settings.presentation_lifetime_seconds)
@@ -112,7 +111,7 @@ def present(
     with services.database.begin() as session:
         _check_choice(session, purpose, intended_verifier)
         record = library.find(session, identifier.upper())
-        current = library.effective_status(record, licenses.today())
+        current = library.effective_status(record, now.astimezone(services.settings.zone).date())
         if current is not library.EffectiveStatus.VALID:
             raise ConflictError(
                 f"license {record.identifier} is {current.value}; it cannot be presented"
@@ -180,9 +179,9 @@ def _check_choice(session: Session, purpose: str | None, intended_verifier: str 
             raise InvalidInputError(f"no verifier may state the purpose {purpose!r}")
 
 
-def checks_of(licenses: LicenseService, identifier: str) -> list[CheckRecord]:
+def checks_of(database: Database, identifier: str) -> list[CheckRecord]:
     """Every recorded check of a license, oldest first (what its holder may see)."""
-    with licenses.services.database.begin() as session:
+    with database.begin() as session:
         record = library.find(session, identifier.upper())
         events = session.scalars(
             select(VerificationEvent)

@@ -33,7 +33,8 @@ from trustsvc.documents.qr import BLOCK_HEIGHT, BLOCK_WIDTH, render_verification
 from trustsvc.documents.raster import page_png
 from trustsvc.documents.render import SEAL_DIAMETER, LicenseDocument, RenderedLicense
 from trustsvc.errors import InvalidInputError
-from trustsvc.licenses.issuing import IssueRequest, IssueResult, IssuingService
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import IssueRequest, IssueResult
 from trustsvc.licenses.types import LayoutStyle, get_type
 
 MAX_APPROVAL_BYTES = 20 * 1024 * 1024

@@ -33,7 +33,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TextIO
 
 from trustsvc.errors import DuplicateLicenseError, InvalidInputError, TrustServiceError
 from trustsvc.settings import Settings
@@ -41,7 +41,8 @@ from trustsvc.strictjson import parse_json
 from trustsvc.text import is_encodable
 
 if TYPE_CHECKING:
-    from trustsvc.licenses.issuing import IssueRequest, IssueResult
+    from trustsvc.licenses.issuing import IssuingService
+    from trustsvc.licenses.requests import IssueRequest, IssueResult
 
 log = logging.getLogger("trustsvc.batch")
 
@@ -208,7 +209,7 @@ class BatchPlan:
         """Row ``index`` as it is sent to be issued (no repeat check)."""
         if "__error__" in row:
             return RowToIssue(index, None, error=str(row["__error__"]))
-        from trustsvc.licenses.issuing import IssueRequest
+        from trustsvc.licenses.requests import IssueRequest
 
         data = {k: v for k, v in row.items() if k != "idempotency_key"}
         request = IssueRequest(
@@ -422,25 +423,39 @@ def row_idempotency_key(index: int, row: Mapping[str, object]) -> str:
 
 # ---- a file, on every core: the worker side ---------------------------------------
 
-_worker_service: Any = None
+
+class WorkerRuntime(Protocol):
+    """What a worker issues with: an issuing service on services it opened; ``close()`` it."""
+
+    @property
+    def licenses(self) -> IssuingService: ...
+
+    def close(self) -> None: ...
 
 
-def _start_worker(settings: Settings) -> None:
-    global _worker_service
-    from trustsvc.bootstrap import open_services
-    from trustsvc.licenses.issuing import LicenseService
+#: Opens a worker's runtime from the settings (``bootstrap.open_runtime``). A function
+#: defined at a module's top level, so that it reaches a spawned worker by name.
+RuntimeOpener = Callable[[Settings], WorkerRuntime]
 
-    _worker_service = LicenseService(open_services(settings))
+_worker_runtime: WorkerRuntime | None = None
+
+
+def _start_worker(open_runtime: RuntimeOpener, settings: Settings) -> None:
+    """A pool worker's initializer: its runtime, kept for the process's life."""
+    global _worker_runtime
+    _worker_runtime = open_runtime(settings)
 
 
 def _issue_row(job: RowToIssue) -> RowOutcome:
-    return issue_row(_worker_service.issue, job)
+    assert _worker_runtime is not None, "the worker's initializer opens its runtime"
+    return issue_row(_worker_runtime.licenses.issue, job)
 
 
 # ---- a file, on every core: the coordinating side --------------------------------------
 
 
 def run_batch(
+    open_runtime: RuntimeOpener,
     settings: Settings,
     path: Path,
     department_code: str,
@@ -449,7 +464,11 @@ def run_batch(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> BatchSummary:
-    """Issue every row of ``path``; write one JSON line per row to ``report_path``."""
+    """Issue every row of ``path``; write one JSON line per row to ``report_path``.
+
+    Each worker (this process alone when ``workers`` is 1) issues on a runtime of
+    its own, opened by ``open_runtime(settings)``.
+    """
     from trustsvc.licenses.types import get_type, load_types
 
     workers = workers or os.cpu_count() or 1
@@ -474,14 +493,14 @@ def run_batch(
 
         numbered = enumerate(read_rows(path), start=1)
         if workers == 1:
-            _start_worker(settings)
+            runtime = open_runtime(settings)
             try:
-                for outcome in outcomes(plan, numbered, _worker_service.issue):
+                for outcome in outcomes(plan, numbered, runtime.licenses.issue):
                     record(outcome)
             finally:
-                _worker_service.services.close()
+                runtime.close()
         else:
-            _run_pool(settings, plan, numbered, workers, record)
+            _run_pool(open_runtime, settings, plan, numbered, workers, record)
     return BatchSummary(
         rows,
         counts[RowStatus.ISSUED],
@@ -493,6 +512,7 @@ def run_batch(
 
 
 def _run_pool(
+    open_runtime: RuntimeOpener,
     settings: Settings,
     plan: BatchPlan,
     rows: Iterator[tuple[int, dict[str, object]]],
@@ -505,7 +525,7 @@ def _run_pool(
         max_workers=workers,
         mp_context=multiprocessing.get_context(method),
         initializer=_start_worker,
-        initargs=(settings,),
+        initargs=(open_runtime, settings),
     ) as pool:
         in_flight: set[Future[RowOutcome]] = set()
         for index, row in rows:

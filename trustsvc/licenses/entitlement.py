@@ -254,6 +254,17 @@ class EntitlementBook:
         when = moment() if callable(moment) else moment
         return is_entitled(license_type.issuers, issuer, decisions, when)
 
+    def refuse_early(self, license_type: LicenseType, seal: ActiveSeal, now: datetime) -> None:
+        """Refuse a type the department is not entitled to before any work is done.
+
+        The snapshot may be seconds old: what it refuses is confirmed in the
+        database (a grant just made counts), and what it lets through is decided
+        where the license is recorded (``require_entitlement``).
+        """
+        if self.entitled(license_type, seal.department_code, now) is not True:
+            with self._database.begin() as session:
+                require_entitlement(session, license_type, seal, now)
+
 
 def type_by_code(code: str) -> LicenseType | None:
     """The packaged type with this GB/T 36904 type code, if any."""

@@ -30,6 +30,8 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from trustsvc.clock import Clock
+from trustsvc.db import Database
 from trustsvc.db.models import BatchJob, Department, JobStatus
 from trustsvc.errors import ConflictError, InvalidInputError, NotFoundError
 from trustsvc.licenses.batch import (
@@ -40,7 +42,10 @@ from trustsvc.licenses.batch import (
     issue_row,
     outcomes,
 )
-from trustsvc.licenses.issuing import LicenseService, canonical_json
+from trustsvc.licenses.issuing import IssuingService
+from trustsvc.licenses.requests import canonical_json
+from trustsvc.licenses.types import LicenseType
+from trustsvc.pki.data_key import DataKey
 
 log = logging.getLogger("trustsvc.jobs")
 
@@ -92,7 +97,10 @@ def _job_id(department_code: str, idempotency_key: str) -> str:
 
 
 def submit_job(
-    licenses: LicenseService,
+    database: Database,
+    clock: Clock,
+    data_key: DataKey,
+    types: Mapping[str, LicenseType],
     client_id: int,
     department_code: str,
     type_key: str,
@@ -100,7 +108,7 @@ def submit_job(
     idempotency_key: str,
 ) -> tuple[JobView, bool]:
     """Accept a batch; returns the job and whether it is new (False: a retried submission)."""
-    if type_key not in licenses.types:
+    if type_key not in types:
         raise InvalidInputError(f"unknown license type {type_key!r}")
     if not 1 <= len(rows) <= MAX_ROWS:
         raise InvalidInputError(f"a batch has 1 to {MAX_ROWS} rows")
@@ -112,9 +120,8 @@ def submit_job(
     job_id = _job_id(department_code, idempotency_key)
     plain = canonical_json([type_key, [dict(row) for row in rows]])
     digest = hashlib.sha256(plain).hexdigest()
-    sealed = base64.b64encode(licenses.data_key.seal(f"job:{job_id}", plain.decode())).decode()
-    services = licenses.services
-    with services.database.begin() as session:
+    sealed = base64.b64encode(data_key.seal(f"job:{job_id}", plain.decode())).decode()
+    with database.begin() as session:
         existing = session.get(BatchJob, job_id)
         if existing is not None:
             if existing.request_digest != digest:
@@ -135,16 +142,16 @@ def submit_job(
             rows_json=sealed,
             request_digest=digest,
             results_json="[]",
-            created_at=services.clock.now(),
+            created_at=clock.now(),
         )
         session.add(job)
         session.flush()
         return _view(job), True
 
 
-def get_job(licenses: LicenseService, job_id: str, department_code: str) -> JobView:
+def get_job(database: Database, job_id: str, department_code: str) -> JobView:
     """A job of this department (another department's jobs are not found)."""
-    with licenses.services.database.begin() as session:
+    with database.begin() as session:
         job = session.scalar(
             select(BatchJob)
             .join(Department, BatchJob.department_id == Department.id)
@@ -156,15 +163,25 @@ def get_job(licenses: LicenseService, job_id: str, department_code: str) -> JobV
 
 
 class JobRunner:
-    """A background thread that works on queued (or abandoned) jobs."""
+    """A background thread that works on queued (or abandoned) jobs.
+
+    ``licenses`` issues the rows; the jobs are kept in ``database``, their rows
+    sealed under ``data_key``.
+    """
 
     def __init__(
         self,
-        licenses: LicenseService,
+        licenses: IssuingService,
+        database: Database,
+        clock: Clock,
+        data_key: DataKey,
         poll_seconds: float = 2.0,
         on_issued: Callable[[str], None] | None = None,
     ) -> None:
         self.licenses = licenses
+        self.database = database
+        self.clock = clock
+        self.data_key = data_key
         self.poll_seconds = poll_seconds
         #: Told the license type of every license a job issues (the API counts them).
         self.on_issued = on_issued
@@ -197,18 +214,17 @@ class JobRunner:
             self._wake.clear()
 
     def _claim(self) -> str | None:
-        services = self.licenses.services
-        now = services.clock.now()
+        now = self.clock.now()
         stale = now - STALE_AFTER
         claimable = (BatchJob.status != JobStatus.DONE) & or_(
             BatchJob.heartbeat_at.is_(None), BatchJob.heartbeat_at < stale
         )
-        with services.database.begin() as session:
+        with self.database.begin() as session:
             candidates = session.scalars(
                 select(BatchJob.id).where(claimable).order_by(BatchJob.created_at).limit(5)
             ).all()
         for job_id in candidates:
-            with services.database.begin() as session:
+            with self.database.begin() as session:
                 claimed = session.execute(
                     update(BatchJob)
                     .where(BatchJob.id == job_id, claimable)
@@ -219,14 +235,13 @@ class JobRunner:
         return None
 
     def _run(self, job_id: str) -> None:
-        services = self.licenses.services
-        with services.database.begin() as session:
+        with self.database.begin() as session:
             job = session.get(BatchJob, job_id)
             assert job is not None
             department = session.get(Department, job.department_id)
             assert department is not None
             code, type_key = department.code, job.type_key
-            plain = self.licenses.data_key.open(f"job:{job_id}", base64.b64decode(job.rows_json))
+            plain = self.data_key.open(f"job:{job_id}", base64.b64decode(job.rows_json))
             results: list[dict[str, Any]] = json.loads(job.results_json)
         rows: list[dict[str, object]] = json.loads(plain)[1]
         plan = self._plan(job_id, code, type_key)
@@ -237,16 +252,14 @@ class JobRunner:
         for outcome in outcomes(plan, remaining, self.licenses.issue, self._stop.is_set):
             results.append(self._noted(outcome))
             finished = len(results) == len(rows)
-            with services.database.begin() as session:
+            with self.database.begin() as session:
                 values: dict[str, object] = {
                     "results_json": json.dumps(results, ensure_ascii=False),
-                    "heartbeat_at": services.clock.now(),
+                    "heartbeat_at": self.clock.now(),
                 }
                 if finished:
                     # The rows carry ID numbers; once issued they are not kept.
-                    values.update(
-                        status=JobStatus.DONE, finished_at=services.clock.now(), rows_json=""
-                    )
+                    values.update(status=JobStatus.DONE, finished_at=self.clock.now(), rows_json="")
                 session.execute(update(BatchJob).where(BatchJob.id == job_id).values(**values))
 
     def _plan(self, job_id: str, code: str, type_key: str) -> BatchPlan:

@@ -43,9 +43,11 @@ from trustsvc.db.models import (
 from trustsvc.errors import (
     AmbiguousLicenseNumberError,
     ConflictError,
+    DuplicateLicenseError,
     InvalidInputError,
     NotFoundError,
 )
+from trustsvc.licenses.types import LicenseType
 
 
 class EffectiveStatus(StrEnum):
@@ -238,6 +240,23 @@ def holder_place(
     return HolderPlace(
         current[0] if current else None,
         any(r.current_holder_digest is not None and r not in current for r in held),
+    )
+
+
+def refuse_second_license(
+    session: Session, license_type: LicenseType, holder_id_digest: str, today: date
+) -> bool:
+    """Refuse a holder who holds a current license; True if a lapsed one holds the place."""
+    place = holder_place(session, license_type.key, holder_id_digest, today)
+    held = place.current
+    if held is None:
+        return place.lapsed_holds
+    raise DuplicateLicenseError(
+        f"the holder already holds {license_type.name_zh} {held.license_number} "
+        f"({held.identifier}, {effective_status(held, today).value}), and a holder may "
+        "hold only one; change (变更) that license, or revoke it first",
+        held.identifier,
+        held.license_number,
     )
 
 

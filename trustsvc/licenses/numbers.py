@@ -48,7 +48,9 @@ from trustsvc.db.models import (
     NumberCounter,
     NumberState,
 )
+from trustsvc.departments.registry import ActiveSeal
 from trustsvc.errors import NotFoundError
+from trustsvc.licenses.types import LicenseType
 
 log = logging.getLogger("trustsvc.numbers")
 
@@ -94,6 +96,30 @@ _VOID = (
     .values(state=NumberState.VOID)
     .returning(_numbers.c.number, _numbers.c.department_id, _numbers.c.type_key)
 )
+
+
+def reserve_license_number(
+    session: Session,
+    seal: ActiveSeal,
+    license_type: LicenseType,
+    year: int,
+    actor: str,
+    now: datetime,
+) -> Reservation:
+    """The next number of ``seal``'s department for ``license_type`` in ``year``, reserved."""
+    region = seal.region_code or "000000"
+    return reserve(
+        session,
+        department_id=seal.department_id,
+        type_key=license_type.key,
+        scope_year=license_type.number_scope_year(year),
+        year=year,
+        number_of=lambda sequence: license_type.format_number(
+            region=region, year=year, sequence=sequence
+        ),
+        actor=actor,
+        now=now,
+    )
 
 
 def reserve(

@@ -24,6 +24,7 @@ from datetime import date
 from typing import Protocol
 
 from trustsvc.audit.access_record import Access, AccessAction, Outcome, Recorder
+from trustsvc.db import Database
 from trustsvc.db.models import LicenseRecord
 from trustsvc.errors import (
     InvalidInputError,
@@ -38,7 +39,8 @@ from trustsvc.licenses.holders import (
     parse_holder_id_type,
     validate_holder_id,
 )
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.reading import LicenseReader
+from trustsvc.pki.data_key import DataKey
 from trustsvc.sharing.clients import Client
 from trustsvc.sharing.purposes import types_of
 from trustsvc.sharing.refusals import LIMIT_REACHED, RefusalBudget
@@ -92,9 +94,9 @@ def _check_purpose(client: Client, purpose: str | None) -> str:
     return stated
 
 
-def _visible_types(licenses: LicenseService, purpose: str, type_key: str | None) -> frozenset[str]:
+def _visible_types(database: Database, purpose: str, type_key: str | None) -> frozenset[str]:
     """The types a lookup under ``purpose`` may return; refused when it may not see ``type_key``."""
-    with licenses.services.database.begin() as session:
+    with database.begin() as session:
         visible = types_of(session, purpose)
     if visible is None:
         # Made before the catalogue and never migrated, or removed: fail closed.
@@ -107,7 +109,9 @@ def _visible_types(licenses: LicenseService, purpose: str, type_key: str | None)
 
 
 def lookup(
-    licenses: LicenseService,
+    database: Database,
+    data_key: DataKey,
+    licenses: LicenseReader,
     client: Client,
     *,
     holder_id: str,
@@ -122,7 +126,6 @@ def lookup(
 
     Under a ``grant``, only the license it names, and only if it admits the lookup.
     """
-    services = licenses.services
     action = AccessAction.LOOKUP if type_key else AccessAction.HOLDINGS
     digest: str | None = None
     grant_id = grant.grant_id if grant is not None else None
@@ -130,11 +133,11 @@ def lookup(
     try:
         id_type = parse_holder_id_type(holder_id_type or infer_holder_id_type(holder_id))
         normalised = validate_holder_id(id_type, holder_id)
-        digest = licenses.data_key.digest(id_type.value, normalised)
+        digest = data_key.digest(id_type.value, normalised)
         stated = _check_purpose(client, purpose)
         if type_key is not None and type_key not in licenses.types:
             raise InvalidInputError(f"unknown license type {type_key!r}")
-        visible = _visible_types(licenses, stated, type_key)
+        visible = _visible_types(database, stated, type_key)
         if grant is not None:
             only = grant.admit(client, digest, stated)
     except TrustServiceError as exc:
@@ -159,7 +162,7 @@ def lookup(
                 overdrawn.retry_after,
             ) from exc
         raise
-    with services.database.begin() as session:
+    with database.begin() as session:
         records = library.search(
             session,
             library.LicenseQuery(
@@ -193,7 +196,7 @@ def lookup(
     return answer
 
 
-def _shared(licenses: LicenseService, record: LicenseRecord) -> SharedLicense:
+def _shared(licenses: LicenseReader, record: LicenseRecord) -> SharedLicense:
     license_type = licenses.types.get(record.type_key)
     return SharedLicense(
         identifier=record.identifier,

@@ -3,6 +3,7 @@ administrators and auditors, with their roles and departments kept in the servic
 records (the identity provider only says who someone is).
 
 May import: ``sharing`` (a staff user acts through an API client of its role),
-``departments``, ``audit``, ``db``, ``codes`` and the top-level helpers. The page routes in
+``verification`` and ``licenses`` (the clerk's desk), ``departments``, ``audit``, ``db``,
+``codes`` and the top-level helpers. The page routes in
 ``api`` import it.
 """

@@ -22,9 +22,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from trustsvc.audit.access_reading import AccessEntry, checks_by
+from trustsvc.db import Database
 from trustsvc.errors import ForbiddenError, InvalidInputError, PurposeRefusedError
 from trustsvc.licenses import library
-from trustsvc.licenses.issuing import LicenseService
+from trustsvc.licenses.reading import LicenseReader
 from trustsvc.services import Services
 from trustsvc.sharing.clients import Client
 from trustsvc.sharing.purposes import types_of
@@ -56,31 +57,32 @@ def stated(member: StaffMember, purpose: str | None) -> str:
     return given
 
 
-def identifier_of(licenses: LicenseService, key: str) -> str:
+def identifier_of(licenses: LicenseReader, key: str) -> str:
     """The identifier a printed number (or an identifier) names, across all departments."""
-    with licenses.database.begin() as session:
-        return library.resolve(session, key).identifier
+    return licenses.identifier_of(key)
 
 
-def status_by_number(verifier: Verifier, licenses: LicenseService, key: str) -> VerificationReport:
+def status_by_number(verifier: Verifier, licenses: LicenseReader, key: str) -> VerificationReport:
     """The library's word on the license ``key`` names (number or identifier)."""
     return verifier.status_of(identifier_of(licenses, key))
 
 
 def make_copy(
-    licenses: LicenseService,
+    database: Database,
+    licenses: LicenseReader,
     copies: AnnotatedCopies,
     verifier: Verifier,
     member: StaffMember,
     identifier: str,
     purpose: str,
     now: datetime,
+    operator: str,
 ) -> bytes:
     """The 加注件 of the license ``identifier`` for ``purpose`` at the clerk's window.
 
     Checked again now, not taken from the check before: the license must be
     valid in the library, and the purpose one of the window's that may see
-    its type.
+    its type. ``operator``: who adds and seals the note (``settings.organisation_name``).
     """
     purpose = stated(member, purpose)
     report = verifier.status_of(identifier)
@@ -88,7 +90,7 @@ def make_copy(
         raise InvalidInputError(
             "证照当前不是有效状态，不能制作加注件 · Only a license valid now gets an annotated copy"
         )
-    with licenses.database.begin() as session:
+    with database.begin() as session:
         record = library.find(session, identifier)
         visible = types_of(session, purpose)
         type_key = record.type_key
@@ -96,12 +98,11 @@ def make_copy(
         raise PurposeRefusedError(
             f"用证事由“{purpose}”不适用于此类证照 · That purpose may not see this license type"
         )
-    settings = licenses.services.settings
     note = PurposeNote(
         purpose=purpose,
         window=member.place or member.name,
-        day=now.astimezone(settings.zone).date(),
-        operator=settings.organisation_name,
+        day=licenses.date_at(now),
+        operator=operator,
     )
     return copies.annotate(licenses.document(identifier), note)
 

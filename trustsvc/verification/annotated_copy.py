@@ -39,7 +39,7 @@ from trustsvc.documents.render import PAGE_WIDTH, chinese_date
 from trustsvc.errors import InvalidInputError
 from trustsvc.seals.appearance import SEAL_RED
 from trustsvc.seals.fields import NOTE_FIELD, SEAL_FIELD
-from trustsvc.verification.report_seal import ReportSealer, report_seal
+from trustsvc.verification.report_seal import ReportSealer
 
 #: Where the note sits on an A4 license: right of the QR code's caption, below the
 #: seal and above the identifier line, where nothing of the license is drawn
@@ -159,7 +159,7 @@ class AnnotatedCopies:
             raise InvalidInputError(f"not a sealed license: {exc}") from exc
         if names != [SEAL_FIELD]:
             raise InvalidInputError("only a sealed license as issued can be annotated")
-        seal = report_seal(self.reports.services)
+        seal = self.reports.current_seal()
         appearance = render_note(note, self.reports.font_name)
         sealed = self.reports.sealer.seal(
             license_pdf,

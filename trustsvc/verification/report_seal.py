@@ -174,7 +174,7 @@ class ReportSealer:
 
     def __init__(self, services: Services) -> None:
         settings = services.settings
-        self.services = services
+        self._services = services
         self.sealer = Sealer(
             make_timestamper(settings.tsa_url, services.tsa, settings.tsa_timeout_seconds),
             services.revocation,
@@ -187,14 +187,18 @@ class ReportSealer:
     @property
     def font_name(self) -> str:
         if self._font_name is None:
-            self._font_name = load_cjk_font(find_cjk_font(self.services.settings.cjk_font))
+            self._font_name = load_cjk_font(find_cjk_font(self._services.settings.cjk_font))
         return self._font_name
+
+    def current_seal(self) -> ReportSeal:
+        """The usable report seal now (made if there is none: first use, revoked, expired)."""
+        return report_seal(self._services)
 
     def _stamp(self) -> Path:
         """The report seal's stamp as a one-page PDF, made once and kept in the home."""
-        name = self.services.settings.organisation_name
+        name = self._services.settings.organisation_name
         digest = hashlib.sha256(f"{name}\n{REPORT_SEAL_CAPTION}".encode()).hexdigest()[:16]
-        path = self.services.settings.home / "stamps" / f"report-{digest}.pdf"
+        path = self._services.settings.home / "stamps" / f"report-{digest}.pdf"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
@@ -214,12 +218,12 @@ class ReportSealer:
 
         ``context``: lines about the check (``printout.lay_out_report``).
         """
-        seal = report_seal(self.services)
+        seal = self.current_seal()
         rendered = lay_out_report(
             report,
             self.font_name,
-            zone or self.services.settings.zone,
-            issuer=self.services.settings.organisation_name,
+            zone or self._services.settings.zone,
+            issuer=self._services.settings.organisation_name,
             context=context,
         )
         identifier = report.facts.identifier

@@ -39,8 +39,8 @@ from trustsvc.errors import (
 )
 from trustsvc.licenses import library
 from trustsvc.licenses.forms import IssueForm, field_messages, form_data, issue_form
-from trustsvc.licenses.issuing import IssueRequest, LicenseView
 from trustsvc.licenses.preview import preview_license
+from trustsvc.licenses.requests import IssueRequest, LicenseView
 from trustsvc.licenses.types import LicenseType, ValidityRule
 from trustsvc.sharing.clients import Client
 from trustsvc.sharing.lookups import infer_holder_id_type

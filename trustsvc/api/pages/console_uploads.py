@@ -60,8 +60,8 @@ from trustsvc.licenses.approvals import (
     placement_preview,
 )
 from trustsvc.licenses.forms import field_messages, form_data, issue_form, row_message
-from trustsvc.licenses.issuing import IssueRequest
 from trustsvc.licenses.jobs import JobView, get_job, submit_job
+from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import LayoutStyle, LicenseType
 from trustsvc.licenses.uploads import (
     MAX_UPLOAD_BYTES,
@@ -137,7 +137,10 @@ async def submit_batch(request: Request, member: Officer) -> Response:
         rows = read_upload(license_type, filename, content)
         job, created = await run_in_threadpool(
             submit_job,
-            state.licenses,
+            state.services.database,
+            state.services.clock,
+            state.data_key,
+            state.licenses.types,
             client.id,
             department,
             license_type.key,
@@ -158,7 +161,8 @@ async def _job(request: Request, member: Officer, job_id: str) -> JobView:
     _, department = officer_client(member)
     if not _JOB_ID.fullmatch(job_id):
         raise NotFoundError("no such batch job")
-    return await run_in_threadpool(get_job, state_of(request).licenses, job_id, department)
+    database = state_of(request).services.database
+    return await run_in_threadpool(get_job, database, job_id, department)
 
 
 @router.get("/console/jobs/{job_id}")

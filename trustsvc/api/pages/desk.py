@@ -137,7 +137,7 @@ def _tools(request: Request) -> _Tools:
     if tools is None:
         state = state_of(request)
         reports = ReportSealer(state.services)
-        secret = state.licenses.data_key.subkey("desk receipts")
+        secret = state.data_key.subkey("desk receipts")
         tools = _Tools(
             reports, AnnotatedCopies(reports), URLSafeTimedSerializer(secret, salt="desk")
         )
@@ -501,6 +501,7 @@ async def annotated_copy(request: Request, member: StaffMember = Clerk) -> Respo
     tools = _tools(request)
     make = partial(
         domain.make_copy,
+        state.services.database,
         state.licenses,
         tools.copies,
         state.verifier,
@@ -508,6 +509,7 @@ async def annotated_copy(request: Request, member: StaffMember = Clerk) -> Respo
         identifier,
         purpose,
         state.services.clock.now(),
+        state.services.settings.organisation_name,
     )
     pdf = await run_in_threadpool(make)
     await state.access_log.record(

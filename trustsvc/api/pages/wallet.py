@@ -64,7 +64,7 @@ from trustsvc.holders.portal import (
 )
 from trustsvc.holders.presentation import MAX_LIFETIME, PresentationCode
 from trustsvc.licenses.holders import HolderIdType
-from trustsvc.licenses.issuing import LicenseView
+from trustsvc.licenses.requests import LicenseView
 from trustsvc.sharing.clients import Client
 from trustsvc.staff.users import staff_client_names
 from trustsvc.tokens.decoding import MAX_TOKEN_LENGTH
@@ -303,14 +303,16 @@ async def _wallet(
     trouble: Trouble | None = None,
     status_code: int = 200,
 ) -> Response:
-    licenses = state.licenses
-    views = await run_in_threadpool(licenses_of, licenses, holder)
-    used = await run_in_threadpool(access_record, licenses, holder, Section.USES, uses)
-    attempts = await run_in_threadpool(access_record, licenses, holder, Section.REFUSED, refused)
-    verifiers = await run_in_threadpool(verifiers_to_name, licenses)
-    now = state.services.clock.now()
+    services = state.services
+    views = await run_in_threadpool(licenses_of, state.licenses, holder)
+    used = await run_in_threadpool(access_record, services, holder, Section.USES, uses)
+    attempts = await run_in_threadpool(access_record, services, holder, Section.REFUSED, refused)
+    verifiers = await run_in_threadpool(verifiers_to_name, services)
+    now = services.clock.now()
     shown = _shown(request, now)
-    spent = shown is not None and await run_in_threadpool(code_spent, licenses, holder, shown.token)
+    spent = shown is not None and await run_in_threadpool(
+        code_spent, services.database, holder, shown.token
+    )
     cards = [_card(v) for v in views]
     shown_card = next((c for c in cards if shown and c.view.identifier == shown.identifier), None)
     who = await run_in_threadpool(
@@ -403,6 +405,7 @@ async def present_from_page(request: Request, holder: WalletHolder, state: State
     try:
         code = await run_in_threadpool(
             lambda: present_own(
+                state.services,
                 state.licenses,
                 holder,
                 form.get("identifier", ""),
@@ -499,11 +502,11 @@ async def _grants_page(
     status_code: int = 200,
     done: str | None = None,
 ) -> Response:
-    licenses = state.licenses
+    licenses, services = state.licenses, state.services
     views = await run_in_threadpool(licenses_of, licenses, holder)
-    grants = await run_in_threadpool(grants_of, licenses, holder)
-    to_me = await run_in_threadpool(grants_to, licenses, holder)
-    verifiers = await run_in_threadpool(verifiers_to_name, licenses)
+    grants = await run_in_threadpool(grants_of, services.database, services.clock, holder)
+    to_me = await run_in_threadpool(grants_to, services.database, services.clock, holder)
+    verifiers = await run_in_threadpool(verifiers_to_name, services)
     today = licenses.today()
     names = {v.identifier: v for v in views}
     who = await run_in_threadpool(
@@ -604,7 +607,14 @@ async def grant_from_page(request: Request, holder: WalletHolder, state: StateDe
     check_csrf(request, form.get(CSRF_FIELD, ""))
     try:
         made = await run_in_threadpool(
-            lambda: grant(state.licenses, holder, _grant_request(form, state))
+            lambda: grant(
+                state.services.database,
+                state.services.clock,
+                state.services.settings.zone,
+                state.data_key,
+                holder,
+                _grant_request(form, state),
+            )
         )
     except (InvalidInputError, ConflictError, NotFoundError) as error:
         kept: dict[str, Any] = {k: v for k, v in form.items() if k != CSRF_FIELD}
@@ -632,7 +642,9 @@ async def withdraw_from_page(
     form = parse_form(await read_bounded_body(request, 1024), (CSRF_FIELD,))
     check_csrf(request, form.get(CSRF_FIELD, ""))
     try:
-        await run_in_threadpool(withdraw, state.licenses, holder, grant_id)
+        await run_in_threadpool(
+            withdraw, state.services.database, state.services.clock, holder, grant_id
+        )
     except (ConflictError, NotFoundError) as error:
         trouble = _trouble("未能撤回", "Not withdrawn", error)
         return await _grants_page(

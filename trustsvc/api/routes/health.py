@@ -35,7 +35,7 @@ def readyz(services: ServicesDep, state: StateDep) -> dict[str, str] | JSONRespo
     try:
         # A small file written, synced and removed (or a row written and rolled
         # back), its answer reused for a few seconds: cheap enough for a probe.
-        state.licenses.store.probe()
+        state.store.probe()
     except (SQLAlchemyError, TrustServiceError) as exc:
         detail = exc.message if isinstance(exc, TrustServiceError) else None
         return problem(503, "not-ready", "The document store cannot be written", detail)

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from trustsvc.api.deps import StateDep, pdf_download, proof_download
+from trustsvc.api.deps import ApiState, StateDep, pdf_download, proof_download
 from trustsvc.api.errors import problem_responses
 from trustsvc.api.routes.signin import HolderDep
 from trustsvc.api.schemas import (
@@ -41,7 +41,7 @@ from trustsvc.holders.portal import (
     verifiers_to_name,
 )
 from trustsvc.holders.presentation import PresentationCode
-from trustsvc.licenses.issuing import LicenseService, LicenseView
+from trustsvc.licenses.requests import LicenseView
 from trustsvc.sharing.clients import Client
 
 router = APIRouter(tags=["holders"], responses=problem_responses(400, 401, 403, 404, 409, 422))
@@ -84,7 +84,7 @@ def my_licenses(holder: HolderDep, state: StateDep) -> list[HolderLicenseOut]:
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def my_pdf(identifier: Identifier, holder: HolderDep, state: StateDep) -> Response:
-    view = own_license(state.licenses, holder, identifier)
+    view = own_license(state.services.database, state.licenses, holder, identifier)
     document = state.licenses.document(view.identifier)
     return pdf_download(document, view.identifier, view.license_number)
 
@@ -99,7 +99,7 @@ def my_pdf(identifier: Identifier, holder: HolderDep, state: StateDep) -> Respon
     responses={200: {"content": {"text/plain": {}}}},
 )
 def my_proof(identifier: Identifier, holder: HolderDep, state: StateDep) -> Response:
-    view = own_license(state.licenses, holder, identifier)
+    view = own_license(state.services.database, state.licenses, holder, identifier)
     return proof_download(license_proof(state.services.database, view.identifier), view.identifier)
 
 
@@ -108,10 +108,11 @@ def _code(code: PresentationCode) -> PresentationOut:
 
 
 def _present(
-    licenses: LicenseService, holder: Holder, identifier: str, body: PresentationBody
+    state: ApiState, holder: Holder, identifier: str, body: PresentationBody
 ) -> PresentationCode:
     return present_own(
-        licenses,
+        state.services,
+        state.licenses,
         holder,
         identifier,
         lifetime=timedelta(seconds=body.lifetime_seconds) if body.lifetime_seconds else None,
@@ -130,7 +131,7 @@ def _present(
 def my_presentation(
     identifier: Identifier, body: PresentationBody, holder: HolderDep, state: StateDep
 ) -> PresentationOut:
-    return _code(_present(state.licenses, holder, identifier, body))
+    return _code(_present(state, holder, identifier, body))
 
 
 Cursor = Annotated[
@@ -153,7 +154,7 @@ def my_access_record(
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> AccessPageOut:
-    return AccessPageOut.of(access_record(state.licenses, holder, section, cursor, limit))
+    return AccessPageOut.of(access_record(state.services, holder, section, cursor, limit))
 
 
 def _verifier(client: Client) -> VerifierOut:
@@ -168,7 +169,7 @@ def _verifier(client: Client) -> VerifierOut:
     summary="The verifiers I may name on a presentation code, and the purposes each may state",
 )
 def my_verifiers(holder: HolderDep, state: StateDep) -> list[VerifierOut]:
-    return [_verifier(c) for c in verifiers_to_name(state.licenses)]
+    return [_verifier(c) for c in verifiers_to_name(state.services)]
 
 
 def _grant_request(body: GrantBody) -> GrantRequest:
@@ -192,7 +193,9 @@ def _grant_request(body: GrantBody) -> GrantRequest:
     summary="授权: my grants of my licenses' use, newest first, with their status and uses",
 )
 def my_grants(holder: HolderDep, state: StateDep) -> list[GrantOut]:
-    return [GrantOut.of(g) for g in grants_of(state.licenses, holder)]
+    return [
+        GrantOut.of(g) for g in grants_of(state.services.database, state.services.clock, holder)
+    ]
 
 
 @router.post(
@@ -202,7 +205,16 @@ def my_grants(holder: HolderDep, state: StateDep) -> list[GrantOut]:
     summary="授权: grant an agent, a verifier or a department the use of one license",
 )
 def my_new_grant(body: GrantBody, holder: HolderDep, state: StateDep) -> GrantOut:
-    return GrantOut.of(grant(state.licenses, holder, _grant_request(body)))
+    return GrantOut.of(
+        grant(
+            state.services.database,
+            state.services.clock,
+            state.services.settings.zone,
+            state.data_key,
+            holder,
+            _grant_request(body),
+        )
+    )
 
 
 @router.delete(
@@ -213,4 +225,4 @@ def my_new_grant(body: GrantBody, holder: HolderDep, state: StateDep) -> GrantOu
 def my_withdrawal(
     grant_id: Annotated[str, Path(max_length=GRANT_ID_LENGTH)], holder: HolderDep, state: StateDep
 ) -> GrantOut:
-    return GrantOut.of(withdraw(state.licenses, holder, grant_id))
+    return GrantOut.of(withdraw(state.services.database, state.services.clock, holder, grant_id))

@@ -33,8 +33,8 @@ from trustsvc.audit.ledger import license_proof
 from trustsvc.db.models import ClientRole
 from trustsvc.errors import ForbiddenError, InvalidInputError
 from trustsvc.licenses import library
-from trustsvc.licenses.issuing import IssueRequest, LicenseView
 from trustsvc.licenses.jobs import get_job, submit_job
+from trustsvc.licenses.requests import IssueRequest, LicenseView
 from trustsvc.sharing.clients import Client
 from trustsvc.sharing.lookups import infer_holder_id_type
 
@@ -104,7 +104,15 @@ def issue_batch(
     body: BatchBody, key: IdempotencyKey, client: IssuerDep, state: StateDep, response: Response
 ) -> JobOut:
     job, created = submit_job(
-        state.licenses, client.id, _department(client), body.type, body.rows, key
+        state.services.database,
+        state.services.clock,
+        state.data_key,
+        state.licenses.types,
+        client.id,
+        _department(client),
+        body.type,
+        body.rows,
+        key,
     )
     if created:
         state.jobs.wake()
@@ -114,7 +122,7 @@ def issue_batch(
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="A batch job's progress and results")
 def job(job_id: str, client: IssuerDep, state: StateDep) -> JobOut:
-    return JobOut.of(get_job(state.licenses, job_id, _department(client)))
+    return JobOut.of(get_job(state.services.database, job_id, _department(client)))
 
 
 @router.get("/licenses", response_model=LicensePage, summary="The department's licenses")

@@ -50,7 +50,14 @@ def _consent(
     """The grant a lookup names, checked inside the lookup (so a refusal is recorded)."""
     if grant is None or not grant.strip():
         return None
-    return GrantConsent(state.licenses, grant, agent_id, agent_id_type)
+    return GrantConsent(
+        state.services.database,
+        state.services.clock,
+        state.data_key,
+        grant,
+        agent_id,
+        agent_id_type,
+    )
 
 
 def _answer(
@@ -64,6 +71,8 @@ def _answer(
 ) -> LookupOut:
     try:
         answer: LookupAnswer = lookup(
+            state.services.database,
+            state.data_key,
             state.licenses,
             client,
             holder_id=holder_id,

@@ -222,7 +222,7 @@ async def callback(request: Request) -> RedirectResponse:
     id_type = claims.get(settings.oidc_id_type_claim) or HolderIdType.CITIZEN_ID.value
     name = claims.get("name")
     holder = identify(
-        state.licenses, str(id_type), id_number, name if isinstance(name, str) else None, "oidc"
+        state.data_key, str(id_type), id_number, name if isinstance(name, str) else None, "oidc"
     )
     await _start_session(request, state.services, holder, settings.holder_session_minutes)
     return RedirectResponse("/me", status_code=303)
@@ -260,7 +260,7 @@ async def development_sign_in(request: Request, state: StateDep) -> Response:
         check_csrf(request, fields.get(CSRF_FIELD))
     try:
         holder = identify(
-            state.licenses,
+            state.data_key,
             str(fields.get("id_type") or HolderIdType.CITIZEN_ID.value),
             fields["id_number"],
             str(fields.get("name") or "") or None,
