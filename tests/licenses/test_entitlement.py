@@ -199,21 +199,21 @@ def test_allow_and_deny_change_entitlement_from_then_on_and_are_recorded(
 
 
 def test_standings_say_what_a_department_may_issue_now_and_why(
-    plain: IssuingService, clock: FixedClock
+    services: Services, plain: IssuingService, clock: FixedClock
 ) -> None:
     def now_for(code: str) -> dict[str, tuple[bool, bool, bool | None]]:
         return {
             s.license_type.key: (s.by_rule, s.entitled, s.latest.allowed if s.latest else None)
-            for s in standings(plain.services, code)
+            for s in standings(services, code)
         }
 
     before = now_for(DEPARTMENT_A)
     assert before["business-license"] == (True, True, None)
     assert before["real-estate-certificate"] == (False, False, None)
     assert now_for(DEPARTMENT_C)["real-estate-certificate"] == (True, True, None)
-    set_entitlement(plain.services, DEPARTMENT_A, "business-license", allowed=False)
+    set_entitlement(services, DEPARTMENT_A, "business-license", allowed=False)
     clock.advance(timedelta(seconds=1))
-    set_entitlement(plain.services, DEPARTMENT_A, "real-estate-certificate", allowed=True)
+    set_entitlement(services, DEPARTMENT_A, "real-estate-certificate", allowed=True)
     after = now_for(DEPARTMENT_A)
     assert after["business-license"] == (True, False, False)
     assert after["real-estate-certificate"] == (False, True, True)

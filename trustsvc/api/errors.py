@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trustsvc.audit.log.publication import QuorumNotMetError
 from trustsvc.audit.log.witnesses import WitnessError
-from trustsvc.departments.registry import SealWithdrawnError
+from trustsvc.departments.registry import SealImportError, SealWithdrawnError
 from trustsvc.errors import (
     AmbiguousLicenseNumberError,
     AuthenticationError,
@@ -163,6 +163,7 @@ HTTP_STATUS: dict[type[TrustServiceError], int] = {
     SealUnavailableError: 409,
     SealNotInStandingError: 409,
     SealWithdrawnError: 409,
+    SealImportError: 422,
     AuthenticationError: 401,
     ForbiddenError: 403,
     PurposeRefusedError: 403,
