@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from trustsvc.api.pages.console import checked_token, form_token, read_form
+from trustsvc.api.pages.console.common import checked_token, form_token, read_form
 from trustsvc.errors import InvalidInputError
 
 LIMITS = {"name": 10, "scope": 100, "csrf_token": 100}

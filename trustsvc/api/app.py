@@ -31,7 +31,6 @@ from trustsvc.api.observability import (
 )
 from trustsvc.api.pages import admin as admin_pages
 from trustsvc.api.pages import console as console_pages
-from trustsvc.api.pages import console_uploads as console_upload_pages
 from trustsvc.api.pages import desk as desk_pages
 from trustsvc.api.pages import public as public_pages
 from trustsvc.api.pages import staff as staff_pages
@@ -63,8 +62,8 @@ _BODY_LIMITS = {
     "/api/v1/verify": DEFAULT_MAX_BYTES,
     "/api/v1/licenses/batch": 32 * 1024 * 1024,
     "/desk/check": desk_pages.FORM_LIMIT,
-    "/console/batch": console_upload_pages.BATCH_BODY_LIMIT,
-    "/console/approval": console_upload_pages.APPROVAL_BODY_LIMIT,
+    "/console/batch": console_pages.uploads.BATCH_BODY_LIMIT,
+    "/console/approval": console_pages.uploads.APPROVAL_BODY_LIMIT,
 }
 
 
@@ -357,7 +356,6 @@ def create_app(
         wallet_pages.router,
         public_pages.router,
         console_pages.router,
-        console_upload_pages.router,
     ):
         app.include_router(router)
     for path, folder in docs_page.static_folders().items():
@@ -376,7 +374,6 @@ def create_app(
                 wallet_pages.router,
                 public_pages.router,
                 console_pages.router,
-                console_upload_pages.router,
             )
             for route in router.routes
         ],

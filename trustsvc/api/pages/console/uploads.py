@@ -31,7 +31,7 @@ from starlette.datastructures import FormData
 from trustsvc.api.browser import CSRF_FIELD, check_csrf
 from trustsvc.api.deps import ApiState, state_of
 from trustsvc.api.errors import http_status
-from trustsvc.api.pages.console import (
+from trustsvc.api.pages.console.common import (
     Officer,
     actor_of,
     checked_token,
