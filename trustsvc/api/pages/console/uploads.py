@@ -18,7 +18,7 @@ import base64
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -165,9 +165,8 @@ async def _job(request: Request, member: Officer, job_id: str) -> JobView:
     return await run_in_threadpool(get_job, database, job_id, department)
 
 
-@router.get("/console/jobs/{job_id}")
-async def job_page(job_id: str, request: Request, member: Officer) -> Response:
-    job = await _job(request, member, job_id)
+def _row_words(request: Request, job: JobView) -> tuple[LicenseType | None, Callable[[str], str]]:
+    """The job's license type, and a row's error in the officer's words (as the form says it)."""
     licenses = state_of(request).licenses
     license_type = licenses.types.get(job.license_type)
     today = licenses.today()
@@ -175,6 +174,13 @@ async def job_page(job_id: str, request: Request, member: Officer) -> Response:
     def explain(error: str) -> str:
         return row_message(license_type, error, today) if license_type else error
 
+    return license_type, explain
+
+
+@router.get("/console/jobs/{job_id}")
+async def job_page(job_id: str, request: Request, member: Officer) -> Response:
+    job = await _job(request, member, job_id)
+    license_type, explain = _row_words(request, job)
     return render(
         request,
         "console/job.html",
@@ -204,13 +210,7 @@ async def job_progress(job_id: str, request: Request, member: Officer) -> Respon
 @router.get("/console/jobs/{job_id}/report.csv")
 async def job_report(job_id: str, request: Request, member: Officer) -> Response:
     job = await _job(request, member, job_id)
-    licenses = state_of(request).licenses
-    license_type = licenses.types.get(job.license_type)
-    today = licenses.today()
-
-    def explain(error: str) -> str:
-        return row_message(license_type, error, today) if license_type else error
-
+    _type, explain = _row_words(request, job)
     return Response(
         report_csv(job.results, explain),
         media_type="text/csv; charset=utf-8",
