@@ -97,10 +97,15 @@ run() {  # name, then wrk's arguments
 
 base=http://127.0.0.1:$port
 echo "trustsvc serve --workers $workers on $([ -n "$database_url" ] && echo PostgreSQL || echo SQLite); wrk -t2 -c$connections -d${seconds}s on $(nproc) cores"
-# Warm each worker's caches first.
-wrk -t1 -c8 -d2s "$base/public/licenses/$(cat "$work/identifier")/status" >/dev/null
-run "public status" "$base/public/licenses/$(cat "$work/identifier")/status"
-wrk -t1 -c8 -d2s "$base/v/$(cat "$work/token")" >/dev/null
-run "public QR page" "$base/v/$(cat "$work/token")"
-run "token verification" -H "Authorization: Bearer $(cat "$work/key")" \
-  "$base/api/v1/verify/token/$(cat "$work/token")"
+# Warm every route first, on both workers, before anything is measured: readyz answers
+# as soon as one worker is up, and a route measured while the other still starts (or
+# before its caches are warm) would be measured short.
+status="$base/public/licenses/$(cat "$work/identifier")/status"
+page="$base/v/$(cat "$work/token")"
+verify="$base/api/v1/verify/token/$(cat "$work/token")"
+key=(-H "Authorization: Bearer $(cat "$work/key")")
+for url in "$status" "$page"; do wrk -t2 -c16 -d3s "$url" >/dev/null; done
+wrk -t2 -c16 -d3s "${key[@]}" "$verify" >/dev/null
+run "public status" "$status"
+run "public QR page" "$page"
+run "token verification" "${key[@]}" "$verify"

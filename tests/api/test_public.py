@@ -54,6 +54,26 @@ def test_the_scanned_qr_link_opens_a_page_with_the_verdict(
     assert "已注销" not in page.text
 
 
+def test_a_page_scanned_again_says_the_minute_it_was_checked_and_its_language(
+    licenses: IssuingService, live_server: LiveServer, clock: FixedClock
+) -> None:
+    # Pages are made once per report and minute (api/pages/scanned.py): a scan within
+    # the same minute gets the same page, a later one its own minute, and each language
+    # its own words.
+    _identifier, link = _issue(licenses)
+    clock.current = datetime(2026, 12, 1, 11, 30, 5, tzinfo=UTC)
+    first = requests.get(link, timeout=10).text
+    clock.current = datetime(2026, 12, 1, 11, 30, 55, tzinfo=UTC)
+    assert requests.get(link, timeout=10).text == first
+    assert "核验时间 2026年12月01日 19:30" in first
+    clock.current = datetime(2026, 12, 1, 11, 31, 0, tzinfo=UTC)
+    later = requests.get(link, timeout=10).text
+    assert "核验时间 2026年12月01日 19:31" in later and "19:30" not in later
+    english = requests.get(link, params={"lang": "en"}, timeout=10).text
+    assert "checked at 2026-12-01 19:31" in english and "核验时间" not in english
+    assert 'data-verdict="valid"' in english
+
+
 def test_the_page_never_shows_the_holder_id(
     licenses: IssuingService, live_server: LiveServer
 ) -> None:

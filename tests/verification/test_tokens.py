@@ -180,7 +180,7 @@ def test_garbage_is_malformed(verifier: Verifier, text: str) -> None:
     assert verifier.verify_token(text).verdict is Verdict.MALFORMED_INPUT
 
 
-def test_a_printed_token_scanned_again_skips_only_the_signature(
+def test_a_printed_token_scanned_again_skips_only_decoding_and_the_signature(
     licenses: IssuingService, verifier: Verifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     identifier, token = _issued_token(licenses)
@@ -191,7 +191,15 @@ def test_a_printed_token_scanned_again_skips_only_the_signature(
         verified.append(parsed.signature)
         return real_check(parsed, key)
 
+    decoded: list[str] = []
+    real_parse = token_checks.parse_token
+
+    def counted_parse(text: str) -> ParsedToken:
+        decoded.append(text)
+        return real_parse(text)
+
     monkeypatch.setattr(token_checks, "signature_is_valid_for", counted)
+    monkeypatch.setattr(token_checks, "parse_token", counted_parse)
     first = verifier.verify_token(token)
     assert first.verdict is Verdict.VALID
     # A printed token is dated by its license's issuance (it was sealed then).
@@ -200,13 +208,17 @@ def test_a_printed_token_scanned_again_skips_only_the_signature(
     assert verifier.verify_token(token, offline=True).facts.signing_time is None
     assert verifier.verify_token(f" {token}\n").verdict is Verdict.VALID
     assert len(verified) == 1  # the second scan reused the first one's signature check
+    assert decoded == [token]  # and what the text decoded to
     # Altered bytes are new bytes: their signature is checked, and refused.
     raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     raw[-1] ^= 0x01
     altered = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
     assert verifier.verify_token(altered).verdict is Verdict.INVALID_SIGNATURE
     assert len(verified) == 2
+    # A text whose signature failed is decoded afresh each time, never kept.
+    assert verifier.verify_token(altered).verdict is Verdict.INVALID_SIGNATURE
+    assert len(verified) == 3 and decoded == [token, altered, altered]
     # The library is still asked every time: a revocation shows at the next scan.
     licenses.transition(identifier, Action.REVOKE, "clerk", "吊销")
     assert verifier.verify_token(token).verdict is Verdict.NOT_CURRENT
-    assert len(verified) == 2
+    assert len(verified) == 3 and decoded == [token, altered, altered]

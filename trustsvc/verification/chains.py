@@ -24,6 +24,7 @@ from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
 from trustsvc.errors import ConfigurationError
 from trustsvc.pki.ca import credit_code_of
+from trustsvc.tokens.format import ParsedToken
 from trustsvc.verification.library import LibraryLookup
 from trustsvc.verification.trust import TrustMaterial
 from trustsvc.verification.validation_data import ParsedObjects
@@ -80,6 +81,9 @@ class TrustChecks:
         # signature holds under a seal's key cannot change: (signed bytes,
         # signature) -> the fingerprint of the seal certificate it verified under.
         self._verified_tokens: dict[tuple[bytes, bytes], bytes] = {}
+        # And such a token, as text, is decoded to the same claims every time: the text
+        # of one whose signature held -> what it decoded to.
+        self._decoded_tokens: dict[str, ParsedToken] = {}
 
     def _library(self) -> LibraryLookup:
         if self.library is None:

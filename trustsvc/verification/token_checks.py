@@ -40,14 +40,20 @@ class TokenChecks(LibraryChecks):
         purpose: str | None,
         uses: list[PresentationUse],
     ) -> Facts:
+        text = None
         if isinstance(token, ParsedToken):
             parsed = token  # decoded by the caller already (tokens.try_parse_token)
         else:
-            try:
-                parsed = parse_token(token.strip())
-            except InvalidInputError:
-                findings.append(R.TOKEN_MALFORMED)
-                return Facts()
+            text = token.strip()
+            known = self._decoded_tokens.get(text)
+            if known is not None:
+                parsed = known
+            else:
+                try:
+                    parsed = parse_token(text)
+                except InvalidInputError:
+                    findings.append(R.TOKEN_MALFORMED)
+                    return Facts()
         claims = parsed.claims
         if claims.kind not in ("license", "presentation"):
             findings.append(R.TOKEN_MALFORMED)
@@ -68,7 +74,7 @@ class TokenChecks(LibraryChecks):
                 findings.append(R.TOKEN_SIGNATURE_INVALID)
                 return facts
             if claims.kind == "license":
-                self._remember_verified(signed, seal.fingerprint)
+                self._remember_verified(signed, seal.fingerprint, text, parsed)
         if not self._issued_by_a_trusted_ca(seal):
             findings.append(R.UNTRUSTED_CHAIN)
         if seal.credit_code != claims.issuer_code:
@@ -160,16 +166,27 @@ class TokenChecks(LibraryChecks):
         uses.append(PresentationUse(code, now, checker.name, stated))
         return True
 
-    def _remember_verified(self, signed: tuple[bytes, bytes], fingerprint: bytes) -> None:
+    def _remember_verified(
+        self,
+        signed: tuple[bytes, bytes],
+        fingerprint: bytes,
+        text: str | None,
+        parsed: ParsedToken,
+    ) -> None:
         """Keep a printed token whose signature held, so that its next scan skips the
-        signature (the seal's trust, revocation and the library are asked anew).
+        decoding and the signature (the seal's trust, revocation and the library are
+        asked anew).
 
         Only printed license tokens: a presentation code is shown once or twice. Keyed
-        by everything signed and the signature itself, so only the same bytes match.
+        by everything signed and the signature itself, or by the very text decoded, so
+        only the same bytes match; a text nobody could sign is never kept.
         """
         if len(self._verified_tokens) >= _VERIFIED_TOKEN_CACHE:
             self._verified_tokens.clear()
+            self._decoded_tokens.clear()
         self._verified_tokens[signed] = fingerprint
+        if text is not None:
+            self._decoded_tokens[text] = parsed
 
     def _license_content_hash(self, record: Entry, version: int) -> bytes | None:
         """What a printed token's content hash must be for this record (None: unreadable);

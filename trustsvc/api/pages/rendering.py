@@ -124,7 +124,7 @@ def _frame_context(lang: str) -> dict[str, Any]:
 def page_response(
     request: Request,
     lang: str,
-    body: str,
+    body: str | bytes,
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:

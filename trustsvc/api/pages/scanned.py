@@ -6,7 +6,9 @@ This is the hot path of the public page (routes/public.py ``scanned``), and so i
 no template of its own: the page's fixed text is made once per language at import, the
 frame around it (base.html's header and footer) once per language and process
 (``rendering.visitor_frame``), and a request only escapes its report's words into them.
-Rendered by Jinja2, the same page took most of the time of the request.
+Rendered by Jinja2, the same page took most of the time of the request. A page made is
+kept by everything it was made of (``scanned_page``): a printed code scanned again, with
+the library's answer unchanged, gets the same bytes without their being made again.
 """
 
 from __future__ import annotations
@@ -112,9 +114,50 @@ def scanned_page(
 ) -> HTMLResponse:
     """The page of a report for anyone: the QR page, or (``status_only``) an identifier's
     status looked up from the home page."""
-    zone = state.services.settings.zone
-    summary = summarise(report, VERDICT_TEXT[report.verdict], zone, status_only=status_only)
     lang = language(request)
+    license_type = _license_type(state, report)
+    names = None if license_type is None else (license_type.name_zh, license_type.name_en)
+    checked = report.checked_at
+    zone = state.services.settings.zone
+    # Everything the page is made of: the report (its moment to the minute, as shown),
+    # the language, the zone, the kind of page and the type's name. The same license
+    # scanned again within the minute, with the library's answer unchanged, is the
+    # same page.
+    key = (
+        report.verdict,
+        report.reasons,
+        report.facts,
+        report.scope,
+        None if checked is None else int(checked.timestamp()) // 60,
+        lang,
+        zone.key,
+        status_only,
+        names,
+    )
+    body = _PAGES.get(key)
+    if body is None:
+        body = _page(report, lang, license_type, zone, status_only).encode()
+        if len(_PAGES) >= _PAGES_KEPT:
+            _PAGES.clear()
+        _PAGES[key] = body
+    return page_response(request, lang, body)
+
+
+#: Pages made, by everything they were made of (cleared when full): a printed code is
+#: scanned again and again, and its page took most of the request's time.
+_PAGES: dict[tuple[object, ...], bytes] = {}
+_PAGES_KEPT = 1024
+
+
+def _page(
+    report: VerificationReport,
+    lang: str,
+    license_type: LicenseType | None,
+    zone: ZoneInfo,
+    status_only: bool,
+) -> str:
+    """The whole page of a report, in ``lang``."""
+    summary = summarise(report, VERDICT_TEXT[report.verdict], zone, status_only=status_only)
     i = 1 if lang == "en" else 0
     words = _WORDS[i]
     standing = summary.standing.value
@@ -163,7 +206,7 @@ def scanned_page(
             )
         parts.append("</ul>\n</section>\n")
     if not elsewhere:
-        facts = _facts(report, _license_type(state, report), zone)
+        facts = _facts(report, license_type, zone)
         if facts:
             parts.append(words.facts_open)
             if not summary.facts_proven:
@@ -180,11 +223,7 @@ def scanned_page(
             f'<p class="advice-issuer">{words.issuer}{escape(report.facts.issuer_name)}</p>\n'
         )
     parts.append(words.foot)
-    return page_response(
-        request,
-        lang,
-        visitor_frame(lang, _HEAD).page(f"{words.title} · {headline}", "".join(parts)),
-    )
+    return visitor_frame(lang, _HEAD).page(f"{words.title} · {headline}", "".join(parts))
 
 
 def _fact_html(line: FactLine, i: int) -> str:
