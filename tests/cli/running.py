@@ -2,9 +2,10 @@
 
 ``run`` and ``trustsvc_process`` start the command in a process of its own: its own
 environment (exactly the one given, nothing inherited), its own stdout and stderr, the
-exit status of the process. The process is forked from the test process, so it starts
-with the package imported already instead of paying a new interpreter's imports
-(1-2 s of CPU a command, most of the CLI tests' time). ``TRUSTSVC`` is the real
+exit status of the process. The process is forked from a fork server that imported the
+package once, so it starts with the package imported already instead of paying a new
+interpreter's imports (1-2 s of CPU a command, most of the CLI tests' time), and without
+the test process's threads. ``TRUSTSVC`` is the real
 ``python -m trustsvc``: the help of every command and ``serve`` are run that way, so
 the entry point in a new interpreter stays tested.
 """
@@ -12,13 +13,11 @@ the entry point in a new interpreter stays tested.
 from __future__ import annotations
 
 import contextlib
-import gc
+import multiprocessing
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,13 +30,22 @@ from trustsvc.settings import Settings
 TRUSTSVC = [sys.executable, "-m", "trustsvc"]
 
 
-def _child(arguments: Sequence[str], environment: Mapping[str, str], out: int, err: int) -> int:
-    """In the forked process: what ``python -m trustsvc ARGUMENTS`` does; its exit status."""
-    # Objects inherited from the test process (its database connections among them) are
-    # never collected here, so no finaliser of theirs can act on the parent's sockets.
-    gc.freeze()
-    os.dup2(out, 1)
-    os.dup2(err, 2)
+def _child(arguments: Sequence[str], environment: Mapping[str, str], out: str, err: str) -> None:
+    """In the forked process: what ``python -m trustsvc ARGUMENTS`` does, then its exit."""
+    code = 1
+    try:
+        code = _command(arguments, environment, out, err)
+    finally:
+        # Not sys.exit: no exit handler of the fork server is this process's.
+        os._exit(code & 0xFF)
+
+
+def _command(arguments: Sequence[str], environment: Mapping[str, str], out: str, err: str) -> int:
+    """The command with the streams and environment a new interpreter would give it."""
+    for name, descriptor in ((out, 1), (err, 2)):
+        opened = os.open(name, os.O_WRONLY)
+        os.dup2(opened, descriptor)
+        os.close(opened)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
@@ -67,6 +75,14 @@ def _child(arguments: Sequence[str], environment: Mapping[str, str], out: int, e
     return code
 
 
+#: Commands are forked from a fork server: a process of its own, started once per test
+#: process with the package imported and no other thread. A fork of the test process
+#: itself would inherit its threads' locks (a live server's, a database pool's, the
+#: logging module's) held, and hang on the first of them the command takes.
+_FORKS = multiprocessing.get_context("forkserver")
+_FORKS.set_forkserver_preload(["trustsvc.cli", "tests.cli.running"])
+
+
 def trustsvc_process(
     arguments: Sequence[str], environment: Mapping[str, str], timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
@@ -75,36 +91,26 @@ def trustsvc_process(
     As ``subprocess.run(..., capture_output=True, text=True)`` answers, and raises
     ``subprocess.TimeoutExpired`` (the process killed) past ``timeout`` seconds.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child; its exit status is what the parent reads
-            code = 1
-            try:
-                code = _child(arguments, environment, out.fileno(), err.fileno())
-            finally:
-                # Not sys.exit: the test process's exit handlers are not this process's.
-                os._exit(code & 0xFF)
-        deadline = time.monotonic() + timeout
-        pause = 0.002
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                raise subprocess.TimeoutExpired(["trustsvc", *arguments], timeout)
-            time.sleep(pause)
-            pause = min(pause * 2, 0.02)
-        out.seek(0)
-        err.seek(0)
+    with tempfile.TemporaryDirectory(prefix="trustsvc-cli-") as folder:
+        out, err = Path(folder, "stdout"), Path(folder, "stderr")
+        out.touch()
+        err.touch()
+        process = _FORKS.Process(
+            target=_child, args=(list(arguments), dict(environment), str(out), str(err))
+        )
+        process.start()
+        process.join(timeout)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+            raise subprocess.TimeoutExpired(["trustsvc", *arguments], timeout)
+        code = process.exitcode
+        process.close()
         return subprocess.CompletedProcess(
             ["trustsvc", *arguments],
-            os.waitstatus_to_exitcode(status),
-            out.read().decode("utf-8", "replace"),
-            err.read().decode("utf-8", "replace"),
+            code,  # minus the signal for a killed process, as subprocess says it
+            out.read_bytes().decode("utf-8", "replace"),
+            err.read_bytes().decode("utf-8", "replace"),
         )
 
 
