@@ -111,7 +111,7 @@ def _naive_one(index: int) -> int:
     from pyhanko_certvalidator import ValidationContext
 
     from trustsvc.codes.identifiers import LicenseIdentifier
-    from trustsvc.departments.registry import active_seal
+    from trustsvc.departments.seals import active_seal
     from trustsvc.documents.render import render_license
     from trustsvc.licenses.types import validate_license_data
     from trustsvc.seals.sealer import _asn1_certificate

@@ -126,7 +126,7 @@ def test_domain_does_not_import_the_web_framework() -> None:
     code = (
         "import sys\n"
         "import trustsvc.codes.identifiers, trustsvc.pki.home, trustsvc.pki.tsa\n"
-        "import trustsvc.pki.revocation, trustsvc.departments.registry, trustsvc.bootstrap\n"
+        "import trustsvc.pki.revocation, trustsvc.departments.seals, trustsvc.bootstrap\n"
         "print('fastapi' in sys.modules, 'starlette' in sys.modules)\n"
     )
     result = subprocess.run(

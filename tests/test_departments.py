@@ -13,12 +13,11 @@ from pydantic import SecretStr
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B
 from trustsvc.bootstrap import open_services
 from trustsvc.clock import FixedClock
-from trustsvc.departments.registry import (
+from trustsvc.departments.registry import add_department, list_departments
+from trustsvc.departments.seals import (
     SealImportError,
     SealImportRefusal,
-    add_department,
     import_seal,
-    list_departments,
     new_seal,
     revoke_seal,
 )

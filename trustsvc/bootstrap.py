@@ -155,7 +155,7 @@ def issuing_parts(
     data_key: DataKey | None = None,
 ) -> IssuingParts:
     """The issuing service's collaborators, each built once from ``services``."""
-    from trustsvc.departments.registry import active_seal
+    from trustsvc.departments.seals import active_seal
     from trustsvc.licenses.entitlement import EntitlementBook
     from trustsvc.licenses.issuing import IssuingParts
     from trustsvc.licenses.production import IssuingSettings

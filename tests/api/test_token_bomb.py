@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.api.conftest import Api
 from tests.helpers import DEPARTMENT_A
 from tests.verification import hostile_tokens as H
-from trustsvc.departments.registry import active_seal
+from trustsvc.departments.seals import active_seal
 from trustsvc.pki.certificates import seal_key_id
 from trustsvc.tokens.signing import sign_token
 

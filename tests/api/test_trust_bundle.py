@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.api.conftest import Api
 from tests.helpers import DEPARTMENT_A, current_seal
 from trustsvc.clock import FixedClock
-from trustsvc.departments.registry import revoke_seal
+from trustsvc.departments.seals import revoke_seal
 from trustsvc.pki.bundle import (
     InvalidTrustBundleError,
     TrustBundleUnavailableError,

@@ -21,9 +21,10 @@ from tests.helpers import DEPARTMENT_A
 from tests.licenses.pdf_checks import read_qr_codes
 from trustsvc.audit.access_record import Access, AccessAction, AccessWriter, Outcome
 from trustsvc.audit.events import decode_entry, encode_entry
-from trustsvc.audit.ledger import LedgerKeys, LedgerReport, license_proof, verify_ledger
+from trustsvc.audit.ledger import LedgerKeys, LedgerReport, verify_ledger
 from trustsvc.audit.log.integration import integrate_all, read_head
 from trustsvc.audit.log.publication import store_checkpoint
+from trustsvc.audit.proofs import license_proof
 from trustsvc.bootstrap import build_verifier
 from trustsvc.db import Database
 from trustsvc.db.models import (

@@ -14,13 +14,8 @@ from tests.helpers import DEPARTMENT_A
 from tests.test_departments import _outside_pkcs12
 from trustsvc.audit.operators import Operator, OperatorAction, operator_events
 from trustsvc.clock import FixedClock
-from trustsvc.departments.registry import (
-    add_department,
-    import_seal,
-    new_seal,
-    revoke_seal,
-    set_kind,
-)
+from trustsvc.departments.registry import add_department, set_kind
+from trustsvc.departments.seals import import_seal, new_seal, revoke_seal
 from trustsvc.errors import ConflictError
 from trustsvc.licenses.entitlement import set_entitlement
 from trustsvc.pki import ca

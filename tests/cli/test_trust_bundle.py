@@ -9,7 +9,7 @@ import pytest
 
 from tests.cli.running import invoke
 from tests.helpers import DEPARTMENT_A
-from trustsvc.departments.registry import revoke_seal
+from trustsvc.departments.seals import revoke_seal
 from trustsvc.licenses import production as license_service
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.requests import IssueRequest

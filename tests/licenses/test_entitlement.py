@@ -18,7 +18,8 @@ from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.db.models import LicenseRecord
 from trustsvc.departments.kinds import DepartmentKind, kind_from_name
-from trustsvc.departments.registry import active_seal, add_department, set_kind
+from trustsvc.departments.registry import add_department, set_kind
+from trustsvc.departments.seals import active_seal
 from trustsvc.errors import ConfigurationError, InvalidInputError, TypeNotEntitledError
 from trustsvc.licenses.entitlement import set_entitlement, standings
 from trustsvc.licenses.issuers import Decision, Issuer, IssuerRule, is_entitled

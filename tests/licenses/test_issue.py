@@ -20,7 +20,7 @@ from trustsvc.bootstrap import build_licenses
 from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import parse_identifier
 from trustsvc.db.models import LicenseEvent, LicenseRecord
-from trustsvc.departments.registry import revoke_seal
+from trustsvc.departments.seals import revoke_seal
 from trustsvc.errors import (
     ConflictError,
     InvalidInputError,

@@ -299,7 +299,7 @@ def test_the_sweep_voids_reservations_a_crash_left(
 
 
 def _department_id(services: Services) -> int:
-    from trustsvc.departments.registry import active_seal
+    from trustsvc.departments.seals import active_seal
 
     return active_seal(services, DEPARTMENT_A).department_id
 

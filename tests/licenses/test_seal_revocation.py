@@ -22,7 +22,7 @@ from tests.helpers import DEPARTMENT_A, current_seal, enterprise_holder
 from trustsvc.bootstrap import open_services
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import CertificateRecord, CertificateRole, Department, LicenseRecord
-from trustsvc.departments.registry import new_seal, revoke_seal
+from trustsvc.departments.seals import new_seal, revoke_seal
 from trustsvc.errors import SealUnavailableError
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.jobs import JobRunner, get_job, submit_job

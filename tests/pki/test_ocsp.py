@@ -11,7 +11,8 @@ from cryptography.x509 import ocsp
 
 from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A, current_seal
-from trustsvc.departments.registry import add_department, revoke_seal
+from trustsvc.departments.registry import add_department
+from trustsvc.departments.seals import revoke_seal
 from trustsvc.services import Services
 
 OCSP_REQUEST = {"Content-Type": "application/ocsp-request"}

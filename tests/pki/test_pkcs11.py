@@ -19,7 +19,8 @@ from tests.licenses.pdf_checks import validate_offline
 from tests.test_departments import _outside_pkcs12
 from trustsvc.bootstrap import build_licenses, build_verifier, initialise_home, open_services
 from trustsvc.clock import FixedClock
-from trustsvc.departments.registry import add_department, import_seal
+from trustsvc.departments.registry import add_department
+from trustsvc.departments.seals import import_seal
 from trustsvc.errors import KeyStoreError
 from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type

@@ -14,7 +14,8 @@ from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A, current_seal, validate_seal_certificate
 from trustsvc.bootstrap import initialise_home
 from trustsvc.clock import FixedClock
-from trustsvc.departments.registry import add_department, revoke_seal
+from trustsvc.departments.registry import add_department
+from trustsvc.departments.seals import revoke_seal
 from trustsvc.errors import HomeAlreadyInitialisedError
 from trustsvc.services import Services
 from trustsvc.settings import KeyAlgorithm, Settings

@@ -26,7 +26,8 @@ from trustsvc.api.app import create_app
 from trustsvc.bootstrap import initialise_home, open_services
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import CertificateRecord, CertificateRole
-from trustsvc.departments.registry import add_department, revoke_seal
+from trustsvc.departments.registry import add_department
+from trustsvc.departments.seals import revoke_seal
 from trustsvc.services import Services
 from trustsvc.settings import KeyAlgorithm, Settings
 

@@ -18,7 +18,7 @@ from reportlab.pdfgen.canvas import Canvas
 from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A, as_asn1
 from trustsvc.bootstrap import build_verifier
-from trustsvc.departments.registry import active_seal
+from trustsvc.departments.seals import active_seal
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.pki.tsa import InProcessTimeStamper, TimestampAuthority, make_timestamper
 from trustsvc.seals.sealer import Sealer

@@ -16,7 +16,8 @@ from tests.helpers import DEPARTMENT_A, make_sealer
 from tests.licenses.pdf_checks import validate_offline
 from trustsvc.bootstrap import initialise_home, open_services
 from trustsvc.clock import FixedClock
-from trustsvc.departments.registry import active_seal, add_department, revoke_seal
+from trustsvc.departments.registry import add_department
+from trustsvc.departments.seals import active_seal, revoke_seal
 from trustsvc.seals.sealer import SealingError, SealProfile
 from trustsvc.services import Services
 from trustsvc.settings import KeyAlgorithm, Settings

@@ -16,7 +16,7 @@ from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder, make_se
 from tests.licenses.conftest import licenses as _licenses_fixture  # noqa: F401 (as `licenses`)
 from tests.verification import attacks
 from trustsvc.bootstrap import build_verifier
-from trustsvc.departments.registry import active_seal
+from trustsvc.departments.seals import active_seal
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.helpers import DEPARTMENT_A
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import LicenseRecord, LicenseStatus
-from trustsvc.departments.registry import active_seal, revoke_seal
+from trustsvc.departments.seals import active_seal, revoke_seal
 from trustsvc.holders.presentation import present
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.requests import IssueRequest

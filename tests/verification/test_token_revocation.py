@@ -17,7 +17,7 @@ from tests.verification import hostile_tokens as H
 from trustsvc.bootstrap import build_verifier
 from trustsvc.clock import FixedClock
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
-from trustsvc.departments.registry import active_seal, new_seal, revoke_seal
+from trustsvc.departments.seals import active_seal, new_seal, revoke_seal
 from trustsvc.errors import InvalidInputError
 from trustsvc.licenses import production as license_service
 from trustsvc.licenses.issuing import IssuingService

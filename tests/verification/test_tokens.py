@@ -20,7 +20,7 @@ from trustsvc.bootstrap import (
 )
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.db import Database
-from trustsvc.departments.registry import active_seal
+from trustsvc.departments.seals import active_seal
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.requests import IssueRequest

@@ -10,7 +10,7 @@ from reportlab.pdfgen.canvas import Canvas
 from tests.helpers import DEPARTMENT_A, DEPARTMENT_B, enterprise_holder, make_sealer
 from trustsvc.bootstrap import build_verifier
 from trustsvc.clock import FixedClock
-from trustsvc.departments.registry import active_seal, revoke_seal
+from trustsvc.departments.seals import active_seal, revoke_seal
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.library import Action
 from trustsvc.licenses.requests import IssueRequest

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trustsvc.audit.log.publication import QuorumNotMetError
 from trustsvc.audit.log.witnesses import WitnessError
-from trustsvc.departments.registry import SealImportError, SealWithdrawnError
+from trustsvc.departments.seals import SealImportError, SealWithdrawnError
 from trustsvc.errors import (
     AmbiguousLicenseNumberError,
     AuthenticationError,

@@ -1,8 +1,5 @@
-"""The library held to its log: a license's proof, and ``ledger verify``'s full check.
-
-``license_proof`` bundles a license's latest entry as a C2SP tlog-proof: its
-index, its inclusion proof in the published checkpoint's tree, the checkpoint
-(signed, cosigned) and, as the proof's extra data, the entry itself.
+"""The library held to its log: ``ledger verify``'s full check (a license's own proof is
+``audit.proofs``).
 
 ``verify_ledger`` recomputes everything from the rows: the Merkle tree from the
 entries (RFC 6962), compared with the stored leaf hashes, the integrated head,
@@ -41,7 +38,6 @@ from trustsvc.audit.events import (
 )
 from trustsvc.audit.log.hashes import DatabaseHashes
 from trustsvc.audit.log.integration import read_head
-from trustsvc.audit.log.reading import inclusion_proof, latest_checkpoint
 from trustsvc.db import Database
 from trustsvc.db.models import (
     AccessEvent,
@@ -54,7 +50,6 @@ from trustsvc.db.models import (
     OperatorEvent,
     VerificationEvent,
 )
-from trustsvc.errors import ConflictError, NotFoundError
 from trustsvc.tlog.checkpoint import open_checkpoint
 from trustsvc.tlog.cosignature import CosignatureVerifier, witnesses_met
 from trustsvc.tlog.errors import FormatError, SignatureError, TlogError
@@ -67,47 +62,9 @@ from trustsvc.tlog.merkle import (
     stored_hash_index,
 )
 from trustsvc.tlog.note import NoteVerifier
-from trustsvc.tlog.proof import LogProof
 
 #: Entries read from the database at once.
 _BATCH = 2000
-
-
-# ---- a license's proof -------------------------------------------------------------------
-
-
-def license_proof(database: Database, identifier: str) -> bytes:
-    """The C2SP tlog-proof of the license's latest entry in the published checkpoint.
-
-    ``NotFoundError`` for an unknown license or one with no entry (recorded before
-    the log); ``ConflictError`` while its entry is not yet in a published checkpoint.
-    """
-    with database.begin() as session:
-        row = session.execute(
-            select(LicenseRecord.log_index, LogEntry.body)
-            .outerjoin(LogEntry, LogEntry.idx == LicenseRecord.log_index)
-            .where(LicenseRecord.identifier == identifier.strip().upper())
-        ).first()
-    if row is None:
-        raise NotFoundError(f"no license with identifier {identifier}")
-    if row.log_index is None or row.body is None:
-        raise NotFoundError(f"license {identifier} has no entry in the log")
-    published = latest_checkpoint(database)
-    if published is None or row.log_index >= published.size:
-        raise ConflictError(
-            f"the latest entry of license {identifier} is not yet in a published checkpoint; "
-            "ask again in a moment"
-        )
-    hashes = inclusion_proof(database, int(row.log_index), published.size)
-    return LogProof(
-        index=int(row.log_index),
-        hashes=tuple(hashes),
-        checkpoint=published.note.encode("utf-8"),
-        extra=bytes(row.body),
-    ).encode()
-
-
-# ---- ledger verify ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, order=True)
@@ -593,6 +550,5 @@ __all__ = [
     "LedgerKeys",
     "LedgerReport",
     "Problem",
-    "license_proof",
     "verify_ledger",
 ]

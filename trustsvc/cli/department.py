@@ -103,7 +103,7 @@ def department_revoke_seal(
     actor: str | None,
 ) -> None:
     """Revoke a department's seal certificate (shows in CRL and OCSP)."""
-    from trustsvc.departments.registry import revoke_seal
+    from trustsvc.departments.seals import revoke_seal
 
     with opened(settings_of(ctx)) as runtime:
         since = None
@@ -121,7 +121,7 @@ def department_revoke_seal(
 @click.pass_context
 def department_new_seal(ctx: click.Context, code: str, actor: str | None) -> None:
     """Issue a new seal certificate for a department."""
-    from trustsvc.departments.registry import new_seal
+    from trustsvc.departments.seals import new_seal
 
     with opened(settings_of(ctx)) as runtime:
         print_json(new_seal(runtime.services, code, operator(actor)))
@@ -148,7 +148,7 @@ def department_import_seal(
     ctx: click.Context, code: str, p12_path: Path, password_env: str, actor: str | None
 ) -> None:
     """Import a seal certificate and key issued by an outside CA."""
-    from trustsvc.departments.registry import import_seal
+    from trustsvc.departments.seals import import_seal
 
     password = os.environ.get(password_env)
     if password is None and sys.stdin.isatty():

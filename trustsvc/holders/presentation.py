@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from trustsvc.db import Database
 from trustsvc.db.models import ApiClient, ClientRole, Presentation, VerificationEvent
-from trustsvc.departments.registry import active_seal
+from trustsvc.departments.seals import active_seal
 from trustsvc.errors import ConflictError, InvalidInputError, PurposeRefusedError
 from trustsvc.licenses import library
 from trustsvc.pki.certificates import seal_key_id

@@ -28,7 +28,7 @@ from trustsvc.codes.identifiers import validate_credit_code
 from trustsvc.db import Database
 from trustsvc.db.models import Department, TypeEntitlement
 from trustsvc.departments.kinds import DepartmentKind
-from trustsvc.departments.registry import ActiveSeal
+from trustsvc.departments.seals import ActiveSeal
 from trustsvc.errors import InvalidInputError, NotFoundError, TypeNotEntitledError
 from trustsvc.licenses.issuers import Decision, Issuer, is_entitled
 from trustsvc.licenses.types import LicenseType, get_type, load_types

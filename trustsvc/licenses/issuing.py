@@ -32,7 +32,7 @@ from trustsvc.clock import Clock
 from trustsvc.codes.identifiers import LicenseIdentifier, parse_identifier
 from trustsvc.db import Database
 from trustsvc.db.models import LicenseRecord
-from trustsvc.departments.registry import ActiveSeal, confirm_seal_in_standing
+from trustsvc.departments.seals import ActiveSeal, confirm_seal_in_standing
 from trustsvc.documents.store import DocumentStore
 from trustsvc.errors import (
     ConflictError,

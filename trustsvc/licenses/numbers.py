@@ -48,7 +48,7 @@ from trustsvc.db.models import (
     NumberCounter,
     NumberState,
 )
-from trustsvc.departments.registry import ActiveSeal
+from trustsvc.departments.seals import ActiveSeal
 from trustsvc.errors import NotFoundError
 from trustsvc.licenses.types import LicenseType
 

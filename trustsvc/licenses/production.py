@@ -23,7 +23,7 @@ from trustsvc.codes.identifiers import LicenseIdentifier
 from trustsvc.codes.serials import SerialCipher
 from trustsvc.db import Database
 from trustsvc.db.models import LicenseRecord, LicenseStatus
-from trustsvc.departments.registry import ActiveSeal
+from trustsvc.departments.seals import ActiveSeal
 from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
 from trustsvc.documents.render import LicenseDocument, render_license
 from trustsvc.licenses import library

@@ -23,17 +23,9 @@ from datetime import datetime, timedelta
 from trustsvc.audit.access_reading import AccessEntry, access_events
 from trustsvc.audit.operators import Operator, OperatorAction, OperatorEntry, operator_events
 from trustsvc.db.models import ClientRole
-from trustsvc.departments.registry import (
-    DepartmentInfo,
-    SealInfo,
-    add_department,
-    get_department,
-    import_seal,
-    list_departments,
-    new_seal,
-    revoke_seal,
-    set_kind,
-)
+from trustsvc.departments.info import DepartmentInfo, SealInfo
+from trustsvc.departments.registry import add_department, get_department, list_departments, set_kind
+from trustsvc.departments.seals import import_seal, new_seal, revoke_seal
 from trustsvc.errors import CommandLineOnlyError, ForbiddenError, InvalidInputError
 from trustsvc.licenses.entitlement import (
     EntitlementChange,

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from trustsvc.audit.operators import Operator, OperatorAction, record_operation
 from trustsvc.db.models import REPORT_SEAL_PURPOSE, CertificateRecord, CertificateRole
-from trustsvc.departments.registry import SealInfo
+from trustsvc.departments.info import SealInfo
 from trustsvc.documents.fonts import find_cjk_font, load_cjk_font
 from trustsvc.errors import NotFoundError
 from trustsvc.pki import ca

@@ -30,7 +30,8 @@ from trustsvc.audit.statistics import (
     lookups_by_purpose_and_client,
     verifications_by_verdict,
 )
-from trustsvc.departments.registry import DepartmentInfo, list_departments
+from trustsvc.departments.info import DepartmentInfo
+from trustsvc.departments.registry import list_departments
 from trustsvc.errors import ForbiddenError
 from trustsvc.licenses.entitlement import packaged_types
 from trustsvc.staff.users import StaffMember, StaffRole

@@ -29,7 +29,7 @@ from trustsvc.api.schemas import (
     VerifierOut,
 )
 from trustsvc.audit.access_reading import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Section
-from trustsvc.audit.ledger import license_proof
+from trustsvc.audit.proofs import license_proof
 from trustsvc.db.models import GranteeKind
 from trustsvc.holders.grants import GRANT_ID_LENGTH, GrantRequest, grant, grants_of, withdraw
 from trustsvc.holders.portal import (

@@ -29,7 +29,7 @@ from trustsvc.api.schemas import (
     RevokeBody,
 )
 from trustsvc.audit.access_record import Access, AccessAction, Outcome
-from trustsvc.audit.ledger import license_proof
+from trustsvc.audit.proofs import license_proof
 from trustsvc.db.models import ClientRole
 from trustsvc.errors import ForbiddenError, InvalidInputError
 from trustsvc.licenses import library

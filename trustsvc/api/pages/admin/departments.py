@@ -37,7 +37,7 @@ from trustsvc.api.pages.admin.common import (
 from trustsvc.api.pages.multipart import bounded_multipart, file_field, text_field
 from trustsvc.api.pages.rendering import PageRoute, render
 from trustsvc.departments.kinds import DepartmentKind
-from trustsvc.departments.registry import SealImportError, SealImportRefusal
+from trustsvc.departments.seals import SealImportError, SealImportRefusal
 from trustsvc.errors import InvalidInputError, NotFoundError, TrustServiceError
 from trustsvc.staff import administration as admin
 from trustsvc.staff.administration import SEAL_REASONS
