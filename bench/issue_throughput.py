@@ -204,7 +204,7 @@ def run_stages(settings: Settings, rows: int) -> dict[str, float]:
     """
     import statistics
 
-    import trustsvc.licenses.issuing as service_module
+    import trustsvc.licenses.production as service_module  # where the page is drawn
     from trustsvc.licenses.requests import IssueRequest
 
     services = open_services(settings)
