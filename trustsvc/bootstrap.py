@@ -235,15 +235,21 @@ def offline_verifier(
     clock: Clock | None = None,
     *,
     extra_trust_roots: Iterable[x509.Certificate] = (),
+    report_seals: Iterable[str] = (),
     max_bytes: int | None = None,
     time_limit: timedelta | None = None,
 ) -> Verifier:
-    """A verifier reading nothing but the home's certificate files: no key, no database."""
+    """A verifier reading nothing but the home's certificate files: no key, no database.
+
+    ``report_seals``: fingerprints of report seals trusted beside the home's published
+    ones (a trust bundle's, ``TrustBundle.report_seals``).
+    """
     from trustsvc.verification.trust import load_trust_material
     from trustsvc.verification.verifier import DEFAULT_MAX_BYTES, DEFAULT_TIME_LIMIT, Verifier
 
     settings.check_production()
     trust = load_trust_material(settings, clock or SystemClock(), extra_trust_roots)
+    trust = trust.with_report_seals(report_seals)
     return Verifier(
         trust,
         None,

@@ -348,6 +348,14 @@ def test_bad_input_is_said_on_the_desk_in_chinese(
         multipart={"csrf_token": token, "way": "scan", "scanned": "3301002026000001"},
     )
     assert answer.status == 422 and "请选择用证事由" in answer.text()
+    # A form read but its upload refused (no file chosen) keeps the purpose it stated,
+    # not the one stated before.
+    other = WINDOW_PURPOSES[1]
+    answer = desk.request.post(
+        f"{base}/desk/check", multipart={"csrf_token": token, "way": "pdf", "purpose": other}
+    )
+    assert answer.status == 422 and "请选择PDF文件" in answer.text()
+    assert f'<option value="{other}" selected>' in answer.text()
     # A form from elsewhere (no CSRF token) is refused.
     answer = desk.request.post(
         f"{base}/desk/check", multipart={"purpose": PURPOSE, "way": "scan", "scanned": "1"}

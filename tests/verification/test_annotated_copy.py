@@ -41,6 +41,7 @@ from trustsvc.errors import InvalidInputError
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
+from trustsvc.pki.bundle import bundle_document, read_bundle, sign_bundle
 from trustsvc.pki.home import report_seal_certificate_directory
 from trustsvc.seals.fields import SEAL_FIELD
 from trustsvc.seals.sealer import SealMaterial
@@ -53,7 +54,7 @@ from trustsvc.verification.annotated_copy import (
     render_note,
 )
 from trustsvc.verification.report import Verdict
-from trustsvc.verification.report_seal import REPORT_SEAL_CAPTION, ReportSealer
+from trustsvc.verification.report_seal import REPORT_SEAL_CAPTION, ReportSealer, report_seals
 
 NOTE = PurposeNote("开立对公账户", "市民中心 3号窗口", date(2026, 12, 2), "某市数据局")
 
@@ -323,6 +324,27 @@ def test_an_offline_check_recognises_the_services_note_from_the_homes_files(
     unknown = offline_verifier(services.settings).verify_pdf(copy)
     assert "further_signatures" in [r.code for r in unknown.reasons]
     assert unknown.facts.annotation is None
+    # The signed trust bundle names the report seals too: with it alone, the note counts.
+    _version, document = bundle_document(
+        services.database, services.clock.now(), services.settings.public_base_url
+    )
+    bundle = read_bundle(
+        sign_bundle(services.pki, document), services.pki.root, services.clock.now()
+    )
+    (report_seal,) = report_seals(services)
+    assert bundle.report_seals == {report_seal.fingerprint_sha256}
+    (tmp_path / "bundle.p7m").write_bytes(sign_bundle(services.pki, document))
+    code, out, err = invoke(
+        services.settings,
+        "verify",
+        str(tmp_path / "copy.pdf"),
+        "--offline",
+        "--trust-bundle",
+        str(tmp_path / "bundle.p7m"),
+        "--json",
+    )
+    assert code == 3, err
+    assert json.loads(out)["facts"]["annotation"] == NOTE.line()
 
 
 def test_an_offline_check_still_refuses_a_redrawn_or_a_posing_note(

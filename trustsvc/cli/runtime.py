@@ -9,7 +9,7 @@ composed can change in one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -92,12 +92,15 @@ class Runtime:
         return build_verifier(self.services, allow_fetching=allow_fetching)
 
 
-def offline_verifier(settings: Settings) -> Verifier:
-    """A verifier from the home's certificate files alone: no key, no database is opened."""
+def offline_verifier(settings: Settings, report_seals: Iterable[str] = ()) -> Verifier:
+    """A verifier from the home's certificate files alone: no key, no database is opened.
+
+    ``report_seals``: a trust bundle's report seals, trusted beside the home's.
+    """
     from trustsvc.bootstrap import offline_verifier as build_offline
 
     _install_pdf_reader()
-    return build_offline(settings)
+    return build_offline(settings, report_seals=report_seals)
 
 
 def _install_pdf_reader() -> None:

@@ -39,15 +39,33 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write a one-page verification report (PDF) for the file.",
 )
+@click.option(
+    "--trust-bundle",
+    "bundle_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --offline: a trust bundle (/pki/trust-bundle) whose report seals count "
+    "(a 加注件's note); its signature is checked against the home's root.",
+)
 @click.pass_context
 def verify(
-    ctx: click.Context, file: Path, as_json: bool, offline: bool, report_path: Path | None
+    ctx: click.Context,
+    file: Path,
+    as_json: bool,
+    offline: bool,
+    report_path: Path | None,
+    bundle_path: Path | None,
 ) -> None:
     """Verify a sealed PDF: one verdict, its reasons and the facts (exit 0 only if valid)."""
     _refuse_offline_report(offline, report_path)
+    _refuse_online_bundle(offline, bundle_path)
     if offline:
         # The home's certificate files and the document: no key, no database.
-        report = _verify_file(offline_verifier(settings_of(ctx)), file)
+        settings = settings_of(ctx)
+        verifier = offline_verifier(settings)
+        if bundle_path is not None:
+            bundle = _trust_bundle(verifier.trust, bundle_path)
+            verifier = offline_verifier(settings, report_seals=bundle.report_seals)
+        report = _verify_file(verifier, file)
     else:
         with opened(settings_of(ctx)) as runtime:
             report = _verify_file(runtime.verifier(allow_fetching=True), file)
@@ -110,11 +128,7 @@ def verify_token(
     from trustsvc.verification.recording import record_token_check
 
     _refuse_offline_report(offline, report_path)
-    if bundle_path is not None and not offline:
-        fail(
-            "--trust-bundle is for --offline checks (online, the library knows more)",
-            EXIT_INVALID_INPUT,
-        )
+    _refuse_online_bundle(offline, bundle_path)
     token = token.strip().rsplit("/v/", 1)[-1]
     if offline:
         # Nothing is recorded and no database is read: nobody to check as.
@@ -142,6 +156,14 @@ def _refuse_offline_report(offline: bool, report_path: Path | None) -> None:
         fail(
             "--report seals the report with the service's seal, which needs its database: "
             "leave out --offline or --report",
+            EXIT_INVALID_INPUT,
+        )
+
+
+def _refuse_online_bundle(offline: bool, bundle_path: Path | None) -> None:
+    if bundle_path is not None and not offline:
+        fail(
+            "--trust-bundle is for --offline checks (online, the library knows more)",
             EXIT_INVALID_INPUT,
         )
 

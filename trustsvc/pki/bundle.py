@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from sqlalchemy import func, select
 
 from trustsvc.db import Database
-from trustsvc.db.models import CertificateRecord, CertificateRole
+from trustsvc.db.models import REPORT_SEAL_PURPOSE, CertificateRecord, CertificateRole
 from trustsvc.errors import InvalidInputError, PkiError
 from trustsvc.pki.ca import TSL_SIGNING
 from trustsvc.pki.certificates import seal_key_id
@@ -82,6 +82,8 @@ def _entry(record: CertificateRecord) -> dict[str, Any]:
         "revoked_at": _moment(record.revoked_at),
         "revocation_reason": record.revocation_reason if record.revoked_at else None,
         "invalidity_date": _moment(record.invalidity_date),
+        # The service's own verification-report seal (its word on a 加注件's note), or null.
+        "purpose": REPORT_SEAL_PURPOSE if record.purpose == REPORT_SEAL_PURPOSE else None,
     }
 
 
@@ -166,6 +168,12 @@ class BundledCertificate:
     revoked_at: datetime | None
     revocation_reason: str | None
     invalidity_date: datetime | None
+    #: ``verification_report`` for the service's report seal; None for any other.
+    purpose: str | None = None
+
+    @property
+    def is_report_seal(self) -> bool:
+        return self.role == CertificateRole.SEAL.value and self.purpose == REPORT_SEAL_PURPOSE
 
     def refuses(self, signed_at: datetime | None) -> bool:
         """Whether a token signed at ``signed_at`` (None: undatable) is refused by its status.
@@ -191,6 +199,15 @@ class TrustBundle:
     issued_at: datetime
     signer: x509.Certificate
     certificates: tuple[BundledCertificate, ...]
+
+    @property
+    def report_seals(self) -> frozenset[str]:
+        """SHA-256 fingerprints (hex) of the service's report seals: whose 加注件 notes count."""
+        return frozenset(
+            entry.certificate.fingerprint(hashes.SHA256()).hex()
+            for entry in self.certificates
+            if entry.is_report_seal
+        )
 
     def seal(self, kid: bytes) -> BundledCertificate | None:
         for entry in self.certificates:
@@ -280,6 +297,12 @@ def _time(value: object) -> datetime | None:
     return moment
 
 
+def _text_or_none(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidTrustBundleError("trust bundle has a malformed purpose")
+    return value
+
+
 def _parsed(content: bytes, signer: x509.Certificate) -> TrustBundle:
     try:
         document = json.loads(content)
@@ -295,6 +318,8 @@ def _parsed(content: bytes, signer: x509.Certificate) -> TrustBundle:
                 revoked_at=_time(entry["revoked_at"]),
                 revocation_reason=entry["revocation_reason"],
                 invalidity_date=_time(entry["invalidity_date"]),
+                # Absent from bundles made before report seals were marked.
+                purpose=_text_or_none(entry.get("purpose")),
             )
             for entry in document["certificates"]
         )

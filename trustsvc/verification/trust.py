@@ -14,6 +14,7 @@ such a child.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -61,6 +62,10 @@ class TrustMaterial:
             )
         except (OSError, ValueError):
             return None
+
+    def with_report_seals(self, fingerprints: Iterable[str]) -> TrustMaterial:
+        """This material, also trusting these report seals (a trust bundle's, offline)."""
+        return dataclasses.replace(self, report_seals=self.report_seals | frozenset(fingerprints))
 
     def with_clock(self, clock: Clock) -> TrustMaterial:
         return TrustMaterial(

@@ -19,6 +19,8 @@ can be asked for a check that did not happen.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import partial
@@ -234,8 +236,13 @@ async def _read_upload(upload: Any, limit: int, what: str) -> bytes:
     return data
 
 
-async def _form(request: Request) -> dict[str, Any]:
-    """The check form, bounded: these fields once each, short text, at most the two files."""
+@asynccontextmanager
+async def _form(request: Request) -> AsyncIterator[dict[str, Any]]:
+    """The check form's fields, bounded: these fields once each, short text, at most two files.
+
+    The files are read inside the block (``_upload``), after the caller has taken the
+    purpose: an upload refused for its size still leaves the purpose the clerk chose.
+    """
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise InvalidInputError("the desk's form is sent as multipart/form-data")
@@ -258,17 +265,21 @@ async def _form(request: Request) -> dict[str, Any]:
                 raise InvalidInputError(f"form field {name!r} is too long")
             fields[name] = value
         check_csrf(request, fields.get(CSRF_FIELD))
-        way = fields.get("way") or "scan"
-        if way == "pdf":
-            fields["data"] = await _read_upload(fields.get("pdf"), DEFAULT_MAX_BYTES, "PDF文件")
-        elif way == "photo":
-            fields["data"] = await _read_upload(fields.get("photo"), MAX_PHOTO_BYTES, "照片")
-        elif way != "scan":
-            raise InvalidInputError("unknown way of checking")
-        fields["way"] = way
-        return fields
+        yield fields
     finally:
         await form.close()
+
+
+async def _upload(fields: dict[str, Any]) -> tuple[str, bytes | None]:
+    """Which way the clerk checks, and the file it brings (None for a scan), bounded."""
+    way = fields.get("way") or "scan"
+    if way == "pdf":
+        return way, await _read_upload(fields.get("pdf"), DEFAULT_MAX_BYTES, "PDF文件")
+    if way == "photo":
+        return way, await _read_upload(fields.get("photo"), MAX_PHOTO_BYTES, "照片")
+    if way != "scan":
+        raise InvalidInputError("unknown way of checking")
+    return way, None
 
 
 def _token_in_photo(codes: list[str]) -> str:
@@ -317,17 +328,18 @@ async def check(request: Request, member: StaffMember = Clerk) -> Response:
     # Until the form is read (it may be refused unread), the purpose stated last.
     purpose: str | None = request.session.get(_SESSION_PURPOSE)
     try:
-        fields = await _form(request)
-        purpose = fields.get("purpose") if isinstance(fields.get("purpose"), str) else None
-        stated = domain.stated(member, purpose)
-        request.session[_SESSION_PURPOSE] = stated
-        way = fields["way"]
+        async with _form(request) as fields:
+            given = fields.get("purpose")
+            purpose = given if isinstance(given, str) else None
+            stated = domain.stated(member, purpose)
+            request.session[_SESSION_PURPOSE] = stated
+            way, data = await _upload(fields)
         # The clerk holds the document (or the holder showed its code): a copy may be made.
         holds_document = True
-        if way == "pdf":
-            report = await check_pdf(state, client, fields["data"], stated)
-        elif way == "photo":
-            codes = await run_in_threadpool(read_qr_photo, fields["data"])
+        if way == "pdf" and data is not None:
+            report = await check_pdf(state, client, data, stated)
+        elif way == "photo" and data is not None:
+            codes = await run_in_threadpool(read_qr_photo, data)
             report = await check_token(state, client, _token_in_photo(codes), stated)
         else:
             scanned = read_scanned(str(fields.get("scanned") or ""))

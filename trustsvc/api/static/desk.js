@@ -15,6 +15,22 @@
     if (form.requestSubmit) { form.requestSubmit(button); } else { button.click(); }
   }
 
+  // A form refused unread (larger than the desk takes) comes back without the purpose
+  // chosen for it: this tab remembers the last one chosen, if it is still one of this
+  // clerk's. Without storage (or script) the clerk chooses again.
+  try {
+    var remembered = "trustsvc-desk-purpose";
+    var kept = window.sessionStorage.getItem(remembered);
+    if (!purpose.value && kept) {
+      for (var i = 0; i < purpose.options.length; i += 1) {
+        if (purpose.options[i].value === kept) { purpose.value = kept; }
+      }
+    }
+    purpose.addEventListener("change", function () {
+      window.sessionStorage.setItem(remembered, purpose.value);
+    });
+  } catch (ignored) { /* storage refused */ }
+
   // Ready for the next scan, without scrolling the result away.
   if (scanned) { scanned.focus({ preventScroll: true }); }
 
