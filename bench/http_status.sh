@@ -9,20 +9,26 @@
 # issued, and `trustsvc serve --workers N` started; wrk shares the machine's cores with it.
 # The public routes' per-address rate limit is off (see below); everything else is as served.
 #
-#   bash bench/http_status.sh [--seconds 10] [--connections 64] [--workers 2] [--database-url URL]
+#   bash bench/http_status.sh [--seconds 10] [--connections 64] [--workers 2] [--rounds 1]
+#                             [--database-url URL]
+#
+# --rounds N measures the status route and the QR page N times, alternating, and prints the
+# page's share of the status route's requests/s per round and their median: on a shared
+# machine, load that comes and goes then falls on both routes rather than on one.
 #
 # --database-url runs the service on that database (for PostgreSQL: an empty database or
 # schema of its own, e.g. a fresh schema of the test cluster; see scripts/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=10 connections=64 workers=2 database_url=
+seconds=10 connections=64 workers=2 rounds=1 database_url=
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --database-url) database_url=$2; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--connections N] [--workers N] [--database-url URL]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--connections N] [--workers N] [--rounds N] [--database-url URL]" >&2; exit 2 ;;
   esac
 done
 # The virtual environment to run (another tree may run this one's with PYTHONPATH set).
@@ -93,6 +99,7 @@ run() {  # name, then wrk's arguments
   p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
   errors=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")
   printf '%-28s %10s req/s   p99 %8s   non-2xx %s\n' "$name" "$rps" "$p99" "${errors:-0}"
+  last_rps=$rps
 }
 
 base=http://127.0.0.1:$port
@@ -106,6 +113,15 @@ verify="$base/api/v1/verify/token/$(cat "$work/token")"
 key=(-H "Authorization: Bearer $(cat "$work/key")")
 for url in "$status" "$page"; do wrk -t2 -c16 -d3s "$url" >/dev/null; done
 wrk -t2 -c16 -d3s "${key[@]}" "$verify" >/dev/null
-run "public status" "$status"
-run "public QR page" "$page"
+shares=()
+for _ in $(seq "$rounds"); do
+  run "public status" "$status"
+  status_rps=$last_rps
+  run "public QR page" "$page"
+  shares+=("$(awk -v p="$last_rps" -v s="$status_rps" 'BEGIN {printf "%.0f", 100 * p / s}')")
+done
+if [ "$rounds" -gt 1 ]; then
+  median=$(printf '%s\n' "${shares[@]}" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+  echo "QR page / status per round: ${shares[*]} % (median $median %)"
+fi
 run "token verification" "${key[@]}" "$verify"
