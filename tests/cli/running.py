@@ -13,7 +13,6 @@ the entry point in a new interpreter stays tested.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from trustsvc.cli import cli, main
+from trustsvc.forking import forkserver_context
 from trustsvc.settings import Settings
 
 TRUSTSVC = [sys.executable, "-m", "trustsvc"]
@@ -79,8 +79,7 @@ def _command(arguments: Sequence[str], environment: Mapping[str, str], out: str,
 #: process with the package imported and no other thread. A fork of the test process
 #: itself would inherit its threads' locks (a live server's, a database pool's, the
 #: logging module's) held, and hang on the first of them the command takes.
-_FORKS = multiprocessing.get_context("forkserver")
-_FORKS.set_forkserver_preload(["trustsvc.cli", "tests.cli.running"])
+_FORKS = forkserver_context("trustsvc.cli", "tests.cli.running")
 
 
 def trustsvc_process(

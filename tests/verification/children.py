@@ -1,6 +1,6 @@
 """What test children do with a PDF: verify it, unless it is one of the markers below.
 
-Importable by name, since verification children are spawned, not forked.
+Importable by name: a verification child (forked from the fork server) imports them.
 """
 
 from __future__ import annotations

@@ -129,7 +129,10 @@ def test_a_child_that_cannot_start_fails_closed(
     services: Services, licenses: IssuingService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document = licenses.document(_issue(licenses))
-    monkeypatch.setattr(isolation, "_START_TIMEOUT", 0.0)  # never ready in time
+    # The parent waits for a word the child never says: a child that never becomes ready.
+    # (A zero wait is no longer enough: a child of the fork server is ready within
+    # milliseconds, sometimes before the parent looks.)
+    monkeypatch.setattr(isolation, "_READY", b"never said")
     isolated = _isolated(services, processes=1)
     try:
         report = isolated.verify_pdf(document, clock.now())

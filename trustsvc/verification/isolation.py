@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import queue
 import resource
@@ -45,6 +44,7 @@ from cryptography.hazmat.primitives import serialization
 from trustsvc.clock import FixedClock
 from trustsvc.db.models import LicenseStatus
 from trustsvc.errors import ConfigurationError
+from trustsvc.forking import forkserver_context
 from trustsvc.verification import hex_strings
 from trustsvc.verification import reasons as R
 from trustsvc.verification.library import (
@@ -82,9 +82,14 @@ _MAX_ANSWER = 1024 * 1024
 #: What the parent answers a child's question with (its CRLs among them): the parent is
 #: trusted, the bound only keeps a broken pipe from filling the child's memory.
 _MAX_PARENT_ANSWER = 64 * 1024 * 1024
-#: What a child may still find in its environment and must not keep (inherited on spawn).
+#: What a child may still find in its environment and must not keep (the fork server
+#: inherited the parent's environment).
 _SECRET_VARIABLES = ("TRUSTSVC_KEY_PASSPHRASE", "TRUSTSVC_PKCS11_PIN", "TRUSTSVC_DATA_KEY")
 DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024
+#: Never a fork of the threaded, key-holding server: children of the fork server, which
+#: has imported this module and what it needs (``trustsvc.forking``). Named at import, so
+#: that the server has it whoever starts it first.
+_CHILDREN = forkserver_context(__name__)
 DEFAULT_GRACE = timedelta(seconds=2)
 
 
@@ -430,7 +435,7 @@ class IsolatedPdfVerifier:
         self._children: set[_Child] = set()
         self._started = 0  # children running or starting
         self._closed = False
-        self._context = multiprocessing.get_context("spawn")  # never fork a threaded server
+        self._context = _CHILDREN
 
     def verify_pdf(self, pdf: bytes, moment: datetime) -> VerificationReport:
         """The report on ``pdf`` as of ``moment``; blocks while every child is busy."""
