@@ -86,11 +86,11 @@ _MAX_PARENT_ANSWER = 64 * 1024 * 1024
 #: inherited the parent's environment).
 _SECRET_VARIABLES = ("TRUSTSVC_KEY_PASSPHRASE", "TRUSTSVC_PKCS11_PIN", "TRUSTSVC_DATA_KEY")
 DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024
+DEFAULT_GRACE = timedelta(seconds=2)
 #: Never a fork of the threaded, key-holding server: children of the fork server, which
 #: has imported this module and what it needs (``trustsvc.forking``). Named at import, so
 #: that the server has it whoever starts it first.
 _CHILDREN = forkserver_context(__name__)
-DEFAULT_GRACE = timedelta(seconds=2)
 
 
 def verify(verifier: Verifier, pdf: bytes) -> VerificationReport:
@@ -435,7 +435,6 @@ class IsolatedPdfVerifier:
         self._children: set[_Child] = set()
         self._started = 0  # children running or starting
         self._closed = False
-        self._context = _CHILDREN
 
     def verify_pdf(self, pdf: bytes, moment: datetime) -> VerificationReport:
         """The report on ``pdf`` as of ``moment``; blocks while every child is busy."""
@@ -505,8 +504,8 @@ class IsolatedPdfVerifier:
         return child
 
     def _start(self) -> _Child:
-        ours, theirs = self._context.Pipe()
-        process = self._context.Process(
+        ours, theirs = _CHILDREN.Pipe()
+        process = _CHILDREN.Process(
             target=_child,
             args=(theirs, self.time_limit, self.memory_limit, self.work),
             name="trustsvc-verify",
