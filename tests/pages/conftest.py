@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from tests.conftest import LiveServer
 from tests.helpers import add_purposes
@@ -49,6 +49,12 @@ NODE_MODULES = Path(
 )
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+#: How long an action or an assertion waits for the page. The suite's two workers keep both
+#: cores busy, and Chromium shares them: Swagger UI rendering the 240 kB OpenAPI document of
+#: /docs has taken over five seconds (Playwright's default for ``expect``) there. A page that
+#: never shows what is expected still fails, only later.
+PATIENCE_MS = 15_000
+expect.set_options(timeout=PATIENCE_MS)
 
 
 @pytest.fixture
@@ -85,7 +91,7 @@ def open_page(browser: Browser, viewport: dict[str, int], **options: Any) -> Ite
     """A fresh profile's page; fails the test on anything the Content Security Policy refused."""
     options.setdefault("device_scale_factor", 1)
     context = browser.new_context(locale="zh-CN", viewport=viewport, **options)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(PATIENCE_MS)
     refused: list[str] = []
 
     def watch(message: ConsoleMessage) -> None:

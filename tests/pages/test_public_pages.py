@@ -165,7 +165,8 @@ def test_each_standing_of_the_qr_page_has_its_word_colour_and_icon(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _identifier, _number, valid = _issue(licenses)
-    soon = (clock.now().date() + timedelta(days=10)).isoformat()
+    # The service's date (its time zone's), which the page counts the days from, not UTC's.
+    soon = (licenses.today() + timedelta(days=10)).isoformat()
     _identifier, _number, ending = _issue(
         licenses, "construction-permit", DEPARTMENT_B, valid_until=soon
     )
