@@ -2,7 +2,8 @@
 
 Every database test runs on SQLite, and again on PostgreSQL when
 TRUSTSVC_TEST_POSTGRES_URL names a database; each PostgreSQL test gets a
-schema of its own, dropped afterwards. With TRUSTSVC_TEST_STRICT=1 (set by
+schema of its own, dropped afterwards. The browser tests (tests/pages) run on
+PostgreSQL alone: see their conftest. With TRUSTSVC_TEST_STRICT=1 (set by
 scripts/test.sh) a single skipped test fails the run, so no suite can hide.
 
 ``services`` gives each test a copy of a home initialised once per test process
@@ -76,16 +77,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # ---- databases ---------------------------------------------------------------
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ]
-)
+#: The two databases every database test runs on (PostgreSQL when the run names one).
+SQLITE = pytest.param("sqlite", id="sqlite")
+POSTGRES = pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)
+
+
+@pytest.fixture(params=[SQLITE, POSTGRES])
 def database_url(
     request: pytest.FixtureRequest, home_templates: HomeTemplates
 ) -> Iterator[str | None]:
-    """None for the home's SQLite file, or a PostgreSQL schema of the test's own.
+    """None for the home's SQLite file, or a PostgreSQL schema of the test's own."""
+    yield from database_for(request, home_templates)
+
+
+def database_for(
+    request: pytest.FixtureRequest, home_templates: HomeTemplates
+) -> Iterator[str | None]:
+    """The database of ``request.param`` ("sqlite" or "postgres") for one test.
 
     A test that opens a home (``services``) borrows an emptied schema with the
     tables made (tests/homes.py); any other test gets a new, empty schema.

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from tests.conftest import LiveServer
+from tests.conftest import POSTGRES, LiveServer, database_for
 from tests.helpers import add_purposes
+from tests.homes import HomeTemplates
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.services import Services
 from trustsvc.settings import Settings
@@ -55,6 +56,19 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 #: never shows what is expected still fails, only later.
 PATIENCE_MS = 15_000
 expect.set_options(timeout=PATIENCE_MS)
+
+
+@pytest.fixture(params=[POSTGRES])
+def database_url(
+    request: pytest.FixtureRequest, home_templates: HomeTemplates
+) -> Iterator[str | None]:
+    """PostgreSQL only, the database a province runs: what a browser test adds is the page
+    (its HTML, script, styles, Content Security Policy, accessibility, what a person sees).
+    The domain calls beneath every page, and the pages' own reads and forms through the
+    test client (tests/api: test_holder_page, test_console_forms, test_charts, ...), run
+    on both databases. Driving Chromium over the same pages on SQLite as well cost a
+    fifth of the suite's time."""
+    yield from database_for(request, home_templates)
 
 
 @pytest.fixture

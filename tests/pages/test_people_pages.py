@@ -27,7 +27,7 @@ from tests.api.conftest import CITIZEN_ID
 from tests.conftest import LiveServer
 from tests.helpers import DEPARTMENT_A
 from tests.licenses.pdf_checks import read_qr_codes
-from tests.pages.conftest import chromium, open_page  # noqa: F401  (chromium: the fixture)
+from tests.pages.conftest import open_page
 from trustsvc.licenses.issuing import IssuingService
 from trustsvc.licenses.requests import IssueRequest
 from trustsvc.licenses.types import example_data, get_type
@@ -39,7 +39,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:  # noqa: F811  (the imported fixture)
+def page(chromium: Browser) -> Iterator[Page]:
     """A fresh browser profile (no cookies), phone-sized: the pages are read on phones.
 
     Whatever the Content Security Policy made Chromium refuse (a style, a script, an
